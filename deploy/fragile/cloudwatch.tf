@@ -1,0 +1,116 @@
+resource "aws_cloudwatch_log_group" "fragile" {
+  #checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable; a one-year floor is a cost choice for each deployment.
+  name              = "/aws/lambda/${local.fragile_function_name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.main.arn
+}
+
+resource "aws_cloudwatch_log_group" "healer" {
+  #checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable; a one-year floor is a cost choice for each deployment.
+  name              = "/aws/lambda/${local.healer_function_name}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.main.arn
+}
+
+resource "aws_cloudwatch_log_group" "api_access" {
+  #checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable; a one-year floor is a cost choice for each deployment.
+  name              = "/aws/apigateway/${local.api_name}/access"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.main.arn
+}
+
+# One screen for the whole loop: load, errors against the alarm threshold, alarm state, the healer's
+# own health, and time to recover (EMF metric the healer emits in the Selfheal namespace).
+resource "aws_cloudwatch_dashboard" "loop" {
+  dashboard_name = local.dashboard_name
+  dashboard_body = jsonencode({
+    widgets = [
+      {
+        type   = "metric"
+        x      = 0
+        y      = 0
+        width  = 12
+        height = 6
+        properties = {
+          title  = "Requests"
+          region = var.aws_region
+          view   = "timeSeries"
+          stat   = "Sum"
+          period = var.alarm_period_seconds
+          metrics = [
+            ["AWS/Lambda", "Invocations", "FunctionName", local.fragile_function_name],
+            ["AWS/ApiGateway", "Count", "ApiId", aws_apigatewayv2_api.http.id],
+          ]
+        }
+      },
+      {
+        type   = "metric"
+        x      = 12
+        y      = 0
+        width  = 12
+        height = 6
+        properties = {
+          title  = "Fragile errors (alarm input)"
+          region = var.aws_region
+          view   = "timeSeries"
+          stat   = "Sum"
+          period = var.alarm_period_seconds
+          metrics = [
+            ["AWS/Lambda", "Errors", "FunctionName", local.fragile_function_name],
+          ]
+          annotations = {
+            horizontal = [
+              { label = "alarm threshold", value = var.alarm_threshold },
+            ]
+          }
+        }
+      },
+      {
+        type   = "alarm"
+        x      = 0
+        y      = 6
+        width  = 8
+        height = 6
+        properties = {
+          title  = "Alarm state"
+          alarms = [aws_cloudwatch_metric_alarm.fragile_errors.arn]
+        }
+      },
+      {
+        type   = "metric"
+        x      = 8
+        y      = 6
+        width  = 8
+        height = 6
+        properties = {
+          title  = "Healer invocations and errors"
+          region = var.aws_region
+          view   = "timeSeries"
+          stat   = "Sum"
+          period = 60
+          metrics = [
+            ["AWS/Lambda", "Invocations", "FunctionName", local.healer_function_name],
+            ["AWS/Lambda", "Errors", "FunctionName", local.healer_function_name],
+          ]
+        }
+      },
+      {
+        type   = "metric"
+        x      = 16
+        y      = 6
+        width  = 8
+        height = 6
+        properties = {
+          title  = "Time to recover (s)"
+          region = var.aws_region
+          view   = "timeSeries"
+          stat   = "Maximum"
+          period = 300
+          metrics = [
+            [local.metrics_namespace, "TimeToRecover", "service", local.healer_service_name],
+          ]
+        }
+      },
+    ]
+  })
+}
