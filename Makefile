@@ -1,0 +1,38 @@
+# selfheal — the two set-up commands of the README are `make demo` and `make test`.
+# Everything is installed into .venv from the project's own files (pyproject.toml + constraints.txt).
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test lint typecheck unit tf-checks bench clean venv
+
+$(BIN)/selfheal: pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	@touch $@
+
+venv: $(BIN)/selfheal
+
+## The main job: start the local cloud, apply deploy/fragile with real Terraform, watch the loop heal itself.
+demo: venv
+	$(BIN)/selfheal demo
+
+## The test suite: lint, types, unit + functional + e2e tests, Terraform fmt and checkov.
+test: venv lint typecheck
+	$(BIN)/python -m pytest
+	bash scripts/tf_checks.sh
+
+lint: venv
+	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+bench: venv
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .venv-checkov .selfheal .pytest_cache .mypy_cache .ruff_cache
