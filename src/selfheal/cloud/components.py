@@ -30,5 +30,8 @@ class Component(Protocol):
 def default_components() -> list[Component]:
     """Return fresh instances of the components a LocalCloud runs when none are given."""
     # Imports stay inside so that a component module may import the server without a cycle.
+    from .http_api import HttpApiDataPlane
+
     components: list[Component] = []
+    components.append(HttpApiDataPlane())
     return components
