@@ -1,0 +1,53 @@
+"""Small helpers shared by the local AWS provider's resource modules."""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from selfheal.terraform.policy import go_json, policies_equivalent
+
+__all__ = ["error_code", "policy_state", "tag_list", "unique_name"]
+
+_counter = itertools.count(1)
+_counter_lock = threading.Lock()
+
+
+def unique_name(prefix: str = "terraform-") -> str:
+    """A name like the real provider's generated ones: prefix, UTC timestamp, counter (26 characters)."""
+    with _counter_lock:
+        n = next(_counter)
+    now = datetime.now(UTC)
+    return f"{prefix}{now:%Y%m%d%H%M%S}{now.microsecond // 100:04d}{n:08x}"
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError, or "" for anything else."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def policy_state(actual: Any, current: str | None) -> str:
+    """The policy string to keep in state: the current one if AWS's is equivalent, else AWS's JSON."""
+    if current is not None and policies_equivalent(current, actual):
+        return current
+    if isinstance(actual, str):
+        return actual
+    return go_json(_sorted(actual), indent=False)
+
+
+def _sorted(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _sorted(value[k]) for k in sorted(value)}
+    if isinstance(value, list):
+        return [_sorted(v) for v in value]
+    return value
+
+
+def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
+    """Tags in the ``[{"Key": k, "Value": v}]`` shape most AWS APIs take."""
+    return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]

@@ -1,0 +1,84 @@
+"""Test helpers that ship with selfheal: a moto endpoint, Terraform fixtures, and a Terraform runner.
+
+Used by selfheal's own tests and by anyone testing a local provider resource::
+
+    with moto_endpoint() as endpoint:
+        tf = terraform_fixture(tmp_path, MAIN_TF, endpoint)
+        tf.init(); tf.apply()
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import textwrap
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from selfheal.terraform.driver import Terraform
+
+__all__ = ["PROVIDER_TF", "free_port", "moto_endpoint", "reset_moto", "terraform_fixture"]
+
+#: A provider block for fixtures: the real provider's usual local-testing arguments, all accepted.
+PROVIDER_TF = """
+terraform {
+  required_providers {
+    aws = { source = "hashicorp/aws" }
+  }
+}
+
+provider "aws" {
+  region                      = "us-east-1"
+  access_key                  = "test"
+  secret_key                  = "test"
+  skip_credentials_validation = true
+  skip_requesting_account_id  = true
+}
+"""
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _post(url: str, body: bytes) -> None:
+    req = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(req, timeout=10):
+        pass
+
+
+@contextmanager
+def moto_endpoint() -> Iterator[str]:
+    """Run a moto server on 127.0.0.1 (Lambda without Docker) and yield its URL; stop it afterwards."""
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        _post(f"{endpoint}/moto-api/config", json.dumps({"lambda": {"use_docker": False}}).encode())
+        yield endpoint
+    finally:
+        server.stop()
+
+
+def reset_moto(endpoint: str) -> None:
+    """Forget every resource in the moto server at ``endpoint``."""
+    _post(f"{endpoint}/moto-api/reset", b"{}")
+    _post(f"{endpoint}/moto-api/config", json.dumps({"lambda": {"use_docker": False}}).encode())
+
+
+def terraform_fixture(
+    directory: Path, main_tf: str, endpoint: str, *, with_provider: bool = True
+) -> Terraform:
+    """Write ``main.tf`` (after :data:`PROVIDER_TF` unless told not to) in ``directory``; return a runner."""
+    directory.mkdir(parents=True, exist_ok=True)
+    text = (PROVIDER_TF if with_provider else "") + textwrap.dedent(main_tf)
+    (directory / "main.tf").write_text(text)
+    return Terraform(directory, endpoint)
