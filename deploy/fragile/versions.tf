@@ -6,9 +6,10 @@ terraform {
       source  = "hashicorp/aws"
       version = ">= 6.0"
     }
+    # 2.5 added glob (doublestar) matching to archive_file excludes; data.tf relies on it.
     archive = {
       source  = "hashicorp/archive"
-      version = ">= 2.4"
+      version = ">= 2.5"
     }
   }
 }
