@@ -1,0 +1,368 @@
+"""One healer run: Detect → Decide → Act → Verify for each notification of an SNS event.
+
+``Healer`` wires the pure policy to its collaborators (ledger, Lambda, CloudWatch, SNS, clock). Every
+notification ends in exactly one structured log line (alarm, decision, reason, action taken, durations),
+and its summary is returned. Nothing here raises for bad input or AWS failures: a poison message must not
+make Lambda retry it, and a failing ledger means no action and an escalation (fail closed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from healer.clients import Clients
+from healer.clock import Clock
+from healer.config import HealerConfig
+from healer.escalation import Escalation, publish_escalation
+from healer.ledger import Control, Incident, Ledger, LedgerUnavailable
+from healer.log import SERVICE_NAME, logger
+from healer.notification import AlarmNotification, MalformedNotification, NotAnSnsEvent, parse_event
+from healer.policy import (
+    LAMBDA_NAMESPACE,
+    Decision,
+    FunctionState,
+    LedgerState,
+    actions_in_window,
+    decide,
+)
+from healer.remediation import Backoff, TargetUnreadable, read_function, remediate
+from healer.verification import emit_time_to_recover, wait_for_ok
+
+__all__ = ["Healer", "RunLimits"]
+
+Summary = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """Bounds of one run's loops; the defaults suit a Lambda with a few minutes of timeout."""
+
+    max_redecisions: int = 3
+    backoff: Backoff = field(default_factory=Backoff)
+    settle_timeout: float = 60.0
+    verify_poll: float = 10.0
+    margin_real_seconds: float = 5.0
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class _Run:
+    """The summary of one notification, filled in as the run goes; logged once at the end."""
+
+    def __init__(self, notification: AlarmNotification, clock: Clock) -> None:
+        self.clock = clock
+        self.started = clock.now()
+        self.summary: Summary = {
+            "alarm": notification.alarm_name,
+            "alarm_arn": notification.alarm_arn,
+            "transition": f"{notification.old_state}->{notification.new_state}",
+            "state_change_time": _iso(notification.state_change_time),
+            "message_id": notification.message_id,
+            "incident_id": None,
+            "decision": None,
+            "code": None,
+            "reason": None,
+            "action_taken": "none",
+            "escalated": False,
+        }
+
+    def decided(self, decision: Decision) -> None:
+        self.summary.update(decision=decision.kind, code=decision.code, reason=decision.reason)
+
+    def finish(self) -> Summary:
+        self.summary["duration_seconds"] = round(self.clock.now() - self.started, 3)
+        logger.info("healer decision", extra={"healer": self.summary})
+        return self.summary
+
+
+class Healer:
+    """Handles SNS events carrying CloudWatch alarm notifications for one target function."""
+
+    def __init__(
+        self,
+        config: HealerConfig,
+        clients: Clients,
+        clock: Clock,
+        limits: RunLimits | None = None,
+    ) -> None:
+        self.config = config
+        self.clients = clients
+        self.clock = clock
+        self.limits = limits or RunLimits()
+        self.ledger = Ledger(config.ledger_table_name, clients.dynamodb)
+
+    def handle_event(
+        self, event: object, remaining_real_seconds: Callable[[], float] | None = None
+    ) -> Summary:
+        """Handle every record of ``event``; return a summary per record."""
+        try:
+            parsed = parse_event(event)
+        except NotAnSnsEvent as exc:
+            logger.warning("ignored event", extra={"rejected": type(exc).__name__, "why": str(exc)})
+            return {"results": [], "rejected": [{"error": type(exc).__name__, "reason": str(exc)}]}
+        results: list[Summary] = []
+        rejected: list[Summary] = []
+        for index, item in enumerate(parsed):
+            if isinstance(item, MalformedNotification):
+                logger.warning(
+                    "ignored malformed record",
+                    extra={"record": index, "rejected": type(item).__name__, "why": str(item)},
+                )
+                rejected.append({"record": index, "error": type(item).__name__, "reason": str(item)})
+            else:
+                results.append(self.handle(item, remaining_real_seconds))
+        return {"results": results, "rejected": rejected}
+
+    def handle(
+        self, notification: AlarmNotification, remaining_real_seconds: Callable[[], float] | None = None
+    ) -> Summary:
+        """Decide about one notification, act and verify if the policy says so; log one line."""
+        run = _Run(notification, self.clock)
+        trigger = notification.trigger
+        concerns_target = (
+            trigger.namespace == LAMBDA_NAMESPACE
+            and trigger.dimension("FunctionName") == self.config.target_function_name
+        )
+        try:
+            if not concerns_target:
+                run.decided(decide(notification, LedgerState(), None, self.clock.now(), self.config))
+            elif notification.new_state == "ALARM":
+                self._on_alarm(notification, run, remaining_real_seconds)
+            else:
+                self._on_other_state(notification, run)
+        except LedgerUnavailable as exc:
+            self._fail_closed(notification, run, exc)
+        return run.finish()
+
+    def _fail_closed(self, notification: AlarmNotification, run: _Run, exc: LedgerUnavailable) -> None:
+        acted = run.summary["action_taken"] != "none"
+        run.decided(
+            Decision(
+                "escalate",
+                "ledger_unavailable",
+                f"ledger unavailable ({exc}); "
+                + ("the action was taken but could not be recorded" if acted else "no action taken"),
+            )
+        )
+        logger.error("ledger unavailable: failing closed", extra={"ledger_error": str(exc)})
+        if notification.new_state == "ALARM":
+            self._escalate(notification, run, Decision("escalate", "ledger_unavailable", str(exc)))
+
+    def _on_other_state(self, notification: AlarmNotification, run: _Run) -> None:
+        latest = self.ledger.latest_incident(notification.alarm_arn)
+        waiting = (
+            latest is not None and latest.is_open and latest.alarm_time <= notification.state_change_time
+        )
+        open_id = latest.incident_id if waiting and latest is not None else None
+        decision = decide(
+            notification, LedgerState(open_incident_id=open_id), None, self.clock.now(), self.config
+        )
+        run.decided(decision)
+        if latest is None or not waiting:
+            return
+        run.summary["incident_id"] = latest.incident_id
+        if decision.kind != "close":
+            self.ledger.add_transition(
+                latest, notification.new_state, notification.state_change_time, self.clock.now()
+            )
+            return
+        self._close(latest, notification.state_change_time, run, via="OK notification")
+
+    def _close(self, incident: Incident, ok_time: datetime, run: _Run, *, via: str) -> None:
+        ttr = self.ledger.close(incident, ok_time, self.clock.now())
+        if ttr is None:
+            run.summary["verification"] = "already closed"
+            return
+        run.summary["verification"] = f"verified by {via}"
+        run.summary["time_to_recover_seconds"] = ttr
+        emit_time_to_recover(ttr, self.config.metrics_namespace, incident.alarm_name, SERVICE_NAME)
+
+    def _read_target(self) -> tuple[FunctionState | None, str | None]:
+        try:
+            return read_function(self.clients.lambda_, self.config.target_function_name), None
+        except TargetUnreadable as exc:
+            return None, str(exc)
+
+    def _on_alarm(
+        self, notification: AlarmNotification, run: _Run, remaining: Callable[[], float] | None
+    ) -> None:
+        cfg = self.config
+        incident = self.ledger.open_incident(notification, cfg.target_function_name, self.clock.now())
+        run.summary["incident_id"] = incident.incident_id
+        for _ in range(self.limits.max_redecisions):
+            control = self.ledger.read_control(cfg.target_function_name)
+            function, read_error = self._read_target()
+            now = self.clock.now()
+            state = LedgerState(
+                incident_status=incident.status,
+                last_action_at=control.last_action_at,
+                action_times=control.action_times,
+            )
+            decision = decide(notification, state, function, now, cfg)
+            if read_error and decision.code == "target_unreadable":
+                decision = Decision(decision.kind, decision.code, f"{decision.reason}: {read_error}")
+            run.decided(decision)
+            if decision.kind == "skip":
+                return
+            if decision.kind != "act":
+                status = "ESCALATED" if decision.kind == "escalate" else "DRY_RUN"
+                if not self.ledger.record_decision(
+                    incident, status, decision.kind, decision.code, decision.reason, now
+                ):
+                    run.decided(Decision("skip", "duplicate", "another invocation decided this transition"))
+                    return
+                if decision.kind == "escalate":
+                    self._escalate(notification, run, decision)
+                return
+            assert function is not None  # "act" is only decided on a readable function
+            keep = actions_in_window(control.action_times, now, cfg.action_window_seconds)
+            claim = self.ledger.claim_action(
+                incident, cfg.target_function_name, control, keep, decision.code, decision.reason, now
+            )
+            if claim == "already_decided":
+                run.decided(Decision("skip", "duplicate", "another invocation decided this transition"))
+                return
+            if claim == "claimed":
+                self._act(notification, incident, control, function, run, remaining)
+                return
+            # control_changed: another incident acted meanwhile; re-read and decide again.
+        run.decided(
+            Decision("escalate", "contention", "the target's action record kept changing; not acting")
+        )
+        if self.ledger.record_decision(
+            incident, "ESCALATED", "escalate", "contention", "contention", self.clock.now()
+        ):
+            self._escalate(notification, run, Decision("escalate", "contention", run.summary["reason"]))
+
+    def _act(
+        self,
+        notification: AlarmNotification,
+        incident: Incident,
+        control: Control,
+        function: FunctionState,
+        run: _Run,
+        remaining: Callable[[], float] | None,
+    ) -> None:
+        cfg = self.config
+        before_claim = LedgerState(
+            incident_status="NEW", last_action_at=control.last_action_at, action_times=control.action_times
+        )
+        for attempt in range(1, self.limits.max_redecisions + 1):
+            outcome = remediate(
+                self.clients.lambda_,
+                function,
+                target=cfg.target_function_name,
+                incident_id=incident.incident_id,
+                healer_name=cfg.healer_name,
+                clock=self.clock,
+                backoff=self.limits.backoff,
+                settle_timeout=self.limits.settle_timeout,
+            )
+            run.summary["action_attempts"] = run.summary.get("action_attempts", 0) + outcome.attempts
+            run.summary["action_seconds"] = round(outcome.seconds, 3)
+            if outcome.applied:
+                run.summary["action_taken"] = "FAILURE_RATE reset to 0"
+                run.summary["previous_failure_rate"] = outcome.previous_failure_rate
+                if self.ledger.record_action(incident, outcome.previous_failure_rate, self.clock.now()):
+                    self._verify(notification, incident, run, remaining)
+                else:
+                    run.summary["verification"] = "incident already closed"
+                return
+            if outcome.status != "revision_changed":
+                failure = Decision("escalate", outcome.status, f"remediation failed: {outcome.detail}")
+                run.decided(failure)
+                self.ledger.record_decision(
+                    incident,
+                    "FAILED",
+                    "escalate",
+                    failure.code,
+                    failure.reason,
+                    self.clock.now(),
+                    expect="ACTING",
+                )
+                self._escalate(notification, run, failure)
+                return
+            # The function changed under us: decide again on its new configuration (our claim stands).
+            fresh, read_error = self._read_target()
+            redecision = decide(notification, before_claim, fresh, self.clock.now(), cfg)
+            if read_error and redecision.code == "target_unreadable":
+                redecision = Decision(redecision.kind, redecision.code, f"{redecision.reason}: {read_error}")
+            run.decided(redecision)
+            run.summary["redecisions"] = attempt
+            if redecision.kind != "act" or fresh is None:
+                self.ledger.record_decision(
+                    incident,
+                    "ESCALATED",
+                    redecision.kind,
+                    redecision.code,
+                    f"after a concurrent change: {redecision.reason}",
+                    self.clock.now(),
+                    expect="ACTING",
+                )
+                if redecision.kind == "escalate":
+                    self._escalate(notification, run, redecision)
+                return
+            function = fresh
+        failure = Decision("escalate", "revision_changed", "the function kept changing while acting")
+        run.decided(failure)
+        self.ledger.record_decision(
+            incident, "FAILED", "escalate", failure.code, failure.reason, self.clock.now(), expect="ACTING"
+        )
+        self._escalate(notification, run, failure)
+
+    def _verify(
+        self,
+        notification: AlarmNotification,
+        incident: Incident,
+        run: _Run,
+        remaining: Callable[[], float] | None,
+    ) -> None:
+        result = wait_for_ok(
+            self.clients.cloudwatch,
+            notification.alarm_name,
+            clock=self.clock,
+            timeout=self.config.verify_timeout_seconds,
+            remaining_real_seconds=remaining,
+            poll=self.limits.verify_poll,
+            margin_real_seconds=self.limits.margin_real_seconds,
+        )
+        run.summary["verify_seconds"] = round(result.seconds, 3)
+        run.summary["verification"] = result.status
+        if result.status == "verified" and result.ok_time is not None:
+            self._close(incident, result.ok_time, run, via="DescribeAlarms")
+        elif result.status == "timed_out":
+            reason = (
+                f"alarm not OK within {self.config.verify_timeout_seconds:g}s of the action: {result.detail}"
+            )
+            if self.ledger.mark_unverified(incident, reason, self.clock.now()):
+                self._escalate(notification, run, Decision("escalate", "verify_timeout", reason))
+        else:
+            logger.warning(
+                "verification stopped: invocation running out of time; the incident stays open "
+                "until the alarm's OK notification closes it",
+                extra={"incident_id": incident.incident_id, "detail": result.detail},
+            )
+
+    def _escalate(self, notification: AlarmNotification, run: _Run, decision: Decision) -> None:
+        action = run.summary["action_taken"]
+        escalation = Escalation(
+            alarm_name=notification.alarm_name,
+            code=decision.code,
+            seen=(
+                f"{notification.alarm_name} went {notification.old_state} -> {notification.new_state} at "
+                f"{_iso(notification.state_change_time)} ({notification.reason or 'no reason given'})"
+            ),
+            decided=(f"{action}; " if action != "none" else "no automatic action; ")
+            + f"escalated ({decision.code})",
+            why=decision.reason,
+            incident_id=run.summary["incident_id"],
+        )
+        run.summary["escalated"] = True
+        run.summary["escalation_delivered"] = publish_escalation(
+            self.clients.sns, self.config.escalation_topic_arn, escalation
+        )

@@ -1,0 +1,180 @@
+"""The healer's one action: reset the target's ``FAILURE_RATE`` to 0, keeping every other variable.
+
+``remediate`` returns a ``RemediationOutcome`` instead of raising. It passes the ``RevisionId`` the
+decision was based on, so a concurrent change yields ``revision_changed`` (the caller re-reads and
+re-decides) rather than being overwritten. Temporary errors (update in progress, throttling, connection)
+are retried with exponential backoff that starts afresh for every action; permanent errors (access denied,
+not found, invalid) are reported at once. After a successful call it waits, bounded, for
+``LastUpdateStatus == Successful``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Literal
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from healer.clock import Clock
+from healer.policy import FunctionState
+
+if TYPE_CHECKING:
+    from mypy_boto3_lambda import LambdaClient
+
+__all__ = [
+    "TEMPORARY_ERROR_CODES",
+    "Backoff",
+    "RemediationOutcome",
+    "TargetUnreadable",
+    "read_function",
+    "remediate",
+    "remediated_variables",
+]
+
+TEMPORARY_ERROR_CODES = frozenset(
+    {
+        "ResourceConflictException",
+        "TooManyRequestsException",
+        "ThrottlingException",
+        "Throttling",
+        "RequestLimitExceeded",
+        "ServiceException",
+        "ServiceUnavailableException",
+    }
+)
+OutcomeStatus = Literal["applied", "revision_changed", "permanent_error", "retries_exhausted", "not_settled"]
+
+
+class TargetUnreadable(RuntimeError):
+    """The target function's configuration could not be read."""
+
+
+@dataclass(frozen=True)
+class Backoff:
+    """Bounded exponential backoff, in cloud seconds."""
+
+    attempts: int = 5
+    base: float = 1.0
+    cap: float = 8.0
+
+    def delay(self, attempt: int) -> float:
+        """The wait before retry number ``attempt`` (1-based)."""
+        return float(min(self.cap, self.base * 2 ** (attempt - 1)))
+
+
+@dataclass(frozen=True)
+class RemediationOutcome:
+    """What happened when the healer tried to act."""
+
+    status: OutcomeStatus
+    detail: str
+    attempts: int
+    previous_failure_rate: str | None
+    seconds: float
+
+    @property
+    def applied(self) -> bool:
+        """True when the new configuration is in place."""
+        return self.status == "applied"
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def read_function(client: LambdaClient, name: str) -> FunctionState:
+    """Read the target's configuration; raise ``TargetUnreadable`` with the reason."""
+    try:
+        response = client.get_function_configuration(FunctionName=name)
+    except ClientError as exc:
+        raise TargetUnreadable(f"GetFunctionConfiguration({name}) failed: {_error_code(exc)}") from exc
+    except BotoCoreError as exc:
+        raise TargetUnreadable(f"GetFunctionConfiguration({name}) failed: {exc}") from exc
+    variables = dict(response.get("Environment", {}).get("Variables", {}))
+    return FunctionState(
+        revision_id=str(response.get("RevisionId", "")),
+        variables=variables,
+        last_update_status=response.get("LastUpdateStatus"),
+    )
+
+
+def remediated_variables(
+    current: dict[str, str], healer_name: str, incident_id: str, healed_at: float
+) -> dict[str, str]:
+    """Every existing variable, with ``FAILURE_RATE=0`` and the ``HEALED_*`` markers."""
+    variables = dict(current)
+    variables.update(
+        FAILURE_RATE="0",
+        HEALED_AT=datetime.fromtimestamp(healed_at, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        HEALED_BY=healer_name,
+        HEALED_INCIDENT=incident_id,
+        PREVIOUS_FAILURE_RATE=current.get("FAILURE_RATE", ""),
+    )
+    return variables
+
+
+def _wait_until_settled(
+    client: LambdaClient, name: str, clock: Clock, timeout: float, poll: float
+) -> tuple[bool, str]:
+    deadline = clock.now() + timeout
+    while True:
+        try:
+            status = client.get_function_configuration(FunctionName=name).get("LastUpdateStatus")
+        except (ClientError, BotoCoreError) as exc:
+            status = None
+            detail = f"could not read the update status: {exc}"
+        else:
+            if status in (None, "Successful"):
+                return True, "update successful"
+            if status == "Failed":
+                return False, "LastUpdateStatus is Failed"
+            detail = f"LastUpdateStatus is {status}"
+        if clock.now() + poll > deadline:
+            return False, f"{detail} after {timeout:g}s"
+        clock.sleep(poll)
+
+
+def remediate(
+    client: LambdaClient,
+    function: FunctionState,
+    *,
+    target: str,
+    incident_id: str,
+    healer_name: str,
+    clock: Clock,
+    backoff: Backoff | None = None,
+    settle_timeout: float = 60.0,
+    settle_poll: float = 1.0,
+) -> RemediationOutcome:
+    """Set ``FAILURE_RATE=0`` on ``target`` guarded by ``function.revision_id``; never raises."""
+    backoff = backoff or Backoff()
+    started = clock.now()
+    previous = function.failure_rate
+
+    def outcome(status: OutcomeStatus, detail: str, attempts: int) -> RemediationOutcome:
+        return RemediationOutcome(status, detail, attempts, previous, clock.now() - started)
+
+    variables = remediated_variables(dict(function.variables), healer_name, incident_id, started)
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            client.update_function_configuration(
+                FunctionName=target, Environment={"Variables": variables}, RevisionId=function.revision_id
+            )
+            break
+        except ClientError as exc:
+            code = _error_code(exc)
+            if code == "PreconditionFailedException":
+                return outcome("revision_changed", "the function changed since it was read", attempt)
+            if code not in TEMPORARY_ERROR_CODES:
+                return outcome("permanent_error", f"{code}: {exc}", attempt)
+            detail = f"{code}: {exc}"
+        except BotoCoreError as exc:
+            detail = f"{type(exc).__name__}: {exc}"
+        if attempt >= backoff.attempts:
+            return outcome("retries_exhausted", f"gave up after {attempt} attempts; last: {detail}", attempt)
+        clock.sleep(backoff.delay(attempt))
+    settled, detail = _wait_until_settled(client, target, clock, settle_timeout, settle_poll)
+    return outcome("applied" if settled else "not_settled", detail, attempt)
