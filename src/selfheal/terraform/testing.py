@@ -25,7 +25,8 @@ __all__ = ["PROVIDER_TF", "free_port", "moto_endpoint", "reset_moto", "terraform
 PROVIDER_TF = """
 terraform {
   required_providers {
-    aws = { source = "hashicorp/aws" }
+    aws     = { source = "hashicorp/aws" }
+    archive = { source = "hashicorp/archive" }
   }
 }
 

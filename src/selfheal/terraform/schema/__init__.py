@@ -119,8 +119,9 @@ def _build_block(
         path = prefix + name
         if "block" in spec:
             inner = _build_block(spec["block"]["arguments"], (), optional_computed, sensitive, path + ".")
-            max_items = spec.get("max_items") or 0
             nesting: Nesting = spec["nesting"]
+            # Terraform wants no item limits on single-nested blocks.
+            max_items = 0 if nesting == "single" else spec.get("max_items") or 0
             min_items = 1 if spec.get("required") and nesting != "single" else 0
             blocks[name] = BlockType(name, nesting, inner, min_items, max_items)
             continue

@@ -1,0 +1,112 @@
+"""Helpers for the regional resource types (SNS, CloudWatch, Logs, API Gateway v2, DynamoDB, SQS, KMS).
+
+Since 6.0 every regional resource of the real provider has an optional, computed ``region`` argument that
+defaults to the provider's region; :class:`RegionalResource` reproduces it. The local cloud serves one
+region, so a resource asking for another is refused at plan time with a clear error.
+The functions here keep reads faithful without spurious plan changes: an empty AWS value stays null when
+the configuration left it null, and equivalent JSON keeps the configured string.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from selfheal.terraform.aws_provider import AwsResource
+from selfheal.terraform.aws_resources._common import error_code
+from selfheal.terraform.resource import ResourceError, State, is_unknown
+
+__all__ = [
+    "RegionalResource",
+    "check_range",
+    "empty_as",
+    "is_not_found",
+    "json_equivalent",
+    "json_state",
+    "parse_two_part_id",
+]
+
+
+class RegionalResource(AwsResource):
+    """An :class:`AwsResource` with the real provider's ``region`` argument (default: provider region)."""
+
+    REGION: ClassVar[frozenset[str]] = frozenset({"region"})
+    #: AWS error codes that mean "this resource does not exist".
+    not_found_codes: ClassVar[frozenset[str]] = frozenset({"ResourceNotFoundException", "NotFoundException"})
+
+    def validate(self, config: State) -> None:
+        region = config.get("region")
+        if isinstance(region, str) and not is_unknown(region) and region != self.aws.region:
+            raise ResourceError(
+                f"region {region!r} is not served by the local cloud",
+                f"The local cloud serves only the provider's region ({self.aws.region}).",
+                "region",
+            )
+
+    def plan(self, prior: State | None, planned: State, config: State) -> State:
+        if "region" in planned and config.get("region") is None:
+            planned["region"] = prior["region"] if prior and prior.get("region") else self.aws.region
+        return super().plan(prior, planned, config)
+
+    def region_of(self, current: State) -> str:
+        """The region to keep in state for a read (the provider's when importing)."""
+        return str(current.get("region") or self.aws.region)
+
+    def gone(self, exc: BaseException) -> bool:
+        """True if ``exc`` says the resource does not exist."""
+        return error_code(exc) in self.not_found_codes
+
+
+def is_not_found(exc: BaseException, *codes: str) -> bool:
+    """True if ``exc`` is a botocore error with one of ``codes``."""
+    return error_code(exc) in codes
+
+
+def empty_as(value: Any, current: Any) -> Any:
+    """AWS's ``value``, except that an empty one reads as the current state's (null or empty) value."""
+    if value in (None, "", [], {}):
+        return current if current in (None, "", [], {}) else (None if value == "" else value)
+    return value
+
+
+def json_equivalent(a: Any, b: Any) -> bool:
+    """True if two JSON texts (or already parsed values) hold the same value."""
+
+    def load(v: Any) -> Any:
+        if isinstance(v, str):
+            try:
+                return json.loads(v)
+            except ValueError:
+                return v
+        return v
+
+    return bool(load(a) == load(b))
+
+
+def json_state(actual: Any, current: Any) -> Any:
+    """The JSON text to keep in state: the current one when equivalent to AWS's, else AWS's (or null)."""
+    if actual in (None, ""):
+        return None if current in (None, "") else None
+    if isinstance(current, str) and json_equivalent(current, actual):
+        return current
+    if isinstance(actual, str):
+        return actual
+    return json.dumps(actual, separators=(",", ":"), sort_keys=True)
+
+
+def parse_two_part_id(import_id: str, what: str) -> tuple[str, str]:
+    """Split an import ID ``A/B``; raise :class:`ResourceError` naming the expected format otherwise."""
+    first, sep, second = import_id.partition("/")
+    if not sep or not first or not second or "/" in second:
+        raise ResourceError(f"unexpected format of ID ({import_id}), expected {what}")
+    return first, second
+
+
+def check_range(config: Mapping[str, Any], name: str, low: float, high: float) -> None:
+    """Raise :class:`ResourceError` if the known number ``config[name]`` is outside ``[low, high]``."""
+    value = config.get(name)
+    if isinstance(value, int | float) and not is_unknown(value) and not low <= value <= high:
+        raise ResourceError(
+            f"expected {name} to be in the range ({low:g} - {high:g}), got {value:g}", attribute=name
+        )
