@@ -5,6 +5,7 @@ from __future__ import annotations
 __all__ = [
     "CloudError",
     "FunctionNotFound",
+    "InvalidParameterValue",
     "InvalidRequestContent",
     "ServiceUnavailable",
     "TooManyRequests",
@@ -48,3 +49,10 @@ class ServiceUnavailable(CloudError):
 
     code = "ServiceException"
     status = 500
+
+
+class InvalidParameterValue(CloudError):
+    """A request parameter (e.g. the invocation type) has a value Lambda does not accept."""
+
+    code = "InvalidParameterValueException"
+    status = 400

@@ -3,16 +3,37 @@
 Each environment owns a small threaded HTTP server on an ephemeral 127.0.0.1 port that implements the Lambda
 Runtime API (``/2018-06-01/runtime/invocation/next``, ``…/{id}/response``, ``…/{id}/error``,
 ``/runtime/init/error``); the child runs ``python -m awslambdaric <handler>`` with
-``AWS_LAMBDA_RUNTIME_API`` pointing at it. An environment runs one invocation at a time.
+``AWS_LAMBDA_RUNTIME_API`` pointing at it. An environment runs one invocation at a time. A timed-out or
+crashed invocation kills the environment: the caller replaces it.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import select
+import subprocess
+import sys
+import threading
+import time
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-__all__ = ["EnvironmentSpec", "ExecutionEnvironment", "RawResult"]
+__all__ = [
+    "EnvironmentSpec",
+    "ExecutionEnvironment",
+    "RawResult",
+    "RuntimeApiServer",
+]
+
+API_PREFIX = "/2018-06-01/runtime"
+INIT_TIMEOUT_SECONDS = 10.0
+# How long /next holds a connection before re-checking whether the environment is closing.
+NEXT_POLL_SECONDS = 0.5
 
 
 @dataclass(frozen=True)
@@ -33,7 +54,7 @@ class EnvironmentSpec:
 
 @dataclass(frozen=True)
 class RawResult:
-    """What one invocation in an environment produced."""
+    """What one invocation in an environment produced (``error_type`` None means success)."""
 
     request_id: str
     payload: bytes
@@ -42,32 +63,350 @@ class RawResult:
     log_tail: str
 
 
+@dataclass
+class _Pending:
+    request_id: str
+    payload: bytes
+    deadline_ms: int
+    function_arn: str
+    done: threading.Event = field(default_factory=threading.Event)
+    response: bytes = b""
+    error: bool = False
+
+
+class RuntimeApiServer(ThreadingHTTPServer):
+    """The Runtime API for one environment: hands out one pending invocation at a time, collects results."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _RuntimeApiHandler)
+        self._lock = threading.Condition()
+        self._queued: _Pending | None = None
+        self._active: dict[str, _Pending] = {}
+        self.closing = False
+        self.ready = threading.Event()
+        self.init_error: bytes | None = None
+        self._thread = threading.Thread(target=self.serve_forever, name="lambda-runtime-api", daemon=True)
+
+    @property
+    def address(self) -> str:
+        """``host:port`` for ``AWS_LAMBDA_RUNTIME_API``."""
+        host, port = self.server_address[:2]
+        return f"{host!s}:{port}"
+
+    def start(self) -> None:
+        """Serve in a background thread."""
+        self._thread.start()
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Stay quiet: a killed child drops its connection, which is expected here."""
+
+    def close(self) -> None:
+        """Stop serving and wake every waiter."""
+        with self._lock:
+            self.closing = True
+            for pending in self._active.values():
+                pending.done.set()
+            self._lock.notify_all()
+        self.shutdown()
+        self.server_close()
+        self._thread.join(timeout=5)
+
+    def submit(self, pending: _Pending) -> None:
+        """Make ``pending`` the next invocation /next returns."""
+        with self._lock:
+            self._queued = pending
+            self._active[pending.request_id] = pending
+            self._lock.notify_all()
+
+    def take_next(self) -> _Pending | None:
+        """Block until an invocation is queued (None when closing)."""
+        self.ready.set()
+        with self._lock:
+            while self._queued is None and not self.closing:
+                self._lock.wait(NEXT_POLL_SECONDS)
+            pending, self._queued = self._queued, None
+            return None if self.closing else pending
+
+    def complete(self, request_id: str, body: bytes, error: bool) -> bool:
+        """Record the result of ``request_id``; False if it is unknown."""
+        with self._lock:
+            pending = self._active.pop(request_id, None)
+        if pending is None:
+            return False
+        pending.response, pending.error = body, error
+        pending.done.set()
+        return True
+
+    def forget(self, request_id: str) -> None:
+        """Drop ``request_id`` (timed out or abandoned)."""
+        with self._lock:
+            self._active.pop(request_id, None)
+            if self._queued is not None and self._queued.request_id == request_id:
+                self._queued = None
+
+    def fail_init(self, body: bytes) -> None:
+        """Record an initialisation error and fail whatever is waiting."""
+        with self._lock:
+            self.init_error = body
+            active = list(self._active.values())
+            self._active.clear()
+            self._queued = None
+        for pending in active:
+            pending.response, pending.error = body, True
+            pending.done.set()
+
+
+class _RuntimeApiHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: RuntimeApiServer
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silence the per-request log of ``http.server``."""
+
+    def _reply(self, status: int, body: bytes = b"{}", headers: Mapping[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _body(self) -> bytes:
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def do_GET(self) -> None:
+        if self.path != f"{API_PREFIX}/invocation/next":
+            self._reply(HTTPStatus.NOT_FOUND, b'{"errorType":"InvalidRequest"}')
+            return
+        pending = self.server.take_next()
+        if pending is None:
+            # Closing: the child is about to be killed; make it stop asking.
+            self.close_connection = True
+            self._reply(HTTPStatus.GONE, b'{"errorType":"EnvironmentClosing"}')
+            return
+        self._reply(
+            HTTPStatus.OK,
+            pending.payload,
+            {
+                "Lambda-Runtime-Aws-Request-Id": pending.request_id,
+                "Lambda-Runtime-Deadline-Ms": str(pending.deadline_ms),
+                "Lambda-Runtime-Invoked-Function-Arn": pending.function_arn,
+                "Lambda-Runtime-Trace-Id": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0",
+            },
+        )
+
+    def do_POST(self) -> None:
+        body = self._body()
+        parts = self.path.removeprefix(API_PREFIX).strip("/").split("/")
+        if parts == ["init", "error"]:
+            self.server.fail_init(body)
+            self._reply(HTTPStatus.ACCEPTED, b'{"status":"OK"}')
+            return
+        if len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):
+            if self.server.complete(parts[1], body, error=parts[2] == "error"):
+                self._reply(HTTPStatus.ACCEPTED, b'{"status":"OK"}')
+            else:
+                self._reply(HTTPStatus.BAD_REQUEST, b'{"errorType":"InvalidRequestID"}')
+            return
+        self._reply(HTTPStatus.NOT_FOUND, b'{"errorType":"InvalidRequest"}')
+
+
+def _error_payload(error_type: str, message: str) -> bytes:
+    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+
+
 class ExecutionEnvironment:
-    """One awslambdaric child process plus its Runtime API server."""
+    """One awslambdaric child process plus its Runtime API server; ``log_line`` gets each output line."""
 
     def __init__(
         self,
         spec: EnvironmentSpec,
         base_env: Mapping[str, str],
-        log_line: Callable[[str, str], None],
+        log_line: Callable[[str], None],
+        *,
+        environment_id: str | None = None,
     ) -> None:
         self.spec = spec
+        self.id = environment_id or uuid.uuid4().hex
         self._base_env = dict(base_env)
         self._log_line = log_line
+        self._api = RuntimeApiServer()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._reader: threading.Thread | None = None
+        self._read_lock = threading.Lock()
+        self._tail: list[str] | None = None
+        self.last_used = time.monotonic()
+        self.invocations = 0
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id, once started."""
+        return self._process.pid if self._process is not None else None
+
+    def _child_env(self) -> dict[str, str]:
+        # The function's variables cannot override the runtime's reserved ones, as on AWS.
+        env = dict(self.spec.variables)
+        env.update(self._base_env)
+        task_root = str(self.spec.code_dir)
+        inherited = env.get("PYTHONPATH", "")
+        env.update(
+            {
+                "AWS_LAMBDA_RUNTIME_API": self._api.address,
+                "_HANDLER": self.spec.handler,
+                "LAMBDA_TASK_ROOT": task_root,
+                "PYTHONPATH": os.pathsep.join(p for p in (task_root, inherited) if p),
+                "PYTHONUNBUFFERED": "1",
+                "PYTHONDONTWRITEBYTECODE": "1",
+            }
+        )
+        return env
 
     def start(self) -> None:
-        """Start the Runtime API server and the child process."""
-        raise NotImplementedError
+        """Start the Runtime API server and the child process (initialisation continues in the child)."""
+        self._api.start()
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "awslambdaric", self.spec.handler],
+            cwd=self.spec.code_dir,
+            env=self._child_env(),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        self._reader = threading.Thread(
+            target=self._read_output, name=f"lambda-env-{self.id[:8]}", daemon=True
+        )
+        self._reader.start()
 
-    def invoke(self, request_id: str, payload: bytes) -> RawResult:
-        """Run one invocation, enforcing the spec's timeout; the environment is dead afterwards on failure."""
-        raise NotImplementedError
+    def _read_output(self) -> None:
+        assert self._process is not None and self._process.stdout is not None
+        fd = self._process.stdout.fileno()
+        partial = b""
+        while True:
+            readable, _, _ = select.select([fd], [], [], 0.5)
+            if not readable:
+                if self._process.poll() is not None and not select.select([fd], [], [], 0)[0]:
+                    break
+                continue
+            with self._read_lock:
+                chunk = os.read(fd, 65536)
+                if not chunk:
+                    if partial:
+                        self._emit(partial)
+                    break
+                *lines, partial = (partial + chunk).split(b"\n")
+                for line in lines:
+                    self._emit(line)
+
+    def _emit(self, raw: bytes) -> None:
+        line = raw.decode("utf-8", "replace").rstrip("\r")
+        if self._tail is not None:
+            self._tail.append(line)
+        self._log_line(line)
+
+    def _drain_output(self, limit: float = 0.2) -> None:
+        """Wait until every byte the child wrote so far went through ``log_line``."""
+        if self._process is None or self._process.stdout is None or self._process.stdout.closed:
+            return
+        fd = self._process.stdout.fileno()
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if self._reader is None or not self._reader.is_alive():
+                return
+            with self._read_lock:
+                try:
+                    pending = select.select([fd], [], [], 0)[0]
+                except (OSError, ValueError):
+                    return
+                if not pending:
+                    return
+            time.sleep(0.002)
 
     @property
     def alive(self) -> bool:
         """Whether the child process is still running."""
-        raise NotImplementedError
+        return self._process is not None and self._process.poll() is None
+
+    def wait_ready(self, timeout: float = INIT_TIMEOUT_SECONDS) -> bool:
+        """Wait until the child finished initialising (asked for its first invocation) or died."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self._api.ready.wait(0.02):
+                return True
+            if not self.alive:
+                return False
+        return False
+
+    def invoke(self, request_id: str, payload: bytes) -> RawResult:
+        """Run one invocation, enforcing the spec's timeout in real seconds.
+
+        A timeout or a crash kills the environment (``alive`` is False afterwards); the caller replaces it.
+        """
+        started = time.monotonic()
+        self._tail = []
+        self.last_used = started
+        self.invocations += 1
+        timeout = float(self.spec.timeout)
+        pending = _Pending(
+            request_id=request_id,
+            payload=payload,
+            deadline_ms=int((time.time() + timeout) * 1000),
+            function_arn=self.spec.function_arn,
+        )
+        if self._api.init_error is not None or not self.alive:
+            return self._finish(request_id, started, *self._dead_result(request_id))
+        self._api.submit(pending)
+        end = started + timeout
+        while not pending.done.wait(min(0.05, max(0.0, end - time.monotonic()))):
+            if time.monotonic() >= end:
+                self._api.forget(request_id)
+                self.close()
+                message = f"RequestId: {request_id} Error: Task timed out after {timeout:.2f} seconds"
+                return self._finish(request_id, started, _error_payload("Sandbox.Timedout", message), True)
+            if not self.alive:
+                self._api.forget(request_id)
+                # The child may have posted its result just before it exited.
+                if pending.done.is_set():
+                    break
+                return self._finish(request_id, started, *self._dead_result(request_id))
+        if not pending.response and pending.error and not self.alive:
+            return self._finish(request_id, started, *self._dead_result(request_id))
+        return self._finish(request_id, started, pending.response, pending.error)
+
+    def _dead_result(self, request_id: str) -> tuple[bytes, bool]:
+        if self._api.init_error is not None:
+            return self._api.init_error, True
+        code = self._process.poll() if self._process is not None else None
+        status = f"exit status {code}" if code is not None and code >= 0 else f"signal {-(code or 0)}"
+        message = f"RequestId: {request_id} Error: Runtime exited with error: {status}"
+        return _error_payload("Runtime.ExitError", message), True
+
+    def _finish(self, request_id: str, started: float, payload: bytes, error: bool) -> RawResult:
+        self._drain_output()
+        tail, self._tail = self._tail or [], None
+        self.last_used = time.monotonic()
+        return RawResult(
+            request_id=request_id,
+            payload=payload,
+            error_type="Unhandled" if error else None,
+            duration_ms=(self.last_used - started) * 1000.0,
+            log_tail="\n".join(tail),
+        )
 
     def close(self) -> None:
-        """Kill and reap the child and close the Runtime API server."""
-        raise NotImplementedError
+        """Kill and reap the child and close the Runtime API server (idempotent)."""
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.kill()
+        if process is not None:
+            process.wait()
+        if not self._api.closing:
+            self._api.close()
+        if self._reader is not None and self._reader is not threading.current_thread():
+            self._reader.join(timeout=2)
+        if process is not None and process.stdout is not None:
+            process.stdout.close()

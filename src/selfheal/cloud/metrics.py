@@ -2,7 +2,8 @@
 
 The Lambda service records each invocation, throttle and concurrency level here. A flusher thread writes,
 every real second, one ``put_metric_data`` per function (Invocations, Errors, Duration as a statistic set,
-Throttles, ConcurrentExecutions as Maximum) straight into moto's CloudWatch backend, stamped in *cloud* time.
+Throttles, ConcurrentExecutions as Maximum) straight into moto's CloudWatch backend, stamped in *cloud* time
+so that alarm periods pass ``clock.scale`` times faster.
 """
 
 from __future__ import annotations
@@ -10,11 +11,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from selfheal.clock import Clock
 
-__all__ = ["FunctionTotals", "MetricsPublisher"]
+__all__ = ["NAMESPACE", "FunctionTotals", "MetricsPublisher"]
 
 NAMESPACE = "AWS/Lambda"
 
@@ -23,53 +25,151 @@ NAMESPACE = "AWS/Lambda"
 class FunctionTotals:
     """Cumulative counts for one function since the cloud started (for dashboards)."""
 
-    invocations: int
-    errors: int
-    throttles: int
-    duration_ms_sum: float
-    duration_ms_max: float
-    concurrent_executions: int
+    invocations: int = 0
+    errors: int = 0
+    throttles: int = 0
+    duration_ms_sum: float = 0.0
+    duration_ms_max: float = 0.0
+    concurrent_executions: int = 0
+
+
+class _Window:
+    """What happened to one function since the last flush."""
+
+    def __init__(self) -> None:
+        self.invocations = 0
+        self.errors = 0
+        self.throttles = 0
+        self.durations: list[float] = []
+        self.max_concurrency = 0
+
+    def datums(self, function_name: str, timestamp: datetime) -> list[dict[str, Any]]:
+        dimensions = [{"Name": "FunctionName", "Value": function_name}]
+
+        def datum(name: str, unit: str, **value: Any) -> dict[str, Any]:
+            return {
+                "MetricName": name,
+                "Dimensions": dimensions,
+                "Timestamp": timestamp,
+                "Unit": unit,
+                **value,
+            }
+
+        out = [
+            datum("Invocations", "Count", Value=float(self.invocations)),
+            datum("Errors", "Count", Value=float(self.errors)),
+            datum("Throttles", "Count", Value=float(self.throttles)),
+            datum("ConcurrentExecutions", "Count", Value=float(self.max_concurrency)),
+        ]
+        if self.durations:
+            stats = {
+                "SampleCount": float(len(self.durations)),
+                "Sum": sum(self.durations),
+                "Minimum": min(self.durations),
+                "Maximum": max(self.durations),
+            }
+            out.append(datum("Duration", "Milliseconds", StatisticValues=stats))
+        return out
 
 
 class MetricsPublisher:
-    """Aggregate Lambda metrics per function and flush them to CloudWatch every ``interval`` real seconds."""
+    """Aggregate Lambda metrics per function and flush them to CloudWatch every ``interval`` real seconds.
 
-    def __init__(
-        self,
-        clock: Clock,
-        cloudwatch: Callable[[], Any],
-        *,
-        interval: float = 1.0,
-    ) -> None:
+    ``cloudwatch`` returns moto's CloudWatch backend (looked up at each flush, so a reset backend is seen).
+    """
+
+    def __init__(self, clock: Clock, cloudwatch: Callable[[], Any], *, interval: float = 1.0) -> None:
+        if interval <= 0:
+            raise ValueError(f"interval must be positive, got {interval!r}")
         self._clock = clock
         self._cloudwatch = cloudwatch
         self._interval = interval
         self._lock = threading.Lock()
+        self._windows: dict[str, _Window] = {}
+        self._totals: dict[str, FunctionTotals] = {}
+        self._concurrency: dict[str, int] = {}
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.flushes = 0
+
+    def _window(self, function_name: str) -> _Window:
+        window = self._windows.get(function_name)
+        if window is None:
+            window = self._windows[function_name] = _Window()
+            window.max_concurrency = self._concurrency.get(function_name, 0)
+        return window
+
+    def _add(self, function_name: str, **changes: Any) -> None:
+        current = self._totals.get(function_name, FunctionTotals())
+        values = {name: getattr(current, name) for name in FunctionTotals.__dataclass_fields__}
+        for name, change in changes.items():
+            values[name] = change(values[name])
+        self._totals[function_name] = FunctionTotals(**values)
 
     def record_invocation(self, function_name: str, duration_ms: float, error: bool) -> None:
         """Count one finished invocation (``error``: it ended in an unhandled error or timeout)."""
-        raise NotImplementedError
+        with self._lock:
+            window = self._window(function_name)
+            window.invocations += 1
+            window.errors += int(error)
+            window.durations.append(float(duration_ms))
+            self._add(
+                function_name,
+                invocations=lambda n: n + 1,
+                errors=lambda n: n + int(error),
+                duration_ms_sum=lambda s: s + duration_ms,
+                duration_ms_max=lambda m: max(m, duration_ms),
+            )
 
     def record_throttle(self, function_name: str) -> None:
         """Count one throttled invocation."""
-        raise NotImplementedError
+        with self._lock:
+            self._window(function_name).throttles += 1
+            self._add(function_name, throttles=lambda n: n + 1)
 
     def record_concurrency(self, function_name: str, concurrent: int) -> None:
         """Note the function's current number of running invocations."""
-        raise NotImplementedError
+        with self._lock:
+            self._concurrency[function_name] = concurrent
+            window = self._window(function_name)
+            window.max_concurrency = max(window.max_concurrency, concurrent)
+            self._add(function_name, concurrent_executions=lambda _: concurrent)
 
-    def flush(self) -> None:
-        """Write the pending aggregates now: one put per function."""
-        raise NotImplementedError
+    def flush(self) -> int:
+        """Write the pending aggregates now, one put per function; return how many puts were made."""
+        with self._lock:
+            windows, self._windows = self._windows, {}
+        if not windows:
+            return 0
+        # moto stores naive UTC datetimes for API-written data; an aware one would not compare with them.
+        timestamp = datetime.fromtimestamp(self._clock.now(), tz=UTC).replace(tzinfo=None)
+        backend = self._cloudwatch()
+        for function_name, window in windows.items():
+            backend.put_metric_data(NAMESPACE, window.datums(function_name, timestamp))
+        self.flushes += len(windows)
+        return len(windows)
 
     def snapshot(self) -> dict[str, FunctionTotals]:
         """Return cumulative totals per function name."""
-        raise NotImplementedError
+        with self._lock:
+            return dict(self._totals)
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self._interval):
+            self.flush()
 
     def start(self) -> None:
         """Start the once-per-interval flusher thread."""
-        raise NotImplementedError
+        if self._thread is not None:
+            raise RuntimeError("the metrics publisher is already started")
+        self._stopping.clear()
+        self._thread = threading.Thread(target=self._run, name="lambda-metrics", daemon=True)
+        self._thread.start()
 
     def stop(self) -> None:
-        """Flush what is pending and stop the flusher thread."""
-        raise NotImplementedError
+        """Stop the flusher thread and flush what is pending."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self._stopping.set()
+            thread.join(timeout=10)
+        self.flush()

@@ -1,18 +1,52 @@
 """moto as the local cloud's in-process state: reset, configuration, backends, and the Lambda hooks.
 
-While a LocalCloud runs, moto's ``LambdaBackend`` methods are patched so that Invoke runs code through the
-:class:`~selfheal.cloud.lambda_service.LambdaService` and configuration/code changes retire environments.
-The patches are process-wide: a LocalCloud must not run while ``moto.mock_aws`` is active.
+While a LocalCloud runs, moto's ``LambdaBackend`` methods are patched (class attributes, restored on stop):
+
+* ``invoke`` (of ``LambdaBackend`` and of ``LambdaSimpleBackend``, which moto's API uses without Docker)
+  runs the code through :class:`~selfheal.cloud.lambda_service.LambdaService` and sets Lambda's
+  response headers; its errors become AWS error responses;
+* ``update_function_configuration``, ``update_function_code`` and ``delete_function`` retire warm
+  environments;
+* ``create_function``/``update_function_configuration`` keep ``DeadLetterConfig`` (moto drops it) and
+  ``LambdaFunction.get_configuration`` reports it;
+* ``put_function_event_invoke_config`` replaces the stored config (moto appends and keeps reading the first),
+  ``update_function_event_invoke_config`` merges into it.
+
+The patches and the reset are process-wide: a LocalCloud must not run while ``moto.mock_aws`` is active,
+and only one LocalCloud runs per process.
 """
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from .lambda_service import LambdaService
+from moto.core.exceptions import JsonRESTError
 
-__all__ = ["MotoState"]
+from .errors import CloudError
+
+if TYPE_CHECKING:
+    from .lambda_service import InvocationType, LambdaService
+
+__all__ = ["DEAD_LETTER_ATTRIBUTE", "MotoState", "aws_error"]
+
+DEAD_LETTER_ATTRIBUTE = "_selfheal_dead_letter_config"
+_INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+_running_lock = threading.Lock()
+_running: list[MotoState] = []
+
+
+def aws_error(error: CloudError) -> JsonRESTError:
+    """Return the moto exception that renders ``error`` as AWS's JSON error response."""
+    rendered = JsonRESTError(error.code, error.message)
+    rendered.code = error.status
+    return rendered
+
+
+def _header(headers: Any, name: str) -> str | None:
+    value = headers.get(name) if headers is not None else None
+    return str(value) if value is not None else None
 
 
 class MotoState:
@@ -21,15 +55,186 @@ class MotoState:
     def __init__(self, account_id: str, region: str) -> None:
         self.account_id = account_id
         self.region = region
+        self._restore: list[tuple[type, str, Any]] = []
+        self._lambda_config: Any = None
 
     def start(self, lambdas: LambdaService) -> None:
         """Reset every backend, turn Docker off for Lambda and install the Lambda hooks."""
-        raise NotImplementedError
+        from moto.core.config import default_user_config
+        from moto.moto_api._internal.models import moto_api_backend
+
+        with _running_lock:
+            if _running:
+                raise RuntimeError("another LocalCloud is already running in this process")
+            _running.append(self)
+        moto_api_backend.reset()
+        self._lambda_config = default_user_config.get("lambda")
+        default_user_config["lambda"] = {"use_docker": False}
+        self._install(lambdas)
 
     def stop(self) -> None:
-        """Undo the hooks and the configuration change."""
-        raise NotImplementedError
+        """Undo the hooks and the configuration change (idempotent)."""
+        from moto.core.config import default_user_config
+
+        for owner, name, original in reversed(self._restore):
+            setattr(owner, name, original)
+        self._restore.clear()
+        if self._lambda_config is not None:
+            default_user_config["lambda"] = self._lambda_config
+            self._lambda_config = None
+        with _running_lock:
+            if self in _running:
+                _running.remove(self)
 
     def backend(self, service: str) -> Any:
-        """Return moto's backend for ``service`` in this account and region."""
-        raise NotImplementedError
+        """Return moto's backend for ``service`` in this account and region (``global`` for IAM-like ones)."""
+        from moto.awslambda.utils import get_backend as lambda_backend
+        from moto.backends import get_backend
+        from moto.core.base_backend import BackendDict
+
+        if service in ("lambda", "awslambda"):
+            # Without Docker, moto's Lambda API keeps its state in ``lambda_simple_backends``.
+            return lambda_backend(self.account_id, self.region)
+        try:
+            backends = get_backend(service)  # type: ignore[call-overload]
+        except (KeyError, ModuleNotFoundError, ValueError) as exc:
+            raise ValueError(f"moto has no backend named {service!r}") from exc
+        if not isinstance(backends, BackendDict):
+            raise ValueError(f"moto has no backend named {service!r}")
+        account = backends[self.account_id]
+        # IAM and STS are global: moto keys them by partition ("global" for the aws partition).
+        for region in (self.region, "global"):
+            try:
+                return account[region]
+            except KeyError:
+                continue
+        raise ValueError(f"moto's {service!r} backend has no region {self.region!r}")
+
+    def _patch(self, owner: type, name: str, make: Callable[[Any], Any]) -> None:
+        original = owner.__dict__[name]
+        self._restore.append((owner, name, original))
+        setattr(owner, name, make(original))
+
+    def _mine(self, backend: Any) -> bool:
+        return bool(backend.account_id == self.account_id and backend.region_name == self.region)
+
+    def _install(self, lambdas: LambdaService) -> None:
+        from moto.awslambda.models import EventInvokeConfig, LambdaBackend, LambdaFunction
+        from moto.awslambda_simple.models import LambdaSimpleBackend
+
+        mine = self._mine
+
+        def invoke(original: Any) -> Any:
+            def patched(
+                backend: Any, function_name: str, qualifier: str | None, body: Any, headers: Any, out: Any
+            ) -> bytes | None:
+                if not mine(backend):
+                    return original(backend, function_name, qualifier, body, headers, out)  # type: ignore[no-any-return]
+                invocation_type = _header(headers, "X-Amz-Invocation-Type") or "RequestResponse"
+                log_type = _header(headers, "X-Amz-Log-Type") or "None"
+                payload = body if isinstance(body, bytes) else (body or "").encode()
+                try:
+                    if invocation_type not in _INVOCATION_TYPES:
+                        raise_invalid(invocation_type)
+                    kind: InvocationType = invocation_type  # type: ignore[assignment]
+                    result = lambdas.invoke(
+                        function_name,
+                        payload,
+                        kind,
+                        qualifier,
+                        log_type="Tail" if log_type == "Tail" else "None",
+                    )
+                except CloudError as exc:
+                    raise aws_error(exc) from exc
+                out["x-amz-executed-version"] = result.executed_version
+                if result.function_error:
+                    out["x-amz-function-error"] = result.function_error
+                if result.log_result is not None:
+                    out["x-amz-log-result"] = result.log_result
+                out["Content-Length"] = str(len(result.payload))
+                return result.payload
+
+            return patched
+
+        def retiring(original: Any) -> Any:
+            def patched(backend: Any, function_name: str, *args: Any, **kwargs: Any) -> Any:
+                result = original(backend, function_name, *args, **kwargs)
+                if mine(backend):
+                    lambdas.retire(function_name)
+                return result
+
+            return patched
+
+        def keep_dead_letter_on_update(original: Any) -> Any:
+            def patched(backend: Any, function_name: str, qualifier: Any, body: dict[str, Any]) -> Any:
+                result = original(backend, function_name, qualifier, body)
+                if "DeadLetterConfig" in body:
+                    fn = backend.get_function(function_name, qualifier)
+                    setattr(fn, DEAD_LETTER_ATTRIBUTE, body["DeadLetterConfig"] or None)
+                    result = fn.get_configuration()
+                if mine(backend):
+                    lambdas.retire(function_name)
+                return result
+
+            return patched
+
+        def keep_dead_letter_on_create(original: Any) -> Any:
+            def patched(backend: Any, spec: dict[str, Any]) -> Any:
+                fn = original(backend, spec)
+                if spec.get("DeadLetterConfig"):
+                    latest = backend.get_function(spec["FunctionName"])
+                    for target in {id(fn): fn, id(latest): latest}.values():
+                        setattr(target, DEAD_LETTER_ATTRIBUTE, spec["DeadLetterConfig"])
+                return fn
+
+            return patched
+
+        def report_dead_letter(original: Any) -> Any:
+            def patched(fn: Any, *args: Any, **kwargs: Any) -> Any:
+                config = original(fn, *args, **kwargs)
+                dead_letter = getattr(fn, DEAD_LETTER_ATTRIBUTE, None)
+                if dead_letter and isinstance(config, dict):
+                    config["DeadLetterConfig"] = dead_letter
+                return config
+
+            return patched
+
+        def put_event_config(original: Any) -> Any:
+            def patched(backend: Any, function_name: str, config: dict[str, Any]) -> Any:
+                fn = backend.get_function(function_name)
+                stored = EventInvokeConfig(fn.function_arn, fn.last_modified, config)
+                fn.event_invoke_config = [stored]
+                return stored.response()
+
+            return patched
+
+        def update_event_config(original: Any) -> Any:
+            def patched(backend: Any, function_name: str, config: dict[str, Any]) -> Any:
+                fn = backend.get_function(function_name)
+                merged = dict(fn.event_invoke_config[0].config) if fn.event_invoke_config else {}
+                merged.update(config)
+                stored = EventInvokeConfig(fn.function_arn, fn.last_modified, merged)
+                fn.event_invoke_config = [stored]
+                return stored.response()
+
+            return patched
+
+        self._patch(LambdaBackend, "invoke", invoke)
+        self._patch(LambdaSimpleBackend, "invoke", invoke)
+        self._patch(LambdaBackend, "update_function_code", retiring)
+        self._patch(LambdaBackend, "delete_function", retiring)
+        self._patch(LambdaBackend, "update_function_configuration", keep_dead_letter_on_update)
+        self._patch(LambdaBackend, "create_function", keep_dead_letter_on_create)
+        self._patch(LambdaFunction, "get_configuration", report_dead_letter)
+        self._patch(LambdaBackend, "put_function_event_invoke_config", put_event_config)
+        self._patch(LambdaBackend, "update_function_event_invoke_config", update_event_config)
+
+
+def raise_invalid(invocation_type: str) -> None:
+    """Raise the error Lambda gives for an unknown invocation type."""
+    from .errors import InvalidParameterValue
+
+    raise InvalidParameterValue(
+        f"1 validation error detected: Value '{invocation_type}' at 'invocationType' failed to satisfy "
+        "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
+    )

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ipaddress
+import threading
+import time
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
@@ -10,9 +12,11 @@ from typing import Any
 from selfheal.clock import Clock
 
 from .components import Component, default_components
-from .gateway import WSGIApplication
+from .gateway import Gateway, WSGIApplication
+from .lambda_logs import LogShipper
 from .lambda_service import LambdaService
 from .metrics import MetricsPublisher
+from .moto_state import MotoState
 
 __all__ = ["ACCOUNT_ID", "LocalCloud"]
 
@@ -28,12 +32,23 @@ def _require_loopback(host: str) -> None:
         raise ValueError(f"the local cloud binds only to a loopback address such as 127.0.0.1, got {host!r}")
 
 
-class LocalCloud:
-    """An embedded AWS-compatible cloud; use as a context manager or call ``start``/``stop``."""
+def _quiet_handler() -> type:
+    """moto's request handler (it keeps header spellings) without a log line per request."""
+    from moto.moto_server.werkzeug_app import MotoRequestHandler
 
-    endpoint: str
-    lambdas: LambdaService
-    metrics: MetricsPublisher
+    class QuietRequestHandler(MotoRequestHandler):
+        def log_request(self, *args: object, **kwargs: object) -> None:
+            """Skip the access log; errors are still logged."""
+
+    return QuietRequestHandler
+
+
+class LocalCloud:
+    """An embedded AWS-compatible cloud; use as a context manager or call ``start``/``stop``.
+
+    Only one LocalCloud runs per process, and never while ``moto.mock_aws`` is active: both own moto's
+    process-wide state (``start`` resets every moto backend).
+    """
 
     def __init__(
         self,
@@ -44,6 +59,8 @@ class LocalCloud:
         components: Sequence[Component] | None = None,
     ) -> None:
         _require_loopback(host)
+        if not 0 <= port <= 65535:
+            raise ValueError(f"port must be from 0 to 65535, got {port!r}")
         self.host = host
         self.port = port
         self.region = region
@@ -52,22 +69,91 @@ class LocalCloud:
         self.components: list[Component] = (
             list(components) if components is not None else default_components()
         )
+        self.endpoint = ""
+        self._gateway = Gateway()
+        self._moto = MotoState(self.account_id, region)
+        self.metrics = MetricsPublisher(self.clock, lambda: self.backend("cloudwatch"))
+        self.logs = LogShipper(lambda: self.backend("logs"), lambda: int(time.time() * 1000))
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+        self._started: list[Component] = []
+        self._lambdas: LambdaService | None = None
+
+    @property
+    def lambdas(self) -> LambdaService:
+        """The Lambda service (available once started)."""
+        if self._lambdas is None:
+            raise RuntimeError("the local cloud is not started")
+        return self._lambdas
+
+    @property
+    def running(self) -> bool:
+        """Whether the endpoint is serving."""
+        return self._thread is not None
 
     def start(self) -> None:
         """Bind the endpoint, reset and hook moto, start the Lambda service and the components."""
-        raise NotImplementedError
+        from werkzeug.serving import make_server
+
+        if self._server is not None:
+            raise RuntimeError("the local cloud is already started")
+        self._server = make_server(
+            self.host, self.port, self._gateway, threaded=True, request_handler=_quiet_handler()
+        )
+        try:
+            self.endpoint = f"http://{self.host}:{self._server.server_port}"
+            self._lambdas = LambdaService(
+                self.backend,
+                endpoint=self.endpoint,
+                region=self.region,
+                account_id=self.account_id,
+                clock=self.clock,
+                metrics=self.metrics,
+                logs=self.logs,
+            )
+            self._moto.start(self._lambdas)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever, name="local-cloud", daemon=True
+            )
+            self._thread.start()
+            self.metrics.start()
+            self.logs.start()
+            for component in self.components:
+                component.start(self)
+                self._started.append(component)
+        except BaseException:
+            self.stop()
+            raise
 
     def stop(self) -> None:
         """Stop components, kill and reap every environment, close the endpoint, undo moto's patches."""
-        raise NotImplementedError
+        errors: list[BaseException] = []
+        while self._started:
+            try:
+                self._started.pop().stop()
+            except Exception as exc:  # keep stopping the rest, report afterwards
+                errors.append(exc)
+        if self._lambdas is not None:
+            self._lambdas.shutdown()
+        self.metrics.stop()
+        self.logs.stop()
+        if self._server is not None:
+            if self._thread is not None:
+                self._server.shutdown()
+                self._thread.join(timeout=10)
+            self._server.server_close()
+        self._server, self._thread = None, None
+        self._moto.stop()
+        if errors:
+            raise errors[0]
 
     def mount(self, prefix: str, app: WSGIApplication) -> None:
         """Serve requests whose path starts with ``prefix`` (e.g. ``/_api/``) by ``app`` instead of moto."""
-        raise NotImplementedError
+        self._gateway.mount(prefix, app)
 
     def backend(self, service: str) -> Any:
         """Return moto's backend for ``service`` in this cloud's account and region."""
-        raise NotImplementedError
+        return self._moto.backend(service)
 
     def __enter__(self) -> LocalCloud:
         self.start()
