@@ -1,0 +1,93 @@
+"""``selfheal cloud``: run the local cloud in the foreground until Ctrl-C or SIGTERM."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+from typing import Any
+
+from rich.console import Console
+
+from selfheal.cli_errors import CliError
+
+__all__ = ["run_cloud", "usage_lines"]
+
+
+def usage_lines(endpoint: str, region: str) -> list[str]:
+    """How to point tools at a local cloud listening on ``endpoint``."""
+    return [
+        f"export AWS_ENDPOINT_URL={endpoint}",
+        f"export AWS_REGION={region} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing",
+        f"aws --endpoint-url {endpoint} lambda list-functions",
+        f"HTTP APIs answer at {endpoint}/_api/<api-id>/ (their ApiEndpoint)",
+    ]
+
+
+def run_cloud(
+    port: int,
+    time_scale: float,
+    console: Console,
+    *,
+    cloud_factory: Callable[..., Any] | None = None,
+    stop: threading.Event | None = None,
+) -> None:
+    """Start a LocalCloud, print how to use it, block until stopped, then stop it cleanly.
+
+    ``stop`` (set by SIGTERM, or by a test) ends the wait; Ctrl-C does too.
+    """
+    if not 0 <= port <= 65535:
+        raise CliError(f"--port must be from 0 to 65535, got {port}", exit_code=2)
+    if cloud_factory is None:
+        from selfheal.cloud import LocalCloud
+
+        cloud_factory = LocalCloud
+    try:
+        cloud = cloud_factory(port=port, time_scale=time_scale)
+    except ValueError as error:
+        raise CliError(str(error), exit_code=2) from error
+    stop = stop if stop is not None else threading.Event()
+    previous = _on_sigterm(stop)
+    try:
+        try:
+            cloud.start()
+        except OSError as error:
+            raise CliError(
+                f"cannot listen on 127.0.0.1:{port} ({error.strerror or error}) — "
+                "is another `selfheal cloud` running? Choose another --port"
+            ) from error
+        try:
+            console.print(
+                f"[bold green]local cloud running[/bold green] at [bold]{cloud.endpoint}[/bold]"
+                f" (time scale {time_scale:g}, region {cloud.region})"
+            )
+            for line in usage_lines(cloud.endpoint, cloud.region):
+                console.print(f"  {line}", highlight=False, markup=False)
+            console.print("Press Ctrl-C to stop.")
+            try:
+                while not stop.wait(0.5):
+                    pass
+            except KeyboardInterrupt:
+                pass
+            console.print("stopping the local cloud…")
+        finally:
+            cloud.stop()
+        console.print("stopped.")
+    finally:
+        _restore_sigterm(previous)
+
+
+def _on_sigterm(stop: threading.Event) -> Any:
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    return signal.signal(signal.SIGTERM, handler)
+
+
+def _restore_sigterm(previous: Any) -> None:
+    if previous is not None and threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, previous)

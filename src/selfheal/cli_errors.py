@@ -1,0 +1,56 @@
+"""Turning failures into the CLI's one-line messages: what went wrong and what to do, never a traceback."""
+
+from __future__ import annotations
+
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+)
+
+from selfheal.deployment import AwsTarget
+
+__all__ = ["CliError", "describe_aws_error"]
+
+
+class CliError(Exception):
+    """A failure the CLI reports as one line and a non-zero exit code."""
+
+    def __init__(self, message: str, exit_code: int = 1) -> None:
+        super().__init__(message)
+        self.message = message
+        self.exit_code = exit_code
+
+
+def describe_aws_error(error: Exception, target: AwsTarget, subject: str = "") -> str:
+    """A one-line description of a boto3 failure against ``target`` (``subject`` names the resource)."""
+    about = f" ({subject})" if subject else ""
+    if isinstance(error, EndpointConnectionError | ConnectTimeoutError):
+        if target.is_local:
+            return f"cannot reach the local cloud at {target.endpoint_url} — is `selfheal cloud` running?"
+        return f"cannot reach AWS in {target.region}: {error}"
+    if isinstance(error, ReadTimeoutError):
+        return f"{target.description} did not answer in time{about}"
+    if isinstance(error, NoCredentialsError | PartialCredentialsError):
+        return "no credentials for AWS — configure a profile or AWS_ACCESS_KEY_ID, or pass --endpoint-url"
+    if isinstance(error, NoRegionError):
+        return "no AWS region — pass --region or set AWS_REGION"
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        code = details.get("Code", "Error")
+        message = details.get("Message", "")
+        if code in ("ResourceNotFoundException", "404", "NotFound"):
+            return f"not found in {target.description}{about}: {message or code} — is it deployed?"
+        if code in ("UnrecognizedClientException", "InvalidClientTokenId", "ExpiredTokenException"):
+            return f"AWS rejected the credentials: {message or code}"
+        if code in ("AccessDeniedException", "AccessDenied"):
+            return f"access denied by {target.description}{about}: {message or code}"
+        return f"{target.description} refused the request{about}: {code}: {message}"
+    if isinstance(error, BotoCoreError):
+        return f"AWS SDK error against {target.description}{about}: {error}"
+    return f"{type(error).__name__}: {error}"
