@@ -21,7 +21,7 @@ import pytest
 
 from selfheal.cloud import LocalCloud
 
-AwsFactory = Callable[[str], Any]
+AwsFactory = Callable[..., Any]
 ZipBuilder = Callable[..., bytes]
 FunctionFactory = Callable[..., str]
 
@@ -52,22 +52,23 @@ def build_zip(source_dir: Path | None = None, *, files: Mapping[str, str] | None
 @pytest.fixture(scope="module")
 def cloud(request: pytest.FixtureRequest) -> Iterator[LocalCloud]:
     """A started LocalCloud on a free 127.0.0.1 port, stopped after the module."""
-    scale: float = getattr(request, "param", None) or getattr(request.module, "CLOUD_TIME_SCALE", 1.0)
-    with LocalCloud(port=0, time_scale=float(scale)) as running:
+    scale = float(getattr(request, "param", None) or getattr(request.module, "CLOUD_TIME_SCALE", 1.0))
+    with LocalCloud(port=0, time_scale=scale) as running:
         yield running
 
 
 @pytest.fixture(scope="module")
 def aws(cloud: LocalCloud) -> AwsFactory:
-    """A factory of boto3 clients that talk to the module's cloud."""
+    """A factory of boto3 clients that talk to the module's cloud (extra keywords go to ``boto3.client``)."""
 
-    def client(service: str) -> Any:
+    def client(service: str, **kwargs: Any) -> Any:
         return boto3.client(
             service,  # type: ignore[call-overload]
             endpoint_url=cloud.endpoint,
             region_name=cloud.region,
             aws_access_key_id="testing",
             aws_secret_access_key="testing",
+            **kwargs,
         )
 
     return client
