@@ -87,7 +87,7 @@ def json_equivalent(a: Any, b: Any) -> bool:
 def json_state(actual: Any, current: Any) -> Any:
     """The JSON text to keep in state: the current one when equivalent to AWS's, else AWS's (or null)."""
     if actual in (None, ""):
-        return None if current in (None, "") else None
+        return None
     if isinstance(current, str) and json_equivalent(current, actual):
         return current
     if isinstance(actual, str):
