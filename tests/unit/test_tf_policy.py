@@ -29,7 +29,9 @@ def test_renders_the_real_providers_documented_example() -> None:
         {
             "statement": [
                 _statement(
-                    sid="1", actions=["s3:GetBucketLocation", "s3:ListAllMyBuckets"], resources=["arn:aws:s3:::*"]
+                    sid="1",
+                    actions=["s3:GetBucketLocation", "s3:ListAllMyBuckets"],
+                    resources=["arn:aws:s3:::*"],
                 )
             ]
         }
@@ -81,7 +83,9 @@ def test_conditions_wildcard_principal_and_html_escaping() -> None:
                     not_actions=["iam:*"],
                     resources=["arn:aws:sns:us-east-1:123456789012:a&b"],
                     principals=[{"type": "*", "identifiers": ["*"]}],
-                    condition=[{"test": "ArnLike", "variable": "aws:SourceArn", "values": ["arn:x", "arn:y"]}],
+                    condition=[
+                        {"test": "ArnLike", "variable": "aws:SourceArn", "values": ["arn:x", "arn:y"]}
+                    ],
                 )
             ],
         }
