@@ -204,3 +204,32 @@ def test_lambda_import(tmp_path: Path, endpoint: str) -> None:
     assert all(c.action == "update" for c in plan.changes)  # filename is only known from config
     lam.delete_function(FunctionName="imported")
     iam.delete_role(RoleName="imported-role")
+
+
+def test_errors_are_diagnostics_naming_resource_and_argument(tmp_path: Path, endpoint: str) -> None:
+    """A bad value fails at plan naming the argument; a refused create names the resource, no traceback."""
+    (tmp_path / "code.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
+    body = """
+        resource "aws_lambda_function" "bad" {
+          function_name = "bad"
+          role          = "arn:aws:iam::123456789012:role/does-not-exist"
+          handler       = "app.handler"
+          runtime       = "python3.11"
+          filename      = "${path.module}/code.zip"
+          memory_size   = %s
+        }
+    """
+    tf = terraform_fixture(tmp_path, body % "64", endpoint)
+    tf.init()
+    plan = tf.plan(check=False)
+    assert plan.rc == 1
+    assert "expected memory_size to be in the range (128 - 10240), got 64" in plan.stderr
+    assert "aws_lambda_function.bad" in plan.stderr
+
+    tf = terraform_fixture(tmp_path, body % "128", endpoint)
+    apply = tf.apply(check=False)
+    assert apply.rc == 1
+    assert "aws_lambda_function: InvalidParameterValueException" in apply.stderr
+    assert "with aws_lambda_function.bad" in apply.stderr
+    assert "Traceback" not in apply.stderr + apply.stdout
+    assert _client("lambda", endpoint).list_functions()["Functions"] == []

@@ -10,6 +10,7 @@ Used by selfheal's own tests and by anyone testing a local provider resource::
 from __future__ import annotations
 
 import json
+import logging
 import socket
 import textwrap
 import urllib.request
@@ -58,6 +59,7 @@ def moto_endpoint() -> Iterator[str]:
     """Run a moto server on 127.0.0.1 (Lambda without Docker) and yield its URL; stop it afterwards."""
     from moto.server import ThreadedMotoServer
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one log line per request otherwise
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
