@@ -52,7 +52,8 @@ def build_zip(source_dir: Path | None = None, *, files: Mapping[str, str] | None
 @pytest.fixture(scope="module")
 def cloud(request: pytest.FixtureRequest) -> Iterator[LocalCloud]:
     """A started LocalCloud on a free 127.0.0.1 port, stopped after the module."""
-    scale = float(getattr(request, "param", None) or getattr(request.module, "CLOUD_TIME_SCALE", 1.0))
+    param: Any = getattr(request, "param", None)
+    scale = float(param or getattr(request.module, "CLOUD_TIME_SCALE", 1.0))
     with LocalCloud(port=0, time_scale=scale) as running:
         yield running
 

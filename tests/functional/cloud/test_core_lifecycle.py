@@ -1,0 +1,65 @@
+"""Starting and stopping a LocalCloud: children reaped, port closed, moto's patches undone."""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import boto3
+import pytest
+from moto.awslambda.models import LambdaBackend
+
+from selfheal.cloud import LocalCloud
+
+SOURCE = "import os\n\ndef handler(event, context):\n    return os.getpid()\n"
+
+
+def _pid_exists(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_stop_reaps_children_closes_port_and_unpatches(lambda_zip: object) -> None:
+    """After stop no environment process is left, the port refuses connections and moto is restored."""
+    original_invoke = LambdaBackend.__dict__["invoke"]
+    cloud = LocalCloud(port=0)
+    cloud.start()
+    try:
+        assert LambdaBackend.__dict__["invoke"] is not original_invoke
+        session = boto3.Session("testing", "testing", region_name=cloud.region)
+        client = session.client("lambda", endpoint_url=cloud.endpoint)
+        iam = session.client("iam", endpoint_url=cloud.endpoint)
+        role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        assert callable(lambda_zip)
+        client.create_function(
+            FunctionName="pid",
+            Runtime="python3.11",
+            Role=role,
+            Handler="app.handler",
+            Code={"ZipFile": lambda_zip(files={"app.py": SOURCE})},
+        )
+        pid = int(client.invoke(FunctionName="pid")["Payload"].read())
+        assert cloud.lambdas.child_pids() == [pid]
+        port = int(cloud.endpoint.rsplit(":", 1)[1])
+    finally:
+        cloud.stop()
+    assert not _pid_exists(pid)
+    with pytest.raises(OSError), socket.create_connection(("127.0.0.1", port), timeout=1):
+        pass
+    assert LambdaBackend.__dict__["invoke"] is original_invoke
+    # No child of this process is left unreaped either.
+    with pytest.raises(ChildProcessError):
+        os.waitpid(-1, os.WNOHANG)
+
+
+def test_only_one_cloud_runs_per_process() -> None:
+    """A second LocalCloud refuses to start while one runs, and leaves the first working."""
+    with LocalCloud(port=0) as first:
+        second = LocalCloud(port=0)
+        with pytest.raises(RuntimeError, match="already running"):
+            second.start()
+        assert first.backend("sqs") is not None
+        assert second.running is False
