@@ -10,6 +10,7 @@ from botocore.exceptions import (
     NoCredentialsError,
     NoRegionError,
     PartialCredentialsError,
+    ProfileNotFound,
     ReadTimeoutError,
 )
 
@@ -38,6 +39,8 @@ def describe_aws_error(error: Exception, target: AwsTarget, subject: str = "") -
         return f"{target.description} did not answer in time{about}"
     if isinstance(error, NoCredentialsError | PartialCredentialsError):
         return "no credentials for AWS — configure a profile or AWS_ACCESS_KEY_ID, or pass --endpoint-url"
+    if isinstance(error, ProfileNotFound):
+        return f"{error} — check AWS_PROFILE or pass --endpoint-url for the local cloud"
     if isinstance(error, NoRegionError):
         return "no AWS region — pass --region or set AWS_REGION"
     if isinstance(error, ClientError):

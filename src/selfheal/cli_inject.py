@@ -89,8 +89,10 @@ def apply_failure_change(client: Any, function_name: str, change: FailureChange)
     changed then); boto3's errors (not found, unreachable, conflict) propagate.
     """
     change.validate()
-    _wait_updated(client, function_name)
     config = client.get_function_configuration(FunctionName=function_name)
+    if config.get("LastUpdateStatus") == "InProgress":
+        _wait_updated(client, function_name)
+        config = client.get_function_configuration(FunctionName=function_name)
     before = dict((config.get("Environment") or {}).get("Variables") or {})
     after = change.applied_to(before)
     problems = parse_config(after).errors

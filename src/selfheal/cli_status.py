@@ -27,7 +27,7 @@ FAILURE_VARIABLES = (
     "FAILURE_INJECTION_ENABLED",
 )
 HEALED_VARIABLES = ("HEALED_AT", "HEALED_BY", "HEALED_INCIDENT", "PREVIOUS_FAILURE_RATE")
-_FATAL = ("cannot reach", "no credentials", "no AWS region", "rejected the credentials", "did not answer")
+_FATAL = ("AWS rejected the credentials",)
 
 
 @dataclass
@@ -46,8 +46,9 @@ class StatusReport:
 
 
 def _checked(error: Exception, target: AwsTarget, subject: str) -> str:
+    """Return the message for a per-part failure; raise CliError when nothing else can be read either."""
     message = describe_aws_error(error, target, subject)
-    if message.startswith(_FATAL) or message.startswith("AWS rejected"):
+    if isinstance(error, BotoCoreError) or message.startswith(_FATAL):
         raise CliError(message) from error
     return message
 
