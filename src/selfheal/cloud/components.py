@@ -30,8 +30,12 @@ class Component(Protocol):
 def default_components() -> list[Component]:
     """Return fresh instances of the components a LocalCloud runs when none are given."""
     # Imports stay inside so that a component module may import the server without a cycle.
+    from .alarm_scheduler import AlarmScheduler
     from .http_api import HttpApiDataPlane
+    from .sns_delivery import SnsDelivery
 
     components: list[Component] = []
     components.append(HttpApiDataPlane())
+    components.append(SnsDelivery())
+    components.append(AlarmScheduler())
     return components
