@@ -1,0 +1,199 @@
+"""Functional tests of the CLI against a LocalCloud running the real fragile service behind an HTTP API."""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from typer.testing import CliRunner
+
+from selfheal.cli import app
+from selfheal.cloud import LocalCloud
+
+SOURCE = Path(__file__).resolve().parents[2] / "src" / "fragile_service"
+FUNCTION = "selfheal-fragile"
+ALARM = "selfheal-fragile-errors"
+
+
+def _fragile_zip() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(SOURCE.rglob("*.py")):
+            archive.write(path, f"fragile_service/{path.relative_to(SOURCE).as_posix()}")
+    return buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def cloud() -> Iterator[LocalCloud]:
+    """A LocalCloud on a free port for this module."""
+    with LocalCloud(port=0) as running:
+        yield running
+
+
+def _client(cloud: LocalCloud, service: str) -> Any:
+    return boto3.client(
+        service,  # type: ignore[call-overload]
+        endpoint_url=cloud.endpoint,
+        region_name=cloud.region,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture(scope="module")
+def api_url(cloud: LocalCloud) -> str:
+    """The fragile function behind an HTTP API's `$default` route and stage, plus its errors alarm."""
+    role = _client(cloud, "iam").create_role(RoleName="fragile", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    function = _client(cloud, "lambda").create_function(
+        FunctionName=FUNCTION,
+        Runtime="python3.11",
+        Role=role,
+        Handler="fragile_service.app.handler",
+        Code={"ZipFile": _fragile_zip()},
+        Timeout=5,
+        Environment={"Variables": {"FAILURE_RATE": "0", "POWERTOOLS_SERVICE_NAME": "fragile"}},
+    )
+    apigw = _client(cloud, "apigatewayv2")
+    api = apigw.create_api(Name="selfheal-api", ProtocolType="HTTP")
+    integration = apigw.create_integration(
+        ApiId=api["ApiId"],
+        IntegrationType="AWS_PROXY",
+        IntegrationUri=function["FunctionArn"],
+        PayloadFormatVersion="2.0",
+    )
+    apigw.create_route(
+        ApiId=api["ApiId"], RouteKey="$default", Target=f"integrations/{integration['IntegrationId']}"
+    )
+    apigw.create_stage(ApiId=api["ApiId"], StageName="$default", AutoDeploy=True)
+    _client(cloud, "cloudwatch").put_metric_alarm(
+        AlarmName=ALARM,
+        Namespace="AWS/Lambda",
+        MetricName="Errors",
+        Dimensions=[{"Name": "FunctionName", "Value": FUNCTION}],
+        Statistic="Sum",
+        Period=60,
+        EvaluationPeriods=1,
+        Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    return str(apigw.get_api(ApiId=api["ApiId"])["ApiEndpoint"])
+
+
+def _run(*arguments: str) -> Any:
+    return CliRunner().invoke(
+        app,
+        list(arguments),
+        env={"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "COLUMNS": "200"},
+    )
+
+
+def _traffic(url: str, tmp_path: Path) -> Any:
+    return _run("traffic", "--url", url, "--rate", "20", "--duration", "1", "--outputs", str(tmp_path / "x"))
+
+
+def _summary(output: str) -> dict[str, int]:
+    """The counts in traffic's summary table."""
+    completed = re.search(r"(\d+) completed of (\d+) sent", output)
+    ok = re.search(r"\bok\s*│\s*(\d+)", output)
+    server = re.search(r"5xx errors\s*│\s*(\d+)", output)
+    assert completed and ok and server, output
+    return {"completed": int(completed[1]), "ok": int(ok[1]), "5xx": int(server[1])}
+
+
+def test_traffic_counts_errors_at_failure_rate_one_and_none_at_zero(
+    cloud: LocalCloud, api_url: str, tmp_path: Path
+) -> None:
+    """At FAILURE_RATE 1 every request is a 5xx; after inject --rate 0 none is."""
+    outputs = str(tmp_path / "none.json")
+    injected = _run(
+        "inject", "--rate", "1", "--mode", "exception", "--endpoint-url", cloud.endpoint, "--outputs", outputs
+    )
+    assert injected.exit_code == 0, injected.output
+    failing = _traffic(api_url, tmp_path)
+    assert failing.exit_code == 0, failing.output
+    counts = _summary(failing.output)
+    assert counts["completed"] > 0
+    assert counts["5xx"] == counts["completed"] and counts["ok"] == 0
+    healed = _run("inject", "--rate", "0", "--endpoint-url", cloud.endpoint, "--outputs", outputs)
+    assert healed.exit_code == 0, healed.output
+    passing = _traffic(api_url, tmp_path)
+    assert passing.exit_code == 0, passing.output
+    counts = _summary(passing.output)
+    assert counts["completed"] > 0
+    assert counts["ok"] == counts["completed"] and counts["5xx"] == 0
+
+
+def test_inject_keeps_other_variables_in_the_local_cloud(
+    cloud: LocalCloud, api_url: str, tmp_path: Path
+) -> None:
+    """inject against the local cloud keeps POWERTOOLS_SERVICE_NAME and changes only the mode."""
+    result = _run(
+        "inject",
+        "--mode",
+        "status",
+        "--status-code",
+        "503",
+        "--endpoint-url",
+        cloud.endpoint,
+        "--outputs",
+        str(tmp_path / "none.json"),
+    )
+    assert result.exit_code == 0, result.output
+    variables = _client(cloud, "lambda").get_function_configuration(FunctionName=FUNCTION)["Environment"][
+        "Variables"
+    ]
+    assert variables["POWERTOOLS_SERVICE_NAME"] == "fragile"
+    assert variables["FAILURE_MODE"] == "status"
+    assert variables["FAILURE_STATUS_CODE"] == "503"
+
+
+def test_status_shows_the_alarm_state(cloud: LocalCloud, api_url: str, tmp_path: Path) -> None:
+    """status against the local cloud shows the alarm's current state."""
+    state = _client(cloud, "cloudwatch").describe_alarms(AlarmNames=[ALARM])["MetricAlarms"][0]["StateValue"]
+    result = _run("status", "--endpoint-url", cloud.endpoint, "--outputs", str(tmp_path / "none.json"))
+    assert result.exit_code == 0, result.output
+    assert state in result.output
+    assert FUNCTION in result.output
+
+
+def test_cloud_command_runs_until_sigterm(tmp_path: Path) -> None:
+    """`selfheal cloud` prints its endpoint, answers, and exits 0 on SIGTERM."""
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from selfheal.cli import main; main()", "cloud", "--port", "0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    try:
+        assert process.stdout is not None
+        lines: list[str] = []
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Ctrl-C" in line:
+                break
+        text = "".join(lines)
+        assert "export AWS_ENDPOINT_URL=http://127.0.0.1:" in text, text
+        process.send_signal(signal.SIGTERM)
+        rest, _ = process.communicate(timeout=60)
+        assert process.returncode == 0, text + rest
+        assert "stopped" in rest
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
