@@ -2,10 +2,11 @@
 
 ``decide`` reads nothing and writes nothing; the ledger makes its inputs consistent and records its
 output. Rules, in order: foreign alarms are skipped; ``OK`` closes the alarm's open incident;
-``INSUFFICIENT_DATA`` is skipped; for ``ALARM``: a transition already decided is a duplicate; a target
-whose ``FAILURE_RATE`` is already 0 (or absent) is escalated (this remediation cannot fix it); a new
-``ALARM`` within the cooldown of the last action, or beyond the cap of actions per window, is escalated;
-in dry-run mode the healer only records what it would have done; otherwise it acts.
+``INSUFFICIENT_DATA`` is skipped; for ``ALARM``: a transition already decided is a duplicate; a new
+``ALARM`` within the cooldown of the last action, or beyond the cap of actions per window, is escalated
+(the last remediation did not hold); a target whose ``FAILURE_RATE`` is already 0 (or absent) is
+escalated (this remediation cannot fix it); in dry-run mode the healer only records what it would
+have done; otherwise it acts.
 """
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ class Decision:
 class FunctionState:
     """The target function's configuration as read just before deciding."""
 
-    revision_id: str
+    revision_id: str | None
     variables: Mapping[str, str] = field(default_factory=dict)
     last_update_status: str | None = None
 
@@ -121,13 +122,6 @@ def decide(
         )
     if function is None:
         return _escalate("target_unreadable", f"could not read the configuration of {target!r}")
-    rate = parse_failure_rate(function.failure_rate)
-    if rate == 0.0:
-        return _escalate(
-            "failure_rate_zero",
-            f"{target} is failing but FAILURE_RATE is already {function.failure_rate or 'absent'}; "
-            "resetting it cannot help",
-        )
     if ledger.last_action_at is not None and now - ledger.last_action_at < config.cooldown_seconds:
         since = now - ledger.last_action_at
         return _escalate(
@@ -141,6 +135,13 @@ def decide(
             "action_cap",
             f"{len(recent)} actions in the last {config.action_window_seconds:g}s reach the cap of "
             f"{config.max_actions_per_window}",
+        )
+    rate = parse_failure_rate(function.failure_rate)
+    if rate == 0.0:
+        return _escalate(
+            "failure_rate_zero",
+            f"{target} is failing but FAILURE_RATE is already {function.failure_rate or 'absent'}; "
+            "resetting it cannot help",
         )
     shown = function.failure_rate if rate is not None else f"{function.failure_rate!r} (not a number)"
     if config.dry_run:

@@ -93,7 +93,7 @@ def read_function(client: LambdaClient, name: str) -> FunctionState:
         raise TargetUnreadable(f"GetFunctionConfiguration({name}) failed: {exc}") from exc
     variables = dict(response.get("Environment", {}).get("Variables", {}))
     return FunctionState(
-        revision_id=str(response.get("RevisionId", "")),
+        revision_id=response.get("RevisionId") or None,
         variables=variables,
         last_update_status=response.get("LastUpdateStatus"),
     )
@@ -160,9 +160,14 @@ def remediate(
     while True:
         attempt += 1
         try:
-            client.update_function_configuration(
-                FunctionName=target, Environment={"Variables": variables}, RevisionId=function.revision_id
-            )
+            if function.revision_id:
+                client.update_function_configuration(
+                    FunctionName=target, Environment={"Variables": variables}, RevisionId=function.revision_id
+                )
+            else:  # some emulators (moto) report no RevisionId; AWS always does
+                client.update_function_configuration(
+                    FunctionName=target, Environment={"Variables": variables}
+                )
             break
         except ClientError as exc:
             code = _error_code(exc)

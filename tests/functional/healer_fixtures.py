@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterator
@@ -132,11 +133,15 @@ def _client_error(code: str, operation: str, message: str = "injected by test") 
 class FaultyClient:
     """A boto3 client wrapper that records calls and can fail or run hooks before chosen operations."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: Any, lock: threading.Lock | None = None) -> None:
         self._inner = inner
+        # moto applies a request in several Python steps; DynamoDB applies each request atomically.
+        # A shared lock restores that guarantee when threads call the same moto backend.
+        self._lock = lock
         self.calls: list[tuple[str, dict[str, Any]]] = []
         self._faults: dict[str, list[BaseException]] = {}
         self._hooks: dict[str, list[Callable[[dict[str, Any]], None]]] = {}
+        self._transforms: dict[str, list[Callable[[Any], Any]]] = {}
 
     def fail(self, operation: str, code: str, times: int = 1) -> FaultyClient:
         """Make the next ``times`` calls of ``operation`` fail with error ``code``."""
@@ -146,6 +151,11 @@ class FaultyClient:
     def before(self, operation: str, hook: Callable[[dict[str, Any]], None]) -> FaultyClient:
         """Run ``hook(kwargs)`` before every call of ``operation``."""
         self._hooks.setdefault(operation, []).append(hook)
+        return self
+
+    def transform(self, operation: str, change: Callable[[Any], Any]) -> FaultyClient:
+        """Pass every response of ``operation`` through ``change`` (e.g. add what AWS returns, moto not)."""
+        self._transforms.setdefault(operation, []).append(change)
         return self
 
     def count(self, operation: str) -> int:
@@ -164,7 +174,14 @@ class FaultyClient:
             faults = self._faults.get(name)
             if faults:
                 raise faults.pop(0)
-            return attr(**kwargs)
+            if self._lock is None:
+                response = attr(**kwargs)
+            else:
+                with self._lock:
+                    response = attr(**kwargs)
+            for change in self._transforms.get(name, []):
+                response = change(response)
+            return response
 
         return call
 
