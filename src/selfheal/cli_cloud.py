@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 from collections.abc import Callable
@@ -52,11 +53,14 @@ def run_cloud(
     try:
         try:
             cloud.start()
-        except OSError as error:
+        except (OSError, SystemExit) as error:
+            # werkzeug's make_server reports a busy port by printing and calling sys.exit(1).
+            _stop_quietly(cloud)
+            reason = error.strerror if isinstance(error, OSError) and error.strerror else "address in use"
             raise CliError(
-                f"cannot listen on 127.0.0.1:{port} ({error.strerror or error}) — "
+                f"cannot listen on 127.0.0.1:{port} ({reason}) — "
                 "is another `selfheal cloud` running? Choose another --port"
-            ) from error
+            ) from None
         try:
             console.print(
                 f"[bold green]local cloud running[/bold green] at [bold]{cloud.endpoint}[/bold]"
@@ -76,6 +80,12 @@ def run_cloud(
         console.print("stopped.")
     finally:
         _restore_sigterm(previous)
+
+
+def _stop_quietly(cloud: Any) -> None:
+    """Release whatever a failed start left behind; its own failure must not hide the first one."""
+    with contextlib.suppress(Exception):
+        cloud.stop()
 
 
 def _on_sigterm(stop: threading.Event) -> Any:

@@ -6,6 +6,7 @@ import io
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -197,3 +198,21 @@ def test_cloud_command_runs_until_sigterm(tmp_path: Path) -> None:
         if process.poll() is None:
             process.kill()
             process.wait(timeout=30)
+
+
+def test_cloud_command_on_a_busy_port_fails_clearly() -> None:
+    """`selfheal cloud` on a port already in use exits 1 with a one-line reason, no traceback."""
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        completed = subprocess.run(
+            [sys.executable, "-c", "from selfheal.cli import main; main()", "cloud", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "COLUMNS": "200"},
+        )
+    assert completed.returncode == 1
+    assert "is another `selfheal cloud` running?" in completed.stderr
+    assert "Traceback" not in completed.stderr + completed.stdout

@@ -175,7 +175,7 @@ def test_cloud_port_in_use_is_a_clear_error() -> None:
     failing = FakeCloud(4566, 1.0, fail=OSError(98, "Address already in use"))
     with pytest.raises(CliError, match="another `selfheal cloud`"):
         run_cloud(4566, 1.0, Console(), cloud_factory=lambda **_: failing, stop=threading.Event())
-    assert failing.calls == ["start"]
+    assert failing.calls == ["start", "stop"]
 
 
 def test_cloud_bad_time_scale_exits_2() -> None:

@@ -201,3 +201,25 @@ def test_event_json_is_exactly_what_the_function_received(echo_api: dict[str, st
     assert isinstance(context["timeEpoch"], int)
     assert context["time"].endswith(" +0000")
     assert json.loads(json.dumps(event)) == event
+
+
+def test_throttled_function_is_internal_server_error(
+    cloud: LocalCloud, aws: AwsFactory, make_function: FunctionFactory
+) -> None:
+    """A function with reserved concurrency 0 is throttled by Lambda, which the API answers with a 500."""
+    make_function("http-api-throttled", ECHO)
+    lam = aws("lambda")
+    lam.put_function_concurrency(FunctionName="http-api-throttled", ReservedConcurrentExecutions=0)
+    arn = lam.get_function(FunctionName="http-api-throttled")["Configuration"]["FunctionArn"]
+    apigw = aws("apigatewayv2")
+    api = apigw.create_api(Name="throttled-api", ProtocolType="HTTP")
+    integration = apigw.create_integration(
+        ApiId=api["ApiId"], IntegrationType="AWS_PROXY", IntegrationUri=arn, PayloadFormatVersion="2.0"
+    )
+    apigw.create_route(
+        ApiId=api["ApiId"], RouteKey="$default", Target=f"integrations/{integration['IntegrationId']}"
+    )
+    apigw.create_stage(ApiId=api["ApiId"], StageName="$default")
+    response = httpx.get(f"{cloud.endpoint}/_api/{api['ApiId']}/anything", timeout=30)
+    assert response.status_code == 500
+    assert response.json() == {"message": "Internal Server Error"}
