@@ -59,6 +59,11 @@ resource "aws_lambda_function" "fn" {
   filename         = data.archive_file.code.output_path
   source_code_hash = data.archive_file.code.output_base64sha256
   memory_size      = var.memory_size
+  # An AWS-managed layer (another account): kept in state, provided by the local runtime.
+  layers = ["arn:aws:lambda:us-east-1:017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-x86_64:7"]
+  dead_letter_config {
+    target_arn = "arn:aws:sqs:us-east-1:123456789012:tf-dlq"
+  }
   tracing_config {
     mode = "Active"
   }

