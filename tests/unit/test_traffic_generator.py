@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -114,3 +115,41 @@ def test_unreachable_target_counts_other_errors() -> None:
     assert snapshot.completed == snapshot.sent > 0
     assert snapshot.other_errors == snapshot.sent
     assert snapshot.server_errors == 0 and snapshot.ok == 0
+
+
+class _SlowApp:
+    """A WSGI app that holds each request briefly and records the most requests in flight at once."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.most = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        with self.lock:
+            self.in_flight += 1
+            self.most = max(self.most, self.in_flight)
+        time.sleep(0.05)
+        with self.lock:
+            self.in_flight -= 1
+        start_response("200 OK", [("Content-Length", "0")])
+        return [b""]
+
+
+def test_concurrency_bounds_requests_in_flight() -> None:
+    """At most ``concurrency`` requests are in flight, even when the target is slower than the rate."""
+    slow = _SlowApp()
+    server = make_server("127.0.0.1", 0, slow, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        plan = TrafficPlan(
+            url=f"http://127.0.0.1:{server.server_port}/", rate=200.0, duration=0.5, concurrency=2
+        )
+        snapshot = LoadGenerator(plan).run()
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
+    assert slow.most <= 2
+    assert snapshot.completed == snapshot.sent
+    assert snapshot.sent < 200 * 0.5
