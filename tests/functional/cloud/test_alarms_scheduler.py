@@ -70,7 +70,7 @@ def _state(aws: AwsFactory, name: str) -> dict[str, Any]:
 def _messages(aws: AwsFactory, queue: str, alarm_name: str) -> list[dict[str, Any]]:
     """Drain the queue and return the alarm notifications (SNS envelopes) about ``alarm_name``."""
     sqs = aws("sqs")
-    found = []
+    found: list[dict[str, Any]] = []
     while True:
         batch = sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
         if not batch:
