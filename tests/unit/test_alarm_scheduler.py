@@ -56,8 +56,8 @@ class FakeCloud:
 @pytest.fixture
 def cloud() -> Iterator[FakeCloud]:
     """Both components started on clean backends of the test region, stopped afterwards."""
-    cloudwatch_backends[ACCOUNT].reset()
-    sns_backends[ACCOUNT].reset()
+    cloudwatch_backends[ACCOUNT][REGION].reset()
+    sns_backends[ACCOUNT][REGION].reset()
     fake = FakeCloud()
     fake.delivery.start(fake)  # type: ignore[arg-type]
     fake.scheduler.start(fake)  # type: ignore[arg-type]
@@ -66,8 +66,8 @@ def cloud() -> Iterator[FakeCloud]:
     finally:
         fake.scheduler.stop()
         fake.delivery.stop()
-        cloudwatch_backends[ACCOUNT].reset()
-        sns_backends[ACCOUNT].reset()
+        cloudwatch_backends[ACCOUNT][REGION].reset()
+        sns_backends[ACCOUNT][REGION].reset()
 
 
 def _alarm(cloud: FakeCloud, topic: str) -> None:
@@ -165,7 +165,7 @@ def test_stop_restores_moto() -> None:
         assert not hasattr(CloudWatchResponse, "describe_alarm_history")
         assert Subscription.publish.__qualname__ == "Subscription.publish"
     finally:
-        cloudwatch_backends[ACCOUNT].reset()
+        cloudwatch_backends[ACCOUNT][REGION].reset()
 
 
 def test_bad_grace_is_refused() -> None:
