@@ -15,9 +15,10 @@ from collections.abc import Callable, Mapping
 from copy import deepcopy
 from typing import Any
 
+import msgpack  # type: ignore[import-untyped]
 from tf.gen import tfplugin_pb2 as pb
 from tf.gen import tfplugin_pb2_grpc as rpc
-from tf.utils import Diagnostics, read_dynamic_value, to_dynamic_value
+from tf.utils import Diagnostics, to_dynamic_value
 
 from selfheal.terraform.resource import (
     DataSource,
@@ -30,13 +31,28 @@ from selfheal.terraform.resource import (
 )
 from selfheal.terraform.schema import BlockSchema
 
-__all__ = ["ProviderServicer", "block_to_pb", "values_equal"]
+__all__ = ["ProviderServicer", "block_to_pb", "read_dynamic_value", "values_equal"]
 
 _NESTING = {
     "list": pb.Schema.NestedBlock.NestingMode.LIST,
     "set": pb.Schema.NestedBlock.NestingMode.SET,
     "single": pb.Schema.NestedBlock.NestingMode.SINGLE,
 }
+
+
+def _ext_hook(code: int, data: bytes) -> Any:
+    # Terraform sends unknowns as extension 0, and "refined" unknowns (known prefix, not null, ...)
+    # as extension 12 with the refinements as payload; both are simply unknown here.
+    return Unknown
+
+
+def read_dynamic_value(value: Any) -> Any:
+    """Decode a tfplugin6 DynamicValue (msgpack or JSON) with every kind of unknown as ``Unknown``."""
+    if value.msgpack:
+        return msgpack.unpackb(value.msgpack, ext_hook=_ext_hook)
+    if value.json:
+        return json.loads(value.json)
+    return None
 
 
 def block_to_pb(block: BlockSchema) -> pb.Schema.Block:

@@ -1,0 +1,60 @@
+"""The whole deploy/fragile module, unchanged, through the wrapper root module against a moto server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import boto3
+import pytest
+
+from selfheal.terraform.driver import Terraform
+from selfheal.terraform.stack import write_stack
+from selfheal.terraform.testing import moto_endpoint
+
+pytestmark = pytest.mark.timeout(300)
+
+MODULE = Path(__file__).resolve().parents[2] / "deploy" / "fragile"
+
+
+def test_fragile_module_apply_drift_destroy(tmp_path: Path) -> None:
+    """Apply, an empty re-plan, the healer's runtime drift planned and reverted, and a clean destroy."""
+    stack = tmp_path / ".selfheal" / "stack"
+    write_stack(stack, MODULE, {"failure_rate": "0.5"})
+    with moto_endpoint() as endpoint:
+        tf = Terraform(stack, endpoint)
+        tf.init()
+        tf.apply()
+        out = tf.output()
+        assert out["fragile_function_name"] == "selfheal-fragile"
+        assert out["region"] == "us-east-1"
+        assert tf.plan().rc == 0
+
+        lam = boto3.client(
+            "lambda",
+            endpoint_url=endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="test",
+            aws_secret_access_key="test",
+        )
+        env = lam.get_function_configuration(FunctionName="selfheal-fragile")["Environment"]["Variables"]
+        assert env["FAILURE_RATE"] == "0.5"
+        lam.update_function_configuration(
+            FunctionName="selfheal-fragile",
+            Environment={"Variables": {**env, "FAILURE_RATE": "0", "HEALED_BY": "selfheal-healer"}},
+        )
+        drift = tf.plan()
+        actions = {c.address: c.action for c in drift.changes}
+        assert actions["module.fragile.aws_lambda_function.fragile"] == "update"
+        # Terraform defers data sources that reference a resource with pending changes (as on AWS),
+        # so policies built from the function's ARN are re-read; nothing is replaced or deleted.
+        assert set(actions.values()) <= {"update", "read"}
+        [fn] = [c for c in drift.changes if c.address.endswith("aws_lambda_function.fragile")]
+        assert fn.before["environment"][0]["variables"]["FAILURE_RATE"] == "0"
+        assert fn.after["environment"][0]["variables"]["FAILURE_RATE"] == "0.5"
+        tf.apply()
+        env = lam.get_function_configuration(FunctionName="selfheal-fragile")["Environment"]["Variables"]
+        assert env["FAILURE_RATE"] == "0.5" and "HEALED_BY" not in env
+
+        tf.destroy()
+        assert tf.resources() == {}
+        assert lam.list_functions()["Functions"] == []
