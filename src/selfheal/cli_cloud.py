@@ -67,7 +67,7 @@ def run_cloud(
                 f" (time scale {time_scale:g}, region {cloud.region})"
             )
             for line in usage_lines(cloud.endpoint, cloud.region):
-                console.print(f"  {line}", highlight=False, markup=False)
+                console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
             console.print("Press Ctrl-C to stop.")
             try:
                 while not stop.wait(0.5):

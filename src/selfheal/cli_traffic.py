@@ -61,5 +61,8 @@ def run_traffic_command(plan: TrafficPlan, console: Console) -> TrafficSnapshot:
             final = generator.stats.snapshot()
             live.update(progress_line(final, plan))
             console.print("[yellow]interrupted[/yellow]")
+    if not console.is_terminal:
+        # Off a terminal Live leaves its last line unterminated; keep the summary on its own lines.
+        console.line()
     console.print(summary_table(final, plan))
     return final

@@ -158,7 +158,7 @@ def _raw_path(environ: WSGIEnvironment) -> str:
     return quote(path, safe="/:@!$&'()*+,;=-._~")
 
 
-def _domain_prefix_host(host: str, api_id: str, region: str) -> str:
+def _domain_name(host: str, api_id: str, region: str) -> str:
     """Return the domain name to report: the Host sent, unless it is an address (then AWS's own form)."""
     name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
     if not name or name == "localhost" or name.replace(".", "").isdigit() or name.startswith("["):
@@ -275,7 +275,7 @@ class HttpApiDataPlane:
             account_id=cloud.account_id,
             stage=stage.name,
             stage_variables=dict(stage.stage_variables or {}),
-            domain_name=_domain_prefix_host(host, api_id, cloud.region),
+            domain_name=_domain_name(host, api_id, cloud.region),
             request_id=request_id,
             epoch_seconds=cloud.clock.now(),
         )

@@ -107,6 +107,18 @@ def _query_parameters(raw_query: str) -> dict[str, str]:
     return params
 
 
+def _body_field(body: bytes, content_type: str | None) -> tuple[str | None, bool]:
+    """The event's ``body`` (None when empty) and ``isBase64Encoded``: text types as text, others base64."""
+    if not body:
+        return None, False
+    if is_text_content(content_type):
+        try:
+            return body.decode("utf-8"), False
+        except UnicodeDecodeError:
+            pass
+    return base64.b64encode(body).decode("ascii"), True
+
+
 def build_event(
     request: ApiRequest,
     *,
@@ -158,20 +170,12 @@ def build_event(
         "time": format_request_time(epoch_seconds),
         "timeEpoch": int(epoch_seconds * 1000),
     }
-    if request.body:
-        if is_text_content(headers.get("content-type")):
-            try:
-                event["body"] = request.body.decode("utf-8")
-                event["isBase64Encoded"] = False
-            except UnicodeDecodeError:
-                event["body"] = base64.b64encode(request.body).decode("ascii")
-                event["isBase64Encoded"] = True
-        else:
-            event["body"] = base64.b64encode(request.body).decode("ascii")
-            event["isBase64Encoded"] = True
+    body, encoded = _body_field(request.body, headers.get("content-type"))
+    if body is not None:
+        event["body"] = body
     if path_parameters:
         event["pathParameters"] = dict(path_parameters)
-    event["isBase64Encoded"] = event.get("isBase64Encoded", False)
+    event["isBase64Encoded"] = encoded
     if stage_variables:
         event["stageVariables"] = dict(stage_variables)
     return event
