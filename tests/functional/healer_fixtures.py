@@ -39,6 +39,7 @@ __all__ = [
     "Sandbox",
     "ScheduledClock",
     "alarm_message",
+    "alarm_message_for",
     "cloudwatch_time",
     "healer_sandbox",
     "sns_event",
@@ -59,6 +60,15 @@ def alarm_message(
     if at is not None:
         message["StateChangeTime"] = cloudwatch_time(at)
     message.update(changes)
+    return message
+
+
+def alarm_message_for(target: str, alarm_name: str, fixture: str, at: float) -> dict[str, Any]:
+    """An alarm message of ``fixture`` re-addressed to another target function and alarm."""
+    message = alarm_message(fixture, at=at)
+    message["AlarmName"] = alarm_name
+    message["AlarmArn"] = message["AlarmArn"].rsplit(":", 1)[0] + ":" + alarm_name
+    message["Trigger"]["Dimensions"] = [{"value": target, "name": "FunctionName"}]
     return message
 
 
@@ -201,7 +211,36 @@ class Sandbox:
     topic_arn: str
     queue_url: str
     alarm_topic_arn: str
+    role_arn: str
     clock: ScheduledClock = field(default_factory=ScheduledClock)
+
+    def add_target(self, name: str, alarm_name: str, failure_rate: str | None = "0.5") -> None:
+        """Create a target function and its errors alarm (in ALARM)."""
+        variables = {"FAILURE_MODE": "exception", "POWERTOOLS_SERVICE_NAME": "fragile"}
+        if failure_rate is not None:
+            variables["FAILURE_RATE"] = failure_rate
+        self.aws["lambda"].create_function(
+            FunctionName=name,
+            Runtime="python3.11",
+            Role=self.role_arn,
+            Handler="app.handler",
+            Code={"ZipFile": _dummy_zip()},
+            Environment={"Variables": variables},
+        )
+        self.aws["cloudwatch"].put_metric_alarm(
+            AlarmName=alarm_name,
+            Namespace="AWS/Lambda",
+            MetricName="Errors",
+            Dimensions=[{"Name": "FunctionName", "Value": name}],
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1.0,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+            AlarmActions=[self.alarm_topic_arn],
+            OKActions=[self.alarm_topic_arn],
+        )
+        self.set_alarm("ALARM", alarm_name)
 
     def client(self, service: str) -> Any:
         """A fresh boto3 client against moto."""
@@ -242,20 +281,20 @@ class Sandbox:
         """A Lambda context with ``seconds`` of remaining time from now."""
         return LambdaContext(self.clock, self.clock.now() + seconds)
 
-    def function_env(self) -> dict[str, str]:
+    def function_env(self, name: str = TARGET) -> dict[str, str]:
         """The target function's current environment variables."""
-        response = self.aws["lambda"].get_function_configuration(FunctionName=TARGET)
+        response = self.aws["lambda"].get_function_configuration(FunctionName=name)
         return dict(response.get("Environment", {}).get("Variables", {}))
 
-    def set_function_env(self, variables: dict[str, str]) -> None:
+    def set_function_env(self, variables: dict[str, str], name: str = TARGET) -> None:
         """Replace the target's environment (an operator or deploy changing it)."""
         self.aws["lambda"].update_function_configuration(
-            FunctionName=TARGET, Environment={"Variables": variables}
+            FunctionName=name, Environment={"Variables": variables}
         )
 
-    def set_alarm(self, state: str) -> None:
+    def set_alarm(self, state: str, alarm_name: str = ALARM_NAME) -> None:
         """Drive the CloudWatch alarm to ``state`` (moto never evaluates alarms)."""
-        self.aws["cloudwatch"].set_alarm_state(AlarmName=ALARM_NAME, StateValue=state, StateReason="test")
+        self.aws["cloudwatch"].set_alarm_state(AlarmName=alarm_name, StateValue=state, StateReason="test")
 
     def escalations(self) -> list[dict[str, str]]:
         """Every escalation published so far (drained from the subscribed queue)."""
@@ -312,17 +351,6 @@ def healer_sandbox(failure_rate: str | None = "0.5") -> Iterator[Sandbox]:
                 }
             ),
         )["Role"]["Arn"]
-        variables = {"FAILURE_MODE": "exception", "POWERTOOLS_SERVICE_NAME": "fragile"}
-        if failure_rate is not None:
-            variables["FAILURE_RATE"] = failure_rate
-        aws["lambda"].create_function(
-            FunctionName=TARGET,
-            Runtime="python3.11",
-            Role=role,
-            Handler="app.handler",
-            Code={"ZipFile": _dummy_zip()},
-            Environment={"Variables": variables},
-        )
         alarm_topic = aws["sns"].create_topic(Name="selfheal-alarms")["TopicArn"]
         topic = aws["sns"].create_topic(Name="selfheal-escalations")["TopicArn"]
         queue_url = aws["sqs"].create_queue(QueueName="escalations")["QueueUrl"]
@@ -330,19 +358,8 @@ def healer_sandbox(failure_rate: str | None = "0.5") -> Iterator[Sandbox]:
             "Attributes"
         ]["QueueArn"]
         aws["sns"].subscribe(TopicArn=topic, Protocol="sqs", Endpoint=queue_arn)
-        aws["cloudwatch"].put_metric_alarm(
-            AlarmName=ALARM_NAME,
-            Namespace="AWS/Lambda",
-            MetricName="Errors",
-            Dimensions=[{"Name": "FunctionName", "Value": TARGET}],
-            Statistic="Sum",
-            Period=60,
-            EvaluationPeriods=1,
-            Threshold=1.0,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
-            AlarmActions=[alarm_topic],
-            OKActions=[alarm_topic],
+        sandbox = Sandbox(
+            aws=aws, topic_arn=topic, queue_url=queue_url, alarm_topic_arn=alarm_topic, role_arn=role
         )
-        sandbox = Sandbox(aws=aws, topic_arn=topic, queue_url=queue_url, alarm_topic_arn=alarm_topic)
-        sandbox.set_alarm("ALARM")
+        sandbox.add_target(TARGET, ALARM_NAME, failure_rate)
         yield sandbox
