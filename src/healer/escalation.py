@@ -40,6 +40,8 @@ _ADVICE = {
     "read the function's logs and metrics.",
     "ledger_unavailable": "The healer could not use its ledger, so it took no action (fail closed). Check "
     "the DynamoDB table and the healer's permissions, then remediate by hand if needed.",
+    "internal_error": "The healer itself failed while handling this alarm (see its logs). Check the "
+    "function and remediate by hand if needed.",
     "revision_changed": "The function kept changing while the healer tried to act. Someone else is "
     "changing it: coordinate before remediating by hand.",
 }

@@ -137,6 +137,14 @@ class Healer:
                 self._on_other_state(notification, run)
         except LedgerUnavailable as exc:
             self._fail_closed(notification, run, exc)
+        except Exception as exc:  # a bug must not turn into Lambda retries of a half-handled message
+            logger.exception("healer failed unexpectedly", extra={"alarm": notification.alarm_name})
+            failure = Decision(
+                "escalate", "internal_error", f"the healer failed: {type(exc).__name__}: {exc}"
+            )
+            run.decided(failure)
+            if concerns_target and notification.new_state == "ALARM":
+                self._escalate(notification, run, failure)
         return run.finish()
 
     def _fail_closed(self, notification: AlarmNotification, run: _Run, exc: LedgerUnavailable) -> None:

@@ -15,7 +15,8 @@ Three kinds of item:
     ``alarm_epoch``), moved only forward; an ``OK`` notification finds the incident to close through it.
 ``pk="TARGET#<function>"``, ``sk="CONTROL"`` — ``version``, ``last_action_at``, ``action_times`` (inside
     the window). Claiming an action is one transaction: incident ``NEW`` → ``ACTING`` and control
-    ``version`` v → v+1, so the cooldown and the cap hold across concurrent invocations.
+    ``version`` v → v+1, so the cooldown and the cap hold across concurrent invocations. No TTL: the
+    cooldown and the cap must outlive the incidents.
 
 Statuses: NEW, ACTING, ACTED, RECOVERED, UNVERIFIED (not OK by the verify deadline; escalated), ESCALATED,
 DRY_RUN, FAILED (the action failed; escalated). ACTING, ACTED and UNVERIFIED are *open*: an ``OK`` closes

@@ -38,7 +38,7 @@ class VerificationResult:
     ok_time: datetime | None = None
 
 
-def _alarm_ok_time(client: CloudWatchClient, alarm_name: str) -> tuple[datetime | None, str]:
+def _alarm_ok_time(client: CloudWatchClient, alarm_name: str, clock: Clock) -> tuple[datetime | None, str]:
     try:
         alarms = client.describe_alarms(AlarmNames=[alarm_name]).get("MetricAlarms", [])
     except (ClientError, BotoCoreError) as exc:
@@ -49,7 +49,7 @@ def _alarm_ok_time(client: CloudWatchClient, alarm_name: str) -> tuple[datetime 
     if state != "OK":
         return None, f"alarm is {state}"
     updated = alarms[0].get("StateUpdatedTimestamp")
-    return (updated.astimezone(UTC) if updated else datetime.now(UTC)), "alarm is OK"
+    return (updated.astimezone(UTC) if updated else datetime.fromtimestamp(clock.now(), UTC)), "alarm is OK"
 
 
 def wait_for_ok(
@@ -68,7 +68,7 @@ def wait_for_ok(
     polls = 0
     while True:
         polls += 1
-        ok_time, detail = _alarm_ok_time(client, alarm_name)
+        ok_time, detail = _alarm_ok_time(client, alarm_name, clock)
         if ok_time is not None:
             return VerificationResult("verified", detail, polls, clock.now() - started, ok_time)
         now = clock.now()

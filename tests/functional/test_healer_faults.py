@@ -247,3 +247,20 @@ def test_malformed_corpus_changes_nothing() -> None:
         assert lambda_.calls == [] and dynamodb.calls == []
         assert box.escalations() == [] and box.function_env()["FAILURE_RATE"] == "0.5"
         assert box.aws["lambda"].get_function_configuration(FunctionName=TARGET)["Environment"]
+
+
+def test_unexpected_collaborator_failure_escalates_instead_of_raising() -> None:
+    """An unexpected exception is logged and escalated, and the invocation still returns."""
+    with healer_sandbox() as box:
+
+        def explode(_: dict[str, Any]) -> None:
+            raise RuntimeError("disk on fire")
+
+        dynamodb = FaultyClient(box.aws["dynamodb"]).before("get_item", explode)
+        [summary] = box.healer(box.clients(dynamodb=dynamodb)).handle_event(
+            sns_event(alarm_message(at=box.clock.now()))
+        )["results"]
+        assert summary["code"] == "internal_error" and "disk on fire" in summary["reason"]
+        [escalation] = box.escalations()
+        assert "internal error" in escalation["Subject"]
+        assert box.function_env()["FAILURE_RATE"] == "0.5"
