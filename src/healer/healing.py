@@ -182,7 +182,7 @@ class Healer:
         self._close(latest, notification.state_change_time, run, via="OK notification")
 
     def _close(self, incident: Incident, ok_time: datetime, run: _Run, *, via: str) -> None:
-        ttr = self.ledger.close(incident, ok_time, self.clock.now())
+        ttr = self.ledger.close(incident, ok_time, self.clock.now(), via=f"verified by {via}")
         if ttr is None:
             run.summary["verification"] = "already closed"
             return

@@ -7,7 +7,8 @@ Three kinds of item:
     (incident id = hash of alarm ARN + StateChangeTime, so a redelivered transition maps to the same item).
     Attributes: ``incident_id``, ``alarm_name``, ``alarm_arn``, ``target``, ``alarm_time`` (ISO),
     ``alarm_epoch``, ``opened_at``, ``status``, ``decision``, ``decision_code``, ``reason``, ``decided_at``,
-    ``action``, ``action_at``, ``previous_failure_rate``, ``ok_time`` (ISO), ``time_to_recover`` (s),
+    ``action``, ``action_at``, ``previous_failure_rate``, ``outcome`` (how verification ended),
+    ``ok_time`` (ISO), ``time_to_recover`` (s),
     ``transitions`` (list of {state, time}), ``updated_at``, ``expires_at`` (30 days).
     Created with ``attribute_not_exists`` (status ``NEW``); every later change is conditional on the
     status it expects, so only one invocation decides and at most one acts.
@@ -92,6 +93,7 @@ class Incident:
     action: str | None = None
     action_at: datetime | None = None
     previous_failure_rate: str | None = None
+    outcome: str | None = None
     ok_time: datetime | None = None
     time_to_recover: float | None = None
 
@@ -179,6 +181,7 @@ def _incident_from_item(item: Item) -> Incident:
         action=_get_s(item, "action"),
         action_at=_get_dt_epoch(item, "action_at"),
         previous_failure_rate=_get_s(item, "previous_failure_rate"),
+        outcome=_get_s(item, "outcome"),
         ok_time=_get_dt_iso(item, "ok_time"),
         time_to_recover=_get_n(item, "time_to_recover"),
     )
@@ -415,22 +418,23 @@ class Ledger:
         """ACTED → UNVERIFIED after the verify deadline passed."""
         return self._update(
             self._key(incident),
-            "SET #s = :unverified, reason = :r, updated_at = :now",
+            "SET #s = :unverified, outcome = :r, updated_at = :now",
             "#s = :acted",
             {":unverified": _s("UNVERIFIED"), ":acted": _s("ACTED"), ":r": _s(reason), ":now": _n(now)},
             {"#s": "status"},
         )
 
-    def close(self, incident: Incident, ok_time: datetime, now: float) -> float | None:
+    def close(self, incident: Incident, ok_time: datetime, now: float, via: str = "") -> float | None:
         """Mark an open incident RECOVERED at ``ok_time``; return the time to recover, or None if not open."""
         ttr = max(0.0, (ok_time - incident.alarm_time).total_seconds())
         closed = self._update(
             self._key(incident),
-            "SET #s = :recovered, ok_time = :ok, time_to_recover = :ttr, updated_at = :now, "
+            "SET #s = :recovered, ok_time = :ok, time_to_recover = :ttr, updated_at = :now, outcome = :via, "
             "transitions = list_append(if_not_exists(transitions, :empty), :ok_transition)",
             "#s IN (:s1, :s2, :s3)",
             {
                 ":recovered": _s("RECOVERED"),
+                ":via": _s(f"recovered ({via})" if via else "recovered"),
                 ":ok": _s(_iso(ok_time)),
                 ":ttr": _n(round(ttr, 3)),
                 ":now": _n(now),

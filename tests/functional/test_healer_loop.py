@@ -75,7 +75,8 @@ def test_verify_timeout_escalates_and_never_acts_twice() -> None:
         [summary] = healer.handle_event(event)["results"]
         assert summary["verification"] == "timed_out" and summary["escalated"]
         [incident] = box.incidents()
-        assert incident.status == "UNVERIFIED"
+        assert incident.status == "UNVERIFIED" and "not OK within 60s" in (incident.outcome or "")
+        assert incident.reason == "FAILURE_RATE is 0.5; set it to 0"
         [escalation] = box.escalations()
         assert "verify timeout" in escalation["Subject"] and len(escalation["Subject"]) <= 100
         assert "FAILURE_RATE reset to 0" in escalation["Message"] and "What to do" in escalation["Message"]
@@ -105,6 +106,7 @@ def test_running_out_of_lambda_time_leaves_incident_open_for_ok_notification(
         assert closed["decision"] == "close" and closed["time_to_recover_seconds"] == pytest.approx(95)
         [incident] = box.incidents()
         assert incident.status == "RECOVERED" and incident.time_to_recover == pytest.approx(95)
+        assert incident.outcome == "recovered (verified by OK notification)"
         assert [t.state for t in incident.transitions] == ["ALARM", "OK"]
         assert len(emf_lines(capsys.readouterr().out)) == 1
         [again] = healer.handle_event(ok)["results"]
