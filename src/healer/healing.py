@@ -38,11 +38,15 @@ Summary = dict[str, Any]
 
 @dataclass(frozen=True)
 class RunLimits:
-    """Bounds of one run's loops; the defaults suit a Lambda with a few minutes of timeout."""
+    """Bounds of one run's loops.
+
+    The defaults fit the Terraform module's healer timeout (verify timeout + 60 s): retries back off for at
+    most 15 s and settling waits at most 30 s; verification itself stops short of the remaining time.
+    """
 
     max_redecisions: int = 3
     backoff: Backoff = field(default_factory=Backoff)
-    settle_timeout: float = 60.0
+    settle_timeout: float = 30.0
     verify_poll: float = 10.0
     margin_real_seconds: float = 5.0
 

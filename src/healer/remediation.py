@@ -144,7 +144,7 @@ def remediate(
     healer_name: str,
     clock: Clock,
     backoff: Backoff | None = None,
-    settle_timeout: float = 60.0,
+    settle_timeout: float = 30.0,
     settle_poll: float = 1.0,
 ) -> RemediationOutcome:
     """Set ``FAILURE_RATE=0`` on ``target`` guarded by ``function.revision_id``; never raises."""

@@ -264,3 +264,41 @@ def test_unexpected_collaborator_failure_escalates_instead_of_raising() -> None:
         [escalation] = box.escalations()
         assert "internal error" in escalation["Subject"]
         assert box.function_env()["FAILURE_RATE"] == "0.5"
+
+
+def _status_after_update(lambda_: FaultyClient, statuses: list[str]) -> None:
+    """Report ``statuses`` as LastUpdateStatus on the reads after the first update (updates are async)."""
+
+    def change(response: dict[str, Any]) -> dict[str, Any]:
+        if lambda_.count("update_function_configuration") and statuses:
+            return {**response, "LastUpdateStatus": statuses.pop(0)}
+        return response
+
+    lambda_.transform("get_function_configuration", change)
+
+
+def test_waits_for_the_update_to_finish() -> None:
+    """After the update the healer polls until LastUpdateStatus is Successful before verifying."""
+    with healer_sandbox() as box:
+        lambda_ = FaultyClient(box.aws["lambda"])
+        _status_after_update(lambda_, ["InProgress", "InProgress", "Successful"])
+        [summary] = box.healer(box.clients(lambda_=lambda_), verify_timeout_seconds=0).handle_event(
+            sns_event(alarm_message(at=box.clock.now()))
+        )["results"]
+        assert summary["action_taken"] == "FAILURE_RATE reset to 0"
+        assert box.clock.slept[:2] == [1.0, 1.0]
+        assert lambda_.count("get_function_configuration") == 4
+
+
+def test_failed_update_is_escalated() -> None:
+    """LastUpdateStatus Failed after the update is reported to people, not verified."""
+    with healer_sandbox() as box:
+        lambda_ = FaultyClient(box.aws["lambda"])
+        _status_after_update(lambda_, ["InProgress", "Failed"])
+        [summary] = box.healer(box.clients(lambda_=lambda_)).handle_event(
+            sns_event(alarm_message(at=box.clock.now()))
+        )["results"]
+        assert (summary["decision"], summary["code"]) == ("escalate", "not_settled")
+        assert box.incidents()[0].status == "FAILED"
+        [escalation] = box.escalations()
+        assert "did not finish" in escalation["Message"]
