@@ -229,3 +229,18 @@ def test_recent_incidents_lists_newest_first_with_limit() -> None:
         assert all(i.alarm_name == ALARM_NAME and i.target == TARGET for i in incidents)
         with pytest.raises(ValueError, match="limit"):
             box.incidents(limit=0)
+
+
+def test_insufficient_data_is_noted_on_the_open_incident_without_closing_it() -> None:
+    """INSUFFICIENT_DATA while an incident waits for OK is recorded as a transition; it stays open."""
+    with healer_sandbox() as box:
+        alarm_at = box.clock.now()
+        healer = box.healer(verify_timeout_seconds=600)
+        context = box.context(seconds=10)
+        healer.handle_event(sns_event(alarm_message(at=alarm_at)), context.remaining_seconds)
+        event = sns_event(alarm_message("alarm_fragile_insufficient_data.json", at=alarm_at + 30))
+        [summary] = healer.handle_event(event)["results"]
+        assert (summary["decision"], summary["code"]) == ("skip", "not_alarm")
+        [incident] = box.incidents()
+        assert incident.status == "ACTED" and incident.is_open
+        assert [t.state for t in incident.transitions] == ["ALARM", "INSUFFICIENT_DATA"]
