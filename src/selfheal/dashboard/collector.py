@@ -1,0 +1,333 @@
+"""The dashboard's collector: a thread that reads the loop every ~0.75 s and publishes JSON snapshots.
+
+A snapshot is everything the page draws, in cloud time: request and error counts per alarm period, the
+error rate, the alarm threshold and states (from DescribeAlarmHistory, or from the states sampled here
+where the history is not served), FAILURE_RATE as sampled, the healer's decisions and incidents with
+their figures, and the escalations the ledger records. A part that cannot be read is reported in
+``problems`` while the others still show. Readers wait for a newer version with :meth:`Collector.wait`.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from selfheal.cli_errors import describe_aws_error
+from selfheal.report.collection import AlarmInfo, LoopReader
+from selfheal.report.figures import alarm_segments, error_rate, incident_figures
+from selfheal.report.timeline import Datapoint, IncidentRecord, StateChange
+
+__all__ = ["Collector", "ObservedClock", "Snapshot"]
+
+Snapshot = dict[str, Any]
+_READ_ERRORS: tuple[type[BaseException], ...] = (BotoCoreError, ClientError, RuntimeError, ValueError)
+_FAILURE_SAMPLES = 2000
+
+
+class ObservedClock:
+    """Cloud time seen from outside the cloud: real time, or ahead of it as far as the data shows.
+
+    A local cloud may run faster than real time and its clock lives in another process; the newest
+    timestamp read from it (metrics, alarm updates, the ledger) is a lower bound of its time.
+    """
+
+    def __init__(self, real_time: Callable[[], float] = time.time) -> None:
+        self._real_time = real_time
+        self._offset = 0.0
+        self._lock = threading.Lock()
+
+    def observe(self, cloud_time: float | None) -> None:
+        """Record that the cloud's clock has reached at least ``cloud_time``."""
+        if cloud_time is None:
+            return
+        with self._lock:
+            self._offset = max(self._offset, cloud_time - self._real_time())
+
+    def __call__(self) -> float:
+        with self._lock:
+            return self._real_time() + self._offset
+
+
+def _points(points: list[Datapoint]) -> list[list[float]]:
+    return [[round(p.t, 3), round(p.value, 4)] for p in points]
+
+
+def _describe(error: BaseException, collector: Collector, subject: str) -> str:
+    if isinstance(error, BotoCoreError | ClientError):
+        return describe_aws_error(error, collector.reader.target, subject)
+    return f"{subject}: {error}"
+
+
+class Collector:
+    """Samples the loop on a thread; ``latest`` and ``wait`` give the newest snapshot."""
+
+    def __init__(
+        self,
+        reader: LoopReader,
+        *,
+        now: Callable[[], float] | None = None,
+        interval: float = 0.75,
+        window_periods: int = 30,
+        extras: Callable[[], dict[str, Any]] | None = None,
+    ) -> None:
+        if not 0.05 <= interval <= 60:
+            raise ValueError(f"interval must be from 0.05 to 60 seconds, got {interval!r}")
+        if not 3 <= window_periods <= 1440:
+            raise ValueError(f"window_periods must be from 3 to 1440, got {window_periods!r}")
+        self.reader = reader
+        self.interval = interval
+        self.window_periods = window_periods
+        self._observed = ObservedClock()
+        self._now: Callable[[], float] = now or self._observed
+        self._extras = extras
+        self._failure_rates: deque[tuple[float, float]] = deque(maxlen=_FAILURE_SAMPLES)
+        self._sampled_changes: list[StateChange] = []
+        self._last_state: str | None = None
+        self._condition = threading.Condition()
+        self._snapshot: Snapshot = {"version": 0, "ready": False}
+        self._version = 0
+        self._stopped = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Take a first sample now, then keep sampling on a daemon thread."""
+        if self._thread is not None:
+            raise RuntimeError("the collector is already running")
+        self.sample()
+        self._thread = threading.Thread(target=self._run, name="dashboard-collector", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop sampling and wake every waiting reader."""
+        self._stopped.set()
+        with self._condition:
+            self._condition.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+            self._thread = None
+
+    @property
+    def stopped(self) -> bool:
+        """True once :meth:`stop` was called."""
+        return self._stopped.is_set()
+
+    def latest(self) -> Snapshot:
+        """The newest snapshot."""
+        with self._condition:
+            return self._snapshot
+
+    def wait(self, after_version: int, timeout: float) -> Snapshot | None:
+        """A snapshot newer than ``after_version``, or None after ``timeout`` or once stopped."""
+        deadline = time.monotonic() + timeout
+        with self._condition:
+            while self._version <= after_version and not self._stopped.is_set():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return None
+                self._condition.wait(remaining)
+            return None if self._stopped.is_set() else self._snapshot
+
+    def poke(self) -> None:
+        """Take a sample at once (after a control changed something)."""
+        threading.Thread(target=self.sample, name="dashboard-sample", daemon=True).start()
+
+    def _run(self) -> None:
+        while not self._stopped.wait(self.interval):
+            self.sample()
+
+    def sample(self) -> Snapshot:
+        """Read everything once and publish a new snapshot."""
+        snapshot = self._build()
+        with self._condition:
+            self._version += 1
+            snapshot["version"] = self._version
+            self._snapshot = snapshot
+            self._condition.notify_all()
+        return snapshot
+
+    def _build(self) -> Snapshot:
+        problems: list[str] = []
+        names = self.reader.deployment
+        alarm: AlarmInfo | None = None
+        try:
+            alarm = self.reader.alarm()
+            if alarm is None:
+                problems.append(f"alarm {names.alarm_name} not found — is the stack deployed?")
+            else:
+                self._observed.observe(alarm.updated)
+        except _READ_ERRORS as error:
+            problems.append(_describe(error, self, names.alarm_name))
+        incidents: list[IncidentRecord] = []
+        try:
+            incidents = self.reader.incidents(50)
+            for incident in incidents[:1]:
+                self._observed.observe(max(t for t in _times(incident)))
+        except Exception as error:  # LedgerUnavailable wraps boto3's errors; any failure is one message
+            cause = error.__cause__ if isinstance(error.__cause__, BotoCoreError | ClientError) else error
+            problems.append(_describe(cause, self, names.ledger_table_name))
+
+        period = alarm.period if alarm else 60
+        now = self._now()
+        start = now - period * self.window_periods
+        invocations: list[Datapoint] = []
+        errors: list[Datapoint] = []
+        try:
+            invocations, errors = self.reader.metrics(start - period, now + period, period)
+            if invocations:
+                self._observed.observe(invocations[-1].t)
+                now = max(now, self._now())
+                start = now - period * self.window_periods
+        except _READ_ERRORS as error:
+            problems.append(_describe(error, self, f"metrics of {names.fragile_function_name}"))
+
+        variables: dict[str, str] | None = None
+        try:
+            variables = self.reader.function_variables()
+            rate = _float(variables.get("FAILURE_RATE"))
+            if rate is not None and variables.get("FAILURE_INJECTION_ENABLED", "true") == "false":
+                rate = 0.0
+            if rate is not None:
+                self._failure_rates.append((now, rate))
+        except _READ_ERRORS as error:
+            problems.append(_describe(error, self, names.fragile_function_name))
+
+        changes = self._changes(alarm, start, now, problems)
+        segments = alarm_segments(changes, start, now, alarm.state if alarm else None)
+        snapshot: Snapshot = {
+            "ready": True,
+            "now": now,
+            "start": start,
+            "end": now,
+            "period": period,
+            "target": self.reader.target.description,
+            "names": {
+                "fragile": names.fragile_function_name,
+                "healer": names.healer_function_name,
+                "alarm": names.alarm_name,
+                "ledger": names.ledger_table_name,
+            },
+            "alarm": _alarm_json(alarm),
+            "segments": [{"start": s.start, "end": s.end, "state": s.state} for s in segments],
+            "requests": _points(invocations),
+            "errors": _points(errors),
+            "error_rate": _points(error_rate(errors, invocations)),
+            "failure_rate": [[t, v] for t, v in self._failure_rates if t >= start - period],
+            "function": {k: v for k, v in (variables or {}).items() if k.startswith(("FAILURE", "HEALED"))},
+            "decisions": _decisions(incidents, start - period * self.window_periods),
+            "incidents": [_incident_json(i, errors, invocations, period) for i in incidents[:20]],
+            "escalations": [
+                {
+                    "id": i.incident_id,
+                    "status": i.status,
+                    "t": i.decided_at or i.alarm_time,
+                    "reason": i.reason,
+                }
+                for i in incidents
+                if i.escalated
+            ][:20],
+            "problems": problems,
+        }
+        if self._extras is not None:
+            snapshot.update(self._extras())
+        return snapshot
+
+    def _changes(
+        self, alarm: AlarmInfo | None, start: float, now: float, problems: list[str]
+    ) -> list[StateChange]:
+        if alarm is not None and alarm.state != self._last_state:
+            if self._last_state is not None:
+                self._sampled_changes.append(
+                    StateChange(alarm.updated or now, self._last_state, alarm.state, alarm.reason)
+                )
+            self._last_state = alarm.state
+        history: list[StateChange] | None = None
+        if alarm is not None:
+            try:
+                history = self.reader.state_changes(start - alarm.period * self.window_periods, now + 1)
+            except _READ_ERRORS as error:
+                problems.append(_describe(error, self, f"alarm history of {alarm.name}"))
+        return history if history is not None else list(self._sampled_changes)
+
+
+def _float(text: str | None) -> float | None:
+    try:
+        return float(text) if text is not None else None
+    except ValueError:
+        return None
+
+
+def _times(incident: IncidentRecord) -> list[float]:
+    return [
+        t
+        for t in (incident.alarm_time, incident.decided_at, incident.action_at, incident.ok_time)
+        if t is not None
+    ]
+
+
+def _alarm_json(alarm: AlarmInfo | None) -> dict[str, Any] | None:
+    if alarm is None:
+        return None
+    return {
+        "name": alarm.name,
+        "state": alarm.state,
+        "reason": alarm.reason,
+        "threshold": alarm.threshold,
+        "period": alarm.period,
+        "evaluation_periods": alarm.evaluation_periods,
+        "datapoints_to_alarm": alarm.datapoints_to_alarm,
+        "updated": alarm.updated,
+    }
+
+
+def _decisions(incidents: list[IncidentRecord], since: float) -> list[dict[str, Any]]:
+    """Markers: the healer's decision (and action) per incident, with the reason for the tooltip."""
+    markers: list[dict[str, Any]] = []
+    for incident in incidents:
+        if incident.alarm_time < since:
+            continue
+        if incident.action_at is not None:
+            markers.append(
+                {
+                    "t": incident.action_at,
+                    "kind": "action",
+                    "label": incident.action or "action",
+                    "reason": incident.reason or "",
+                    "incident": incident.incident_id,
+                    "status": incident.status,
+                }
+            )
+        elif incident.decided_at is not None:
+            markers.append(
+                {
+                    "t": incident.decided_at,
+                    "kind": "escalation" if incident.escalated else "decision",
+                    "label": incident.decision or "decision",
+                    "reason": incident.reason or "",
+                    "incident": incident.incident_id,
+                    "status": incident.status,
+                }
+            )
+    return sorted(markers, key=lambda m: float(m["t"]))
+
+
+def _incident_json(
+    incident: IncidentRecord, errors: list[Datapoint], invocations: list[Datapoint], period: int
+) -> dict[str, Any]:
+    figures = incident_figures(incident, errors, invocations, period)
+    return {
+        "id": incident.incident_id,
+        "status": incident.status,
+        "alarm_time": incident.alarm_time,
+        "decision": incident.decision,
+        "reason": incident.reason,
+        "action": incident.action,
+        "detect": figures.time_to_detect,
+        "act": figures.time_to_act,
+        "recover": incident.time_to_recover if figures.time_to_recover is None else figures.time_to_recover,
+        "errors_served": figures.errors_served,
+    }

@@ -1,0 +1,303 @@
+// selfheal live dashboard: renders the collector's snapshots (server-sent events) as plain SVG.
+// No libraries and no network beyond this server, so it works offline.
+"use strict";
+
+const SVG_NS = "http://www.w3.org/2000/svg";
+const STATE_COLOR = { OK: "#2e9e5b", ALARM: "#d64545", INSUFFICIENT_DATA: "#c9a227" };
+const MARGIN = { left: 56, right: 56, top: 8, bottom: 22 };
+let latest = null;
+
+function el(name, attrs, parent) {
+  const node = document.createElementNS(SVG_NS, name);
+  for (const [key, value] of Object.entries(attrs || {})) node.setAttribute(key, String(value));
+  if (parent) parent.appendChild(node);
+  return node;
+}
+
+function clock(t) { return new Date(t * 1000).toISOString().slice(11, 19); }
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined || !isFinite(seconds)) return "–";
+  if (seconds < 90) return `${Math.round(seconds)} s`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
+  return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
+}
+
+function niceMax(value) {
+  if (!(value > 0)) return 1;
+  const power = Math.pow(10, Math.floor(Math.log10(value)));
+  for (const step of [1, 2, 2.5, 5, 10]) if (step * power >= value) return step * power;
+  return 10 * power;
+}
+
+// One chart frame: clears the SVG, sizes it, returns scales and the drawing group.
+function frame(svg, height, snap, yMax, yLabel) {
+  while (svg.firstChild) svg.removeChild(svg.firstChild);
+  const width = Math.max(320, svg.clientWidth || svg.parentNode.clientWidth || 900);
+  svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
+  svg.setAttribute("height", height);
+  const plotW = width - MARGIN.left - MARGIN.right;
+  const plotH = height - MARGIN.top - MARGIN.bottom;
+  const x = (t) => MARGIN.left + ((t - snap.start) / Math.max(1, snap.end - snap.start)) * plotW;
+  const y = (v) => MARGIN.top + plotH - (Math.min(v, yMax) / yMax) * plotH;
+  const grid = el("g", { class: "grid" }, svg);
+  if (yLabel !== null) {
+    for (let i = 0; i <= 4; i++) {
+      const v = (yMax * i) / 4;
+      el("line", { x1: MARGIN.left, x2: MARGIN.left + plotW, y1: y(v), y2: y(v) }, grid);
+      const label = el("text", { x: MARGIN.left - 6, y: y(v) + 4, "text-anchor": "end" }, svg);
+      label.textContent = yLabel(v);
+    }
+  }
+  const span = snap.end - snap.start;
+  const step = niceTimeStep(span / 8);
+  for (let t = Math.ceil(snap.start / step) * step; t <= snap.end; t += step) {
+    el("line", { x1: x(t), x2: x(t), y1: MARGIN.top, y2: MARGIN.top + plotH }, grid);
+    const label = el("text", { x: x(t), y: height - 6, "text-anchor": "middle" }, svg);
+    label.textContent = clock(t).slice(0, step >= 60 ? 5 : 8);
+  }
+  const clipId = `clip-${svg.id}`;
+  const clip = el("clipPath", { id: clipId }, el("defs", {}, svg));
+  el("rect", { x: MARGIN.left, y: 0, width: plotW, height }, clip);
+  const body = el("g", { "clip-path": `url(#${clipId})` }, svg);
+  return { svg, body, x, y, width, height, plotW, plotH };
+}
+
+function niceTimeStep(raw) {
+  const steps = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 21600, 43200, 86400];
+  for (const s of steps) if (s >= raw) return s;
+  return 86400;
+}
+
+function markerLines(f, snap) {
+  for (const m of snap.decisions || []) {
+    if (m.t < snap.start || m.t > snap.end) continue;
+    el("line", { class: "marker-line", x1: f.x(m.t), x2: f.x(m.t), y1: MARGIN.top, y2: f.height - MARGIN.bottom }, f.body);
+  }
+}
+
+function markerTip(m) {
+  return `${m.kind === "action" ? "Healer action" : "Healer decision"} at ${clock(m.t)}\n` +
+    `${m.label}\n${m.reason ? "why: " + m.reason + "\n" : ""}incident ${m.incident} — ${m.status}`;
+}
+
+function drawAlarm(snap) {
+  const f = frame(document.getElementById("chart-alarm"), 64, snap, 1, null);
+  const bandTop = 28, bandH = 14;
+  for (const s of snap.segments || []) {
+    const x1 = f.x(s.start), x2 = f.x(s.end);
+    const rect = el("rect", {
+      class: "band", "data-state": s.state, x: x1, y: bandTop, width: Math.max(1, x2 - x1), height: bandH,
+      fill: STATE_COLOR[s.state] || "#999", rx: 2,
+      "data-tip": `${s.state}\n${clock(s.start)} – ${clock(s.end)} (${duration(s.end - s.start)})`,
+    }, f.body);
+    if (x2 - x1 > 70) {
+      const label = el("text", { x: (x1 + x2) / 2, y: bandTop - 4, "text-anchor": "middle" }, f.body);
+      label.textContent = s.state;
+    }
+    rect.setAttribute("aria-label", s.state);
+  }
+  markerLines(f, snap);
+  for (const m of snap.decisions || []) {
+    if (m.t < snap.start || m.t > snap.end) continue;
+    const g = el("g", { class: `marker ${m.kind}`, "data-kind": m.kind, "data-tip": markerTip(m) }, f.svg);
+    const cx = f.x(m.t);
+    el("path", { d: `M ${cx - 7} ${bandTop + bandH + 12} L ${cx + 7} ${bandTop + bandH + 12} L ${cx} ${bandTop + bandH + 2} Z` }, g);
+    el("rect", { x: cx - 9, y: bandTop - 2, width: 18, height: bandH + 16, fill: "transparent" }, g);
+  }
+}
+
+function barWidth(f, snap) { return Math.max(2, f.x(snap.start + snap.period) - f.x(snap.start) - 2); }
+
+function drawRequests(snap) {
+  const points = snap.requests || [];
+  const yMax = niceMax(Math.max(1, ...points.map((p) => p[1])));
+  const f = frame(document.getElementById("chart-requests"), 140, snap, yMax, (v) => `${Math.round(v)}`);
+  const w = barWidth(f, snap);
+  for (const [t, v] of points) {
+    el("rect", { x: f.x(t) + 1, y: f.y(v), width: w, height: f.y(0) - f.y(v), fill: "#3b6fd8", opacity: 0.8,
+      "data-tip": `${clock(t)}: ${v} requests in ${snap.period} s` }, f.body);
+  }
+  markerLines(f, snap);
+}
+
+function drawErrors(snap) {
+  const points = snap.errors || [];
+  const threshold = snap.alarm ? snap.alarm.threshold : null;
+  const yMax = niceMax(Math.max(1, threshold !== null ? threshold * 1.5 : 0, ...points.map((p) => p[1])));
+  const f = frame(document.getElementById("chart-errors"), 170, snap, yMax, (v) => `${Math.round(v * 10) / 10}`);
+  const w = barWidth(f, snap);
+  const rates = new Map((snap.error_rate || []).map((p) => [p[0], p[1]]));
+  for (const [t, v] of points) {
+    const pct = rates.has(t) ? ` (${rates.get(t).toFixed(0)} % of requests)` : "";
+    el("rect", { class: "error-bar", x: f.x(t) + 1, y: f.y(v), width: w, height: f.y(0) - f.y(v), fill: "#d64545",
+      opacity: 0.75, "data-tip": `${clock(t)}: ${v} errors in ${snap.period} s${pct}` }, f.body);
+  }
+  // error rate % on the right axis
+  const pctY = (p) => MARGIN.top + f.plotH - (p / 100) * f.plotH;
+  const line = (snap.error_rate || []).map((p) => `${f.x(p[0] + snap.period / 2)},${pctY(p[1])}`);
+  if (line.length > 1) el("polyline", { points: line.join(" "), fill: "none", stroke: "#e08a1e", "stroke-width": 2 }, f.body);
+  for (const p of [0, 50, 100]) {
+    const label = el("text", { x: f.width - MARGIN.right + 6, y: pctY(p) + 4 }, f.svg);
+    label.textContent = `${p} %`;
+  }
+  if (threshold !== null) {
+    el("line", { id: "threshold-line", x1: MARGIN.left, x2: MARGIN.left + f.plotW, y1: f.y(threshold), y2: f.y(threshold),
+      stroke: "#d64545", "stroke-width": 2, "stroke-dasharray": "7 5" }, f.svg);
+    const label = el("text", { class: "threshold-label", x: MARGIN.left + 6, y: f.y(threshold) - 5 }, f.svg);
+    label.textContent = `alarm threshold ≥ ${threshold}`;
+  }
+  markerLines(f, snap);
+}
+
+function drawFailure(snap) {
+  const f = frame(document.getElementById("chart-failure"), 110, snap, 1, (v) => v.toFixed(2));
+  const samples = snap.failure_rate || [];
+  if (samples.length) {
+    let d = `M ${f.x(Math.max(snap.start, samples[0][0]))} ${f.y(samples[0][1])}`;
+    for (let i = 1; i < samples.length; i++) d += ` H ${f.x(samples[i][0])} V ${f.y(samples[i][1])}`;
+    d += ` H ${f.x(snap.end)}`;
+    el("path", { d, fill: "none", stroke: "#7b4fc9", "stroke-width": 2.5 }, f.body);
+  }
+  markerLines(f, snap);
+}
+
+function text(id, value, className) {
+  const node = document.getElementById(id);
+  node.textContent = value;
+  if (className !== undefined) node.className = className;
+}
+
+function renderCards(snap) {
+  const alarm = snap.alarm;
+  text("alarm-state", alarm ? alarm.state : "missing", `value state-${alarm ? alarm.state : "INSUFFICIENT_DATA"}`);
+  document.getElementById("alarm-reason").textContent = alarm ? alarm.reason : "";
+  document.getElementById("alarm-reason").title = alarm ? alarm.reason : "";
+  const fn = snap.function || {};
+  text("failure-rate", fn.FAILURE_RATE !== undefined ? fn.FAILURE_RATE : "–");
+  text("failure-mode", fn.HEALED_AT ? `healed by ${fn.HEALED_BY || "healer"} (was ${fn.PREVIOUS_FAILURE_RATE})` : `mode ${fn.FAILURE_MODE || "–"}`);
+  const req = snap.requests || [], err = snap.errors || [];
+  text("last-requests", req.length ? String(req[req.length - 1][1]) : "0");
+  text("last-period", `per ${snap.period} s period`);
+  text("last-errors", err.length ? String(err[err.length - 1][1]) : "0");
+  text("threshold", alarm ? `alarm at ≥ ${alarm.threshold} for ${alarm.datapoints_to_alarm} of ${alarm.evaluation_periods}` : "");
+  const incidents = snap.incidents || [];
+  const recovered = incidents.find((i) => i.recover !== null && i.recover !== undefined);
+  text("last-recover", recovered ? duration(recovered.recover) : "–");
+  const open = incidents.filter((i) => ["ACTING", "ACTED", "UNVERIFIED", "NEW"].includes(i.status)).length;
+  text("incident-count", `${incidents.length} incident(s), ${open} open`);
+  text("target", `${snap.names.fragile} on ${snap.target}`);
+  text("clock", `cloud time ${clock(snap.now)} UTC`);
+}
+
+function renderIncidents(snap) {
+  const body = document.querySelector("#incidents tbody");
+  body.textContent = "";
+  for (const i of snap.incidents || []) {
+    const row = body.insertRow();
+    row.dataset.status = i.status;
+    const cells = [clock(i.alarm_time), i.status, i.decision || "–", duration(i.detect), duration(i.act), duration(i.recover),
+      String(Math.round(i.errors_served))];
+    cells.forEach((value, index) => {
+      const cell = row.insertCell();
+      cell.textContent = value;
+      if (index === 1) cell.className = `status status-${i.status}`;
+    });
+    row.title = i.reason || "";
+  }
+  if (!(snap.incidents || []).length) {
+    const cell = body.insertRow().insertCell();
+    cell.colSpan = 7; cell.className = "muted"; cell.textContent = "no incidents recorded yet";
+  }
+  const list = document.getElementById("escalations");
+  list.textContent = "";
+  for (const e of snap.escalations || []) {
+    const item = document.createElement("li");
+    item.textContent = `${clock(e.t)} ${e.status}: ${e.reason || "(no reason recorded)"}`;
+    list.appendChild(item);
+  }
+  if (!(snap.escalations || []).length) {
+    const item = document.createElement("li");
+    item.className = "muted"; item.textContent = "none — the healer handled everything";
+    list.appendChild(item);
+  }
+}
+
+function render(snap) {
+  if (!snap || !snap.ready) return;
+  latest = snap;
+  renderCards(snap);
+  drawAlarm(snap);
+  drawRequests(snap);
+  drawErrors(snap);
+  drawFailure(snap);
+  renderIncidents(snap);
+  const problems = document.getElementById("problems");
+  problems.hidden = !(snap.problems || []).length;
+  problems.textContent = (snap.problems || []).join("\n");
+  const burst = snap.burst || {};
+  text("burst", burst.text || "");
+  document.body.dataset.version = snap.version;
+}
+
+async function post(path, body, button) {
+  const result = document.getElementById("control-result");
+  button.disabled = true;
+  result.className = "result muted";
+  result.textContent = "working…";
+  try {
+    const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const data = await response.json();
+    result.className = `result ${data.ok ? "ok" : "error"}`;
+    result.textContent = data.message;
+  } catch (error) {
+    result.className = "result error";
+    result.textContent = `request failed: ${error}`;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+function wireControls() {
+  document.getElementById("form-inject").addEventListener("submit", (event) => {
+    event.preventDefault();
+    post("/api/inject", { rate: Number(document.getElementById("inject-rate").value), mode: document.getElementById("inject-mode").value }, event.submitter || event.target.querySelector("button"));
+  });
+  document.getElementById("form-traffic").addEventListener("submit", (event) => {
+    event.preventDefault();
+    post("/api/traffic", { rate: Number(document.getElementById("traffic-rate").value), duration: Number(document.getElementById("traffic-duration").value) }, event.submitter || event.target.querySelector("button"));
+  });
+  document.getElementById("form-restore").addEventListener("submit", (event) => {
+    event.preventDefault();
+    post("/api/restore", {}, event.submitter || event.target.querySelector("button"));
+  });
+}
+
+function wireTooltip() {
+  const tip = document.getElementById("tip");
+  document.addEventListener("mouseover", (event) => {
+    const target = event.target.closest ? event.target.closest("[data-tip]") : null;
+    if (!target) { tip.hidden = true; return; }
+    tip.textContent = target.getAttribute("data-tip");
+    tip.hidden = false;
+  });
+  document.addEventListener("mousemove", (event) => {
+    if (tip.hidden) return;
+    const x = Math.min(event.clientX + 14, window.innerWidth - tip.offsetWidth - 8);
+    tip.style.left = `${x}px`;
+    tip.style.top = `${event.clientY + 14}px`;
+  });
+}
+
+function connect() {
+  const pill = document.getElementById("connection");
+  const source = new EventSource("/api/events");
+  source.addEventListener("open", () => { pill.textContent = "live"; pill.className = "pill pill-live"; });
+  source.addEventListener("snapshot", (event) => render(JSON.parse(event.data)));
+  source.addEventListener("error", () => { pill.textContent = "reconnecting"; pill.className = "pill pill-down"; });
+}
+
+wireControls();
+wireTooltip();
+window.addEventListener("resize", () => render(latest));
+connect();
