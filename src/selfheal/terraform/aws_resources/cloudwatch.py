@@ -9,6 +9,7 @@ from typing import Any, TypeGuard
 from selfheal.terraform.aws_resources import register
 from selfheal.terraform.aws_resources._common import tag_list
 from selfheal.terraform.aws_resources._regional import RegionalResource, empty_as, json_equivalent
+from selfheal.terraform.policy import go_json
 from selfheal.terraform.resource import ResourceError, State, is_unknown
 
 __all__ = ["CloudWatchDashboard", "CloudWatchMetricAlarm"]
@@ -279,7 +280,7 @@ class CloudWatchDashboard(RegionalResource):
         ):
             body = current["dashboard_body"]
         else:  # the real provider's StateFunc: normalised JSON
-            body = json.dumps(json.loads(body), separators=(",", ":"), sort_keys=True)
+            body = go_json(json.loads(json.dumps(json.loads(body), sort_keys=True)), indent=False)
         return {
             **current,
             "id": got["DashboardName"],
