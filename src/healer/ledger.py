@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from healer.clients import client as shared_client
 from healer.notification import AlarmNotification, AlarmState
 
 if TYPE_CHECKING:
@@ -448,6 +449,17 @@ class Ledger:
         )
         return ttr if closed else None
 
+    def recent(self, limit: int) -> list[Incident]:
+        """Up to ``limit`` incidents, newest alarm first."""
+        response = self._call(
+            "query",
+            KeyConditionExpression="pk = :pk",
+            ExpressionAttributeValues={":pk": _s(INCIDENTS_PK)},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [_incident_from_item(item) for item in response.get("Items", [])]
+
     def add_transition(self, incident: Incident, state: AlarmState, when: datetime, now: float) -> None:
         """Append a non-closing alarm transition (e.g. INSUFFICIENT_DATA) to an incident."""
         self._update(
@@ -465,15 +477,5 @@ def recent_incidents(
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= 1000:
         raise ValueError(f"limit must be an integer from 1 to 1000, got {limit!r}")
     if client is None:
-        from healer.clients import client as shared_client
-
         client = shared_client("dynamodb")
-    ledger = Ledger(table_name, client)
-    response = ledger._call(
-        "query",
-        KeyConditionExpression="pk = :pk",
-        ExpressionAttributeValues={":pk": _s(INCIDENTS_PK)},
-        ScanIndexForward=False,
-        Limit=limit,
-    )
-    return [_incident_from_item(item) for item in response.get("Items", [])]
+    return Ledger(table_name, client).recent(limit)
