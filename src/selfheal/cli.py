@@ -215,3 +215,4 @@ def main() -> None:
 
 # Commands defined in other modules register themselves on ``app`` here, e.g. the Terraform driver's
 # `up`/`down`/`demo`: import their module below; it decorates its functions with `@app.command()`.
+from selfheal import cli_stack  # noqa: E402, F401  (up, down, demo)

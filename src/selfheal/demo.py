@@ -1,0 +1,233 @@
+"""`selfheal demo`: deploy with Terraform, send traffic, watch the loop heal the service live, report.
+
+The demo runs `selfheal up` (background cloud + ``terraform apply`` of ``deploy/fragile``), sends
+requests to the HTTP API while polling the cloud, ends when the healer's incident is verified (or at a
+deadline), shows what ``terraform plan`` now finds (FAILURE_RATE back to its baseline), tears everything
+down unless ``--keep``, and prints the timings. Defaults finish in well under a minute on two cores.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+from rich.console import Console
+
+from healer.ledger import Incident, LedgerUnavailable, recent_incidents
+from selfheal.demo_summary import DemoSummary, drift_lines, loop_timings, render_summary
+from selfheal.demo_timeline import Sample, Timeline
+from selfheal.demo_view import DemoView, make_view
+from selfheal.deployment import AwsTarget
+from selfheal.progress import ConsoleReporter, Reporter
+from selfheal.stack_control import StackError, UpResult, down, stack_terraform, up
+from selfheal.traffic import LoadGenerator, TrafficPlan
+from selfheal.workdir import Workdir
+
+__all__ = ["DemoResult", "DemoSettings", "LoopProbe", "run_demo", "run_demo_command"]
+
+DEFAULT_TIME_SCALE = 20.0
+DEFAULT_RATE = 20.0
+DEFAULT_DEADLINE = 60.0
+
+
+@dataclass(frozen=True)
+class DemoSettings:
+    """The demo's knobs; the Terraform variables it applies are fixed so its numbers are comparable."""
+
+    time_scale: float = DEFAULT_TIME_SCALE
+    rate: float = DEFAULT_RATE
+    deadline: float = DEFAULT_DEADLINE
+    keep: bool = False
+    port: int = 0
+    failure_rate: float = 0.3
+    poll_seconds: float = 0.25
+
+    def __post_init__(self) -> None:
+        if not (math.isfinite(self.time_scale) and 1 <= self.time_scale <= 3600):
+            raise ValueError(f"--time-scale must be from 1 to 3600, got {self.time_scale:g}")
+        if not (math.isfinite(self.rate) and 0 < self.rate <= 200):
+            raise ValueError(f"--rate must be above 0 and at most 200 requests per second, got {self.rate:g}")
+        if not (math.isfinite(self.deadline) and 0 < self.deadline <= 3600):
+            raise ValueError(f"--deadline must be above 0 and at most 3600 seconds, got {self.deadline:g}")
+        if not 0 <= self.port <= 65535:
+            raise ValueError(f"--port must be from 0 to 65535, got {self.port}")
+        if not 0 < self.failure_rate <= 1:
+            raise ValueError(f"failure rate must be above 0 and at most 1, got {self.failure_rate:g}")
+
+    def variables(self) -> dict[str, str]:
+        """Terraform variables: errors alarm of 60 s periods, 2 of 2 at ≥ 3 errors, 30 % failures."""
+        return {
+            "failure_rate": f"{self.failure_rate:g}",
+            "alarm_period_seconds": "60",
+            "alarm_evaluation_periods": "2",
+            "alarm_datapoints_to_alarm": "2",
+            "alarm_threshold": "3",
+        }
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    """The summary and the exit code (0 only when the loop was verified and the drift shown)."""
+
+    summary: DemoSummary
+    exit_code: int
+
+
+class LoopProbe:
+    """Reads the loop's state from the local cloud: alarm, FAILURE_RATE, the healer's ledger."""
+
+    def __init__(self, endpoint: str, outputs: dict[str, Any]) -> None:
+        target = AwsTarget(endpoint, str(outputs.get("region") or "us-east-1"))
+        self.alarm_name = str(outputs["alarm_name"])
+        self.function_name = str(outputs["fragile_function_name"])
+        self.table_name = str(outputs["ledger_table_name"])
+        self._cloudwatch = target.client("cloudwatch")
+        self._lambda = target.client("lambda")
+        self._dynamodb = target.client("dynamodb")
+
+    def failure_rate(self) -> str | None:
+        """The fragile function's FAILURE_RATE (None if it cannot be read now)."""
+        try:
+            config = self._lambda.get_function_configuration(FunctionName=self.function_name)
+        except (BotoCoreError, ClientError):
+            return None
+        value = config.get("Environment", {}).get("Variables", {}).get("FAILURE_RATE")
+        return str(value) if value is not None else None
+
+    def alarm(self) -> tuple[str | None, str | None]:
+        """The alarm's state and reason (None if it cannot be read now)."""
+        try:
+            alarms = self._cloudwatch.describe_alarms(AlarmNames=[self.alarm_name])["MetricAlarms"]
+        except (BotoCoreError, ClientError):
+            return None, None
+        if not alarms:
+            return None, None
+        return alarms[0].get("StateValue"), alarms[0].get("StateReason")
+
+    def incidents(self) -> tuple[Incident, ...]:
+        """The healer's recent incidents, newest first (empty if the ledger cannot be read now)."""
+        try:
+            return tuple(recent_incidents(self.table_name, limit=10, client=self._dynamodb))
+        except (LedgerUnavailable, BotoCoreError, ClientError):
+            return ()
+
+    def sample(self, at: float, generator: LoadGenerator) -> Sample:
+        """One poll of everything."""
+        state, reason = self.alarm()
+        return Sample(
+            at=at,
+            traffic=generator.stats.snapshot(),
+            alarm_state=state,
+            alarm_reason=reason,
+            failure_rate=self.failure_rate(),
+            incidents=self.incidents(),
+        )
+
+
+def _watch(
+    settings: DemoSettings, deployed: UpResult, console: Console, view: DemoView | None
+) -> tuple[Timeline, str | None, int, int]:
+    """Send traffic and poll until verified, given up or the deadline; return the timeline, the failure
+    (None when verified) and the requests and 5xx served."""
+    outputs = deployed.outputs
+    url = str(outputs["api_endpoint"])
+    probe = LoopProbe(deployed.cloud.endpoint, outputs)
+    timeline = Timeline(baseline=probe.failure_rate() or f"{settings.failure_rate:g}")
+    plan = TrafficPlan(url=url, rate=settings.rate, duration=settings.deadline + 60, concurrency=16)
+    generator = LoadGenerator(plan)
+    sender = threading.Thread(target=generator.run, name="demo-traffic", daemon=True)
+    view = view or make_view(console, settings.time_scale, url)
+    failure: str | None = None
+    started = time.monotonic()
+    sender.start()
+    try:
+        with view:
+            while True:
+                at = time.monotonic() - started
+                new = timeline.observe(probe.sample(at, generator))
+                view.update(timeline, new)
+                if timeline.verified:
+                    break
+                failure = timeline.gave_up
+                if failure:
+                    break
+                if at > settings.deadline:
+                    latest, incident = timeline.latest, timeline.incident
+                    failure = (
+                        f"no verified recovery within {settings.deadline:g} s: alarm {latest.alarm_state}, "
+                        f"FAILURE_RATE {latest.failure_rate}, incident "
+                        f"{incident.status if incident else 'none'}"
+                    )
+                    break
+                time.sleep(settings.poll_seconds)
+    finally:
+        generator.stop()
+        sender.join(timeout=20)
+    final = generator.stats.snapshot()
+    return timeline, failure, final.completed, final.server_errors
+
+
+def run_demo(
+    settings: DemoSettings,
+    workdir: Workdir,
+    console: Console,
+    *,
+    reporter: Reporter | None = None,
+    view: DemoView | None = None,
+) -> DemoResult:
+    """Run the whole demo; StackError when the deployment cannot be brought up (nothing left running)."""
+    reporter = reporter or ConsoleReporter(console)
+    started = time.monotonic()
+    deployed = up(
+        workdir,
+        variables=settings.variables(),
+        port=settings.port,
+        time_scale=settings.time_scale,
+        reporter=reporter,
+    )
+    drift: tuple[str, ...] = ()
+    try:
+        timeline, failure, requests, errors = _watch(settings, deployed, console, view)
+        with reporter.phase("terraform plan (drift after the healer's change)"):
+            plan = stack_terraform(workdir, deployed.cloud.endpoint).plan(check=False)
+        drift = drift_lines(plan.stdout)
+        if failure is None and not any("FAILURE_RATE" in line for line in drift):
+            failure = (
+                f"terraform plan shows no FAILURE_RATE drift (exit {plan.rc}; see {workdir.terraform_log})"
+            )
+    finally:
+        if not settings.keep:
+            down(workdir, reporter=reporter)
+    if settings.keep:
+        reporter.note(
+            f"kept running: local cloud {deployed.cloud.endpoint} — `selfheal down` "
+            f"{'' if workdir.root.as_posix() == '.selfheal' else f'--workdir {workdir.root} '}stops it"
+        )
+    summary = DemoSummary(
+        time_scale=settings.time_scale,
+        timings=loop_timings(timeline, settings.time_scale),
+        requests=requests,
+        errors_served=errors,
+        drift=drift,
+        wall_seconds=time.monotonic() - started,
+        failure=failure,
+    )
+    return DemoResult(summary, 0 if failure is None else 1)
+
+
+def run_demo_command(settings: DemoSettings, workdir: Workdir, console: Console) -> int:
+    """The CLI's demo: run it, print the summary, return the exit code; errors are one line."""
+    try:
+        result = run_demo(settings, workdir, console)
+    except StackError as error:
+        Console(stderr=True, highlight=False).print(f"error: {error}", markup=False)
+        return 1
+    except ValueError as error:
+        Console(stderr=True, highlight=False).print(f"error: {error}", markup=False)
+        return 2
+    render_summary(result.summary, console)
+    return result.exit_code

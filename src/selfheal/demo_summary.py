@@ -1,0 +1,114 @@
+"""The demo's closing report: time to detect, act and recover (cloud and real seconds), errors served,
+and the drift Terraform sees after the healer changed the function behind its back."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.table import Table
+
+from selfheal.demo_timeline import Timeline
+
+__all__ = ["DemoSummary", "Timing", "drift_lines", "loop_timings", "render_summary"]
+
+_DRIFT_LINE = re.compile(r'"(FAILURE_RATE|PREVIOUS_FAILURE_RATE|HEALED_[A-Z]+)"\s*=')
+_PLAN_LINE = re.compile(r"^Plan: \d+ to add, \d+ to change, \d+ to destroy")
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One step of the loop: ``span`` took ``cloud_seconds`` (``real_seconds`` at the time scale)."""
+
+    step: str
+    span: str
+    cloud_seconds: float | None
+    real_seconds: float | None
+    source: str
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """Everything the summary prints; ``failure`` is None when the loop was verified."""
+
+    time_scale: float
+    timings: tuple[Timing, ...]
+    requests: int
+    errors_served: int
+    drift: tuple[str, ...]
+    wall_seconds: float
+    failure: str | None = None
+
+
+def _pair(cloud: float | None, real: float | None, scale: float) -> tuple[float | None, float | None]:
+    if cloud is None and real is not None:
+        cloud = real * scale
+    if real is None and cloud is not None:
+        real = cloud / scale
+    return cloud, real
+
+
+def loop_timings(timeline: Timeline, scale: float) -> tuple[Timing, ...]:
+    """Detect from the demo's own observations; act and recover from the healer's ledger when it has them.
+
+    Cloud time runs ``scale`` times faster, so a span of r real seconds is r * scale cloud seconds.
+    Observed spans are as precise as the polling (a fraction of a real second).
+    """
+    marks, incident = timeline.marks, timeline.incident
+
+    def observed(start: float | None, end: float | None) -> float | None:
+        return end - start if start is not None and end is not None else None
+
+    detect = _pair(None, observed(marks.first_failure, marks.alarm), scale)
+    act_cloud = None
+    if incident is not None and incident.action_at is not None:
+        act_cloud = (incident.action_at - incident.alarm_time).total_seconds()
+    act = _pair(act_cloud, None if act_cloud is not None else observed(marks.alarm, marks.acted), scale)
+    recover_cloud = incident.time_to_recover if incident is not None else None
+    recover = _pair(
+        recover_cloud, None if recover_cloud is not None else observed(marks.alarm, marks.ok), scale
+    )
+    return (
+        Timing("detect", "first failure → ALARM", *detect, "observed"),
+        Timing(
+            "act", "ALARM → configuration updated", *act, "ledger" if act_cloud is not None else "observed"
+        ),
+        Timing("recover", "ALARM → OK", *recover, "ledger" if recover_cloud is not None else "observed"),
+    )
+
+
+def drift_lines(plan_output: str) -> tuple[str, ...]:
+    """The lines of a plan's text that show the healer's changes being reverted, and the plan's tally."""
+    return tuple(
+        line.strip()
+        for line in plan_output.splitlines()
+        if _DRIFT_LINE.search(line) or _PLAN_LINE.match(line.strip())
+    )
+
+
+def _seconds(value: float | None) -> str:
+    return "—" if value is None else f"{value:.1f} s"
+
+
+def render_summary(summary: DemoSummary, console: Console) -> None:
+    """Print the summary: a table of timings, the traffic totals and the drift lines."""
+    title = "loop verified" if summary.failure is None else "loop NOT verified"
+    table = Table(title=f"{title} — time scale {summary.time_scale:g}", title_justify="left")
+    for column in ("step", "span", "cloud", "real", "from"):
+        table.add_column(column, justify="right" if column in ("cloud", "real") else "left")
+    for t in summary.timings:
+        table.add_row(t.step, t.span, _seconds(t.cloud_seconds), _seconds(t.real_seconds), t.source)
+    console.print(table)
+    share = summary.errors_served / summary.requests if summary.requests else 0.0
+    console.print(
+        f"requests served: {summary.requests}; errors served (5xx): {summary.errors_served} ({share:.1%})",
+        markup=False,
+    )
+    if summary.drift:
+        console.print("terraform plan — the drift the next apply reverts:", markup=False)
+        for line in summary.drift:
+            console.print(f"  {line}", markup=False, highlight=False)
+    console.print(f"demo wall time: {summary.wall_seconds:.1f} s", markup=False)
+    if summary.failure is not None:
+        console.print(f"[bold red]failed:[/bold red] {summary.failure}", highlight=False)

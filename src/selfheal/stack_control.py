@@ -1,0 +1,239 @@
+"""`selfheal up` and `selfheal down`: the background local cloud plus `deploy/fragile` applied by Terraform.
+
+``up`` refuses before changing anything when a cloud is already running, the port is taken or a
+``--var`` is unknown or badly typed; if Terraform then fails, it stops the cloud it started, so a failed
+``up`` leaves nothing running. ``down`` destroys what Terraform created (when the cloud still runs),
+stops the cloud and its Lambda environments, and removes the state files; it works when the cloud has
+already died.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from selfheal.cloud_process import CloudProcessError, cloud_alive, start_cloud, stop_cloud
+from selfheal.progress import Phase, Reporter, SilentReporter
+from selfheal.terraform.driver import Result, Terraform, TerraformError
+from selfheal.terraform.stack import write_stack
+from selfheal.workdir import CloudRecord, Workdir
+
+__all__ = [
+    "DownResult",
+    "StackError",
+    "UpResult",
+    "destroy_stack",
+    "down",
+    "find_module_dir",
+    "parse_var_options",
+    "stack_terraform",
+    "state_resource_count",
+    "up",
+]
+
+MODULE_RELATIVE = Path("deploy") / "fragile"
+_COUNTED = re.compile(r": (Creation|Modifications|Destruction) complete after")
+_PLAN_TOTAL = re.compile(r"^Plan: (\d+) to add, (\d+) to change, (\d+) to destroy")
+
+
+class StackError(RuntimeError):
+    """`up` or `down` could not do its work; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class UpResult:
+    """A running deployment: the cloud and Terraform's outputs."""
+
+    cloud: CloudRecord
+    outputs: dict[str, Any]
+    seconds: float
+
+
+@dataclass(frozen=True)
+class DownResult:
+    """What `down` did."""
+
+    destroyed: int | None
+    cloud: str
+    removed: tuple[Path, ...]
+    warnings: tuple[str, ...] = ()
+
+
+def find_module_dir(start: Path | None = None) -> Path:
+    """``deploy/fragile`` under the current directory, else beside the installed source tree."""
+    here = (start or Path.cwd()).resolve()
+    candidates = [here / MODULE_RELATIVE, Path(__file__).resolve().parents[2] / MODULE_RELATIVE]
+    for candidate in candidates:
+        if (candidate / "variables.tf").is_file():
+            return candidate
+    raise StackError(f"cannot find the Terraform module {MODULE_RELATIVE} (run from the selfheal checkout)")
+
+
+def parse_var_options(options: list[str]) -> dict[str, str]:
+    """``["k=v", ...]`` → ``{"k": "v"}``; ValueError for an item without ``=`` or with an empty name."""
+    variables: dict[str, str] = {}
+    for option in options:
+        name, sep, value = option.partition("=")
+        if not sep or not name.strip():
+            raise ValueError(f"--var must look like name=value, got {option!r}")
+        variables[name.strip()] = value
+    return variables
+
+
+class _TerraformLog:
+    """Appends Terraform's lines to ``terraform.log`` and turns them into phase progress."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.phase: Phase | None = None
+        self.total: int | None = None
+        self.done = 0
+
+    def begin(self, command: str, phase: Phase | None) -> None:
+        self.phase, self.total, self.done = phase, None, 0
+        with self.path.open("a", encoding="utf-8") as log:
+            log.write(f"\n=== terraform {command} ({time.strftime('%Y-%m-%d %H:%M:%S')})\n")
+
+    def __call__(self, line: str, stream: Literal["stdout", "stderr"]) -> None:
+        with self.path.open("a", encoding="utf-8") as log:
+            log.write(line + "\n")
+        total = _PLAN_TOTAL.match(line)
+        if total:
+            self.total = sum(int(n) for n in total.groups())
+        if _COUNTED.search(line):
+            self.done += 1
+        if self.phase is not None and (total or _COUNTED.search(line)):
+            of = f"/{self.total}" if self.total else ""
+            self.phase.update(f"{self.done}{of} resources")
+
+
+def stack_terraform(
+    workdir: Workdir, endpoint: str, log: Callable[[str, Any], None] | None = None
+) -> Terraform:
+    """Terraform for the work directory's stack against the cloud at ``endpoint``."""
+    return Terraform(workdir.stack_dir, endpoint, on_line=log)
+
+
+def _failure(error: TerraformError, log: Path) -> StackError:
+    """One line from Terraform's first diagnostic: its summary and its explanation."""
+    text = error.result.stderr or error.result.stdout
+    lines = [line.strip(" │╷╵") for line in text.splitlines()]
+    summary, detail = "", ""
+    for index, line in enumerate(lines):
+        if line.startswith("Error:"):
+            summary = line.removeprefix("Error:").strip()
+            for following in lines[index + 1 :]:
+                if following.startswith("Error:"):
+                    break
+                if following and not re.match(r"^(on |\d+:|├|│|var\.|This was checked|with )", following):
+                    detail = following
+                    break
+            break
+    what = f"{summary}: {detail}" if summary and detail else summary or "see the log"
+    return StackError(f"terraform {error.result.command} failed: {what} (full output in {log})")
+
+
+def state_resource_count(workdir: Workdir) -> int:
+    """How many resources Terraform's state holds (0 when there is no state)."""
+    try:
+        state = json.loads(workdir.state_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 0
+    return sum(len(r.get("instances", [])) for r in state.get("resources", []) if r.get("mode") == "managed")
+
+
+def _run_phase(
+    reporter: Reporter, title: str, log: _TerraformLog, command: str, action: Callable[[], Result]
+) -> Result:
+    with reporter.phase(title) as phase:
+        log.begin(command, phase)
+        try:
+            return action()
+        except TerraformError as error:
+            raise _failure(error, log.path) from None
+
+
+def up(
+    workdir: Workdir,
+    *,
+    variables: Mapping[str, str] | None = None,
+    port: int = 4566,
+    time_scale: float = 1.0,
+    module_dir: Path | None = None,
+    reporter: Reporter | None = None,
+) -> UpResult:
+    """Start the cloud in the background, apply the module, write ``outputs.json``; return the outputs."""
+    reporter = reporter or SilentReporter()
+    started = time.monotonic()
+    module = module_dir or find_module_dir()
+    existing = workdir.read_cloud()
+    if existing is not None and cloud_alive(existing):
+        raise StackError(
+            f"a local cloud is already running (pid {existing.pid}, {existing.endpoint}) — "
+            "run `selfheal down` first"
+        )
+    if existing is not None or state_resource_count(workdir):
+        # Left by a cloud that died: its resources died with it.
+        workdir.remove_state()
+    workdir.ensure()
+    write_stack(workdir.stack_dir, module, variables or {})  # ValueError before anything starts
+    try:
+        with reporter.phase(f"starting the local cloud (time scale {time_scale:g})") as phase:
+            record = start_cloud(workdir, port, time_scale, on_wait=lambda s: phase.update(f"{s:.0f} s"))
+    except CloudProcessError as error:
+        raise StackError(str(error)) from None
+    try:
+        log = _TerraformLog(workdir.terraform_log)
+        tf = stack_terraform(workdir, record.endpoint, log)
+        _run_phase(reporter, "terraform init", log, "init", tf.init)
+        _run_phase(reporter, f"terraform apply {module.name}", log, "apply", tf.apply)
+        log.begin("output", None)
+        outputs = tf.output()
+        workdir.write_outputs(outputs)
+    except BaseException:
+        stop_cloud(record)
+        workdir.remove_state()
+        raise
+    return UpResult(record, outputs, time.monotonic() - started)
+
+
+def destroy_stack(workdir: Workdir, record: CloudRecord, reporter: Reporter | None = None) -> int:
+    """``terraform destroy`` of the stack against the running cloud; return how many resources it held."""
+    reporter = reporter or SilentReporter()
+    count = state_resource_count(workdir)
+    if count == 0:
+        return 0
+    log = _TerraformLog(workdir.terraform_log)
+    tf = stack_terraform(workdir, record.endpoint, log)
+    # Without a refresh: the local provider's deletes accept what is already gone, and it halves the time.
+    args = ("-input=false", "-no-color", "-auto-approve", "-refresh=false")
+    _run_phase(reporter, "terraform destroy", log, "destroy", lambda: tf.run("destroy", *args, check=True))
+    return count
+
+
+def down(workdir: Workdir, *, reporter: Reporter | None = None, grace: float = 10.0) -> DownResult:
+    """Destroy the stack if the cloud runs, stop the cloud and its children, remove the state files."""
+    reporter = reporter or SilentReporter()
+    try:
+        record = workdir.read_cloud()
+    except ValueError as error:
+        reporter.note(f"warning: {error}; removing it")
+        record = None
+    warnings: list[str] = []
+    destroyed: int | None = None
+    how = "no cloud recorded"
+    if record is not None:
+        if cloud_alive(record):
+            try:
+                destroyed = destroy_stack(workdir, record, reporter)
+            except StackError as error:
+                warnings.append(f"{error}; the cloud's resources go with it")
+        with reporter.phase(f"stopping the local cloud (pid {record.pid})"):
+            how = stop_cloud(record, grace)
+    removed = workdir.remove_state()
+    return DownResult(destroyed, how, tuple(removed), tuple(warnings))

@@ -1,0 +1,152 @@
+"""The ``.selfheal/`` work directory that ``selfheal up`` fills and ``selfheal down`` empties.
+
+```
+.selfheal/
+  cloud.json       the background local cloud: pid, endpoint, port, time scale, region, start time
+  cloud.log        its output
+  stack/           the wrapper root module, Terraform's state and data directory
+  terraform.log    Terraform's own output, every command appended
+  outputs.json     flat Terraform outputs (name → value), read by `selfheal status`/`inject`/`traffic`
+```
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+__all__ = ["DEFAULT_WORKDIR", "CloudRecord", "Workdir"]
+
+DEFAULT_WORKDIR = Path(".selfheal")
+
+
+@dataclass(frozen=True)
+class CloudRecord:
+    """What ``cloud.json`` says about the background local cloud."""
+
+    pid: int
+    endpoint: str
+    port: int
+    time_scale: float
+    region: str
+    started_at: float
+
+    def __post_init__(self) -> None:
+        if self.pid <= 1:
+            raise ValueError(f"pid must be a process id above 1, got {self.pid}")
+        if not self.endpoint.startswith("http://127.0.0.1:"):
+            raise ValueError(f"endpoint must be http://127.0.0.1:<port>, got {self.endpoint!r}")
+        if not 0 < self.port <= 65535:
+            raise ValueError(f"port must be from 1 to 65535, got {self.port}")
+        if not (math.isfinite(self.time_scale) and self.time_scale >= 1):
+            raise ValueError(f"time scale must be a number ≥ 1, got {self.time_scale}")
+
+
+@dataclass(frozen=True)
+class Workdir:
+    """Paths of one work directory (default ``.selfheal`` in the current directory)."""
+
+    root: Path = DEFAULT_WORKDIR
+
+    @property
+    def cloud_json(self) -> Path:
+        """The background cloud's record."""
+        return self.root / "cloud.json"
+
+    @property
+    def cloud_log(self) -> Path:
+        """The background cloud's stdout and stderr."""
+        return self.root / "cloud.log"
+
+    @property
+    def stack_dir(self) -> Path:
+        """The wrapper root module and its state."""
+        return self.root / "stack"
+
+    @property
+    def state_file(self) -> Path:
+        """Terraform's local state."""
+        return self.stack_dir / "terraform.tfstate"
+
+    @property
+    def terraform_log(self) -> Path:
+        """Terraform's output lines."""
+        return self.root / "terraform.log"
+
+    @property
+    def outputs_json(self) -> Path:
+        """Flat Terraform outputs."""
+        return self.root / "outputs.json"
+
+    def ensure(self) -> None:
+        """Create the directory (and the stack directory inside it)."""
+        self.stack_dir.mkdir(parents=True, exist_ok=True)
+
+    def read_cloud(self) -> CloudRecord | None:
+        """The recorded cloud, None when there is no record; ValueError for a damaged one."""
+        try:
+            text = self.cloud_json.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise ValueError(f"cannot read {self.cloud_json}: {error.strerror}") from None
+        try:
+            data = json.loads(text)
+            return CloudRecord(
+                pid=int(data["pid"]),
+                endpoint=str(data["endpoint"]),
+                port=int(data["port"]),
+                time_scale=float(data["time_scale"]),
+                region=str(data["region"]),
+                started_at=float(data["started_at"]),
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{self.cloud_json} is damaged ({error}); delete it and retry") from None
+
+    def write_cloud(self, record: CloudRecord) -> None:
+        """Record the cloud (atomically, so a reader never sees half a file)."""
+        self._write_json(self.cloud_json, asdict(record))
+
+    def write_outputs(self, outputs: dict[str, object]) -> None:
+        """Write ``outputs.json``: output name → value (strings and numbers as they are, others as JSON)."""
+        flat = {
+            name: value if isinstance(value, str | int | float | bool) or value is None else json.dumps(value)
+            for name, value in sorted(outputs.items())
+        }
+        self._write_json(self.outputs_json, flat)
+
+    def remove_state(self) -> list[Path]:
+        """Delete the cloud record, the outputs and Terraform's state; return what was removed.
+
+        The stack module, Terraform's data directory (providers) and the logs stay for the next `up`.
+        """
+        removed = []
+        candidates = [
+            self.cloud_json,
+            self.outputs_json,
+            self.state_file,
+            self.stack_dir / "terraform.tfstate.backup",
+            self.stack_dir / ".terraform.tfstate.lock.info",
+        ]
+        for path in candidates:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            removed.append(path)
+        return removed
+
+    def remove_all(self) -> None:
+        """Delete the whole work directory."""
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    @staticmethod
+    def _write_json(path: Path, data: object) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(path.name + ".partial")
+        partial.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+        os.replace(partial, path)
