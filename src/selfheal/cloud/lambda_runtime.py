@@ -50,6 +50,7 @@ class EnvironmentSpec:
     memory_size: int
     variables: Mapping[str, str] = field(default_factory=dict)
     layers: tuple[str, ...] = ()
+    role_arn: str = ""
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ import threading
 import time
 import uuid
 import zipfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -74,6 +74,7 @@ class _Function:
     event_config: dict[str, Any]
     dead_letter_arn: str | None
     model: Any = field(compare=False, repr=False)
+    role: str = ""
 
 
 @dataclass(order=True)
@@ -123,6 +124,7 @@ class LambdaService:
         max_environments: int = 32,
         idle_seconds: float = 300.0,
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+        credentials: Callable[[str, str], Mapping[str, str]] | None = None,
     ) -> None:
         if max_environments < 1:
             raise ValueError(f"max_environments must be at least 1, got {max_environments!r}")
@@ -136,6 +138,8 @@ class LambdaService:
         self.max_environments = max_environments
         self.idle_seconds = idle_seconds
         self.retry_delays = tuple(retry_delays)
+        # (role ARN, function name) → AWS_ACCESS_KEY_ID/…; None: fixed test credentials.
+        self._credentials = credentials
         self._lock = threading.Lock()
         self._pools: dict[str, _Pool] = {}
         self._environments: set[ExecutionEnvironment] = set()
@@ -181,6 +185,7 @@ class LambdaService:
             event_config=event_config,
             dead_letter_arn=dead_letter.get("TargetArn") or None,
             model=fn,
+            role=str(fn.role or ""),
         )
 
     def _code_dir(self, fn: _Function) -> Path:
@@ -211,6 +216,7 @@ class LambdaService:
             memory_size=fn.memory_size,
             variables=fn.variables,
             layers=fn.layers,
+            role_arn=fn.role,
         )
 
     # ----- environments ----------------------------------------------------------------------------
@@ -236,6 +242,8 @@ class LambdaService:
                 "PYTHONDONTWRITEBYTECODE": "1",
             }
         )
+        if self._credentials is not None:
+            env.update(self._credentials(spec.role_arn, spec.function_name))
         env.update(self.clock.env())
         return env
 

@@ -12,7 +12,9 @@ from typing import Any
 from selfheal.clock import Clock
 
 from .components import Component, default_components
+from .credentials import CredentialIssuer
 from .gateway import Gateway, WSGIApplication
+from .iam_enforcement import IamEnforcement
 from .lambda_logs import LogShipper
 from .lambda_service import LambdaService
 from .metrics import MetricsPublisher
@@ -48,6 +50,10 @@ class LocalCloud:
 
     Only one LocalCloud runs per process, and never while ``moto.mock_aws`` is active: both own moto's
     process-wide state (``start`` resets every moto backend).
+
+    Each Lambda execution environment gets temporary credentials of its function's execution role
+    (``credentials``); with ``enforce_iam`` requests signed by them are authorised by that role's policies
+    (``iam_enforcement.py``), while other credentials act as the account's root.
     """
 
     def __init__(
@@ -57,6 +63,7 @@ class LocalCloud:
         time_scale: float = 1.0,
         region: str = "us-east-1",
         components: Sequence[Component] | None = None,
+        enforce_iam: bool = True,
     ) -> None:
         _require_loopback(host)
         if not 0 <= port <= 65535:
@@ -78,6 +85,9 @@ class LocalCloud:
         self._thread: threading.Thread | None = None
         self._started: list[Component] = []
         self._lambdas: LambdaService | None = None
+        self.enforce_iam = enforce_iam
+        self.credentials = CredentialIssuer(self.backend, region)
+        self.iam = IamEnforcement()
 
     @property
     def lambdas(self) -> LambdaService:
@@ -110,8 +120,11 @@ class LocalCloud:
                 clock=self.clock,
                 metrics=self.metrics,
                 logs=self.logs,
+                credentials=lambda role, name: self.credentials.issue(role, name).environment(),
             )
             self._moto.start(self._lambdas)
+            if self.enforce_iam:
+                self.iam.start()
             self._thread = threading.Thread(
                 target=self._server.serve_forever, name="local-cloud", daemon=True
             )
@@ -143,6 +156,7 @@ class LocalCloud:
                 self._thread.join(timeout=10)
             self._server.server_close()
         self._server, self._thread = None, None
+        self.iam.stop()
         self._moto.stop()
         if errors:
             raise errors[0]

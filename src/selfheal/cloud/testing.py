@@ -23,7 +23,7 @@ import boto3
 if TYPE_CHECKING:
     from .server import LocalCloud
 
-__all__ = ["LoopSettings", "ProvisionedLoop", "package_zip", "provision_loop"]
+__all__ = ["LoopSettings", "ProvisionedLoop", "healer_role_policies", "package_zip", "provision_loop"]
 
 _TRUST_POLICY = json.dumps(
     {
@@ -143,6 +143,55 @@ def package_zip(package: str) -> bytes:
             if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
                 archive.write(path, (Path(package) / path.relative_to(root)).as_posix())
     return buffer.getvalue()
+
+
+def _statement(sid: str, actions: list[str], resource: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [{"Sid": sid, "Effect": "Allow", "Action": actions, "Resource": [resource]}],
+        }
+    )
+
+
+def healer_role_policies(
+    *,
+    fragile_arn: str,
+    table_arn: str,
+    escalation_topic_arn: str,
+    alarm_arn: str,
+    dlq_arn: str,
+    log_group_arn: str,
+) -> dict[str, str]:
+    """The healer role's inline policies (name → JSON), as ``deploy/fragile/healer_iam.tf`` writes them.
+
+    KMS and X-Ray are left out: this loop has no key and no tracing.
+    """
+    return {
+        "logs": _statement(
+            "WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], f"{log_group_arn}:*"
+        ),
+        "lambda-config": _statement(
+            "ReconfigureFragileFunction",
+            ["lambda:GetFunctionConfiguration", "lambda:UpdateFunctionConfiguration"],
+            fragile_arn,
+        ),
+        "ledger": _statement(
+            "ReadWriteLedger",
+            [
+                "dynamodb:GetItem",
+                "dynamodb:PutItem",
+                "dynamodb:UpdateItem",
+                "dynamodb:DeleteItem",
+                "dynamodb:Query",
+                "dynamodb:ConditionCheckItem",
+            ],
+            table_arn,
+        ),
+        "escalation-publish": _statement("PublishEscalations", ["sns:Publish"], escalation_topic_arn),
+        "describe-alarm": _statement("DescribeOwnAlarm", ["cloudwatch:DescribeAlarms"], alarm_arn),
+        "dlq": _statement("SendToDlq", ["sqs:SendMessage"], dlq_arn),
+    }
 
 
 def provision_loop(cloud: LocalCloud, **settings: Any) -> ProvisionedLoop:
@@ -285,6 +334,30 @@ def provision_loop(cloud: LocalCloud, **settings: Any) -> ProvisionedLoop:
         Principal="apigateway.amazonaws.com",
     )
     endpoint = api.get_api(ApiId=created["ApiId"])["ApiEndpoint"]
+
+    # Least privilege, as deploy/fragile's iam.tf/healer_iam.tf: the local cloud enforces these policies.
+    log_groups = f"arn:aws:logs:{cloud.region}:{cloud.account_id}:log-group:/aws/lambda"
+    policies = healer_role_policies(
+        fragile_arn=fragile["FunctionArn"],
+        table_arn=f"arn:aws:dynamodb:{cloud.region}:{cloud.account_id}:table/{table}",
+        escalation_topic_arn=escalation_topic,
+        alarm_arn=f"arn:aws:cloudwatch:{cloud.region}:{cloud.account_id}:alarm:{config.alarm_name}",
+        dlq_arn=dlq_arn,
+        log_group_arn=f"{log_groups}/{config.healer_function_name}",
+    )
+    for name, document in policies.items():
+        iam.put_role_policy(
+            RoleName=healer_role["Role"]["RoleName"], PolicyName=name, PolicyDocument=document
+        )
+    iam.put_role_policy(
+        RoleName=fragile_role["Role"]["RoleName"],
+        PolicyName="logs",
+        PolicyDocument=_statement(
+            "WriteOwnLogs",
+            ["logs:CreateLogStream", "logs:PutLogEvents"],
+            f"{log_groups}/{config.fragile_function_name}:*",
+        ),
+    )
 
     return ProvisionedLoop(
         settings=config,

@@ -86,6 +86,13 @@ def lambda_role(aws: AwsFactory) -> str:
     """The ARN of an IAM role Lambda functions in this module can use."""
     iam = aws("iam")
     role = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=json.dumps(TRUST_POLICY))
+    # The cloud enforces IAM on calls made with the role's credentials: test functions forward to SQS.
+    statement = {"Effect": "Allow", "Action": "sqs:SendMessage", "Resource": "arn:aws:sqs:*:123456789012:*"}
+    iam.put_role_policy(
+        RoleName=ROLE_NAME,
+        PolicyName="test-functions",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
+    )
     return str(role["Role"]["Arn"])
 
 
