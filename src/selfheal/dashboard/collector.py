@@ -27,6 +27,7 @@ __all__ = ["Collector", "ObservedClock", "Snapshot"]
 Snapshot = dict[str, Any]
 _READ_ERRORS: tuple[type[BaseException], ...] = (BotoCoreError, ClientError, RuntimeError, ValueError)
 _FAILURE_SAMPLES = 2000
+_MIN_WINDOW_PERIODS = 10
 
 
 class ObservedClock:
@@ -197,6 +198,10 @@ class Collector:
             problems.append(_describe(error, self, names.fragile_function_name))
 
         changes = self._changes(alarm, start, now, problems)
+        # Zoom in on what exists: a window mostly before the alarm was created would be empty.
+        known = [c.t for c in changes] + [p.t for p in invocations[:1]]
+        if known:
+            start = max(start, min(now - period * _MIN_WINDOW_PERIODS, min(known) - period))
         segments = alarm_segments(changes, start, now, alarm.state if alarm else None)
         snapshot: Snapshot = {
             "ready": True,

@@ -1,0 +1,108 @@
+"""The incident timeline as a PNG: errors per period against the threshold, the alarm band, the events.
+
+matplotlib with the Agg backend (no display needed), one figure per call, closed before returning.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.dates as mdates
+import matplotlib.pyplot as plt
+
+from selfheal.report.figures import IncidentFigures
+from selfheal.report.timeline import AlarmSegment, Datapoint
+
+__all__ = ["STATE_COLORS", "timeline_png"]
+
+STATE_COLORS = {"OK": "#2e9e5b", "ALARM": "#d64545", "INSUFFICIENT_DATA": "#c9a227"}
+
+
+def _dt(t: float) -> datetime:
+    return datetime.fromtimestamp(t, UTC)
+
+
+def timeline_png(
+    *,
+    title: str,
+    errors: Sequence[Datapoint],
+    invocations: Sequence[Datapoint],
+    segments: Sequence[AlarmSegment],
+    figures: IncidentFigures,
+    threshold: float | None,
+    period: float,
+    start: float,
+    end: float,
+) -> bytes:
+    """Render the timeline of one incident between ``start`` and ``end`` (cloud epoch seconds) as PNG."""
+    if end <= start:
+        raise ValueError(f"end {end!r} must be after start {start!r}")
+    figure, (chart, band) = plt.subplots(
+        2, 1, figsize=(10, 4.6), sharex=True, gridspec_kw={"height_ratios": [5, 1]}, dpi=110
+    )
+    try:
+        width = period / 86400 * 0.9
+        chart.bar(
+            [_dt(p.t) for p in invocations],
+            [p.value for p in invocations],
+            width=width,
+            align="edge",
+            color="#3b6fd8",
+            alpha=0.25,
+            label="requests",
+        )
+        chart.bar(
+            [_dt(p.t) for p in errors],
+            [p.value for p in errors],
+            width=width,
+            align="edge",
+            color="#d64545",
+            alpha=0.8,
+            label="errors",
+        )
+        if threshold is not None:
+            chart.axhline(threshold, color="#d64545", linestyle="--", linewidth=1.5, label="alarm threshold")
+        events = [
+            (figures.onset, "errors begin", "#6b7483"),
+            (figures.alarm, "ALARM", "#d64545"),
+            (figures.action, "healer acts", "#111827"),
+            (figures.recovered, "OK again", "#2e9e5b"),
+        ]
+        top = max([p.value for p in [*errors, *invocations]] + [threshold or 0, 1]) * 1.18
+        chart.set_ylim(0, top)
+        for moment, label, color in events:
+            if moment is not None and start <= moment <= end:
+                chart.axvline(_dt(moment), color=color, linestyle=":", linewidth=1.6)
+                chart.text(_dt(moment), top * 0.97, f" {label}", color=color, va="top", fontsize=9)
+        chart.set_ylabel(f"count per {period:g} s")
+        chart.set_title(title, loc="left", fontsize=11)
+        chart.legend(loc="upper left", bbox_to_anchor=(0, -0.02, 1, 0), ncols=3, fontsize=8, frameon=False)
+        chart.grid(axis="y", color="#e2e6ec")
+        for spine in ("top", "right"):
+            chart.spines[spine].set_visible(False)
+
+        for segment in segments:
+            band.axvspan(
+                _dt(max(segment.start, start)),
+                _dt(min(segment.end, end)),
+                color=STATE_COLORS.get(segment.state, "#999999"),
+                alpha=0.9,
+            )
+        band.set_yticks([])
+        band.set_ylabel("alarm", rotation=0, ha="right", va="center")
+        band.set_xlim(_dt(start), _dt(end))
+        formatter = mdates.DateFormatter("%H:%M:%S", tz=UTC)  # type: ignore[no-untyped-call]
+        band.xaxis.set_major_formatter(formatter)
+        band.set_xlabel("cloud time (UTC)")
+        figure.tight_layout()
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png")
+        return buffer.getvalue()
+    finally:
+        plt.close(figure)
