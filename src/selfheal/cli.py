@@ -215,4 +215,6 @@ def main() -> None:
 
 # Commands defined in other modules register themselves on ``app`` here, e.g. the Terraform driver's
 # `up`/`down`/`demo`: import their module below; it decorates its functions with `@app.command()`.
+import selfheal.cli_dashboard  # noqa: E402  (dashboard)
+import selfheal.cli_report  # noqa: E402, F401  (report)
 from selfheal import cli_stack  # noqa: E402, F401  (up, down, demo)

@@ -34,11 +34,15 @@ class ObservedClock:
     """Cloud time seen from outside the cloud: real time, or ahead of it as far as the data shows.
 
     A local cloud may run faster than real time and its clock lives in another process; the newest
-    timestamp read from it (metrics, alarm updates, the ledger) is a lower bound of its time.
+    timestamp read from it (metrics, alarm updates, the ledger) is a lower bound of its time. ``model``
+    is the best guess of the cloud's clock when one is known (e.g. from the cloud's recorded time scale).
     """
 
-    def __init__(self, real_time: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, real_time: Callable[[], float] = time.time, model: Callable[[], float] | None = None
+    ) -> None:
         self._real_time = real_time
+        self._model = model
         self._offset = 0.0
         self._lock = threading.Lock()
 
@@ -51,7 +55,8 @@ class ObservedClock:
 
     def __call__(self) -> float:
         with self._lock:
-            return self._real_time() + self._offset
+            observed = self._real_time() + self._offset
+        return max(observed, self._model()) if self._model is not None else observed
 
 
 def _points(points: list[Datapoint]) -> list[list[float]]:
@@ -83,8 +88,8 @@ class Collector:
         self.reader = reader
         self.interval = interval
         self.window_periods = window_periods
-        self._observed = ObservedClock()
-        self._now: Callable[[], float] = now or self._observed
+        self._observed = ObservedClock(model=now)
+        self._now: Callable[[], float] = self._observed
         self._extras = extras
         self._failure_rates: deque[tuple[float, float]] = deque(maxlen=_FAILURE_SAMPLES)
         self._sampled_changes: list[StateChange] = []
