@@ -68,7 +68,7 @@ def incident_html(
         ("time to recover (ALARM → OK)", format_duration(figures.time_to_recover)),
         (
             "errors served during the incident",
-            f"{figures.errors_served:.0f} of {figures.requests_served:.0f}",
+            f"{figures.errors_served:.0f} of {figures.requests_served:.0f} requests",
         ),
     ]
     figure_rows = "".join(f"<tr><td>{e(name)}</td><td>{e(value)}</td></tr>" for name, value in rows)
