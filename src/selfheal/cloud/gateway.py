@@ -2,15 +2,31 @@
 
 from __future__ import annotations
 
+import io
 import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
-__all__ = ["Gateway", "StartResponse", "WSGIApplication", "WSGIEnvironment"]
+__all__ = ["RAW_BODY_KEY", "Gateway", "StartResponse", "WSGIApplication", "WSGIEnvironment"]
 
 WSGIEnvironment = dict[str, Any]
 StartResponse = Callable[..., Any]
 WSGIApplication = Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]
+
+#: The request body as received (werkzeug consumes form bodies; IAM enforcement needs them to check SigV4).
+RAW_BODY_KEY = "selfheal.raw_body"
+
+
+def _keep_raw_body(environ: WSGIEnvironment) -> None:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return
+    if length <= 0 or "wsgi.input" not in environ:
+        return
+    body = environ["wsgi.input"].read(length)
+    environ[RAW_BODY_KEY] = body
+    environ["wsgi.input"] = io.BytesIO(body)
 
 
 def _moto_application() -> WSGIApplication:
@@ -54,4 +70,7 @@ class Gateway:
         return self._fallback
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        return self.resolve(environ.get("PATH_INFO", "") or "/")(environ, start_response)
+        app = self.resolve(environ.get("PATH_INFO", "") or "/")
+        if app is self._fallback:
+            _keep_raw_body(environ)
+        return app(environ, start_response)

@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import unquote, urlparse
 
+from .gateway import RAW_BODY_KEY
+
 __all__ = [
     "Decision",
     "IamEnforcement",
@@ -418,8 +420,10 @@ def _signature_matches(response: Any, authorization: str, principal: Any, region
     query = urlparse(response.uri).query
     if query:
         path += "?" + query
-    # The raw body only: moto's parsed ``data`` of a GET may hold headers, which were not signed as a body.
-    body = response.raw_body or b""
+    # The body as received: moto's ``raw_body`` is empty for form posts (werkzeug parsed them) and its
+    # ``data`` of a GET may hold headers, neither of which was signed.
+    environ = getattr(getattr(response, "normalized_request", None), "environ", None) or {}
+    body = environ.get(RAW_BODY_KEY, response.raw_body or b"")
     request = AWSRequest(method=response.method, url=path, data=body, headers=headers)
     request.context["timestamp"] = headers.get("X-Amz-Date") or response.headers.get("X-Amz-Date", "")
     auth = SigV4Auth(principal.create_credentials(), service, region)
