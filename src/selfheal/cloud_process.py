@@ -8,7 +8,6 @@ environments), then SIGKILL to whatever is left of the group.
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import signal
 import socket
@@ -75,10 +74,10 @@ def _reap(pid: int) -> None:
 
 
 def _alive(pid: int) -> bool:
-    _reap(pid)
     stat = _proc_stat(pid)
     if stat is not None:
         return stat[0] not in ("Z", "X")
+    _reap(pid)  # without /proc a zombie child would look alive
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -88,13 +87,25 @@ def _alive(pid: int) -> bool:
     return not Path("/proc").is_dir()
 
 
+def _argv(pid: int) -> list[bytes] | None:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+
+
 def _is_cloud(pid: int) -> bool:
     """Whether ``pid`` still runs `selfheal cloud` (and is not a recycled pid)."""
-    try:
-        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-    except OSError:
+    argv = _argv(pid)
+    if argv is None:
         return _alive(pid)
     return b"cloud" in argv and any(b"selfheal" in part for part in argv)
+
+
+def _is_ours(pid: int) -> bool:
+    """Whether ``pid`` is the cloud or one of its Lambda environments (`python -m awslambdaric`)."""
+    argv = _argv(pid)
+    return argv is not None and (_is_cloud(pid) or b"awslambdaric" in argv)
 
 
 def cloud_alive(record: CloudRecord) -> bool:
@@ -103,13 +114,21 @@ def cloud_alive(record: CloudRecord) -> bool:
 
 
 def group_members(pgid: int) -> list[int]:
-    """Live processes of process group ``pgid`` (from /proc)."""
+    """Live processes of process group ``pgid`` that are the cloud or its Lambda environments (from /proc).
+
+    Anything else in a group with that id is not ours: the id was recycled after our group ended.
+    """
     members = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         stat = _proc_stat(int(entry.name))
-        if stat is not None and stat[0] not in ("Z", "X") and int(stat[2]) == pgid:
+        if (
+            stat is not None
+            and stat[0] not in ("Z", "X")
+            and int(stat[2]) == pgid
+            and _is_ours(int(entry.name))
+        ):
             members.append(int(entry.name))
     return members
 
@@ -224,16 +243,13 @@ def stop_cloud(record: CloudRecord, grace: float = 10.0) -> str:
             how = f"killed (no exit {grace:g} s after SIGTERM)"
     # Lambda environments left behind (the cloud was killed, or crashed) are still in its group.
     leftovers = group_members(record.pid) if Path("/proc").is_dir() else []
-    if leftovers or _alive(record.pid):
-        try:
-            os.killpg(record.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        except OSError as error:
-            if error.errno != errno.EPERM:
-                raise
-        _wait_gone(lambda: group_members(record.pid), 5.0)
-        if how == "was not running" and leftovers:
-            how = f"was not running; killed {len(leftovers)} leftover process(es)"
-    _reap(record.pid)
+    for pid in leftovers:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    if cloud_alive(record):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(record.pid, signal.SIGKILL)
+    _wait_gone(lambda: group_members(record.pid) if Path("/proc").is_dir() else [], 5.0)
+    if how == "was not running" and leftovers:
+        how = f"was not running; killed {len(leftovers)} leftover process(es)"
     return how

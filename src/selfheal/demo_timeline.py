@@ -78,9 +78,9 @@ class Timeline:
                 new.append(Event(sample.at, "traffic", "first 5xx from the HTTP API"))
         state = sample.alarm_state or previous.alarm_state
         if sample.alarm_state and sample.alarm_state != previous.alarm_state:
-            was = previous.alarm_state or "—"
             reason = f": {sample.alarm_reason}" if sample.alarm_reason else ""
-            new.append(Event(sample.at, "alarm", f"alarm {was} → {sample.alarm_state}{reason}"))
+            change = f"{previous.alarm_state} → " if previous.alarm_state else "is "
+            new.append(Event(sample.at, "alarm", f"alarm {change}{sample.alarm_state}{reason}"))
             if (
                 sample.alarm_state == "ALARM"
                 and self.marks.alarm is None

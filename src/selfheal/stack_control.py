@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from selfheal.cloud_process import CloudProcessError, cloud_alive, start_cloud, stop_cloud
+from selfheal.cloud_process import CloudProcessError, cloud_alive, port_available, start_cloud, stop_cloud
 from selfheal.progress import Phase, Reporter, SilentReporter
 from selfheal.terraform.driver import Result, Terraform, TerraformError
 from selfheal.terraform.stack import write_stack
@@ -177,11 +177,14 @@ def up(
             f"a local cloud is already running (pid {existing.pid}, {existing.endpoint}) — "
             "run `selfheal down` first"
         )
+    if not 0 <= port <= 65535:
+        raise ValueError(f"--port must be from 0 to 65535, got {port}")
+    if port and not port_available(port):
+        raise StackError(f"port {port} on 127.0.0.1 is taken — choose another --port")
+    write_stack(workdir.stack_dir, module, variables or {})  # ValueError before anything is written
     if existing is not None or state_resource_count(workdir):
         # Left by a cloud that died: its resources died with it.
         workdir.remove_state()
-    workdir.ensure()
-    write_stack(workdir.stack_dir, module, variables or {})  # ValueError before anything starts
     try:
         with reporter.phase(f"starting the local cloud (time scale {time_scale:g})") as phase:
             record = start_cloud(workdir, port, time_scale, on_wait=lambda s: phase.update(f"{s:.0f} s"))

@@ -1,0 +1,171 @@
+"""`up`/`down` around the background cloud: refusals, failed applies, dead clouds, stubborn ones."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from selfheal.cli import app
+from selfheal.cloud.testing import package_zip
+from selfheal.cloud_process import (
+    CloudProcessError,
+    cloud_alive,
+    free_port,
+    group_members,
+    port_available,
+    start_cloud,
+    stop_cloud,
+)
+from selfheal.deployment import AwsTarget
+from selfheal.stack_control import StackError, down, up
+from selfheal.workdir import CloudRecord, Workdir
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture()
+def workdir(tmp_path: Path) -> Iterator[Workdir]:
+    """A work directory whose cloud, if any, is stopped after the test."""
+    place = Workdir(tmp_path / ".selfheal")
+    yield place
+    record = place.read_cloud()
+    if record is not None:
+        stop_cloud(record, grace=2.0)
+
+
+def _one_error_line(output: str) -> str:
+    lines = [line for line in output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), output
+    return lines[0]
+
+
+def _fake_cloud(ignore_sigterm: bool) -> subprocess.Popen[bytes]:
+    """A process that looks like `selfheal cloud` to the stop logic (its argv names both)."""
+    code = "import signal, time\n"
+    if ignore_sigterm:
+        code += "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+    code += "time.sleep(120)\n"
+    return subprocess.Popen([sys.executable, "-c", code, "selfheal", "cloud"], start_new_session=True)
+
+
+def _record(pid: int, port: int = 4566) -> CloudRecord:
+    return CloudRecord(pid, f"http://127.0.0.1:{port}", port, 1.0, "us-east-1", time.time())
+
+
+def test_up_refuses_while_a_cloud_runs(workdir: Workdir) -> None:
+    """A second `up` says a cloud is running and leaves it (and its record) alone."""
+    record = start_cloud(workdir, 0, 1.0)
+    with pytest.raises(StackError, match=rf"already running \(pid {record.pid}.*selfheal down"):
+        up(workdir, port=0)
+    assert cloud_alive(record) and workdir.read_cloud() == record
+    with pytest.raises(CloudProcessError, match="already running"):
+        start_cloud(workdir, 0, 1.0)
+
+
+def test_up_refuses_a_busy_port(tmp_path: Path) -> None:
+    """`selfheal up --port P` with P taken exits 1 with one line and creates nothing."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        result = CliRunner().invoke(app, ["up", "--workdir", str(tmp_path / "w"), "--port", str(port)])
+    assert result.exit_code == 1
+    assert f"port {port} on 127.0.0.1 is taken" in _one_error_line(result.output)
+    assert not (tmp_path / "w").exists()
+
+
+def test_failed_apply_stops_the_cloud(workdir: Workdir) -> None:
+    """A variable Terraform's validation rejects gives one line, and the cloud started for it is stopped."""
+    port = free_port()
+    with pytest.raises(StackError) as caught:
+        up(workdir, variables={"failure_rate": "5"}, port=port)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert (
+        "terraform apply failed: Invalid value for variable: failure_rate must be between 0 and 1" in message
+    )
+    assert str(workdir.terraform_log) in message
+    assert not workdir.cloud_json.exists() and not workdir.outputs_json.exists()
+    assert port_available(port)
+    assert "failure_rate must be between 0 and 1" in workdir.terraform_log.read_text()
+
+
+def _warm_lambda_environment(record: CloudRecord) -> list[int]:
+    """Create and invoke a function in the cloud so a Lambda environment process stays warm; its pids."""
+    target = AwsTarget(record.endpoint, record.region)
+    role = target.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    lam = target.client("lambda")
+    lam.create_function(
+        FunctionName="warm",
+        Runtime="python3.12",
+        Role=role,
+        Handler="fragile_service.app.handler",
+        Code={"ZipFile": package_zip("fragile_service")},
+        Environment={"Variables": {"FAILURE_RATE": "0"}},
+    )
+    assert lam.invoke(FunctionName="warm", Payload=b"{}")["StatusCode"] == 200
+    return [pid for pid in group_members(record.pid) if pid != record.pid]
+
+
+def test_down_after_the_cloud_died_kills_leftovers(workdir: Workdir) -> None:
+    """With the cloud killed, `down` skips Terraform, kills its orphaned Lambda environments, drops state."""
+    record = start_cloud(workdir, 0, 1.0)
+    environments = _warm_lambda_environment(record)
+    assert len(environments) == 1
+    workdir.state_file.write_text('{"resources": [{"mode": "managed", "instances": [{}]}]}')
+    os.kill(record.pid, signal.SIGKILL)  # no chance to stop its environments
+    deadline = time.monotonic() + 10
+    while cloud_alive(record) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert group_members(record.pid) == environments
+    result = down(workdir, grace=1.0)
+    assert result.destroyed is None
+    assert result.cloud == "was not running; killed 1 leftover process(es)"
+    assert group_members(record.pid) == []
+    assert not workdir.cloud_json.exists() and not workdir.state_file.exists()
+    assert port_available(record.port)
+
+
+def test_down_with_nothing_running_succeeds(tmp_path: Path) -> None:
+    """`selfheal down` in an empty work directory says there was nothing and exits 0."""
+    result = CliRunner().invoke(app, ["down", "--workdir", str(tmp_path / "w")])
+    assert result.exit_code == 0, result.output
+    assert "nothing to destroy; local cloud no cloud recorded" in result.output
+
+
+def test_stop_escalates_to_sigkill_after_the_grace_period() -> None:
+    """A cloud that ignores SIGTERM is killed once the grace period is over."""
+    fake = _fake_cloud(ignore_sigterm=True)
+    try:
+        time.sleep(0.3)  # let it install its SIGTERM handler
+        record = _record(fake.pid)
+        assert cloud_alive(record)
+        assert stop_cloud(record, grace=0.5) == "killed (no exit 0.5 s after SIGTERM)"
+        assert fake.wait(timeout=5) == -signal.SIGKILL
+    finally:
+        if fake.poll() is None:
+            fake.kill()
+            fake.wait()
+
+
+def test_stop_leaves_an_unrelated_process_alone() -> None:
+    """A recycled pid that does not run `selfheal cloud` is neither signalled nor reported as the cloud."""
+    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"], start_new_session=True)
+    try:
+        record = _record(other.pid)
+        assert not cloud_alive(record)
+        assert stop_cloud(record, grace=0.5).startswith("was not running")
+    finally:
+        alive = other.poll() is None
+        other.kill()
+        other.wait()
+    assert alive

@@ -1,0 +1,73 @@
+"""The demo's settings and its command line: defaults, validation, and bad input changing nothing."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from selfheal.cli import app
+from selfheal.demo import DemoSettings
+from selfheal.terraform.stack import read_interface
+
+MODULE = Path(__file__).resolve().parents[2] / "deploy" / "fragile"
+
+
+def test_variables_exist_in_the_module() -> None:
+    """Every Terraform variable the demo sets is a variable of deploy/fragile."""
+    assert set(DemoSettings().variables()) <= set(read_interface(MODULE).variables)
+
+
+def test_variables_follow_the_failure_rate() -> None:
+    """The failure rate is passed to Terraform as Terraform prints numbers."""
+    assert DemoSettings(failure_rate=0.5).variables()["failure_rate"] == "0.5"
+    assert DemoSettings(failure_rate=1.0).variables()["failure_rate"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"time_scale": 0.5}, "--time-scale"),
+        ({"time_scale": float("nan")}, "--time-scale"),
+        ({"rate": 0}, "--rate"),
+        ({"rate": 1000}, "--rate"),
+        ({"deadline": -1}, "--deadline"),
+        ({"port": 70000}, "--port"),
+        ({"failure_rate": 0}, "failure rate"),
+    ],
+)
+def test_bad_settings_are_refused(fields: dict[str, float], message: str) -> None:
+    """Each out-of-range knob raises ValueError naming the option."""
+    with pytest.raises(ValueError, match=message):
+        DemoSettings(**fields)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--rate", "0"],
+        ["--time-scale", "0.5"],
+        ["--deadline", "0"],
+        ["--port", "-3"],
+    ],
+)
+def test_demo_bad_option_is_one_line_and_creates_nothing(tmp_path: Path, args: list[str]) -> None:
+    """`selfheal demo` with a bad option exits 2 with one line and no work directory."""
+    workdir = tmp_path / "w"
+    result = CliRunner().invoke(app, ["demo", "--workdir", str(workdir), *args])
+    assert result.exit_code == 2
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.output
+    assert not workdir.exists()
+
+
+@pytest.mark.parametrize("var", ["no_equals_sign", "=value", "not_a_variable=1", "failure_rate=lots"])
+def test_up_bad_var_is_one_line_and_starts_nothing(tmp_path: Path, var: str) -> None:
+    """`selfheal up --var` that is malformed, unknown or mistyped exits 2 before starting a cloud."""
+    workdir = tmp_path / "w"
+    result = CliRunner().invoke(app, ["up", "--workdir", str(workdir), "--port", "0", "--var", var])
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ")
+    assert not workdir.exists()

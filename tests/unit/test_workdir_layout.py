@@ -1,0 +1,102 @@
+"""The `.selfheal/` work directory: its paths, the cloud record, the outputs file and state removal."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from selfheal.deployment import load_outputs
+from selfheal.workdir import CloudRecord, Workdir
+
+
+def _record(**changes: object) -> CloudRecord:
+    fields: dict[str, object] = {
+        "pid": 4242,
+        "endpoint": "http://127.0.0.1:4566",
+        "port": 4566,
+        "time_scale": 20.0,
+        "region": "us-east-1",
+        "started_at": 1700000000.5,
+    }
+    fields.update(changes)
+    return CloudRecord(**fields)  # type: ignore[arg-type]
+
+
+def test_paths_live_under_the_root(tmp_path: Path) -> None:
+    """Every file of the layout is inside the root, the state inside the stack directory."""
+    place = Workdir(tmp_path / "w")
+    for path in (place.cloud_json, place.cloud_log, place.terraform_log, place.outputs_json, place.stack_dir):
+        assert path.parent == place.root
+    assert place.state_file.parent == place.stack_dir
+
+
+def test_cloud_record_round_trips(tmp_path: Path) -> None:
+    """A written record reads back equal, and no partial file is left behind."""
+    place = Workdir(tmp_path / "w")
+    assert place.read_cloud() is None
+    place.write_cloud(_record())
+    assert place.read_cloud() == _record()
+    assert sorted(p.name for p in place.root.iterdir()) == ["cloud.json"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["not json", "{}", '{"pid": "x"}', json.dumps({**_record().__dict__, "endpoint": "http://10.0.0.1:1"})],
+)
+def test_damaged_cloud_record_is_a_clear_error(tmp_path: Path, text: str) -> None:
+    """A damaged cloud.json raises ValueError naming the file and what to do."""
+    place = Workdir(tmp_path)
+    place.cloud_json.write_text(text)
+    with pytest.raises(ValueError, match=r"cloud\.json is damaged .*delete it"):
+        place.read_cloud()
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"pid": 1}, "pid"),
+        ({"endpoint": "http://0.0.0.0:4566"}, "endpoint"),
+        ({"port": 70000}, "port"),
+        ({"time_scale": 0.5}, "time scale"),
+    ],
+)
+def test_cloud_record_rejects_bad_values(change: dict[str, object], message: str) -> None:
+    """Out-of-range fields are refused when the record is made."""
+    with pytest.raises(ValueError, match=message):
+        _record(**change)
+
+
+def test_outputs_are_flat_and_readable_by_the_cli(tmp_path: Path) -> None:
+    """Strings and numbers stay as they are, other values become JSON text; deployment.py reads the file."""
+    place = Workdir(tmp_path / "w")
+    place.write_outputs({"api_endpoint": "http://127.0.0.1:1/_api/x/", "count": 3, "tags": {"a": "b"}})
+    data = json.loads(place.outputs_json.read_text())
+    assert data == {"api_endpoint": "http://127.0.0.1:1/_api/x/", "count": 3, "tags": '{"a": "b"}'}
+    assert load_outputs(place.outputs_json)["api_endpoint"] == "http://127.0.0.1:1/_api/x/"
+
+
+def test_remove_state_keeps_module_and_logs(tmp_path: Path) -> None:
+    """State files go; the stack module, the provider directory and the logs stay for the next `up`."""
+    place = Workdir(tmp_path / "w")
+    place.ensure()
+    place.write_cloud(_record())
+    place.write_outputs({"a": "b"})
+    for path in (
+        place.state_file,
+        place.stack_dir / "terraform.tfstate.backup",
+        place.stack_dir / "main.tf.json",
+    ):
+        path.write_text("{}")
+    place.cloud_log.write_text("log")
+    removed = place.remove_state()
+    assert {p.name for p in removed} == {
+        "cloud.json",
+        "outputs.json",
+        "terraform.tfstate",
+        "terraform.tfstate.backup",
+    }
+    assert sorted(p.name for p in place.root.iterdir()) == ["cloud.log", "stack"]
+    assert [p.name for p in place.stack_dir.iterdir()] == ["main.tf.json"]
+    assert place.remove_state() == []
