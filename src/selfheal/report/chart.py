@@ -76,10 +76,13 @@ def timeline_png(
         ]
         top = max([p.value for p in [*errors, *invocations]] + [threshold or 0, 1]) * 1.18
         chart.set_ylim(0, top)
-        for moment, label, color in events:
+        for index, (moment, label, color) in enumerate(events):
             if moment is not None and start <= moment <= end:
                 chart.axvline(_dt(moment), color=color, linestyle=":", linewidth=1.6)
-                chart.text(_dt(moment), top * 0.97, f" {label}", color=color, va="top", fontsize=9)
+                # Events are often seconds apart: stagger the labels so they do not overlap.
+                chart.text(
+                    _dt(moment), top * (0.98 - 0.08 * index), f" {label}", color=color, va="top", fontsize=9
+                )
         chart.set_ylabel(f"count per {period:g} s")
         chart.set_title(title, loc="left", fontsize=11)
         chart.legend(loc="upper left", bbox_to_anchor=(0, -0.02, 1, 0), ncols=3, fontsize=8, frameon=False)
