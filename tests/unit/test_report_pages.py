@@ -91,3 +91,8 @@ def test_index_lists_incidents_or_says_none() -> None:
 def test_format_duration(seconds: float | None, text: str) -> None:
     """Durations read naturally."""
     assert format_duration(seconds) == text
+
+
+def test_format_duration_rounds_before_splitting() -> None:
+    """119.9 s reads 2 min 0 s, never 1 min 60 s."""
+    assert format_duration(119.9) == "2 min 0 s"

@@ -35,6 +35,7 @@ def format_duration(seconds: float | None) -> str:
     """``42 s``, ``3 min 5 s``, ``1 h 2 min`` or ``-`` for None."""
     if seconds is None:
         return "-"
+    seconds = round(seconds)
     if seconds < 90:
         return f"{seconds:.0f} s"
     if seconds < 3600:

@@ -18,7 +18,8 @@ function clock(t) { return new Date(t * 1000).toISOString().slice(11, 19); }
 
 function duration(seconds) {
   if (seconds === null || seconds === undefined || !isFinite(seconds)) return "–";
-  if (seconds < 90) return `${Math.round(seconds)} s`;
+  seconds = Math.round(seconds);
+  if (seconds < 90) return `${seconds} s`;
   if (seconds < 3600) return `${Math.floor(seconds / 60)} min ${Math.round(seconds % 60)} s`;
   return `${Math.floor(seconds / 3600)} h ${Math.round((seconds % 3600) / 60)} min`;
 }
