@@ -89,14 +89,14 @@ class LoopProbe:
         self._lambda = target.client("lambda")
         self._dynamodb = target.client("dynamodb")
 
-    def failure_rate(self) -> str | None:
-        """The fragile function's FAILURE_RATE (None if it cannot be read now)."""
+    def function_variables(self) -> dict[str, str] | None:
+        """The fragile function's environment variables (None if they cannot be read now)."""
         try:
             config = self._lambda.get_function_configuration(FunctionName=self.function_name)
         except (BotoCoreError, ClientError):
             return None
-        value = config.get("Environment", {}).get("Variables", {}).get("FAILURE_RATE")
-        return str(value) if value is not None else None
+        variables = config.get("Environment", {}).get("Variables", {})
+        return {str(k): str(v) for k, v in variables.items()}
 
     def alarm(self) -> tuple[str | None, str | None]:
         """The alarm's state and reason (None if it cannot be read now)."""
@@ -118,13 +118,15 @@ class LoopProbe:
     def sample(self, at: float, generator: LoadGenerator) -> Sample:
         """One poll of everything."""
         state, reason = self.alarm()
+        variables = self.function_variables() or {}
         return Sample(
             at=at,
             traffic=generator.stats.snapshot(),
             alarm_state=state,
             alarm_reason=reason,
-            failure_rate=self.failure_rate(),
+            failure_rate=variables.get("FAILURE_RATE"),
             incidents=self.incidents(),
+            healed_at=variables.get("HEALED_AT"),
         )
 
 
@@ -136,7 +138,8 @@ def _watch(
     outputs = deployed.outputs
     url = str(outputs["api_endpoint"])
     probe = LoopProbe(deployed.cloud.endpoint, outputs)
-    timeline = Timeline(baseline=probe.failure_rate() or f"{settings.failure_rate:g}")
+    baseline = (probe.function_variables() or {}).get("FAILURE_RATE")
+    timeline = Timeline(baseline=baseline or f"{settings.failure_rate:g}")
     plan = TrafficPlan(url=url, rate=settings.rate, duration=settings.deadline + 60, concurrency=16)
     generator = LoadGenerator(plan)
     sender = threading.Thread(target=generator.run, name="demo-traffic", daemon=True)

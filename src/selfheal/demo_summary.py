@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from rich.console import Console
 from rich.table import Table
@@ -49,11 +50,20 @@ def _pair(cloud: float | None, real: float | None, scale: float) -> tuple[float 
     return cloud, real
 
 
-def loop_timings(timeline: Timeline, scale: float) -> tuple[Timing, ...]:
-    """Detect from the demo's own observations; act and recover from the healer's ledger when it has them.
+def _healed_at(text: str | None) -> datetime | None:
+    try:
+        return datetime.strptime(text or "", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        return None
 
-    Cloud time runs ``scale`` times faster, so a span of r real seconds is r * scale cloud seconds.
-    Observed spans are as precise as the polling (a fraction of a real second).
+
+def loop_timings(timeline: Timeline, scale: float) -> tuple[Timing, ...]:
+    """Cloud times where the cloud recorded them, else the demo's own observations.
+
+    Act is the healer's ``HEALED_AT`` marker (set in the same UpdateFunctionConfiguration call) minus the
+    alarm time in its ledger; recover is the ledger's time to recover; detect is observed. Cloud time runs
+    ``scale`` times faster, so r real seconds are r * scale cloud seconds; observed spans are as precise as
+    the polling (a fraction of a real second).
     """
     marks, incident = timeline.marks, timeline.incident
 
@@ -61,9 +71,10 @@ def loop_timings(timeline: Timeline, scale: float) -> tuple[Timing, ...]:
         return end - start if start is not None and end is not None else None
 
     detect = _pair(None, observed(marks.first_failure, marks.alarm), scale)
+    healed_at = _healed_at(timeline.latest.healed_at)
     act_cloud = None
-    if incident is not None and incident.action_at is not None:
-        act_cloud = (incident.action_at - incident.alarm_time).total_seconds()
+    if incident is not None and healed_at is not None:
+        act_cloud = max(0.0, (healed_at - incident.alarm_time).total_seconds())
     act = _pair(act_cloud, None if act_cloud is not None else observed(marks.alarm, marks.acted), scale)
     recover_cloud = incident.time_to_recover if incident is not None else None
     recover = _pair(
@@ -72,7 +83,10 @@ def loop_timings(timeline: Timeline, scale: float) -> tuple[Timing, ...]:
     return (
         Timing("detect", "first failure → ALARM", *detect, "observed"),
         Timing(
-            "act", "ALARM → configuration updated", *act, "ledger" if act_cloud is not None else "observed"
+            "act",
+            "ALARM → configuration updated",
+            *act,
+            "HEALED_AT" if act_cloud is not None else "observed",
         ),
         Timing("recover", "ALARM → OK", *recover, "ledger" if recover_cloud is not None else "observed"),
     )

@@ -31,6 +31,7 @@ class Sample:
     alarm_reason: str | None = None
     failure_rate: str | None = None
     incidents: tuple[Incident, ...] = ()
+    healed_at: str | None = None
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,13 @@ class Timeline:
             if self.incident.status == VERIFIED and self.marks.verified is None:
                 self.marks.verified = sample.at
         self.latest = Sample(
-            sample.at, traffic, state, sample.alarm_reason or previous.alarm_reason, rate, sample.incidents
+            sample.at,
+            traffic,
+            state,
+            sample.alarm_reason or previous.alarm_reason,
+            rate,
+            sample.incidents,
+            sample.healed_at or previous.healed_at,
         )
         self.events.extend(new)
         return new

@@ -10,7 +10,7 @@ from rich.console import Console
 
 from healer.ledger import Incident
 from selfheal.demo_summary import DemoSummary, Timing, drift_lines, loop_timings, render_summary
-from selfheal.demo_timeline import Milestones, Timeline
+from selfheal.demo_timeline import Milestones, Sample, Timeline
 
 ALARM_TIME = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
 
@@ -53,13 +53,17 @@ def _incident(**fields: object) -> Incident:
     )
 
 
-def test_timings_prefer_the_ledger_for_act_and_recover() -> None:
-    """Act and recover come from the ledger's cloud times; detect from observations times the scale."""
-    incident = _incident(action_at=ALARM_TIME + timedelta(seconds=7), time_to_recover=120.0)
+def test_timings_prefer_cloud_records_for_act_and_recover() -> None:
+    """Act is HEALED_AT minus the ledger's alarm time, recover the ledger's; detect observed times scale."""
+    incident = _incident(action_at=ALARM_TIME + timedelta(seconds=100), time_to_recover=120.0)
     marks = Milestones(first_failure=1.0, alarm=7.0, acted=8.0, ok=13.0, verified=13.5)
-    detect, act, recover = loop_timings(_timeline(marks, incident), scale=20.0)
+    timeline = _timeline(marks, incident)
+    timeline.latest = Sample(
+        13.5, healed_at=(ALARM_TIME + timedelta(seconds=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    )
+    detect, act, recover = loop_timings(timeline, scale=20.0)
     assert (detect.cloud_seconds, detect.real_seconds, detect.source) == (120.0, 6.0, "observed")
-    assert (act.cloud_seconds, act.real_seconds, act.source) == (7.0, 0.35, "ledger")
+    assert (act.cloud_seconds, act.real_seconds, act.source) == (7.0, 0.35, "HEALED_AT")
     assert (recover.cloud_seconds, recover.real_seconds, recover.source) == (120.0, 6.0, "ledger")
 
 
