@@ -79,12 +79,19 @@ def cloud(
     time_scale: Annotated[
         float, typer.Option(help="Cloud time runs this many times faster than real time (1 to 3600).")
     ] = 1.0,
+    enforce_iam: Annotated[
+        bool,
+        typer.Option(
+            "--enforce-iam/--no-enforce-iam",
+            help="Authorise calls Lambda code makes with its execution role's policies, as AWS does.",
+        ),
+    ] = True,
 ) -> None:
     """Run the local cloud in the foreground until Ctrl-C or SIGTERM."""
     from selfheal.cli_cloud import run_cloud
 
     with _reporting_errors():
-        run_cloud(port, time_scale, Console(highlight=False))
+        run_cloud(port, time_scale, Console(highlight=False), enforce_iam=enforce_iam)
 
 
 @app.command()

@@ -33,10 +33,12 @@ def run_cloud(
     *,
     cloud_factory: Callable[..., Any] | None = None,
     stop: threading.Event | None = None,
+    enforce_iam: bool | None = None,
 ) -> None:
     """Start a LocalCloud, print how to use it, block until stopped, then stop it cleanly.
 
-    ``stop`` (set by SIGTERM, or by a test) ends the wait; Ctrl-C does too.
+    ``stop`` (set by SIGTERM, or by a test) ends the wait; Ctrl-C does too. ``enforce_iam`` None keeps
+    the cloud's default (enforced).
     """
     if not 0 <= port <= 65535:
         raise CliError(f"--port must be from 0 to 65535, got {port}", exit_code=2)
@@ -45,7 +47,8 @@ def run_cloud(
 
         cloud_factory = LocalCloud
     try:
-        cloud = cloud_factory(port=port, time_scale=time_scale)
+        options: dict[str, Any] = {} if enforce_iam is None else {"enforce_iam": enforce_iam}
+        cloud = cloud_factory(port=port, time_scale=time_scale, **options)
     except ValueError as error:
         raise CliError(str(error), exit_code=2) from error
     stop = stop if stop is not None else threading.Event()
@@ -66,6 +69,9 @@ def run_cloud(
                 f"[bold green]local cloud running[/bold green] at [bold]{cloud.endpoint}[/bold]"
                 f" (time scale {time_scale:g}, region {cloud.region})"
             )
+            if enforce_iam is not None:
+                state = "enforced" if enforce_iam else "NOT enforced (--no-enforce-iam)"
+                console.print(f"  IAM {state} for calls signed by Lambda execution roles", markup=False)
             for line in usage_lines(cloud.endpoint, cloud.region):
                 console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
             console.print("Press Ctrl-C to stop.")
