@@ -34,6 +34,7 @@ API_PREFIX = "/2018-06-01/runtime"
 INIT_TIMEOUT_SECONDS = 10.0
 # How long /next holds a connection before re-checking whether the environment is closing.
 NEXT_POLL_SECONDS = 0.5
+SHUTDOWN_POLL_SECONDS = 0.05
 
 
 @dataclass(frozen=True)
@@ -89,7 +90,11 @@ class RuntimeApiServer(ThreadingHTTPServer):
         self.closing = False
         self.ready = threading.Event()
         self.init_error: bytes | None = None
-        self._thread = threading.Thread(target=self.serve_forever, name="lambda-runtime-api", daemon=True)
+        # A short poll interval: shutdown() waits for the serve loop to notice, and a configuration
+        # change retires environments while the caller (UpdateFunctionConfiguration) waits.
+        self._thread = threading.Thread(
+            target=self.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), name="lambda-runtime-api", daemon=True
+        )
 
     @property
     def address(self) -> str:

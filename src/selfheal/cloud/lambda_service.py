@@ -151,6 +151,7 @@ class LambdaService:
         self._stop = threading.Event()
         self._reaper = threading.Thread(target=self._reap_idle, name="lambda-reaper", daemon=True)
         self._reaper.start()
+        self._closers: list[threading.Thread] = []
         self.cold_starts = 0
 
     # ----- function lookup -------------------------------------------------------------------------
@@ -412,8 +413,13 @@ class LambdaService:
                 pool.idle = []
             for env in idle:
                 self._environments.discard(env)
-        for env in idle:
-            env.close()
+        if idle:
+            # Closing waits for each Runtime API server to stop: do it off the caller's thread so that
+            # UpdateFunctionConfiguration answers at once, as on AWS. shutdown() joins the closers.
+            closer = threading.Thread(target=_close_all, args=(idle,), name="lambda-retire", daemon=True)
+            with self._lock:
+                self._closers = [t for t in self._closers if t.is_alive()] + [closer]
+            closer.start()
 
     def environments(self, function: str | None = None) -> int:
         """Return how many environments exist (for ``function``, or all)."""
@@ -441,6 +447,10 @@ class LambdaService:
                 worker.join(timeout=30)
         if self._reaper.is_alive():
             self._reaper.join(timeout=10)
+        with self._lock:
+            closers = list(self._closers)
+        for closer in closers:
+            closer.join(timeout=30)
         with self._lock:
             environments = list(self._environments)
             self._environments.clear()
@@ -619,3 +629,8 @@ def _error_type(result: RawResult) -> str | None:
         return None
     body = _json_or_text(result.payload)
     return str(body.get("errorType")) if isinstance(body, dict) else None
+
+
+def _close_all(environments: list[ExecutionEnvironment]) -> None:
+    for env in environments:
+        env.close()
