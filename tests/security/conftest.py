@@ -26,9 +26,10 @@ AwsFactory = Callable[..., Any]
 
 @pytest.fixture(scope="module")
 def cloud(request: pytest.FixtureRequest) -> Iterator[LocalCloud]:
-    """A started LocalCloud on a free 127.0.0.1 port with IAM enforced (time scale: ``CLOUD_TIME_SCALE``)."""
+    """A started LocalCloud on a free 127.0.0.1 port (module's ``CLOUD_TIME_SCALE``, ``ENFORCE_IAM``)."""
     scale = float(getattr(request.module, "CLOUD_TIME_SCALE", 60.0))
-    with LocalCloud(port=0, time_scale=scale, enforce_iam=True) as running:
+    enforce = bool(getattr(request.module, "ENFORCE_IAM", True))
+    with LocalCloud(port=0, time_scale=scale, enforce_iam=enforce) as running:
         yield running
 
 
