@@ -230,13 +230,16 @@ def down(workdir: Workdir, *, reporter: Reporter | None = None, grace: float = 1
     warnings: list[str] = []
     destroyed: int | None = None
     how = "no cloud recorded"
-    if record is not None:
-        if cloud_alive(record):
+    try:
+        if record is not None and cloud_alive(record):
             try:
                 destroyed = destroy_stack(workdir, record, reporter)
             except StackError as error:
                 warnings.append(f"{error}; the cloud's resources go with it")
-        with reporter.phase(f"stopping the local cloud (pid {record.pid})"):
-            how = stop_cloud(record, grace)
-    removed = workdir.remove_state()
+    finally:
+        # Even when interrupted mid-destroy: the cloud's resources die with it, so its state goes too.
+        if record is not None:
+            with reporter.phase(f"stopping the local cloud (pid {record.pid})"):
+                how = stop_cloud(record, grace)
+        removed = workdir.remove_state()
     return DownResult(destroyed, how, tuple(removed), tuple(warnings))
