@@ -102,7 +102,9 @@ def drift_lines(plan_output: str) -> tuple[str, ...]:
 
 
 def _seconds(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1f} s"
+    if value is None:
+        return "—"
+    return f"{value:.2f} s" if value < 1 else f"{value:.1f} s"
 
 
 def render_summary(summary: DemoSummary, console: Console) -> None:
