@@ -99,27 +99,38 @@ def test_failed_apply_stops_the_cloud(workdir: Workdir) -> None:
     assert "failure_rate must be between 0 and 1" in workdir.terraform_log.read_text()
 
 
-def _warm_lambda_environment(record: CloudRecord) -> list[int]:
-    """Create and invoke a function in the cloud so a Lambda environment process stays warm; its pids."""
+def _busy_lambda_environment(record: CloudRecord) -> list[int]:
+    """Start a 60 s invocation in the cloud, so its Lambda environment outlives a killed cloud; its pids.
+
+    An idle environment would exit by itself once the cloud's Runtime API is gone; a busy one does not.
+    """
     target = AwsTarget(record.endpoint, record.region)
     role = target.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     lam = target.client("lambda")
     lam.create_function(
-        FunctionName="warm",
+        FunctionName="busy",
         Runtime="python3.12",
         Role=role,
         Handler="fragile_service.app.handler",
         Code={"ZipFile": package_zip("fragile_service")},
-        Environment={"Variables": {"FAILURE_RATE": "0"}},
+        Timeout=120,
+        Environment={"Variables": {"FAILURE_RATE": "1", "FAILURE_MODE": "latency", "LATENCY_MS": "60000"}},
     )
-    assert lam.invoke(FunctionName="warm", Payload=b"{}")["StatusCode"] == 200
-    return [pid for pid in group_members(record.pid) if pid != record.pid]
+    assert lam.invoke(FunctionName="busy", InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        environments = [pid for pid in group_members(record.pid) if pid != record.pid]
+        if environments:
+            return environments
+        time.sleep(0.1)
+    pytest.fail("no Lambda environment started within 30 s")
 
 
 def test_down_after_the_cloud_died_kills_leftovers(workdir: Workdir) -> None:
     """With the cloud killed, `down` skips Terraform, kills its orphaned Lambda environments, drops state."""
     record = start_cloud(workdir, 0, 1.0)
-    environments = _warm_lambda_environment(record)
+    environments = _busy_lambda_environment(record)
+    time.sleep(1.0)  # let the invocation reach the handler
     assert len(environments) == 1
     workdir.state_file.write_text('{"resources": [{"mode": "managed", "instances": [{}]}]}')
     os.kill(record.pid, signal.SIGKILL)  # no chance to stop its environments
