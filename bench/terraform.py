@@ -85,8 +85,9 @@ def run(repeats: int = 2) -> dict[str, Any]:
     rows.append(
         ["total", total["local cloud"], total["bare moto"], total["local cloud"] / total["bare moto"]]
     )
+    load = f"load avg {where['loadavg_1m']} on {where['cpus']} cpus"
     print_table(
-        f"Terraform on deploy/fragile, best of {repeats} (s; load avg {where['loadavg_1m']} on {where['cpus']} cpus)",
+        f"Terraform on deploy/fragile, best of {repeats} (s; {load})",
         ["step", "local cloud", "bare moto", "ratio"],
         rows,
     )
