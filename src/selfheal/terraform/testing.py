@@ -65,7 +65,8 @@ def moto_endpoint() -> Iterator[str]:
     server.start()
     try:
         endpoint = f"http://127.0.0.1:{port}"
-        _post(f"{endpoint}/moto-api/config", json.dumps({"lambda": {"use_docker": False}}).encode())
+        # moto's backends are process-wide: start empty whatever earlier tests (or a LocalCloud) left.
+        reset_moto(endpoint)
         yield endpoint
     finally:
         server.stop()
