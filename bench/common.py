@@ -18,6 +18,7 @@ from typing import Any
 __all__ = [
     "OUT_DIR",
     "bare_server",
+    "cpu_seconds",
     "load",
     "machine",
     "print_table",
@@ -112,6 +113,20 @@ def rss_kib(pids: Sequence[int]) -> int:
                         break
         except (FileNotFoundError, ProcessLookupError):
             continue
+    return total
+
+
+def cpu_seconds(pids: Sequence[int]) -> float:
+    """User plus system CPU seconds used so far by ``pids`` (all their threads; vanished ones count 0)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / ticks
     return total
 
 

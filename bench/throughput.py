@@ -13,11 +13,12 @@ Targets: ≥ 1,000 req/s with p99 < 25 ms, and ≥ 30 % of the bare server's thr
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from bench.common import bare_server, load, machine, print_table, save_json
+from bench.common import bare_server, cpu_seconds, load, machine, print_table, save_json
 
 __all__ = ["run"]
 
@@ -57,8 +58,18 @@ def run(duration: float = 5.0, connections: tuple[int, ...] = (1, 4, 8)) -> dict
             for conns in connections:
                 # Warm up as many environments as there are connections, then measure.
                 load(system_url, connections=conns, duration=0, requests=conns * 20)
+                envs = cloud.lambdas.child_pids()
+                before = cpu_seconds([os.getpid()]), cpu_seconds(envs)
                 system = load(system_url, connections=conns, duration=duration)
+                after = cpu_seconds([os.getpid()]), cpu_seconds(envs)
+                answered = max(1, system["answered"])
+                system["cloud_cpu_ms_per_request"] = (after[0] - before[0]) * 1000 / answered
+                system["env_cpu_ms_per_request"] = (after[1] - before[1]) * 1000 / answered
+                before_bare = cpu_seconds([os.getpid()])
                 bare = load(bare_url, connections=conns, duration=duration)
+                bare["cloud_cpu_ms_per_request"] = (
+                    (cpu_seconds([os.getpid()]) - before_bare) * 1000 / max(1, bare["answered"])
+                )
                 share = system["rps"] / bare["rps"] if bare["rps"] else 0.0
                 results["runs"].append(
                     {"connections": conns, "system": system, "bare": bare, "system_over_bare": share}
@@ -99,6 +110,19 @@ def run(duration: float = 5.0, connections: tuple[int, ...] = (1, 4, 8)) -> dict
         )
     print_table(
         "Ratios", ["conns", "system/bare req/s", "system/direct req/s", "system/bare p99"], ratio_rows
+    )
+    print_table(
+        "Where the CPU goes (ms of CPU per request; the server process holds one GIL)",
+        ["conns", "system: cloud process", "system: environments", "bare: server process"],
+        [
+            [
+                r["connections"],
+                r["system"]["cloud_cpu_ms_per_request"],
+                r["system"]["env_cpu_ms_per_request"],
+                r["bare"]["cloud_cpu_ms_per_request"],
+            ]
+            for r in results["runs"]
+        ],
     )
     system = best["system"]
     verdicts = {
