@@ -227,10 +227,10 @@ def run_demo_command(settings: DemoSettings, workdir: Workdir, console: Console)
     try:
         result = run_demo(settings, workdir, console)
     except StackError as error:
-        Console(stderr=True, highlight=False).print(f"error: {error}", markup=False)
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {error}", markup=False)
         return 1
     except ValueError as error:
-        Console(stderr=True, highlight=False).print(f"error: {error}", markup=False)
+        Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {error}", markup=False)
         return 2
     render_summary(result.summary, console)
     return result.exit_code

@@ -229,7 +229,7 @@ def down(workdir: Workdir, *, reporter: Reporter | None = None, grace: float = 1
         record = None
     warnings: list[str] = []
     destroyed: int | None = None
-    how = "no cloud recorded"
+    how = "not recorded (nothing to stop)"
     try:
         if record is not None and cloud_alive(record):
             try:

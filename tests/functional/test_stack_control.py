@@ -150,7 +150,7 @@ def test_down_with_nothing_running_succeeds(tmp_path: Path) -> None:
     """`selfheal down` in an empty work directory says there was nothing and exits 0."""
     result = CliRunner().invoke(app, ["down", "--workdir", str(tmp_path / "w")])
     assert result.exit_code == 0, result.output
-    assert "nothing to destroy; local cloud no cloud recorded" in result.output
+    assert "nothing to destroy; local cloud not recorded (nothing to stop)" in result.output
 
 
 def test_stop_escalates_to_sigkill_after_the_grace_period() -> None:
