@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import subprocess
@@ -13,12 +14,13 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
+from rich.console import Console
 from typer.testing import CliRunner
 
 from healer.ledger import recent_incidents
 from selfheal.cli import app
 from selfheal.cloud_process import cloud_alive, free_port, group_members, port_available
-from selfheal.demo import DemoSettings
+from selfheal.demo import DemoSettings, run_demo
 from selfheal.deployment import AwsTarget, load_outputs
 from selfheal.stack_control import destroy_stack, down, stack_terraform, state_resource_count
 from selfheal.traffic import LoadGenerator, TrafficPlan
@@ -184,3 +186,17 @@ def test_demo_runs_end_to_end(workdir: Workdir) -> None:
     assert port_available(port)
     assert not workdir.cloud_json.exists()
     print(f"demo wall time {wall:.1f} s")
+
+
+def test_demo_deadline_fails_with_a_reason_and_tears_down(workdir: Workdir) -> None:
+    """A deadline shorter than detection ends the demo with exit 1, the reason, and nothing left running."""
+    out = io.StringIO()
+    console = Console(file=out, width=200, color_system=None)
+    result = run_demo(DemoSettings(deadline=2.0), workdir, console)
+    assert result.exit_code == 1
+    failure = result.summary.failure or ""
+    assert failure.startswith("no verified recovery within 2 s: alarm ")
+    assert "FAILURE_RATE 0.3" in failure
+    assert not workdir.cloud_json.exists() and state_resource_count(workdir) == 0
+    pid = int(re.findall(r"stopping the local cloud \(pid (\d+)\)", out.getvalue())[-1])
+    assert group_members(pid) == []
