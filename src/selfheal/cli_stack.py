@@ -11,7 +11,7 @@ from rich.console import Console
 from selfheal.cli import app
 from selfheal.cli_errors import CliError
 from selfheal.cloud_process import CloudProcessError
-from selfheal.demo import DEFAULT_DEADLINE, DEFAULT_RATE, DEFAULT_TIME_SCALE
+from selfheal.demo_settings import DEFAULT_DEADLINE, DEFAULT_RATE, DEFAULT_TIME_SCALE, DemoSettings
 from selfheal.progress import ConsoleReporter
 from selfheal.stack_control import StackError, UpResult, down, parse_var_options, up
 from selfheal.workdir import DEFAULT_WORKDIR, Workdir
@@ -111,7 +111,7 @@ def demo_command(
     workdir: WorkdirOption = DEFAULT_WORKDIR,
 ) -> None:
     """Deploy, send traffic, watch the loop heal the service live, show timings and Terraform drift."""
-    from selfheal.demo import DemoSettings, run_demo_command
+    from selfheal.demo import run_demo_command
 
     try:
         settings = DemoSettings(time_scale=time_scale, rate=rate, deadline=deadline, keep=keep, port=port)

@@ -8,7 +8,6 @@ down unless ``--keep``, and prints the timings. Defaults finish in well under a 
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 
 from healer.ledger import Incident, LedgerUnavailable, recent_incidents
+from selfheal.demo_settings import DemoSettings
 from selfheal.demo_summary import DemoSummary, drift_lines, loop_timings, render_summary
 from selfheal.demo_timeline import Sample, Timeline
 from selfheal.demo_view import DemoView, make_view
@@ -28,45 +28,6 @@ from selfheal.traffic import LoadGenerator, TrafficPlan
 from selfheal.workdir import Workdir
 
 __all__ = ["DemoResult", "DemoSettings", "LoopProbe", "run_demo", "run_demo_command"]
-
-DEFAULT_TIME_SCALE = 20.0
-DEFAULT_RATE = 20.0
-DEFAULT_DEADLINE = 60.0
-
-
-@dataclass(frozen=True)
-class DemoSettings:
-    """The demo's knobs; the Terraform variables it applies are fixed so its numbers are comparable."""
-
-    time_scale: float = DEFAULT_TIME_SCALE
-    rate: float = DEFAULT_RATE
-    deadline: float = DEFAULT_DEADLINE
-    keep: bool = False
-    port: int = 0
-    failure_rate: float = 0.3
-    poll_seconds: float = 0.25
-
-    def __post_init__(self) -> None:
-        if not (math.isfinite(self.time_scale) and 1 <= self.time_scale <= 3600):
-            raise ValueError(f"--time-scale must be from 1 to 3600, got {self.time_scale:g}")
-        if not (math.isfinite(self.rate) and 0 < self.rate <= 200):
-            raise ValueError(f"--rate must be above 0 and at most 200 requests per second, got {self.rate:g}")
-        if not (math.isfinite(self.deadline) and 0 < self.deadline <= 3600):
-            raise ValueError(f"--deadline must be above 0 and at most 3600 seconds, got {self.deadline:g}")
-        if not 0 <= self.port <= 65535:
-            raise ValueError(f"--port must be from 0 to 65535, got {self.port}")
-        if not 0 < self.failure_rate <= 1:
-            raise ValueError(f"failure rate must be above 0 and at most 1, got {self.failure_rate:g}")
-
-    def variables(self) -> dict[str, str]:
-        """Terraform variables: errors alarm of 60 s periods, 2 of 2 at ≥ 3 errors, 30 % failures."""
-        return {
-            "failure_rate": f"{self.failure_rate:g}",
-            "alarm_period_seconds": "60",
-            "alarm_evaluation_periods": "2",
-            "alarm_datapoints_to_alarm": "2",
-            "alarm_threshold": "3",
-        }
 
 
 @dataclass(frozen=True)

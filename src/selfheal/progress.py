@@ -9,6 +9,7 @@ from contextlib import AbstractContextManager, contextmanager
 from typing import Protocol
 
 from rich.console import Console
+from rich.status import Status
 
 __all__ = ["ConsoleReporter", "Phase", "Reporter", "SilentReporter"]
 
@@ -45,7 +46,7 @@ class SilentReporter:
 
 
 class _StatusPhase:
-    def __init__(self, title: str, status: object | None) -> None:
+    def __init__(self, title: str, status: Status | None) -> None:
         self.title = title
         self._status = status
         self.started = time.monotonic()
@@ -53,7 +54,7 @@ class _StatusPhase:
     def update(self, detail: str) -> None:
         if self._status is not None:
             elapsed = time.monotonic() - self.started
-            self._status.update(f"{self.title} — {detail} ({elapsed:.0f} s)")  # type: ignore[attr-defined]
+            self._status.update(f"{self.title} — {detail} ({elapsed:.0f} s)")
 
 
 class ConsoleReporter:
