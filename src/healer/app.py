@@ -24,4 +24,8 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         return {"results": [], "error": str(exc)}
     remaining = getattr(context, "get_remaining_time_in_millis", None)
     healer = Healer(config, default_clients(), clock)
-    return healer.handle_event(event, (lambda: remaining() / 1000.0) if remaining else None)
+    return healer.handle_event(
+        event,
+        (lambda: remaining() / 1000.0) if remaining else None,
+        request_id=getattr(context, "aws_request_id", None),
+    )

@@ -4,10 +4,15 @@
 notification ends in exactly one structured log line (alarm, decision, reason, action taken, durations),
 and its summary is returned. Nothing here raises for bad input or AWS failures: a poison message must not
 make Lambda retry it, and a failing ledger means no action and an escalation (fail closed).
+
+If the execution environment is killed between claiming an action and recording its outcome, Lambda
+retries the message; the retry finds the claim's lease expired and takes the claim over (see
+``healer.ledger`` and ``RunLimits.lease_seconds``), so the action happens exactly once.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -17,7 +22,7 @@ from healer.clients import Clients
 from healer.clock import Clock
 from healer.config import HealerConfig
 from healer.escalation import Escalation, publish_escalation
-from healer.ledger import Control, Incident, Ledger, LedgerUnavailable
+from healer.ledger import Incident, Ledger, LedgerUnavailable
 from healer.log import SERVICE_NAME, logger
 from healer.notification import AlarmNotification, MalformedNotification, NotAnSnsEvent, parse_event
 from healer.policy import (
@@ -42,6 +47,15 @@ class RunLimits:
 
     The defaults fit the Terraform module's healer timeout (verify timeout + 60 s): retries back off for at
     most 15 s and settling waits at most 30 s; verification itself stops short of the remaining time.
+
+    ``lease_seconds`` (cloud seconds) is how long an action claim lasts without renewal. The holder renews
+    it before every UpdateFunctionConfiguration attempt, so it must cover one attempt and the settling wait
+    after it (backoff sleeps ≤ 15 s + settle ≤ 30 s = 45 s bounds a whole action; one boto3 call gives up
+    after 3 tries of ≤ 13 s). It must also stay below Lambda's delay before the first async retry (about
+    60 s after the failed invocation ended, which is after the last renewal; the local cloud waits 60 cloud
+    seconds): that retry then finds the lease of a killed run expired and takes over. A retry that still
+    found it live would skip and succeed, so Lambda would not retry again and the incident would stay
+    ``ACTING`` (visible to operators) until a later redelivery: hence the lease stays below that delay.
     """
 
     max_redecisions: int = 3
@@ -49,6 +63,7 @@ class RunLimits:
     settle_timeout: float = 30.0
     verify_poll: float = 10.0
     margin_real_seconds: float = 5.0
+    lease_seconds: float = 50.0
 
 
 def _iso(moment: datetime) -> str:
@@ -58,9 +73,11 @@ def _iso(moment: datetime) -> str:
 class _Run:
     """The summary of one notification, filled in as the run goes; logged once at the end."""
 
-    def __init__(self, notification: AlarmNotification, clock: Clock) -> None:
+    def __init__(self, notification: AlarmNotification, clock: Clock, request_id: str | None) -> None:
         self.clock = clock
         self.started = clock.now()
+        self.owner = f"{request_id or 'run'}/{uuid.uuid4().hex[:12]}"
+        """Who this run is when it holds an action claim: unique even when Lambda retries keep the id."""
         self.summary: Summary = {
             "alarm": notification.alarm_name,
             "alarm_arn": notification.alarm_arn,
@@ -101,7 +118,10 @@ class Healer:
         self.ledger = Ledger(config.ledger_table_name, clients.dynamodb)
 
     def handle_event(
-        self, event: object, remaining_real_seconds: Callable[[], float] | None = None
+        self,
+        event: object,
+        remaining_real_seconds: Callable[[], float] | None = None,
+        request_id: str | None = None,
     ) -> Summary:
         """Handle every record of ``event``; return a summary per record."""
         try:
@@ -119,14 +139,17 @@ class Healer:
                 )
                 rejected.append({"record": index, "error": type(item).__name__, "reason": str(item)})
             else:
-                results.append(self.handle(item, remaining_real_seconds))
+                results.append(self.handle(item, remaining_real_seconds, request_id))
         return {"results": results, "rejected": rejected}
 
     def handle(
-        self, notification: AlarmNotification, remaining_real_seconds: Callable[[], float] | None = None
+        self,
+        notification: AlarmNotification,
+        remaining_real_seconds: Callable[[], float] | None = None,
+        request_id: str | None = None,
     ) -> Summary:
         """Decide about one notification, act and verify if the policy says so; log one line."""
-        run = _Run(notification, self.clock)
+        run = _Run(notification, self.clock, request_id)
         trigger = notification.trigger
         concerns_target = (
             trigger.namespace == LAMBDA_NAMESPACE
@@ -214,12 +237,19 @@ class Healer:
                 incident_status=incident.status,
                 last_action_at=control.last_action_at,
                 action_times=control.action_times,
+                incident_id=incident.incident_id,
+                claimed_by=incident.claimed_by,
+                lease_expires_at=self._lease_expiry(incident),
+                action_recorded=incident.action is not None,
             )
             decision = decide(notification, state, function, now, cfg)
             if read_error and decision.code == "target_unreadable":
                 decision = Decision(decision.kind, decision.code, f"{decision.reason}: {read_error}")
             run.decided(decision)
             if decision.kind == "skip":
+                return
+            if incident.status == "ACTING":
+                self._take_over(notification, incident, state, function, decision, run, remaining)
                 return
             if decision.kind != "act":
                 status = "ESCALATED" if decision.kind == "escalate" else "DRY_RUN"
@@ -234,13 +264,22 @@ class Healer:
             assert function is not None  # "act" is only decided on a readable function
             keep = actions_in_window(control.action_times, now, cfg.action_window_seconds)
             claim = self.ledger.claim_action(
-                incident, cfg.target_function_name, control, keep, decision.code, decision.reason, now
+                incident,
+                cfg.target_function_name,
+                control,
+                keep,
+                decision.code,
+                decision.reason,
+                now,
+                owner=run.owner,
+                lease_expires_at=now + self.limits.lease_seconds,
             )
             if claim == "already_decided":
                 run.decided(Decision("skip", "duplicate", "another invocation decided this transition"))
                 return
             if claim == "claimed":
-                self._act(notification, incident, control, function, run, remaining)
+                run.summary["claimed_by"] = run.owner
+                self._act(notification, incident, state, function, run, remaining)
                 return
             # control_changed: another incident acted meanwhile; re-read and decide again.
         run.decided(
@@ -251,19 +290,65 @@ class Healer:
         ):
             self._escalate(notification, run, Decision("escalate", "contention", run.summary["reason"]))
 
+    def _lease_expiry(self, incident: Incident) -> float | None:
+        """When the incident's action claim lapses; claims from before leases lapse one lease after."""
+        if incident.lease_expires_at is not None or incident.status != "ACTING":
+            return incident.lease_expires_at
+        if incident.decided_at is None:
+            return None
+        return incident.decided_at.timestamp() + self.limits.lease_seconds
+
+    def _take_over(
+        self,
+        notification: AlarmNotification,
+        incident: Incident,
+        state: LedgerState,
+        function: FunctionState | None,
+        decision: Decision,
+        run: _Run,
+        remaining: Callable[[], float] | None,
+    ) -> None:
+        """Take over an expired claim whose holder recorded no outcome, then act on ``decision``."""
+        now = self.clock.now()
+        if not self.ledger.take_over(incident, run.owner, now + self.limits.lease_seconds, now):
+            run.decided(Decision("skip", "duplicate", "another invocation took over or finished the claim"))
+            return
+        run.summary["claimed_by"] = run.owner
+        run.summary["took_over_from"] = incident.claimed_by
+        if decision.kind == "act":
+            assert function is not None  # "act" is only decided on a readable function
+            self._act(notification, incident, state, function, run, remaining)
+            return
+        status = "ESCALATED" if decision.kind == "escalate" else "DRY_RUN"
+        recorded = self.ledger.record_decision(
+            incident,
+            status,
+            decision.kind,
+            decision.code,
+            decision.reason,
+            self.clock.now(),
+            expect="ACTING",
+            owner=run.owner,
+        )
+        if recorded and decision.kind == "escalate":
+            self._escalate(notification, run, decision)
+
     def _act(
         self,
         notification: AlarmNotification,
         incident: Incident,
-        control: Control,
+        state: LedgerState,
         function: FunctionState,
         run: _Run,
         remaining: Callable[[], float] | None,
     ) -> None:
+        """Act under a held claim; ``state`` is what the decision to act was based on (to re-decide)."""
         cfg = self.config
-        before_claim = LedgerState(
-            incident_status="NEW", last_action_at=control.last_action_at, action_times=control.action_times
-        )
+
+        def renew() -> bool:
+            now = self.clock.now()
+            return self.ledger.renew_lease(incident, run.owner, now + self.limits.lease_seconds, now)
+
         for attempt in range(1, self.limits.max_redecisions + 1):
             outcome = remediate(
                 self.clients.lambda_,
@@ -274,16 +359,26 @@ class Healer:
                 clock=self.clock,
                 backoff=self.limits.backoff,
                 settle_timeout=self.limits.settle_timeout,
+                before_update=renew,
             )
             run.summary["action_attempts"] = run.summary.get("action_attempts", 0) + outcome.attempts
             run.summary["action_seconds"] = round(outcome.seconds, 3)
+            if outcome.status == "lease_lost":
+                run.decided(Decision("skip", "claim_lost", f"stopped before acting: {outcome.detail}"))
+                return
             if outcome.applied:
-                run.summary["action_taken"] = "FAILURE_RATE reset to 0"
+                run.summary["action_taken"] = (
+                    "FAILURE_RATE reset to 0"
+                    if outcome.status == "applied"
+                    else "FAILURE_RATE reset to 0 by an interrupted earlier run (recorded, not repeated)"
+                )
                 run.summary["previous_failure_rate"] = outcome.previous_failure_rate
-                if self.ledger.record_action(incident, outcome.previous_failure_rate, self.clock.now()):
+                if self.ledger.record_action(
+                    incident, outcome.previous_failure_rate, self.clock.now(), owner=run.owner
+                ):
                     self._verify(notification, incident, run, remaining)
                 else:
-                    run.summary["verification"] = "incident already closed"
+                    run.summary["verification"] = "incident already closed or its claim taken over"
                 return
             if outcome.status != "revision_changed":
                 failure = Decision("escalate", outcome.status, f"remediation failed: {outcome.detail}")
@@ -296,12 +391,13 @@ class Healer:
                     failure.reason,
                     self.clock.now(),
                     expect="ACTING",
+                    owner=run.owner,
                 )
                 self._escalate(notification, run, failure)
                 return
             # The function changed under us: decide again on its new configuration (our claim stands).
             fresh, read_error = self._read_target()
-            redecision = decide(notification, before_claim, fresh, self.clock.now(), cfg)
+            redecision = decide(notification, state, fresh, self.clock.now(), cfg)
             if read_error and redecision.code == "target_unreadable":
                 redecision = Decision(redecision.kind, redecision.code, f"{redecision.reason}: {read_error}")
             run.decided(redecision)
@@ -315,6 +411,7 @@ class Healer:
                     f"after a concurrent change: {redecision.reason}",
                     self.clock.now(),
                     expect="ACTING",
+                    owner=run.owner,
                 )
                 if redecision.kind == "escalate":
                     self._escalate(notification, run, redecision)
@@ -323,7 +420,14 @@ class Healer:
         failure = Decision("escalate", "revision_changed", "the function kept changing while acting")
         run.decided(failure)
         self.ledger.record_decision(
-            incident, "FAILED", "escalate", failure.code, failure.reason, self.clock.now(), expect="ACTING"
+            incident,
+            "FAILED",
+            "escalate",
+            failure.code,
+            failure.reason,
+            self.clock.now(),
+            expect="ACTING",
+            owner=run.owner,
         )
         self._escalate(notification, run, failure)
 

@@ -8,10 +8,20 @@ Three kinds of item:
     Attributes: ``incident_id``, ``alarm_name``, ``alarm_arn``, ``target``, ``alarm_time`` (ISO),
     ``alarm_epoch``, ``opened_at``, ``status``, ``decision``, ``decision_code``, ``reason``, ``decided_at``,
     ``action``, ``action_at``, ``previous_failure_rate``, ``outcome`` (how verification ended),
-    ``ok_time`` (ISO), ``time_to_recover`` (s),
+    ``ok_time`` (ISO), ``time_to_recover`` (s), ``claimed_by`` and ``lease_expires_at`` (the action
+    claim's lease, below), ``takeovers`` (how many times an expired claim was taken over),
     ``transitions`` (list of {state, time}), ``updated_at``, ``expires_at`` (30 days).
     Created with ``attribute_not_exists`` (status ``NEW``); every later change is conditional on the
     status it expects, so only one invocation decides and at most one acts.
+    The action claim is a lease: ``claimed_by`` names the holding invocation (Lambda request id + a
+    random suffix, unique per run), ``lease_expires_at`` (epoch seconds, cloud time) when the claim
+    lapses. The holder renews the lease (conditional on ``claimed_by``) before every
+    UpdateFunctionConfiguration attempt, and its ACTING → ACTED/FAILED/ESCALATED writes are conditional
+    on still holding it. If the holder is killed, the incident stays ``ACTING`` with no ``action``;
+    a redelivery of the transition after ``lease_expires_at`` takes the claim over with one conditional
+    write on the holder and lease it saw (one taker wins), without touching the control item (the
+    claim is already counted in the cooldown and the cap). A claim written without a lease (before
+    leases existed) counts as expiring one lease length after ``decided_at``.
 ``pk="ALARM#<alarm arn>"``, ``sk="LATEST"`` — the alarm's latest incident (``incident_sk``,
     ``alarm_epoch``), moved only forward; an ``OK`` notification finds the incident to close through it.
 ``pk="TARGET#<function>"``, ``sk="CONTROL"`` — ``version``, ``last_action_at``, ``action_times`` (inside
@@ -97,6 +107,9 @@ class Incident:
     outcome: str | None = None
     ok_time: datetime | None = None
     time_to_recover: float | None = None
+    claimed_by: str | None = None
+    lease_expires_at: float | None = None
+    takeovers: int = 0
 
     @property
     def is_open(self) -> bool:
@@ -185,6 +198,9 @@ def _incident_from_item(item: Item) -> Incident:
         outcome=_get_s(item, "outcome"),
         ok_time=_get_dt_iso(item, "ok_time"),
         time_to_recover=_get_n(item, "time_to_recover"),
+        claimed_by=_get_s(item, "claimed_by"),
+        lease_expires_at=_get_n(item, "lease_expires_at"),
+        takeovers=int(_get_n(item, "takeovers") or 0),
     )
 
 
@@ -317,8 +333,11 @@ class Ledger:
         code: str,
         reason: str,
         now: float,
+        *,
+        owner: str,
+        lease_expires_at: float,
     ) -> ClaimResult:
-        """Atomically move the incident NEW → ACTING and the target's control version v → v+1."""
+        """Atomically move the incident NEW → ACTING (leased to ``owner``) and control version v → v+1."""
         control_condition = "attribute_not_exists(version)" if control.version == 0 else "version = :v"
         control_values: Item = {":next": _n(control.version + 1), ":now": _n(now)}
         control_values[":times"] = {"L": [_n(t) for t in [*keep_times, now]]}
@@ -332,7 +351,8 @@ class Ledger:
                             "TableName": self.table_name,
                             "Key": self._key(incident),
                             "UpdateExpression": "SET #s = :acting, decision = :d, decision_code = :c, "
-                            "reason = :r, decided_at = :now, updated_at = :now",
+                            "reason = :r, decided_at = :now, updated_at = :now, claimed_by = :owner, "
+                            "lease_expires_at = :lease",
                             "ConditionExpression": "#s = :new",
                             "ExpressionAttributeNames": {"#s": "status"},
                             "ExpressionAttributeValues": {
@@ -342,6 +362,8 @@ class Ledger:
                                 ":c": _s(code),
                                 ":r": _s(reason),
                                 ":now": _n(now),
+                                ":owner": _s(owner),
+                                ":lease": _n(lease_expires_at),
                             },
                         }
                     },
@@ -381,37 +403,104 @@ class Ledger:
         now: float,
         *,
         expect: str = "NEW",
+        owner: str | None = None,
     ) -> bool:
-        """Record a decision that takes no action (``expect`` → ``status``); False if it lost a race."""
+        """Record a decision that takes no action (``expect`` → ``status``); False if it lost a race.
+
+        With ``owner``, the write also requires that ``owner`` still holds the action claim.
+        """
+        values: Item = {
+            ":status": _s(status),
+            ":expect": _s(expect),
+            ":d": _s(kind),
+            ":c": _s(code),
+            ":r": _s(reason),
+            ":now": _n(now),
+        }
+        condition = "#s = :expect"
+        if owner is not None:
+            condition += " AND claimed_by = :owner"
+            values[":owner"] = _s(owner)
         return self._update(
             self._key(incident),
             "SET #s = :status, decision = :d, decision_code = :c, reason = :r, decided_at = :now, "
             "updated_at = :now",
-            "#s = :expect",
-            {
-                ":status": _s(status),
-                ":expect": _s(expect),
-                ":d": _s(kind),
-                ":c": _s(code),
-                ":r": _s(reason),
-                ":now": _n(now),
-            },
+            condition,
+            values,
             {"#s": "status"},
         )
 
-    def record_action(self, incident: Incident, previous_failure_rate: str | None, action_at: float) -> bool:
-        """ACTING → ACTED with what was changed; False if the incident moved on (e.g. already recovered)."""
+    def record_action(
+        self,
+        incident: Incident,
+        previous_failure_rate: str | None,
+        action_at: float,
+        *,
+        owner: str | None = None,
+    ) -> bool:
+        """ACTING → ACTED with what was changed; False if the incident moved on (e.g. already recovered).
+
+        With ``owner``, the write also requires that ``owner`` still holds the action claim.
+        """
+        values: Item = {
+            ":acted": _s("ACTED"),
+            ":acting": _s("ACTING"),
+            ":action": _s("UpdateFunctionConfiguration FAILURE_RATE=0"),
+            ":at": _n(action_at),
+            ":prev": _s(previous_failure_rate if previous_failure_rate is not None else ""),
+        }
+        condition = "#s = :acting"
+        if owner is not None:
+            condition += " AND claimed_by = :owner"
+            values[":owner"] = _s(owner)
         return self._update(
             self._key(incident),
             "SET #s = :acted, #a = :action, action_at = :at, previous_failure_rate = :prev, updated_at = :at",
-            "#s = :acting",
-            {
-                ":acted": _s("ACTED"),
-                ":acting": _s("ACTING"),
-                ":action": _s("UpdateFunctionConfiguration FAILURE_RATE=0"),
-                ":at": _n(action_at),
-                ":prev": _s(previous_failure_rate if previous_failure_rate is not None else ""),
-            },
+            condition,
+            values,
+            {"#s": "status", "#a": "action"},
+        )
+
+    def renew_lease(self, incident: Incident, owner: str, lease_expires_at: float, now: float) -> bool:
+        """Extend ``owner``'s claim to ``lease_expires_at``; False if it no longer holds an open claim."""
+        return self._update(
+            self._key(incident),
+            "SET lease_expires_at = :lease, updated_at = :now",
+            "#s = :acting AND claimed_by = :owner AND attribute_not_exists(#a)",
+            {":acting": _s("ACTING"), ":owner": _s(owner), ":lease": _n(lease_expires_at), ":now": _n(now)},
+            {"#s": "status", "#a": "action"},
+        )
+
+    def take_over(self, incident: Incident, owner: str, lease_expires_at: float, now: float) -> bool:
+        """Take over the expired claim ``incident`` was read with; False if anything changed since.
+
+        The write is conditional on the holder and lease that were read (so of concurrent takers only one
+        wins, and a holder that renewed keeps its claim), on the lease having expired, and on no outcome
+        being recorded.
+        """
+        values: Item = {
+            ":acting": _s("ACTING"),
+            ":owner": _s(owner),
+            ":lease": _n(lease_expires_at),
+            ":now": _n(now),
+            ":one": _n(1),
+            ":zero": _n(0),
+        }
+        condition = "#s = :acting AND attribute_not_exists(#a) AND "
+        if incident.claimed_by is None:
+            condition += "attribute_not_exists(claimed_by) AND attribute_not_exists(lease_expires_at)"
+        else:
+            condition += (
+                "claimed_by = :held_by AND lease_expires_at = :held_until AND lease_expires_at <= :now"
+            )
+            values[":held_by"] = _s(incident.claimed_by)
+            values[":held_until"] = _n(incident.lease_expires_at or 0.0)
+        return self._update(
+            self._key(incident),
+            "SET claimed_by = :owner, lease_expires_at = :lease, updated_at = :now, "
+            "takeovers = if_not_exists(takeovers, :zero) + :one",
+            condition,
+            values,
             {"#s": "status", "#a": "action"},
         )
 

@@ -2,11 +2,20 @@
 
 ``decide`` reads nothing and writes nothing; the ledger makes its inputs consistent and records its
 output. Rules, in order: foreign alarms are skipped; ``OK`` closes the alarm's open incident;
-``INSUFFICIENT_DATA`` is skipped; for ``ALARM``: a transition already decided is a duplicate; a new
+``INSUFFICIENT_DATA`` is skipped; for ``ALARM``: a transition whose action was claimed (``ACTING``) but
+has no recorded outcome is skipped while the claim's lease is live, and taken over once it has expired
+(see "Taking over" below); any other transition already decided is a duplicate; a new
 ``ALARM`` within the cooldown of the last action, or beyond the cap of actions per window, is escalated
 (the last remediation did not hold); a target whose ``FAILURE_RATE`` is already 0 (or absent) is
 escalated (this remediation cannot fix it); in dry-run mode the healer only records what it would
 have done; otherwise it acts.
+
+Taking over: the invocation that held the claim was killed before it recorded an outcome (Lambda then
+retries the message). The claim already passed the cooldown and the cap and is counted in them, so they are
+not applied again. If the target carries this incident's own marker (``HEALED_INCIDENT``) with
+``FAILURE_RATE`` 0, the killed run's update landed: the healer records it without updating again
+(``record_landed_action``); otherwise the usual rules about the target apply (unreadable or already 0 →
+escalate; dry run) and it acts (``take_over``).
 """
 
 from __future__ import annotations
@@ -56,6 +65,13 @@ class FunctionState:
         """The raw ``FAILURE_RATE`` variable, or None when absent."""
         return self.variables.get("FAILURE_RATE")
 
+    def remediated_for(self, incident_id: str) -> bool:
+        """True when this incident's remediation is in place: its marker, and ``FAILURE_RATE`` 0."""
+        return (
+            self.variables.get("HEALED_INCIDENT") == incident_id
+            and parse_failure_rate(self.failure_rate) == 0.0
+        )
+
 
 @dataclass(frozen=True)
 class LedgerState:
@@ -67,6 +83,19 @@ class LedgerState:
     """The alarm's latest incident that is still waiting for ``OK``, if any."""
     last_action_at: float | None = None
     action_times: tuple[float, ...] = ()
+    incident_id: str | None = None
+    """Id of the incident for this transition (to recognise its marker on the target)."""
+    claimed_by: str | None = None
+    """Who holds the incident's action claim (status ``ACTING``)."""
+    lease_expires_at: float | None = None
+    """When that claim lapses (epoch seconds); None when unknown, which never counts as expired."""
+    action_recorded: bool = False
+    """True once the outcome of the claimed action is in the ledger."""
+
+    @property
+    def claim_without_outcome(self) -> bool:
+        """True when an action was claimed and no outcome recorded (its holder may have been killed)."""
+        return self.incident_status == "ACTING" and not self.action_recorded
 
 
 def parse_failure_rate(raw: str | None) -> float | None:
@@ -93,6 +122,36 @@ def _escalate(code: str, reason: str) -> Decision:
     return Decision("escalate", code, reason)
 
 
+def _reset(function: FunctionState, config: HealerConfig, code: str, context: str) -> Decision:
+    """The rules about the target itself: escalate if FAILURE_RATE is already 0, else (dry-)act."""
+    rate = parse_failure_rate(function.failure_rate)
+    if rate == 0.0:
+        return _escalate(
+            "failure_rate_zero",
+            f"{config.target_function_name} is failing but FAILURE_RATE is already "
+            f"{function.failure_rate or 'absent'}; resetting it cannot help",
+        )
+    shown = function.failure_rate if rate is not None else f"{function.failure_rate!r} (not a number)"
+    if config.dry_run:
+        return Decision("dry_run", "dry_run", f"dry run: would set FAILURE_RATE from {shown} to 0")
+    return Decision("act", code, f"{context}FAILURE_RATE is {shown}; set it to 0")
+
+
+def _decide_take_over(ledger: LedgerState, function: FunctionState | None, config: HealerConfig) -> Decision:
+    target = config.target_function_name
+    holder = ledger.claimed_by or "an earlier invocation"
+    if function is None:
+        return _escalate("target_unreadable", f"could not read the configuration of {target!r}")
+    if ledger.incident_id is not None and function.remediated_for(ledger.incident_id):
+        return Decision(
+            "act",
+            "record_landed_action",
+            f"the claim of {holder} expired without an outcome, but its update is in place "
+            f"(FAILURE_RATE 0, HEALED_INCIDENT {ledger.incident_id}); recording it without updating again",
+        )
+    return _reset(function, config, "take_over", f"the claim of {holder} expired without an outcome; ")
+
+
 def decide(
     notification: AlarmNotification,
     ledger: LedgerState,
@@ -116,6 +175,14 @@ def decide(
         )
     if notification.new_state == "INSUFFICIENT_DATA":
         return _skip("not_alarm", "alarm has insufficient data; the healer acts only on ALARM")
+    if ledger.claim_without_outcome and ledger.lease_expires_at is not None:
+        if now < ledger.lease_expires_at:
+            return _skip(
+                "claim_held",
+                f"{ledger.claimed_by or 'another invocation'} holds the action claim for another "
+                f"{ledger.lease_expires_at - now:.0f}s",
+            )
+        return _decide_take_over(ledger, function, config)
     if ledger.incident_status not in (None, "NEW"):
         return _skip(
             "duplicate", f"this transition was already handled (incident is {ledger.incident_status})"
@@ -136,14 +203,4 @@ def decide(
             f"{len(recent)} actions in the last {config.action_window_seconds:g}s reach the cap of "
             f"{config.max_actions_per_window}",
         )
-    rate = parse_failure_rate(function.failure_rate)
-    if rate == 0.0:
-        return _escalate(
-            "failure_rate_zero",
-            f"{target} is failing but FAILURE_RATE is already {function.failure_rate or 'absent'}; "
-            "resetting it cannot help",
-        )
-    shown = function.failure_rate if rate is not None else f"{function.failure_rate!r} (not a number)"
-    if config.dry_run:
-        return Decision("dry_run", "dry_run", f"dry run: would set FAILURE_RATE from {shown} to 0")
-    return Decision("act", "reset_failure_rate", f"FAILURE_RATE is {shown}; set it to 0")
+    return _reset(function, config, "reset_failure_rate", "")

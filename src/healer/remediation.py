@@ -6,10 +6,17 @@ re-decides) rather than being overwritten. Temporary errors (update in progress,
 are retried with exponential backoff that starts afresh for every action; permanent errors (access denied,
 not found, invalid) are reported at once. After a successful call it waits, bounded, for
 ``LastUpdateStatus == Successful``.
+
+It is idempotent per incident: if the target already carries the incident's marker (``HEALED_INCIDENT``)
+with ``FAILURE_RATE`` 0 — an earlier, interrupted run's update landed — it only waits for the update to
+settle (``already_applied``). ``before_update`` runs before every update attempt (the healer renews its
+claim's lease there); when it returns False the attempt is not made (``lease_lost``); what it raises
+propagates.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Literal
@@ -43,7 +50,15 @@ TEMPORARY_ERROR_CODES = frozenset(
         "ServiceUnavailableException",
     }
 )
-OutcomeStatus = Literal["applied", "revision_changed", "permanent_error", "retries_exhausted", "not_settled"]
+OutcomeStatus = Literal[
+    "applied",
+    "already_applied",
+    "revision_changed",
+    "permanent_error",
+    "retries_exhausted",
+    "not_settled",
+    "lease_lost",
+]
 
 
 class TargetUnreadable(RuntimeError):
@@ -76,7 +91,7 @@ class RemediationOutcome:
     @property
     def applied(self) -> bool:
         """True when the new configuration is in place."""
-        return self.status == "applied"
+        return self.status in ("applied", "already_applied")
 
 
 def _error_code(exc: ClientError) -> str:
@@ -146,6 +161,7 @@ def remediate(
     backoff: Backoff | None = None,
     settle_timeout: float = 30.0,
     settle_poll: float = 1.0,
+    before_update: Callable[[], bool] | None = None,
 ) -> RemediationOutcome:
     """Set ``FAILURE_RATE=0`` on ``target`` guarded by ``function.revision_id``; never raises."""
     backoff = backoff or Backoff()
@@ -155,10 +171,16 @@ def remediate(
     def outcome(status: OutcomeStatus, detail: str, attempts: int) -> RemediationOutcome:
         return RemediationOutcome(status, detail, attempts, previous, clock.now() - started)
 
+    if function.remediated_for(incident_id):
+        previous = function.variables.get("PREVIOUS_FAILURE_RATE")
+        settled, detail = _wait_until_settled(client, target, clock, settle_timeout, settle_poll)
+        return outcome("already_applied" if settled else "not_settled", f"earlier update: {detail}", 0)
     variables = remediated_variables(dict(function.variables), healer_name, incident_id, started)
     attempt = 0
     while True:
         attempt += 1
+        if before_update is not None and not before_update():
+            return outcome("lease_lost", "the claim is no longer ours (taken over, or closed)", attempt - 1)
         try:
             if function.revision_id:
                 client.update_function_configuration(

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import json
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from healer_fixtures import TARGET, alarm_message, healer_sandbox
 
 from healer.ledger import TTL_SECONDS, Control, Ledger, LedgerUnavailable, recent_incidents
 from healer.notification import parse_message
+
+
+def lease(now: float) -> dict[str, Any]:
+    """The lease arguments of a claim made at ``now`` by one test invocation."""
+    return {"owner": "req-1/test", "lease_expires_at": now + 50}
 
 
 def test_incident_is_recorded_once_per_transition() -> None:
@@ -32,11 +38,20 @@ def test_claim_is_exclusive_and_guarded_by_control_version() -> None:
         note = parse_message(json.dumps(alarm_message(at=now)))
         incident = ledger.open_incident(note, TARGET, now)
         stale = Control(version=7)
-        assert ledger.claim_action(incident, TARGET, stale, [], "act", "why", now) == "control_changed"
-        assert ledger.claim_action(incident, TARGET, Control(), [now - 50], "act", "why", now) == "claimed"
+        assert (
+            ledger.claim_action(incident, TARGET, stale, [], "act", "why", now, **lease(now))
+            == "control_changed"
+        )
+        assert (
+            ledger.claim_action(incident, TARGET, Control(), [now - 50], "act", "why", now, **lease(now))
+            == "claimed"
+        )
         control = ledger.read_control(TARGET)
         assert control == Control(version=1, last_action_at=now, action_times=(now - 50, now))
-        assert ledger.claim_action(incident, TARGET, control, [], "act", "why", now) == "already_decided"
+        assert (
+            ledger.claim_action(incident, TARGET, control, [], "act", "why", now, **lease(now))
+            == "already_decided"
+        )
         assert ledger.read_control(TARGET).version == 1
 
 
@@ -49,7 +64,7 @@ def test_close_is_idempotent_and_only_for_open_incidents() -> None:
         incident = ledger.open_incident(note, TARGET, now)
         ok_time = note.state_change_time + timedelta(seconds=80)
         assert ledger.close(incident, ok_time, now) is None
-        ledger.claim_action(incident, TARGET, Control(), [], "act", "why", now)
+        ledger.claim_action(incident, TARGET, Control(), [], "act", "why", now, **lease(now))
         assert ledger.close(incident, ok_time, now) == pytest.approx(80)
         assert ledger.close(incident, ok_time + timedelta(seconds=5), now) is None
         [stored] = box.incidents()

@@ -139,3 +139,64 @@ def test_failure_rate_parsing() -> None:
 def test_actions_in_window_is_half_open() -> None:
     """The window (now - w, now] excludes its start and any future times."""
     assert actions_in_window([NOW - 10, NOW - 5, NOW, NOW + 1], NOW, 10) == [NOW - 5, NOW]
+
+
+def claimed(lease_expires_at: float | None, **changes: Any) -> LedgerState:
+    """The ledger state of a claimed action without outcome whose holder acted NOW - 100 s ago."""
+    values: dict[str, Any] = {
+        "incident_status": "ACTING",
+        "incident_id": "inc-1",
+        "claimed_by": "req-1/abc",
+        "lease_expires_at": lease_expires_at,
+        "last_action_at": NOW - 100,
+        "action_times": (NOW - 100,),
+    }
+    values.update(changes)
+    return LedgerState(**values)
+
+
+def test_live_lease_is_left_to_its_holder() -> None:
+    """A claim without outcome whose lease has not expired is skipped, naming the holder."""
+    decision = decide(notification(), claimed(NOW + 1), BROKEN, NOW, CONFIG)
+    assert (decision.kind, decision.code) == ("skip", "claim_held")
+    assert "req-1/abc" in decision.reason
+
+
+def test_expired_lease_is_taken_over_outside_cooldown_and_cap_accounting() -> None:
+    """An expired claim is acted on though its own action time is inside the cooldown and fills the cap."""
+    one_slot = HealerConfig(**{**CONFIG.__dict__, "max_actions_per_window": 1})
+    decision = decide(notification(), claimed(NOW), BROKEN, NOW, one_slot)
+    assert (decision.kind, decision.code) == ("act", "take_over")
+    assert decision.reason.endswith("FAILURE_RATE is 0.5; set it to 0")
+
+
+def test_expired_lease_with_the_incident_marker_records_without_acting_again() -> None:
+    """If the killed holder's update landed (this incident's marker, FAILURE_RATE 0) it is only recorded."""
+    landed = FunctionState("r2", {"FAILURE_RATE": "0", "HEALED_INCIDENT": "inc-1"})
+    decision = decide(notification(), claimed(NOW - 1), landed, NOW, CONFIG)
+    assert (decision.kind, decision.code) == ("act", "record_landed_action")
+
+
+@pytest.mark.parametrize(
+    ("variables", "code"),
+    [
+        ({"FAILURE_RATE": "0", "HEALED_INCIDENT": "inc-other"}, "failure_rate_zero"),
+        ({"FAILURE_RATE": "0.5", "HEALED_INCIDENT": "inc-1"}, "take_over"),
+    ],
+)
+def test_marker_counts_only_for_this_incident_with_failure_rate_zero(
+    variables: dict[str, str], code: str
+) -> None:
+    """Another incident's marker, or this marker with failures back on, is not this action landing."""
+    decision = decide(notification(), claimed(NOW - 1), FunctionState("r", variables), NOW, CONFIG)
+    assert decision.code == code
+
+
+@pytest.mark.parametrize(
+    "state",
+    [claimed(None), claimed(NOW - 1, action_recorded=True), claimed(NOW - 1, incident_status="ACTED")],
+)
+def test_claims_without_a_known_lease_or_with_an_outcome_are_duplicates(state: LedgerState) -> None:
+    """Only an ACTING claim with a known, expired lease and no recorded outcome can be taken over."""
+    decision = decide(notification(), state, BROKEN, NOW, CONFIG)
+    assert (decision.kind, decision.code) == ("skip", "duplicate")
