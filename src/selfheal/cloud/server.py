@@ -79,7 +79,10 @@ class LocalCloud:
         self.endpoint = ""
         self._gateway = Gateway()
         self._moto = MotoState(self.account_id, region)
-        self.metrics = MetricsPublisher(self.clock, lambda: self.backend("cloudwatch"))
+        # Datums are stamped when flushed: flush at least every 5 cloud seconds, so that at a high time
+        # scale an error is not stamped into the next alarm period (never more often than 20 times a second).
+        flush_every = max(0.05, min(1.0, self.clock.real_seconds(5.0)))
+        self.metrics = MetricsPublisher(self.clock, lambda: self.backend("cloudwatch"), interval=flush_every)
         self.logs = LogShipper(lambda: self.backend("logs"), lambda: int(time.time() * 1000))
         self._server: Any = None
         self._thread: threading.Thread | None = None
