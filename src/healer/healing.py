@@ -230,8 +230,11 @@ class Healer:
         incident = self.ledger.open_incident(notification, cfg.target_function_name, self.clock.now())
         run.summary["incident_id"] = incident.incident_id
         for _ in range(self.limits.max_redecisions):
-            control = self.ledger.read_control(cfg.target_function_name)
+            # The function before the control item: a concurrent run claims in the ledger before it
+            # updates the function, so if this read already sees its FAILURE_RATE=0 the control read
+            # below sees its claim, and the decision is "cooldown" rather than "nothing to heal".
             function, read_error = self._read_target()
+            control = self.ledger.read_control(cfg.target_function_name)
             now = self.clock.now()
             state = LedgerState(
                 incident_status=incident.status,
