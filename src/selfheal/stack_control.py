@@ -219,8 +219,14 @@ def destroy_stack(workdir: Workdir, record: CloudRecord, reporter: Reporter | No
     return count
 
 
-def down(workdir: Workdir, *, reporter: Reporter | None = None, grace: float = 10.0) -> DownResult:
-    """Destroy the stack if the cloud runs, stop the cloud and its children, remove the state files."""
+def down(
+    workdir: Workdir, *, reporter: Reporter | None = None, grace: float = 10.0, destroy: bool = True
+) -> DownResult:
+    """Destroy the stack if the cloud runs, stop the cloud and its children, remove the state files.
+
+    ``destroy=False`` skips ``terraform destroy``: the cloud keeps its resources in memory, so stopping it
+    removes them as surely, and sooner (the demo's teardown).
+    """
     reporter = reporter or SilentReporter()
     try:
         record = workdir.read_cloud()
@@ -231,7 +237,7 @@ def down(workdir: Workdir, *, reporter: Reporter | None = None, grace: float = 1
     destroyed: int | None = None
     how = "not recorded (nothing to stop)"
     try:
-        if record is not None and cloud_alive(record):
+        if destroy and record is not None and cloud_alive(record):
             try:
                 destroyed = destroy_stack(workdir, record, reporter)
             except StackError as error:
