@@ -252,4 +252,7 @@ def stop_cloud(record: CloudRecord, grace: float = 10.0) -> str:
     _wait_gone(lambda: group_members(record.pid) if Path("/proc").is_dir() else [], 5.0)
     if how == "was not running" and leftovers:
         how = f"was not running; killed {len(leftovers)} leftover process(es)"
+    # A killed multi-threaded process shows as a zombie before its last thread has closed its files:
+    # wait (bounded) until the port is really released, so a following `up` can bind it.
+    _wait_gone(lambda: [] if port_available(record.port) else [record.port], 5.0)
     return how

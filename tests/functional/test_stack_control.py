@@ -57,7 +57,8 @@ def _fake_cloud(ignore_sigterm: bool) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", code, "selfheal", "cloud"], start_new_session=True)
 
 
-def _record(pid: int, port: int = 4566) -> CloudRecord:
+def _record(pid: int) -> CloudRecord:
+    port = free_port()
     return CloudRecord(pid, f"http://127.0.0.1:{port}", port, 1.0, "us-east-1", time.time())
 
 
