@@ -42,6 +42,7 @@ class _Window:
         self.throttles = 0
         self.durations: list[float] = []
         self.max_concurrency = 0
+        self.started = 0.0  # cloud time of the window's first record
 
     def datums(self, function_name: str, timestamp: datetime) -> list[dict[str, Any]]:
         dimensions = [{"Name": "FunctionName", "Value": function_name}]
@@ -96,6 +97,7 @@ class MetricsPublisher:
         window = self._windows.get(function_name)
         if window is None:
             window = self._windows[function_name] = _Window()
+            window.started = self._clock.now()
             window.max_concurrency = self._concurrency.get(function_name, 0)
         return window
 
@@ -142,9 +144,12 @@ class MetricsPublisher:
         if not windows:
             return 0
         # moto stores naive UTC datetimes for API-written data; an aware one would not compare with them.
-        timestamp = datetime.fromtimestamp(self._clock.now(), tz=UTC).replace(tzinfo=None)
         backend = self._cloudwatch()
         for function_name, window in windows.items():
+            # Stamped when the window's first event happened, as Lambda stamps an invocation's metrics
+            # with its own time: stamping at flush time pushed the last events before an alarm boundary
+            # into the next period.
+            timestamp = datetime.fromtimestamp(window.started, tz=UTC).replace(tzinfo=None)
             backend.put_metric_data(NAMESPACE, window.datums(function_name, timestamp))
         self.flushes += len(windows)
         return len(windows)
