@@ -442,6 +442,14 @@ class LambdaService:
         for queue in queues:
             with queue.cond:
                 queue.cond.notify_all()
+        # Kill every environment, busy ones included, before joining the workers: a worker may be
+        # inside a long invocation (a healer verifying its action) that would otherwise hold stop().
+        with self._lock:
+            environments = list(self._environments)
+            self._environments.clear()
+            self._pools.clear()
+        for env in environments:
+            env.close()
         for queue in queues:
             for worker in queue.workers:
                 worker.join(timeout=30)
@@ -451,12 +459,6 @@ class LambdaService:
             closers = list(self._closers)
         for closer in closers:
             closer.join(timeout=30)
-        with self._lock:
-            environments = list(self._environments)
-            self._environments.clear()
-            self._pools.clear()
-        for env in environments:
-            env.close()
         shutil.rmtree(self._code_root, ignore_errors=True)
 
     # ----- idle reaping ----------------------------------------------------------------------------

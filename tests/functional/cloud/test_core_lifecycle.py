@@ -63,3 +63,41 @@ def test_only_one_cloud_runs_per_process() -> None:
             second.start()
         assert first.backend("sqs") is not None
         assert second.running is False
+
+
+SLOW_SOURCE = "import time\n\ndef handler(event, context):\n    time.sleep(120)\n"
+
+
+def test_stop_does_not_wait_for_a_long_async_invocation(lambda_zip: object) -> None:
+    """Stopping kills an environment busy with a two-minute event invoke instead of waiting it out."""
+    import time
+
+    cloud = LocalCloud(port=0)
+    cloud.start()
+    try:
+        session = boto3.Session("testing", "testing", region_name=cloud.region)
+        client = session.client("lambda", endpoint_url=cloud.endpoint)
+        iam = session.client("iam", endpoint_url=cloud.endpoint)
+        role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        assert callable(lambda_zip)
+        client.create_function(
+            FunctionName="slow",
+            Runtime="python3.11",
+            Role=role,
+            Handler="app.handler",
+            Timeout=300,
+            Code={"ZipFile": lambda_zip(files={"app.py": SLOW_SOURCE})},
+        )
+        assert client.invoke(FunctionName="slow", InvocationType="Event")["StatusCode"] == 202
+        deadline = time.monotonic() + 30
+        while not cloud.lambdas.child_pids() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        pids = cloud.lambdas.child_pids()
+        assert pids, "the event invoke never started an environment"
+    finally:
+        started = time.monotonic()
+        cloud.stop()
+        stopped_after = time.monotonic() - started
+    assert not any(_pid_exists(pid) for pid in pids)
+    # Generous, yet below the 30 s a worker join would take if stop waited for the invocation.
+    assert stopped_after < 20
