@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from reliability_helpers import child_pids, client, open_fds, rss_kib
+from reliability_helpers import child_pids, client, function_pids, open_fds, rss_kib
 
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.testing import ProvisionedLoop, provision_loop
@@ -54,7 +54,8 @@ def _invocations(cloud: LocalCloud, function_name: str) -> float:
 def _soak(cloud: LocalCloud, loop: ProvisionedLoop, rate: float, duration: float) -> None:
     url = f"{loop.api_endpoint}/soak"
     before_invocations = _invocations(cloud, loop.fragile_function_name)
-    fds_before, children_before = open_fds(), child_pids()
+    fds_before = open_fds()
+    fragile_before = set(function_pids(cloud, loop.fragile_function_name))
     memory_before = rss_kib()
 
     snapshot = LoadGenerator(
@@ -72,7 +73,12 @@ def _soak(cloud: LocalCloud, loop: ProvisionedLoop, rate: float, duration: float
     with httpx.Client(timeout=10) as http:
         assert http.get(f"{url}/after").status_code == 200
     children_after, fds_after = child_pids(), open_fds()
-    assert children_after <= children_before, f"new child processes: {children_after - children_before}"
+    # Every child is an environment the cloud tracks (the healer may have one more by now: the alarm's
+    # first transition, INSUFFICIENT_DATA -> OK, is delivered to it), and the fragile pool did not grow.
+    untracked = children_after - set(cloud.lambdas.child_pids())
+    assert not untracked, f"child processes the cloud does not track: {untracked}"
+    fragile_after = set(function_pids(cloud, loop.fragile_function_name))
+    assert fragile_after <= fragile_before, f"new fragile environments: {fragile_after - fragile_before}"
     assert fds_after <= fds_before + FD_SLACK, f"file descriptors {fds_before} -> {fds_after}"
     growth = rss_kib() - memory_before
     assert growth < MEMORY_GROWTH_BOUND_KIB, f"memory grew by {growth} KiB"
