@@ -21,8 +21,8 @@ demo: venv
 
 ## The test suite: lint, types, unit + functional + e2e tests, Terraform fmt and checkov.
 test: venv lint typecheck
-	$(BIN)/python -m pytest
 	bash scripts/tf_checks.sh
+	$(BIN)/python -m pytest
 
 lint: venv
 	$(BIN)/ruff check src tests bench
