@@ -26,7 +26,7 @@ data "aws_iam_policy_document" "healer_lambda_config" {
     sid       = "ReconfigureFragileFunction"
     effect    = "Allow"
     actions   = ["lambda:GetFunctionConfiguration", "lambda:UpdateFunctionConfiguration"]
-    resources = [aws_lambda_function.fragile.arn]
+    resources = [local.fragile_function_arn]
   }
 }
 

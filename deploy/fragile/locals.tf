@@ -13,6 +13,11 @@ locals {
   api_name              = "${var.name_prefix}-api"
   dashboard_name        = "${var.name_prefix}-loop"
 
+  # Built from its parts rather than read from aws_lambda_function.fragile.arn: when the healer has
+  # changed the function, a reference would make Terraform defer reading the healer's policy document
+  # to apply time and plan a spurious policy update beside the real drift.
+  fragile_function_arn = "arn:${local.partition}:lambda:${var.aws_region}:${local.account_id}:function:${local.fragile_function_name}"
+
   fragile_service_name = "${var.name_prefix}-fragile"
   healer_service_name  = "${var.name_prefix}-healer"
   metrics_namespace    = "Selfheal"

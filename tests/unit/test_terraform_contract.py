@@ -627,7 +627,7 @@ def test_healer_permissions_are_scoped_to_its_targets() -> None:
     expect = {
         "healer_lambda_config": (
             {"lambda:GetFunctionConfiguration", "lambda:UpdateFunctionConfiguration"},
-            ["${aws_lambda_function.fragile.arn}"],
+            ["${local.fragile_function_arn}"],
         ),
         "healer_ledger": (None, ["${aws_dynamodb_table.ledger.arn}"]),
         "healer_escalation": ({"sns:Publish"}, ["${aws_sns_topic.escalations.arn}"]),
@@ -655,3 +655,15 @@ def test_checkov_skips_carry_reasons() -> None:
         for line in path.read_text().splitlines():
             if "checkov:skip=" in line:
                 assert re.search(r"checkov:skip=CKV2?_AWS_\d+:\S.{10,}", line), f"{path.name}: {line.strip()}"
+
+
+def test_healer_policy_names_the_fragile_function_arn() -> None:
+    """The healer's ARN, built from parts, is the ARN of the very function the module creates."""
+    module = load_module()
+    arn = module.locals["fragile_function_arn"]
+    assert arn == (
+        "arn:${local.partition}:lambda:${var.aws_region}:${local.account_id}"
+        ":function:${local.fragile_function_name}"
+    )
+    assert module.resource("aws_lambda_function.fragile")["function_name"] == "${local.fragile_function_name}"
+    assert module.resource("aws_lambda_function.fragile").get("region") in (None, "${var.aws_region}")
