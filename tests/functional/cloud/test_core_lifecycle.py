@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+from typing import Any
 
 import boto3
 import pytest
@@ -22,6 +23,24 @@ def _pid_exists(pid: int) -> bool:
     return True
 
 
+def _create_function(cloud: LocalCloud, lambda_zip: object, name: str, source: str, **extra: Any) -> Any:
+    """Create function ``name`` running ``source`` as ``app.handler``; return a Lambda client."""
+    session = boto3.Session("testing", "testing", region_name=cloud.region)
+    client = session.client("lambda", endpoint_url=cloud.endpoint)
+    iam = session.client("iam", endpoint_url=cloud.endpoint)
+    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    assert callable(lambda_zip)
+    client.create_function(
+        FunctionName=name,
+        Runtime="python3.11",
+        Role=role,
+        Handler="app.handler",
+        Code={"ZipFile": lambda_zip(files={"app.py": source})},
+        **extra,
+    )
+    return client
+
+
 def test_stop_reaps_children_closes_port_and_unpatches(lambda_zip: object) -> None:
     """After stop no environment process is left, the port refuses connections and moto is restored."""
     original_invoke = LambdaBackend.__dict__["invoke"]
@@ -29,18 +48,7 @@ def test_stop_reaps_children_closes_port_and_unpatches(lambda_zip: object) -> No
     cloud.start()
     try:
         assert LambdaBackend.__dict__["invoke"] is not original_invoke
-        session = boto3.Session("testing", "testing", region_name=cloud.region)
-        client = session.client("lambda", endpoint_url=cloud.endpoint)
-        iam = session.client("iam", endpoint_url=cloud.endpoint)
-        role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        assert callable(lambda_zip)
-        client.create_function(
-            FunctionName="pid",
-            Runtime="python3.11",
-            Role=role,
-            Handler="app.handler",
-            Code={"ZipFile": lambda_zip(files={"app.py": SOURCE})},
-        )
+        client = _create_function(cloud, lambda_zip, "pid", SOURCE)
         pid = int(client.invoke(FunctionName="pid")["Payload"].read())
         assert cloud.lambdas.child_pids() == [pid]
         port = int(cloud.endpoint.rsplit(":", 1)[1])
@@ -75,19 +83,7 @@ def test_stop_does_not_wait_for_a_long_async_invocation(lambda_zip: object) -> N
     cloud = LocalCloud(port=0)
     cloud.start()
     try:
-        session = boto3.Session("testing", "testing", region_name=cloud.region)
-        client = session.client("lambda", endpoint_url=cloud.endpoint)
-        iam = session.client("iam", endpoint_url=cloud.endpoint)
-        role = iam.create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        assert callable(lambda_zip)
-        client.create_function(
-            FunctionName="slow",
-            Runtime="python3.11",
-            Role=role,
-            Handler="app.handler",
-            Timeout=300,
-            Code={"ZipFile": lambda_zip(files={"app.py": SLOW_SOURCE})},
-        )
+        client = _create_function(cloud, lambda_zip, "slow", SLOW_SOURCE, Timeout=300)
         assert client.invoke(FunctionName="slow", InvocationType="Event")["StatusCode"] == 202
         deadline = time.monotonic() + 30
         while not cloud.lambdas.child_pids() and time.monotonic() < deadline:
