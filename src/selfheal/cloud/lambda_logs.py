@@ -10,6 +10,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from selfheal.cloud.flusher import PeriodicFlusher
+
 __all__ = ["LogShipper", "log_group_name", "log_stream_name"]
 
 
@@ -23,22 +25,22 @@ def log_stream_name(day: str, version: str, environment_id: str) -> str:
     return f"{day}/[{version}]{environment_id}"
 
 
-class LogShipper:
+class LogShipper(PeriodicFlusher):
     """Buffer log lines and write them to moto's Logs backend in batches.
 
     ``logs`` returns moto's Logs backend; ``now_ms`` gives the timestamp of a line. Log timestamps are real
     time, not cloud time: moto (like AWS) rejects events more than two hours in the future.
     """
 
+    thread_name = "lambda-logs"
+
     def __init__(self, logs: Callable[[], Any], now_ms: Callable[[], int], *, interval: float = 0.2) -> None:
+        super().__init__(interval)
         self._logs = logs
         self._now_ms = now_ms
-        self._interval = interval
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._buffers: dict[tuple[str, str], list[dict[str, Any]]] = {}
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
         self.puts = 0
 
     def write(self, group: str, stream: str, message: str, timestamp_ms: int | None = None) -> None:
@@ -66,23 +68,3 @@ class LogShipper:
                     log_group.create_log_stream(stream)
                 backend.put_log_events(group, stream, events)
                 self.puts += 1
-
-    def _run(self) -> None:
-        while not self._stopping.wait(self._interval):
-            self.flush()
-
-    def start(self) -> None:
-        """Start the background writer."""
-        if self._thread is not None:
-            raise RuntimeError("the log shipper is already started")
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="lambda-logs", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop the background writer and flush what is pending."""
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            self._stopping.set()
-            thread.join(timeout=10)
-        self.flush()

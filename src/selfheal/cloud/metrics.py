@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from selfheal.clock import Clock
+from selfheal.cloud.flusher import PeriodicFlusher
 
 __all__ = ["NAMESPACE", "FunctionTotals", "MetricsPublisher"]
 
@@ -73,24 +74,22 @@ class _Window:
         return out
 
 
-class MetricsPublisher:
+class MetricsPublisher(PeriodicFlusher):
     """Aggregate Lambda metrics per function and flush them to CloudWatch every ``interval`` real seconds.
 
     ``cloudwatch`` returns moto's CloudWatch backend (looked up at each flush, so a reset backend is seen).
     """
 
+    thread_name = "lambda-metrics"
+
     def __init__(self, clock: Clock, cloudwatch: Callable[[], Any], *, interval: float = 1.0) -> None:
-        if interval <= 0:
-            raise ValueError(f"interval must be positive, got {interval!r}")
+        super().__init__(interval)
         self._clock = clock
         self._cloudwatch = cloudwatch
-        self._interval = interval
         self._lock = threading.Lock()
         self._windows: dict[str, _Window] = {}
         self._totals: dict[str, FunctionTotals] = {}
         self._concurrency: dict[str, int] = {}
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
         self.flushes = 0
 
     def _window(self, function_name: str) -> _Window:
@@ -158,23 +157,3 @@ class MetricsPublisher:
         """Return cumulative totals per function name."""
         with self._lock:
             return dict(self._totals)
-
-    def _run(self) -> None:
-        while not self._stopping.wait(self._interval):
-            self.flush()
-
-    def start(self) -> None:
-        """Start the once-per-interval flusher thread."""
-        if self._thread is not None:
-            raise RuntimeError("the metrics publisher is already started")
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="lambda-metrics", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop the flusher thread and flush what is pending."""
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            self._stopping.set()
-            thread.join(timeout=10)
-        self.flush()
