@@ -21,6 +21,16 @@ __all__ = ["demo_command", "down_command", "next_steps", "up_command"]
 WorkdirOption = Annotated[
     Path, typer.Option("--workdir", help="Where the cloud record, Terraform state and logs live.")
 ]
+DashboardPortOption = Annotated[
+    int | None,
+    typer.Option(
+        "--dashboard-port",
+        help="Port of the live dashboard on 127.0.0.1 (default 8765, or a free one if 8765 is taken; "
+        "0 picks a free one).",
+        show_default=False,
+    ),
+]
+NoDashboardOption = Annotated[bool, typer.Option("--no-dashboard", help="Do not serve the live dashboard.")]
 _SHOWN_OUTPUTS = ("api_endpoint", "alarm_name", "fragile_function_name", "healer_function_name")
 
 
@@ -33,6 +43,8 @@ def next_steps(result: UpResult, workdir: Workdir) -> list[str]:
     """The outputs worth seeing and what to run next."""
     outputs = result.outputs
     lines = [f"{name:<22} {outputs[name]}" for name in _SHOWN_OUTPUTS if name in outputs]
+    if result.dashboard is not None:
+        lines.append(f"{'dashboard':<22} {result.dashboard.url}")
     endpoint = result.cloud.endpoint
     outputs_flag = "" if workdir.root == DEFAULT_WORKDIR else f" --outputs {workdir.outputs_json}"
     lines += [
@@ -58,15 +70,23 @@ def up_command(
     port: Annotated[
         int, typer.Option(help="Port of the local cloud on 127.0.0.1 (0 picks a free one).")
     ] = 4566,
+    dashboard_port: DashboardPortOption = None,
+    no_dashboard: NoDashboardOption = False,
     workdir: WorkdirOption = DEFAULT_WORKDIR,
 ) -> None:
-    """Start the local cloud in the background and apply deploy/fragile to it with Terraform."""
+    """Start the local cloud in the background, apply deploy/fragile to it, serve the live dashboard."""
     console = Console(highlight=False, soft_wrap=True)
     place = Workdir(workdir)
     try:
         variables = parse_var_options(var or [])
         result = up(
-            place, variables=variables, port=port, time_scale=time_scale, reporter=ConsoleReporter(console)
+            place,
+            variables=variables,
+            port=port,
+            time_scale=time_scale,
+            reporter=ConsoleReporter(console),
+            dashboard=not no_dashboard,
+            dashboard_port=dashboard_port,
         )
     except ValueError as error:
         raise _fail(str(error), 2) from None
@@ -76,6 +96,8 @@ def up_command(
         f"[bold green]up[/bold green] in {result.seconds:.1f} s: local cloud {result.cloud.endpoint} "
         f"(pid {result.cloud.pid}, time scale {result.cloud.time_scale:g}); outputs in {place.outputs_json}"
     )
+    for warning in result.warnings:
+        console.print(f"warning: {warning}", markup=False)
     for line in next_steps(result, place):
         console.print(line, markup=False)
 
@@ -85,7 +107,7 @@ def down_command(
     workdir: WorkdirOption = DEFAULT_WORKDIR,
     grace: Annotated[float, typer.Option(help="Seconds to wait after SIGTERM before SIGKILL.", min=0)] = 10.0,
 ) -> None:
-    """Destroy the deployment, stop the local cloud and its Lambda environments, remove the state files."""
+    """Stop the dashboard, destroy the deployment, stop the local cloud and its Lambda environments."""
     console = Console(highlight=False, soft_wrap=True)
     try:
         result = down(Workdir(workdir), reporter=ConsoleReporter(console), grace=grace)
@@ -94,7 +116,8 @@ def down_command(
     for warning in result.warnings:
         console.print(f"warning: {warning}", markup=False)
     destroyed = "nothing to destroy" if not result.destroyed else f"{result.destroyed} resources destroyed"
-    console.print(f"down: {destroyed}; local cloud {result.cloud}", markup=False)
+    dashboard = "" if result.dashboard is None else f"; dashboard {result.dashboard}"
+    console.print(f"down: {destroyed}; local cloud {result.cloud}{dashboard}", markup=False)
 
 
 @app.command("demo")
@@ -108,13 +131,23 @@ def demo_command(
     ] = DEFAULT_DEADLINE,
     keep: Annotated[bool, typer.Option("--keep", help="Leave the cloud and the deployment running.")] = False,
     port: Annotated[int, typer.Option(help="Port of the local cloud (0 picks a free one).")] = 0,
+    dashboard_port: DashboardPortOption = None,
+    no_dashboard: NoDashboardOption = False,
     workdir: WorkdirOption = DEFAULT_WORKDIR,
 ) -> None:
     """Deploy, send traffic, watch the loop heal the service live, show timings and Terraform drift."""
     from selfheal.demo import run_demo_command
 
     try:
-        settings = DemoSettings(time_scale=time_scale, rate=rate, deadline=deadline, keep=keep, port=port)
+        settings = DemoSettings(
+            time_scale=time_scale,
+            rate=rate,
+            deadline=deadline,
+            keep=keep,
+            port=port,
+            dashboard=not no_dashboard,
+            dashboard_port=dashboard_port,
+        )
     except ValueError as error:
         raise _fail(str(error), 2) from None
     code = run_demo_command(settings, Workdir(workdir), Console(highlight=False, soft_wrap=True))

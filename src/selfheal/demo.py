@@ -4,6 +4,11 @@ The demo runs `selfheal up` (background cloud + ``terraform apply`` of ``deploy/
 requests to the HTTP API while polling the cloud, ends when the healer's incident is verified (or at a
 deadline), shows what ``terraform plan`` now finds (FAILURE_RATE back to its baseline), tears everything
 down unless ``--keep``, and prints the timings. Defaults finish in well under a minute on two cores.
+
+Unless ``--no-dashboard``, the live dashboard is served in-process for the demo's duration (port policy
+of :func:`selfheal.dashboard_process.choose_dashboard_port`), its clock the recorded cloud's time scale and
+its "restore baseline" the same ``terraform apply`` of the work directory's stack as ``up``. With
+``--keep`` it is handed over to a background ``selfheal dashboard`` that ``selfheal down`` stops.
 """
 
 from __future__ import annotations
@@ -17,13 +22,23 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 
 from healer.ledger import Incident, LedgerUnavailable, recent_incidents
+from selfheal.clock import Clock
+from selfheal.dashboard import DashboardError, DashboardServer, start_dashboard, terraform_restore
+from selfheal.dashboard_process import DashboardProcessError, choose_dashboard_port
 from selfheal.demo_settings import DemoSettings
 from selfheal.demo_summary import DemoSummary, drift_lines, loop_timings, render_summary
 from selfheal.demo_timeline import Sample, Timeline
 from selfheal.demo_view import DemoView, make_view
-from selfheal.deployment import AwsTarget
+from selfheal.deployment import AwsTarget, Deployment
 from selfheal.progress import ConsoleReporter, Reporter
-from selfheal.stack_control import StackError, UpResult, down, stack_terraform, up
+from selfheal.stack_control import (
+    StackError,
+    UpResult,
+    down,
+    stack_terraform,
+    start_background_dashboard,
+    up,
+)
 from selfheal.traffic import LoadGenerator, TrafficPlan
 from selfheal.workdir import Workdir
 
@@ -91,8 +106,32 @@ class LoopProbe:
         )
 
 
+def _serve_dashboard(
+    settings: DemoSettings, workdir: Workdir, deployed: UpResult, reporter: Reporter
+) -> DashboardServer | None:
+    """The dashboard in this process for the deployment; None (with a warning) when it cannot listen."""
+    cloud = deployed.cloud
+    target = AwsTarget(cloud.endpoint, str(deployed.outputs.get("region") or cloud.region))
+    deployment = Deployment.resolve(None, workdir.outputs_json)
+    clock = Clock(cloud.time_scale, origin=cloud.started_at).now if cloud.time_scale > 1 else None
+    try:
+        port, note = choose_dashboard_port(settings.dashboard_port)
+        if note:
+            reporter.note(note)
+        return start_dashboard(
+            target, deployment, port, now=clock, restore=lambda: terraform_restore(target, workdir.root)
+        )
+    except (DashboardError, DashboardProcessError) as error:
+        reporter.note(f"warning: no dashboard: {error}")
+        return None
+
+
 def _watch(
-    settings: DemoSettings, deployed: UpResult, console: Console, view: DemoView | None
+    settings: DemoSettings,
+    deployed: UpResult,
+    console: Console,
+    view: DemoView | None,
+    dashboard_url: str | None = None,
 ) -> tuple[Timeline, str | None, int, int]:
     """Send traffic and poll until verified, given up or the deadline; return the timeline, the failure
     (None when verified) and the requests and 5xx served."""
@@ -104,7 +143,7 @@ def _watch(
     plan = TrafficPlan(url=url, rate=settings.rate, duration=settings.deadline + 60, concurrency=16)
     generator = LoadGenerator(plan)
     sender = threading.Thread(target=generator.run, name="demo-traffic", daemon=True)
-    view = view or make_view(console, settings.time_scale, url)
+    view = view or make_view(console, settings.time_scale, url, dashboard_url)
     failure: str | None = None
     started = time.monotonic()
     sender.start()
@@ -146,6 +185,11 @@ def run_demo(
     """Run the whole demo; StackError when the deployment cannot be brought up (nothing left running)."""
     reporter = reporter or ConsoleReporter(console)
     started = time.monotonic()
+    if settings.dashboard and settings.dashboard_port:
+        try:
+            choose_dashboard_port(settings.dashboard_port)  # a taken port is refused before anything starts
+        except DashboardProcessError as error:
+            raise StackError(str(error)) from None
     deployed = up(
         workdir,
         variables=settings.variables(),
@@ -154,8 +198,12 @@ def run_demo(
         reporter=reporter,
     )
     drift: tuple[str, ...] = ()
+    dashboard: DashboardServer | None = None
     try:
-        timeline, failure, requests, errors = _watch(settings, deployed, console, view)
+        if settings.dashboard:
+            dashboard = _serve_dashboard(settings, workdir, deployed, reporter)
+        url = dashboard.url if dashboard is not None else None
+        timeline, failure, requests, errors = _watch(settings, deployed, console, view, url)
         with reporter.phase("terraform plan (drift after the healer's change)"):
             plan = stack_terraform(workdir, deployed.cloud.endpoint).plan(check=False)
         drift = drift_lines(plan.stdout)
@@ -164,9 +212,18 @@ def run_demo(
                 f"terraform plan shows no FAILURE_RATE drift (exit {plan.rc}; see {workdir.terraform_log})"
             )
     finally:
+        if dashboard is not None:
+            dashboard.stop()
         if not settings.keep:
             # Stopping the cloud removes every resource with it; a destroy first would only add seconds.
             down(workdir, reporter=reporter, destroy=False)
+    if settings.keep and dashboard is not None:
+        # This process ends here; a background dashboard, recorded for `selfheal down`, takes over.
+        background, warnings = start_background_dashboard(workdir, deployed.cloud, dashboard.port, reporter)
+        for warning in warnings:
+            reporter.note(f"warning: {warning}")
+        if background is not None:
+            reporter.note(f"kept running: dashboard {background.url}")
     if settings.keep:
         reporter.note(
             f"kept running: local cloud {deployed.cloud.endpoint} — `selfheal down` "

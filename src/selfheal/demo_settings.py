@@ -21,6 +21,8 @@ class DemoSettings:
     deadline: float = DEFAULT_DEADLINE
     keep: bool = False
     port: int = 0
+    dashboard: bool = True
+    dashboard_port: int | None = None
     failure_rate: float = 0.3
     poll_seconds: float = 0.25
 
@@ -33,6 +35,12 @@ class DemoSettings:
             raise ValueError(f"--deadline must be above 0 and at most 3600 seconds, got {self.deadline:g}")
         if not 0 <= self.port <= 65535:
             raise ValueError(f"--port must be from 0 to 65535, got {self.port}")
+        if self.dashboard_port is not None and not 0 <= self.dashboard_port <= 65535:
+            raise ValueError(f"--dashboard-port must be from 0 to 65535, got {self.dashboard_port}")
+        if self.dashboard_port and self.dashboard_port == self.port:
+            raise ValueError(
+                f"--dashboard-port {self.dashboard_port} is the local cloud's --port; choose another"
+            )
         if not 0 < self.failure_rate <= 1:
             raise ValueError(f"failure rate must be above 0 and at most 1, got {self.failure_rate:g}")
 

@@ -41,7 +41,7 @@ def status_line(timeline: Timeline, scale: float) -> str:
     )
 
 
-def _render(timeline: Timeline, scale: float, url: str) -> RenderableType:
+def _render(timeline: Timeline, scale: float, url: str, dashboard_url: str | None) -> RenderableType:
     latest = timeline.latest
     numbers = Table.grid(padding=(0, 2))
     for _ in range(4):
@@ -79,8 +79,11 @@ def _render(timeline: Timeline, scale: float, url: str) -> RenderableType:
         events.add_row(f"+{event.at:.1f} s", Text(event.text, style=style))
     if not timeline.events:
         events.add_row("", Text("waiting for the first failure…", style="dim"))
+    parts: list[RenderableType] = []
+    if dashboard_url:
+        parts += [Text.assemble(("dashboard ", "dim"), (dashboard_url, "bold cyan underline")), Text("")]
     return Panel(
-        Group(clock, Text(""), numbers, Text(""), events),
+        Group(*parts, clock, Text(""), numbers, Text(""), events),
         title="selfheal demo — Detect → Decide → Act → Verify",
         title_align="left",
     )
@@ -89,8 +92,8 @@ def _render(timeline: Timeline, scale: float, url: str) -> RenderableType:
 class LiveView:
     """A panel redrawn in place: numbers, alarm state, FAILURE_RATE and the latest events."""
 
-    def __init__(self, console: Console, scale: float, url: str) -> None:
-        self.scale, self.url = scale, url
+    def __init__(self, console: Console, scale: float, url: str, dashboard_url: str | None = None) -> None:
+        self.scale, self.url, self.dashboard_url = scale, url, dashboard_url
         self._live = Live(console=console, refresh_per_second=4, transient=False, auto_refresh=True)
 
     def __enter__(self) -> LiveView:
@@ -104,17 +107,27 @@ class LiveView:
 
     def update(self, timeline: Timeline, new: list[Event]) -> None:
         """Redraw."""
-        self._live.update(_render(timeline, self.scale, self.url))
+        self._live.update(_render(timeline, self.scale, self.url, self.dashboard_url))
 
 
 class PlainView:
     """For logs: each event as a line, and the numbers every ``every`` real seconds."""
 
-    def __init__(self, console: Console, scale: float, url: str, every: float = 5.0) -> None:
+    def __init__(
+        self,
+        console: Console,
+        scale: float,
+        url: str,
+        dashboard_url: str | None = None,
+        every: float = 5.0,
+    ) -> None:
         self.console, self.scale, self.url, self.every = console, scale, url, every
+        self.dashboard_url = dashboard_url
         self._last: float | None = None
 
     def __enter__(self) -> PlainView:
+        if self.dashboard_url:
+            self.console.print(f"dashboard → {self.dashboard_url}", markup=False, highlight=False)
         self.console.print(f"traffic → {self.url} (time scale {self.scale:g})", markup=False)
         return self
 
@@ -134,6 +147,8 @@ class PlainView:
             self.console.print(f"[+{at:5.1f} s] {line}", markup=False, highlight=False)
 
 
-def make_view(console: Console, scale: float, url: str) -> DemoView:
-    """A live view on a terminal, plain lines otherwise."""
-    return LiveView(console, scale, url) if console.is_terminal else PlainView(console, scale, url)
+def make_view(console: Console, scale: float, url: str, dashboard_url: str | None = None) -> DemoView:
+    """A live view on a terminal, plain lines otherwise; both show ``dashboard_url`` first when given."""
+    if console.is_terminal:
+        return LiveView(console, scale, url, dashboard_url)
+    return PlainView(console, scale, url, dashboard_url)

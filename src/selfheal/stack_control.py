@@ -4,7 +4,9 @@
 ``--var`` is unknown or badly typed; if Terraform then fails, it stops the cloud it started, so a failed
 ``up`` leaves nothing running. ``down`` destroys what Terraform created (when the cloud still runs),
 stops the cloud and its Lambda environments, and removes the state files; it works when the cloud has
-already died.
+already died. With ``dashboard=True``, ``up`` then starts ``selfheal dashboard`` in the background
+(:mod:`selfheal.dashboard_process`); a dashboard that fails to start is a warning, not a failed ``up``
+(the deployment is fine, and ``selfheal dashboard`` can serve it by hand). ``down`` stops it first.
 """
 
 from __future__ import annotations
@@ -18,10 +20,17 @@ from pathlib import Path
 from typing import Any, Literal
 
 from selfheal.cloud_process import CloudProcessError, cloud_alive, port_available, start_cloud, stop_cloud
+from selfheal.dashboard_process import (
+    DashboardProcessError,
+    choose_dashboard_port,
+    dashboard_alive,
+    start_dashboard_process,
+    stop_dashboard_process,
+)
 from selfheal.progress import Phase, Reporter, SilentReporter
 from selfheal.terraform.driver import Result, Terraform, TerraformError
 from selfheal.terraform.stack import write_stack
-from selfheal.workdir import CloudRecord, Workdir
+from selfheal.workdir import CloudRecord, DashboardRecord, Workdir
 
 __all__ = [
     "DownResult",
@@ -32,6 +41,7 @@ __all__ = [
     "find_module_dir",
     "parse_var_options",
     "stack_terraform",
+    "start_background_dashboard",
     "state_resource_count",
     "up",
 ]
@@ -47,11 +57,13 @@ class StackError(RuntimeError):
 
 @dataclass(frozen=True)
 class UpResult:
-    """A running deployment: the cloud and Terraform's outputs."""
+    """A running deployment: the cloud, Terraform's outputs and (if asked for and started) the dashboard."""
 
     cloud: CloudRecord
     outputs: dict[str, Any]
     seconds: float
+    dashboard: DashboardRecord | None = None
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,6 +74,7 @@ class DownResult:
     cloud: str
     removed: tuple[Path, ...]
     warnings: tuple[str, ...] = ()
+    dashboard: str | None = None
 
 
 def find_module_dir(start: Path | None = None) -> Path:
@@ -166,8 +179,14 @@ def up(
     time_scale: float = 1.0,
     module_dir: Path | None = None,
     reporter: Reporter | None = None,
+    dashboard: bool = False,
+    dashboard_port: int | None = None,
 ) -> UpResult:
-    """Start the cloud in the background, apply the module, write ``outputs.json``; return the outputs."""
+    """Start the cloud in the background, apply the module, write ``outputs.json``; return the outputs.
+
+    With ``dashboard``, then start the dashboard in the background on ``dashboard_port`` (None: 8765, or
+    a free port if it is taken; 0: a free port; a taken explicit port is refused before anything starts).
+    """
     reporter = reporter or SilentReporter()
     started = time.monotonic()
     module = module_dir or find_module_dir()
@@ -181,7 +200,15 @@ def up(
         raise ValueError(f"--port must be from 0 to 65535, got {port}")
     if port and not port_available(port):
         raise StackError(f"port {port} on 127.0.0.1 is taken — choose another --port")
+    if dashboard and dashboard_port is not None:
+        if dashboard_port and dashboard_port == port:
+            raise StackError(f"--dashboard-port {dashboard_port} is the local cloud's --port; choose another")
+        try:
+            choose_dashboard_port(dashboard_port)  # checked now, chosen once the cloud holds its port
+        except DashboardProcessError as error:
+            raise StackError(str(error)) from None
     write_stack(workdir.stack_dir, module, variables or {})  # ValueError before anything is written
+    _stop_recorded_dashboard(workdir, reporter)  # one left running beside a cloud that died
     if existing is not None or state_resource_count(workdir):
         # Left by a cloud that died: its resources died with it.
         workdir.remove_state()
@@ -198,11 +225,50 @@ def up(
         log.begin("output", None)
         outputs = tf.output()
         workdir.write_outputs(outputs)
+        served, warnings = (
+            start_background_dashboard(workdir, record, dashboard_port, reporter) if dashboard else (None, ())
+        )
     except BaseException:
         stop_cloud(record)
         workdir.remove_state()
         raise
-    return UpResult(record, outputs, time.monotonic() - started)
+    return UpResult(record, outputs, time.monotonic() - started, served, warnings)
+
+
+def start_background_dashboard(
+    workdir: Workdir, cloud: CloudRecord, requested: int | None, reporter: Reporter
+) -> tuple[DashboardRecord | None, tuple[str, ...]]:
+    """Start the background dashboard on ``requested`` (see :func:`up`); None and a warning if it fails."""
+    try:
+        port, note = choose_dashboard_port(requested)
+        if note:
+            reporter.note(note)
+        with reporter.phase(f"starting the dashboard on 127.0.0.1:{port}") as phase:
+            served = start_dashboard_process(
+                workdir, cloud, port, on_wait=lambda s: phase.update(f"{s:.0f} s")
+            )
+    except DashboardProcessError as error:
+        return None, (f"{error}; the deployment is up — `selfheal dashboard` serves it by hand",)
+    return served, ()
+
+
+def _stop_recorded_dashboard(workdir: Workdir, reporter: Reporter, grace: float = 10.0) -> str | None:
+    """Stop the recorded dashboard if there is one and remove its record; how it went (None: no record)."""
+    try:
+        record = workdir.read_dashboard()
+    except ValueError as error:
+        reporter.note(f"warning: {error}; removing it")
+        workdir.dashboard_json.unlink(missing_ok=True)
+        return None
+    if record is None:
+        return None
+    if dashboard_alive(record):
+        with reporter.phase(f"stopping the dashboard (pid {record.pid})"):
+            how = stop_dashboard_process(record, grace)
+    else:
+        how = "was not running"
+    workdir.dashboard_json.unlink(missing_ok=True)
+    return how
 
 
 def destroy_stack(workdir: Workdir, record: CloudRecord, reporter: Reporter | None = None) -> int:
@@ -236,7 +302,12 @@ def down(
     warnings: list[str] = []
     destroyed: int | None = None
     how = "not recorded (nothing to stop)"
+    dashboard: str | None = None
+    stopped_dashboard = False
     try:
+        # First, so it does not read the deployment while it goes away.
+        dashboard = _stop_recorded_dashboard(workdir, reporter, grace)
+        stopped_dashboard = True
         if destroy and record is not None and cloud_alive(record):
             try:
                 destroyed = destroy_stack(workdir, record, reporter)
@@ -244,8 +315,10 @@ def down(
                 warnings.append(f"{error}; the cloud's resources go with it")
     finally:
         # Even when interrupted mid-destroy: the cloud's resources die with it, so its state goes too.
+        if not stopped_dashboard:
+            dashboard = _stop_recorded_dashboard(workdir, reporter, grace)
         if record is not None:
             with reporter.phase(f"stopping the local cloud (pid {record.pid})"):
                 how = stop_cloud(record, grace)
         removed = workdir.remove_state()
-    return DownResult(destroyed, how, tuple(removed), tuple(warnings))
+    return DownResult(destroyed, how, tuple(removed), tuple(warnings), dashboard)

@@ -7,6 +7,8 @@
   stack/           the wrapper root module, Terraform's state and data directory
   terraform.log    Terraform's own output, every command appended
   outputs.json     flat Terraform outputs (name → value), read by `selfheal status`/`inject`/`traffic`
+  dashboard.json   the background `selfheal dashboard` of `selfheal up`: pid, URL, port, start time
+  dashboard.log    its output
 ```
 """
 
@@ -19,7 +21,7 @@ import shutil
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-__all__ = ["DEFAULT_WORKDIR", "CloudRecord", "Workdir"]
+__all__ = ["DEFAULT_WORKDIR", "CloudRecord", "DashboardRecord", "Workdir"]
 
 DEFAULT_WORKDIR = Path(".selfheal")
 
@@ -44,6 +46,24 @@ class CloudRecord:
             raise ValueError(f"port must be from 1 to 65535, got {self.port}")
         if not (math.isfinite(self.time_scale) and self.time_scale >= 1):
             raise ValueError(f"time scale must be a number ≥ 1, got {self.time_scale}")
+
+
+@dataclass(frozen=True)
+class DashboardRecord:
+    """What ``dashboard.json`` says about the background dashboard."""
+
+    pid: int
+    url: str
+    port: int
+    started_at: float
+
+    def __post_init__(self) -> None:
+        if self.pid <= 1:
+            raise ValueError(f"pid must be a process id above 1, got {self.pid}")
+        if not 0 < self.port <= 65535:
+            raise ValueError(f"port must be from 1 to 65535, got {self.port}")
+        if self.url != f"http://127.0.0.1:{self.port}/":
+            raise ValueError(f"url must be http://127.0.0.1:{self.port}/, got {self.url!r}")
 
 
 @dataclass(frozen=True)
@@ -82,6 +102,16 @@ class Workdir:
         """Flat Terraform outputs."""
         return self.root / "outputs.json"
 
+    @property
+    def dashboard_json(self) -> Path:
+        """The background dashboard's record."""
+        return self.root / "dashboard.json"
+
+    @property
+    def dashboard_log(self) -> Path:
+        """The background dashboard's stdout and stderr."""
+        return self.root / "dashboard.log"
+
     def ensure(self) -> None:
         """Create the directory (and the stack directory inside it)."""
         self.stack_dir.mkdir(parents=True, exist_ok=True)
@@ -111,6 +141,29 @@ class Workdir:
         """Record the cloud (atomically, so a reader never sees half a file)."""
         self._write_json(self.cloud_json, asdict(record))
 
+    def read_dashboard(self) -> DashboardRecord | None:
+        """The recorded dashboard, None when there is no record; ValueError for a damaged one."""
+        try:
+            text = self.dashboard_json.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise ValueError(f"cannot read {self.dashboard_json}: {error.strerror}") from None
+        try:
+            data = json.loads(text)
+            return DashboardRecord(
+                pid=int(data["pid"]),
+                url=str(data["url"]),
+                port=int(data["port"]),
+                started_at=float(data["started_at"]),
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{self.dashboard_json} is damaged ({error}); delete it and retry") from None
+
+    def write_dashboard(self, record: DashboardRecord) -> None:
+        """Record the dashboard (atomically)."""
+        self._write_json(self.dashboard_json, asdict(record))
+
     def write_outputs(self, outputs: dict[str, object]) -> None:
         """Write ``outputs.json``: output name → value (strings and numbers as they are, others as JSON)."""
         flat = {
@@ -120,13 +173,14 @@ class Workdir:
         self._write_json(self.outputs_json, flat)
 
     def remove_state(self) -> list[Path]:
-        """Delete the cloud record, the outputs and Terraform's state; return what was removed.
+        """Delete the cloud and dashboard records, the outputs and Terraform's state; return what was removed.
 
         The stack module, Terraform's data directory (providers) and the logs stay for the next `up`.
         """
         removed = []
         candidates = [
             self.cloud_json,
+            self.dashboard_json,
             self.outputs_json,
             self.state_file,
             self.stack_dir / "terraform.tfstate.backup",

@@ -1,14 +1,16 @@
-"""The whole loop through real Terraform: `selfheal up`, traffic, healed and verified, drift, apply, down."""
+"""The whole loop through real Terraform: `selfheal up` + dashboard, traffic, healed, drift, apply, down."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,6 +22,7 @@ from typer.testing import CliRunner
 from healer.ledger import recent_incidents
 from selfheal.cli import app
 from selfheal.cloud_process import cloud_alive, free_port, group_members, port_available
+from selfheal.dashboard_process import dashboard_alive
 from selfheal.demo import DemoSettings, run_demo
 from selfheal.deployment import AwsTarget, load_outputs
 from selfheal.stack_control import destroy_stack, down, stack_terraform, state_resource_count
@@ -51,10 +54,12 @@ def workdir(tmp_path: Path) -> Iterator[Workdir]:
     """A fresh work directory; whatever the test leaves running is torn down afterwards."""
     place = Workdir(tmp_path / ".selfheal")
     yield place
-    record = place.read_cloud()
+    record, dashboard = place.read_cloud(), place.read_dashboard()
     down(place, grace=5.0)
     if record is not None:
         assert not group_members(record.pid), "processes of the cloud's group survived `down`"
+    if dashboard is not None:
+        assert not dashboard_alive(dashboard), "the dashboard survived `down`"
 
 
 def _env_variables(lam: Any, function: str) -> dict[str, str]:
@@ -64,15 +69,44 @@ def _env_variables(lam: Any, function: str) -> dict[str, str]:
     return variables
 
 
+def _first_event(url: str) -> dict[str, Any]:
+    """The data of the first ``snapshot`` event the dashboard's SSE stream at ``url`` sends."""
+    with urllib.request.urlopen(url, timeout=30) as stream:
+        assert stream.headers.get_content_type() == "text/event-stream"
+        event = None
+        for raw in stream:
+            line = raw.decode().rstrip("\n")
+            if line.startswith("event: "):
+                event = line.removeprefix("event: ")
+            elif line.startswith("data: ") and event == "snapshot":
+                data: dict[str, Any] = json.loads(line.removeprefix("data: "))
+                return data
+    pytest.fail(f"{url} ended without a snapshot event")
+
+
+def _assert_dashboard_serves(url: str) -> None:
+    """The dashboard's page loads and its event stream sends a snapshot of the loop."""
+    with urllib.request.urlopen(url, timeout=10) as page:
+        assert page.status == 200 and page.headers.get_content_type() == "text/html"
+        assert b"<html" in page.read().lower()
+    snapshot = _first_event(url + "api/events")
+    assert isinstance(snapshot.get("version"), int)
+
+
 def test_up_heal_drift_apply_down(workdir: Workdir) -> None:
     """Terraform deploys the loop, the healer heals it, plan shows the drift, apply reverts, down cleans."""
-    port = free_port()
+    port, dashboard_port = free_port(), free_port()
     args = ["up", "--workdir", str(workdir.root), "--port", str(port), "--time-scale", str(TIME_SCALE)]
+    args += ["--dashboard-port", str(dashboard_port)]
     for name, value in DemoSettings().variables().items():
         args += ["--var", f"{name}={value}"]
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "api_endpoint" in result.output and f"AWS_ENDPOINT_URL=http://127.0.0.1:{port}" in result.output
+    assert re.search(rf"^dashboard +http://127\.0\.0\.1:{dashboard_port}/$", result.output, re.MULTILINE)
+    dashboard = workdir.read_dashboard()
+    assert dashboard is not None and dashboard_alive(dashboard) and dashboard.port == dashboard_port
+    _assert_dashboard_serves(dashboard.url)
 
     record = workdir.read_cloud()
     assert record is not None and cloud_alive(record) and record.port == port
@@ -133,7 +167,10 @@ def test_up_heal_drift_apply_down(workdir: Workdir) -> None:
 
     result = CliRunner().invoke(app, ["down", "--workdir", str(workdir.root)])
     assert result.exit_code == 0, result.output
+    assert "; dashboard stopped" in result.output
     _assert_stopped(record, workdir)
+    assert not dashboard_alive(dashboard) and port_available(dashboard_port)
+    assert not workdir.dashboard_json.exists()
 
 
 def _assert_cloud_empty(target: AwsTarget) -> None:
@@ -182,17 +219,37 @@ def test_demo_runs_end_to_end(workdir: Workdir) -> None:
     assert re.search(r"detect\s+│ first failure → ALARM", output)
     pid = int(re.findall(r"stopping the local cloud \(pid (\d+)\)", output)[-1])
     port = int(re.findall(r"traffic → http://127.0.0.1:(\d+)/", output)[0])
+    dashboard_port = int(re.findall(r"dashboard → http://127.0.0.1:(\d+)/", output)[0])
     assert group_members(pid) == []
-    assert port_available(port)
+    assert port_available(port) and port_available(dashboard_port)
     assert not workdir.cloud_json.exists()
     print(f"demo wall time {wall:.1f} s")
 
 
+class _DashboardProbe(io.StringIO):
+    """Console output that, when the demo prints its dashboard's URL, fetches the snapshot right then."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.snapshot: dict[str, Any] | None = None
+        self.port: int | None = None
+
+    def write(self, text: str) -> int:
+        found = re.search(r"dashboard → (http://127\.0\.0\.1:(\d+)/)", text)
+        if found and self.snapshot is None:
+            self.port = int(found.group(2))
+            with urllib.request.urlopen(found.group(1) + "api/snapshot", timeout=10) as response:
+                self.snapshot = json.loads(response.read())
+        return super().write(text)
+
+
 def test_demo_deadline_fails_with_a_reason_and_tears_down(workdir: Workdir) -> None:
     """A deadline shorter than detection ends the demo with exit 1, the reason, and nothing left running."""
-    out = io.StringIO()
+    out = _DashboardProbe()
     console = Console(file=out, width=200, color_system=None)
-    result = run_demo(DemoSettings(deadline=2.0), workdir, console)
+    result = run_demo(DemoSettings(deadline=2.0, dashboard_port=0), workdir, console)
+    assert out.snapshot is not None and isinstance(out.snapshot.get("version"), int)
+    assert out.port is not None and port_available(out.port)
     assert result.exit_code == 1
     failure = result.summary.failure or ""
     assert failure.startswith("no verified recovery within 2 s: alarm ")

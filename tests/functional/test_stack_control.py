@@ -1,4 +1,4 @@
-"""`up`/`down` around the background cloud: refusals, failed applies, dead clouds, stubborn ones."""
+"""`up`/`down` around the background cloud and dashboard: refusals, failed applies, dead or stubborn ones."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -25,9 +26,10 @@ from selfheal.cloud_process import (
     start_cloud,
     stop_cloud,
 )
+from selfheal.dashboard_process import dashboard_alive, start_dashboard_process, stop_dashboard_process
 from selfheal.deployment import AwsTarget
 from selfheal.stack_control import StackError, down, up
-from selfheal.workdir import CloudRecord, Workdir
+from selfheal.workdir import CloudRecord, DashboardRecord, Workdir
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -37,6 +39,9 @@ def workdir(tmp_path: Path) -> Iterator[Workdir]:
     """A work directory whose cloud, if any, is stopped after the test."""
     place = Workdir(tmp_path / ".selfheal")
     yield place
+    dashboard = place.read_dashboard()
+    if dashboard is not None:
+        stop_dashboard_process(dashboard, grace=2.0)
     record = place.read_cloud()
     if record is not None:
         stop_cloud(record, grace=2.0)
@@ -48,13 +53,13 @@ def _one_error_line(output: str) -> str:
     return lines[0]
 
 
-def _fake_cloud(ignore_sigterm: bool) -> subprocess.Popen[bytes]:
-    """A process that looks like `selfheal cloud` to the stop logic (its argv names both)."""
+def _fake_cloud(ignore_sigterm: bool, command: str = "cloud") -> subprocess.Popen[bytes]:
+    """A process that looks like `selfheal <command>` to the stop logic (its argv names both)."""
     code = "import signal, time\n"
     if ignore_sigterm:
         code += "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
     code += "time.sleep(120)\n"
-    return subprocess.Popen([sys.executable, "-c", code, "selfheal", "cloud"], start_new_session=True)
+    return subprocess.Popen([sys.executable, "-c", code, "selfheal", command], start_new_session=True)
 
 
 def _record(pid: int) -> CloudRecord:
@@ -82,6 +87,57 @@ def test_up_refuses_a_busy_port(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert f"port {port} on 127.0.0.1 is taken" in _one_error_line(result.output)
     assert not (tmp_path / "w").exists()
+
+
+def test_up_refuses_a_busy_dashboard_port(tmp_path: Path) -> None:
+    """`selfheal up --dashboard-port P` with P taken exits 1 with one line and creates nothing."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        args = ["up", "--workdir", str(tmp_path / "w"), "--port", "0", "--dashboard-port", str(port)]
+        result = CliRunner().invoke(app, args)
+    assert result.exit_code == 1
+    assert f"dashboard port {port} on 127.0.0.1 is taken" in _one_error_line(result.output)
+    assert not (tmp_path / "w").exists()
+
+
+def test_background_dashboard_serves_then_down_stops_it_even_dead(workdir: Workdir) -> None:
+    """The detached dashboard answers and is recorded; `down` stops it, or cleans up after it died."""
+    cloud = _record(os.getpid())  # no cloud answers there: the dashboard still serves, listing problems
+    port = free_port()
+    record = start_dashboard_process(workdir, cloud, port)
+    assert workdir.read_dashboard() == record and record.url == f"http://127.0.0.1:{port}/"
+    with urllib.request.urlopen(record.url, timeout=10) as response:
+        assert response.status == 200 and b"<html" in response.read().lower()
+    result = down(workdir, grace=5.0)
+    assert result.dashboard == "stopped"
+    assert not dashboard_alive(record) and port_available(port) and not workdir.dashboard_json.exists()
+
+    again = start_dashboard_process(workdir, cloud, port)
+    os.kill(again.pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while dashboard_alive(again) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    result = down(workdir, grace=1.0)
+    assert result.dashboard == "was not running"
+    assert not workdir.dashboard_json.exists()
+
+
+def test_dashboard_that_ignores_sigterm_is_killed_after_the_grace_period() -> None:
+    """A dashboard ignoring SIGTERM is killed once the grace period is over."""
+    fake = _fake_cloud(ignore_sigterm=True, command="dashboard")
+    try:
+        time.sleep(0.3)  # let it install its SIGTERM handler
+        port = free_port()
+        record = DashboardRecord(fake.pid, f"http://127.0.0.1:{port}/", port, time.time())
+        assert dashboard_alive(record)
+        assert stop_dashboard_process(record, grace=0.5) == "killed (no exit 0.5 s after SIGTERM)"
+        assert fake.wait(timeout=5) == -signal.SIGKILL
+    finally:
+        if fake.poll() is None:
+            fake.kill()
+            fake.wait()
 
 
 def test_failed_apply_stops_the_cloud(workdir: Workdir) -> None:

@@ -34,6 +34,8 @@ def test_variables_follow_the_failure_rate() -> None:
         ({"rate": 1000}, "--rate"),
         ({"deadline": -1}, "--deadline"),
         ({"port": 70000}, "--port"),
+        ({"dashboard_port": 70000}, "--dashboard-port"),
+        ({"port": 5000, "dashboard_port": 5000}, "--dashboard-port 5000 is the local cloud's --port"),
         ({"failure_rate": 0}, "failure rate"),
     ],
 )
@@ -50,6 +52,7 @@ def test_bad_settings_are_refused(fields: dict[str, float], message: str) -> Non
         ["--time-scale", "0.5"],
         ["--deadline", "0"],
         ["--port", "-3"],
+        ["--dashboard-port", "70000"],
     ],
 )
 def test_demo_bad_option_is_one_line_and_creates_nothing(tmp_path: Path, args: list[str]) -> None:
@@ -59,6 +62,19 @@ def test_demo_bad_option_is_one_line_and_creates_nothing(tmp_path: Path, args: l
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.output
+    assert not workdir.exists()
+
+
+@pytest.mark.parametrize(
+    "args", [["--dashboard-port", "70000"], ["--port", "5000", "--dashboard-port", "5000"]]
+)
+def test_up_bad_dashboard_port_is_one_line_and_starts_nothing(tmp_path: Path, args: list[str]) -> None:
+    """`selfheal up` with a dashboard port out of range or equal to the cloud's starts nothing."""
+    workdir = tmp_path / "w"
+    result = CliRunner().invoke(app, ["up", "--workdir", str(workdir), *args])
+    assert result.exit_code in (1, 2), result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "--dashboard-port" in lines[0]
     assert not workdir.exists()
 
 

@@ -95,3 +95,24 @@ def test_reporter_marks_phases_done_and_failed() -> None:
     assert lines[2] == "… terraform apply"
     assert lines[3].startswith("✗ terraform apply (")
     assert len(lines) == 4
+
+
+def test_plain_view_prints_the_dashboard_url_first() -> None:
+    """In plain mode the dashboard's URL is the first line, before the traffic line."""
+    console, out = _console(terminal=False)
+    with make_view(console, 20.0, "http://127.0.0.1:1/_api/a/", "http://127.0.0.1:8765/"):
+        pass
+    assert out.getvalue().splitlines()[:2] == [
+        "dashboard → http://127.0.0.1:8765/",
+        "traffic → http://127.0.0.1:1/_api/a/ (time scale 20)",
+    ]
+
+
+def test_live_view_shows_the_dashboard_url() -> None:
+    """The live panel names the dashboard's URL; without one it names none."""
+    for dashboard_url in ("http://127.0.0.1:8765/", None):
+        console, out = _console(terminal=True)
+        timeline = Timeline(baseline="0.3")
+        with LiveView(console, 20.0, "http://127.0.0.1:1/_api/a/", dashboard_url) as view:
+            _fed(timeline, view, [Sample(0.0, _traffic(0, 0), "OK", None, "0.3")])
+        assert ("dashboard http://127.0.0.1:8765/" in out.getvalue()) is (dashboard_url is not None)

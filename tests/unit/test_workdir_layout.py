@@ -1,4 +1,4 @@
-"""The `.selfheal/` work directory: its paths, the cloud record, the outputs file and state removal."""
+"""The `.selfheal/` work directory: its paths, the cloud and dashboard records, outputs, state removal."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from selfheal.dashboard_process import DEFAULT_DASHBOARD_PORT, DashboardProcessError, choose_dashboard_port
 from selfheal.deployment import load_outputs
-from selfheal.workdir import CloudRecord, Workdir
+from selfheal.workdir import CloudRecord, DashboardRecord, Workdir
 
 
 def _record(**changes: object) -> CloudRecord:
@@ -27,7 +28,8 @@ def _record(**changes: object) -> CloudRecord:
 def test_paths_live_under_the_root(tmp_path: Path) -> None:
     """Every file of the layout is inside the root, the state inside the stack directory."""
     place = Workdir(tmp_path / "w")
-    for path in (place.cloud_json, place.cloud_log, place.terraform_log, place.outputs_json, place.stack_dir):
+    paths = (place.cloud_json, place.cloud_log, place.terraform_log, place.outputs_json, place.stack_dir)
+    for path in (*paths, place.dashboard_json, place.dashboard_log):
         assert path.parent == place.root
     assert place.state_file.parent == place.stack_dir
 
@@ -82,7 +84,9 @@ def test_remove_state_keeps_module_and_logs(tmp_path: Path) -> None:
     place = Workdir(tmp_path / "w")
     place.ensure()
     place.write_cloud(_record())
+    place.write_dashboard(DashboardRecord(4343, "http://127.0.0.1:8765/", 8765, 1700000001.0))
     place.write_outputs({"a": "b"})
+    place.dashboard_log.write_text("log")
     for path in (
         place.state_file,
         place.stack_dir / "terraform.tfstate.backup",
@@ -93,10 +97,65 @@ def test_remove_state_keeps_module_and_logs(tmp_path: Path) -> None:
     removed = place.remove_state()
     assert {p.name for p in removed} == {
         "cloud.json",
+        "dashboard.json",
         "outputs.json",
         "terraform.tfstate",
         "terraform.tfstate.backup",
     }
-    assert sorted(p.name for p in place.root.iterdir()) == ["cloud.log", "stack"]
+    assert sorted(p.name for p in place.root.iterdir()) == ["cloud.log", "dashboard.log", "stack"]
     assert [p.name for p in place.stack_dir.iterdir()] == ["main.tf.json"]
     assert place.remove_state() == []
+
+
+def test_dashboard_record_round_trips(tmp_path: Path) -> None:
+    """A written dashboard record reads back equal; no record reads as None."""
+    place = Workdir(tmp_path / "w")
+    assert place.read_dashboard() is None
+    record = DashboardRecord(pid=4343, url="http://127.0.0.1:8765/", port=8765, started_at=1700000001.0)
+    place.write_dashboard(record)
+    assert place.read_dashboard() == record
+    assert sorted(p.name for p in place.root.iterdir()) == ["dashboard.json"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[]",
+        '{"pid": 4343}',
+        json.dumps({"pid": 4343, "url": "http://0.0.0.0:8765/", "port": 8765, "started_at": 1.0}),
+        json.dumps({"pid": 4343, "url": "http://127.0.0.1:9999/", "port": 8765, "started_at": 1.0}),
+    ],
+)
+def test_damaged_dashboard_record_is_a_clear_error(tmp_path: Path, text: str) -> None:
+    """A dashboard.json that is not a loopback record of its own port raises ValueError saying what to do."""
+    place = Workdir(tmp_path)
+    place.dashboard_json.write_text(text)
+    with pytest.raises(ValueError, match=r"dashboard\.json is damaged .*delete it"):
+        place.read_dashboard()
+
+
+def test_dashboard_port_defaults_to_8765_when_it_is_free(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No --dashboard-port and 8765 free: 8765, without a note."""
+    monkeypatch.setattr("selfheal.dashboard_process.port_available", lambda port: True)
+    assert choose_dashboard_port(None) == (DEFAULT_DASHBOARD_PORT, None)
+
+
+def test_dashboard_port_falls_back_with_a_note_when_8765_is_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No --dashboard-port and 8765 taken: another port, and a note naming both."""
+    monkeypatch.setattr("selfheal.dashboard_process.port_available", lambda port: False)
+    port, note = choose_dashboard_port(None)
+    assert port != DEFAULT_DASHBOARD_PORT and 0 < port <= 65535
+    assert note == f"dashboard port 8765 is taken; using {port} instead"
+
+
+def test_an_explicit_dashboard_port_is_kept_or_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An explicit free port is kept; a taken or out-of-range one is an error naming the option."""
+    monkeypatch.setattr("selfheal.dashboard_process.port_available", lambda port: port != 9001)
+    assert choose_dashboard_port(9000) == (9000, None)
+    assert choose_dashboard_port(0)[0] != 0
+    with pytest.raises(
+        DashboardProcessError, match=r"dashboard port 9001 on 127\.0\.0\.1 is taken .*--dashboard-port"
+    ):
+        choose_dashboard_port(9001)
+    with pytest.raises(ValueError, match="--dashboard-port must be from 0 to 65535"):
+        choose_dashboard_port(70000)
