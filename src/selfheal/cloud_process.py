@@ -27,6 +27,7 @@ __all__ = [
     "free_port",
     "group_members",
     "port_available",
+    "spawn_detached",
     "start_cloud",
     "stop_cloud",
 ]
@@ -179,19 +180,8 @@ def start_cloud(
     elif not port_available(port):
         raise CloudProcessError(f"port {port} on 127.0.0.1 is taken — choose another --port")
     workdir.ensure()
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
     argv = [sys.executable, "-c", _ENTRY, "cloud", "--port", str(port), "--time-scale", repr(time_scale)]
-    with workdir.cloud_log.open("ab") as log:
-        log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} selfheal cloud --port {port}\n".encode())
-        log.flush()
-        process = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
+    process = spawn_detached(argv, workdir.cloud_log, f"selfheal cloud --port {port}")
     record = CloudRecord(
         pid=process.pid,
         endpoint=f"http://127.0.0.1:{port}",
@@ -256,3 +246,19 @@ def stop_cloud(record: CloudRecord, grace: float = 10.0) -> str:
     # wait (bounded) until the port is really released, so a following `up` can bind it.
     _wait_gone(lambda: [] if port_available(record.port) else [record.port], 5.0)
     return how
+
+
+def spawn_detached(argv: list[str], log_path: Path, banner: str) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in its own session with output appended to ``log_path`` after a dated banner."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    with log_path.open("ab") as log:
+        log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {banner}\n".encode())
+        log.flush()
+        return subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -27,6 +26,7 @@ from selfheal.cloud_process import (
     _wait_gone,
     free_port,
     port_available,
+    spawn_detached,
 )
 from selfheal.workdir import CloudRecord, DashboardRecord, Workdir
 
@@ -114,18 +114,7 @@ def start_dashboard_process(
         "--workdir",
         str(workdir.root),
     ]
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
-    with workdir.dashboard_log.open("ab") as log:
-        log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} selfheal dashboard --port {port}\n".encode())
-        log.flush()
-        process = subprocess.Popen(
-            argv,
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
+    process = spawn_detached(argv, workdir.dashboard_log, f"selfheal dashboard --port {port}")
     record = DashboardRecord(process.pid, f"http://127.0.0.1:{port}/", port, time.time())
     try:
         workdir.write_dashboard(record)
