@@ -86,12 +86,21 @@ def cloud(
             help="Authorise calls Lambda code makes with its execution role's policies, as AWS does.",
         ),
     ] = True,
+    time_origin: Annotated[
+        float | None,
+        typer.Option(
+            help="Epoch seconds at which cloud time equals real time (default: now); lets other processes "
+            "share the cloud's clock.",
+        ),
+    ] = None,
 ) -> None:
     """Run the local cloud in the foreground until Ctrl-C or SIGTERM."""
     from selfheal.cli_cloud import run_cloud
 
     with _reporting_errors():
-        run_cloud(port, time_scale, Console(highlight=False), enforce_iam=enforce_iam)
+        run_cloud(
+            port, time_scale, Console(highlight=False), enforce_iam=enforce_iam, time_origin=time_origin
+        )
 
 
 @app.command()

@@ -34,6 +34,7 @@ def run_cloud(
     cloud_factory: Callable[..., Any] | None = None,
     stop: threading.Event | None = None,
     enforce_iam: bool | None = None,
+    time_origin: float | None = None,
 ) -> None:
     """Start a LocalCloud, print how to use it, block until stopped, then stop it cleanly.
 
@@ -48,6 +49,8 @@ def run_cloud(
         cloud_factory = LocalCloud
     try:
         options: dict[str, Any] = {} if enforce_iam is None else {"enforce_iam": enforce_iam}
+        if time_origin is not None:
+            options["time_origin"] = time_origin
         cloud = cloud_factory(port=port, time_scale=time_scale, **options)
     except ValueError as error:
         raise CliError(str(error), exit_code=2) from error

@@ -180,7 +180,13 @@ def start_cloud(
     elif not port_available(port):
         raise CloudProcessError(f"port {port} on 127.0.0.1 is taken — choose another --port")
     workdir.ensure()
-    argv = [sys.executable, "-c", _ENTRY, "cloud", "--port", str(port), "--time-scale", repr(time_scale)]
+    # The cloud's clock starts at the origin recorded here, so the demo and the dashboard, which read
+    # started_at back, compute exactly the cloud's time.
+    started_at = time.time()
+    argv = [
+        sys.executable, "-c", _ENTRY, "cloud", "--port", str(port),
+        "--time-scale", repr(time_scale), "--time-origin", repr(started_at),
+    ]  # fmt: skip
     process = spawn_detached(argv, workdir.cloud_log, f"selfheal cloud --port {port}")
     record = CloudRecord(
         pid=process.pid,
@@ -188,7 +194,7 @@ def start_cloud(
         port=port,
         time_scale=time_scale,
         region=region,
-        started_at=time.time(),
+        started_at=started_at,
     )
     workdir.write_cloud(record)
     started = time.monotonic()

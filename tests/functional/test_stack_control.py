@@ -237,3 +237,39 @@ def test_stop_leaves_an_unrelated_process_alone() -> None:
         other.kill()
         other.wait()
     assert alive
+
+
+def test_background_cloud_runs_on_the_recorded_clock(workdir: Workdir) -> None:
+    """The cloud `up` starts keeps the clock recorded in cloud.json, so other processes share its time."""
+    import boto3
+
+    from selfheal.clock import Clock
+
+    record = start_cloud(workdir, 0, 50.0)
+    try:
+        shared = Clock(record.time_scale, origin=record.started_at)
+        cloudwatch = boto3.client(
+            "cloudwatch",
+            endpoint_url=record.endpoint,
+            region_name=record.region,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
+        before = shared.now()
+        cloudwatch.put_metric_alarm(
+            AlarmName="clock-probe",
+            MetricName="Errors",
+            Namespace="AWS/Lambda",
+            Statistic="Sum",
+            Period=60,
+            EvaluationPeriods=1,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
+        after = shared.now()
+        (alarm,) = cloudwatch.describe_alarms(AlarmNames=["clock-probe"])["MetricAlarms"]
+        stamped = alarm["StateUpdatedTimestamp"].timestamp()
+        # Without a shared origin the cloud's clock would lag by its start-up time times 50.
+        assert before - 1 <= stamped <= after + 1
+    finally:
+        stop_cloud(record)

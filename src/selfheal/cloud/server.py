@@ -64,6 +64,7 @@ class LocalCloud:
         region: str = "us-east-1",
         components: Sequence[Component] | None = None,
         enforce_iam: bool = True,
+        time_origin: float | None = None,
     ) -> None:
         _require_loopback(host)
         if not 0 <= port <= 65535:
@@ -72,7 +73,7 @@ class LocalCloud:
         self.port = port
         self.region = region
         self.account_id = ACCOUNT_ID
-        self.clock = Clock(time_scale)
+        self.clock = Clock(time_scale, origin=time_origin)
         self.components: list[Component] = (
             list(components) if components is not None else default_components()
         )
