@@ -39,7 +39,8 @@ resource "aws_cloudwatch_dashboard" "loop" {
           period = var.alarm_period_seconds
           metrics = [
             ["AWS/Lambda", "Invocations", "FunctionName", local.fragile_function_name],
-            ["AWS/ApiGateway", "Count", "ApiId", aws_apigatewayv2_api.http.id],
+            # HTTP APIs publish per ApiId and Stage.
+            ["AWS/ApiGateway", "Count", "ApiId", aws_apigatewayv2_api.http.id, "Stage", "$default"],
           ]
         }
       },
@@ -56,7 +57,9 @@ resource "aws_cloudwatch_dashboard" "loop" {
           stat   = "Sum"
           period = var.alarm_period_seconds
           metrics = [
-            ["AWS/Lambda", "Errors", "FunctionName", local.fragile_function_name],
+            ["AWS/Lambda", "Errors", "FunctionName", local.fragile_function_name, { id = "errors" }],
+            ["AWS/Lambda", "Invocations", "FunctionName", local.fragile_function_name, { id = "invocations", visible = false }],
+            [{ id = "rate", expression = "100 * errors / invocations", label = "error rate %", yAxis = "right" }],
           ]
           annotations = {
             horizontal = [
@@ -109,6 +112,33 @@ resource "aws_cloudwatch_dashboard" "loop" {
           metrics = [
             [local.metrics_namespace, "TimeToRecover", "service", local.healer_service_name],
           ]
+        }
+      },
+      {
+        type   = "log"
+        x      = 0
+        y      = 12
+        width  = 8
+        height = 6
+        properties = {
+          title  = "FAILURE_RATE the fragile function ran with"
+          region = var.aws_region
+          view   = "timeSeries"
+          # Every fragile log line carries the failure_rate it ran with, so the healer's change shows as a step.
+          query = "SOURCE '/aws/lambda/${local.fragile_function_name}' | filter ispresent(failure_rate) | stats max(failure_rate) as FAILURE_RATE by bin(1m)"
+        }
+      },
+      {
+        type   = "log"
+        x      = 8
+        y      = 12
+        width  = 16
+        height = 6
+        properties = {
+          title  = "Healer decisions"
+          region = var.aws_region
+          view   = "table"
+          query  = "SOURCE '/aws/lambda/${local.healer_function_name}' | filter message = 'healer decision' | fields @timestamp, healer.alarm, healer.transition, healer.decision, healer.code, healer.reason, healer.action_taken, healer.incident_id | sort @timestamp desc | limit 50"
         }
       },
     ]
