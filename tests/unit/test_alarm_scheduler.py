@@ -172,3 +172,63 @@ def test_bad_grace_is_refused() -> None:
     """A negative grace is a clear error."""
     with pytest.raises(ValueError, match="non-negative"):
         AlarmScheduler(grace_seconds=-1)
+
+
+def test_expiry_keeps_three_hours_and_recent_statistics(cloud: FakeCloud) -> None:
+    """Datums older than 3 cloud hours leave moto; GetMetricStatistics over the last hour still works."""
+    _alarm(cloud, _topic_with_lambda(cloud))
+    _errors(cloud, ORIGIN - 3 * 3600 - 1, 9.0)
+    _errors(cloud, ORIGIN - 3 * 3600 + 1, 8.0)
+    _errors(cloud, ORIGIN - 30, 7.0)
+    assert cloud.scheduler.retention() == 3 * 3600
+    assert cloud.scheduler.expire_metrics(ORIGIN) == 1
+    backend = cloud.backend("cloudwatch")
+    assert sorted(d.value for d in backend.metric_data) == [7.0, 8.0]
+    stats = backend.get_metric_statistics(
+        "AWS/Lambda",
+        "Errors",
+        datetime.fromtimestamp(ORIGIN - 3600, UTC).replace(tzinfo=None),
+        datetime.fromtimestamp(ORIGIN, UTC).replace(tzinfo=None),
+        60,
+        ["Sum"],
+        [{"Name": "FunctionName", "Value": "fragile"}],
+    )
+    assert [s.sum for s in stats] == [7.0]
+
+
+def test_a_long_alarm_window_extends_retention(cloud: FakeCloud) -> None:
+    """An alarm looking back a day keeps a day of data plus the margin."""
+    _alarm(cloud, _topic_with_lambda(cloud))
+    cloud.backend("cloudwatch").put_metric_alarm(
+        name="daily",
+        namespace="AWS/Lambda",
+        metric_name="Errors",
+        comparison_operator="GreaterThanThreshold",
+        evaluation_periods=1,
+        period=86_400,
+        threshold=0.0,
+        statistic="Sum",
+        description="",
+        dimensions=[{"Name": "FunctionName", "Value": "fragile"}],
+        alarm_actions=[],
+    )
+    assert cloud.scheduler.retention() == 86_400 * 3 + 3600
+    _errors(cloud, ORIGIN - 2 * 86_400, 1.0)
+    assert cloud.scheduler.expire_metrics(ORIGIN) == 0
+
+
+def test_expiry_runs_once_per_interval(cloud: FakeCloud) -> None:
+    """The timer expires at most once every EXPIRE_EVERY cloud seconds."""
+    cloud.scheduler.expire_if_due(ORIGIN)
+    _errors(cloud, ORIGIN - 4 * 3600, 1.0)
+    assert cloud.scheduler.expire_if_due(ORIGIN + 1) == 0
+    assert cloud.scheduler.expire_if_due(ORIGIN + 60) == 1
+
+
+def test_stop_unhooks_put_metric_data() -> None:
+    """After stop, moto's own put_metric_data is back."""
+    fake = FakeCloud()
+    fake.scheduler.start(fake)  # type: ignore[arg-type]
+    assert "put_metric_data" in fake.backend("cloudwatch").__dict__
+    fake.scheduler.stop()
+    assert "put_metric_data" not in fake.backend("cloudwatch").__dict__

@@ -7,6 +7,10 @@ While started, it
   reads from moto's stored datums (:mod:`.alarm_datapoints`);
 - makes a new alarm start ``INSUFFICIENT_DATA`` (moto starts it ``OK``) and keeps the state of an alarm that
   ``PutMetricAlarm`` updates, as CloudWatch does;
+- indexes moto's datums by metric and time (:mod:`.metric_index`, kept current through a wrapped
+  ``put_metric_data``), so one evaluation reads only its own metric's window, and expires datums older than
+  :meth:`AlarmScheduler.retention` in cloud time from the index and from moto, every
+  :data:`EXPIRE_EVERY` cloud seconds;
 - on a transition — evaluated, or asked for by ``SetAlarmState`` — updates moto's alarm (state, reason,
   reason data, timestamp in cloud time), records history (served by ``DescribeAlarmHistory``) and, when
   actions are enabled, publishes AWS's notification to each SNS action of the new state through moto's SNS
@@ -32,16 +36,30 @@ from .alarm_datapoints import MetricSelector, period_datapoints
 from .alarm_evaluation import AlarmRule, AlarmState, Statistic, TreatMissingData, evaluate, evaluation_range
 from .alarm_history import AlarmHistory
 from .alarm_notification import AlarmSnapshot, build_notification
+from .metric_index import MetricIndex
 
 if TYPE_CHECKING:
     from .server import LocalCloud
 
-__all__ = ["HIGH_RESOLUTION_INTERVAL", "AlarmScheduler", "AlarmTransition"]
+__all__ = [
+    "EXPIRE_EVERY",
+    "HIGH_RESOLUTION_INTERVAL",
+    "RETENTION_FLOOR",
+    "RETENTION_MARGIN",
+    "AlarmScheduler",
+    "AlarmTransition",
+]
 
 log = logging.getLogger("selfheal.cloud.alarms")
 
 HIGH_RESOLUTION_INTERVAL = 10
 INITIAL_REASON = "Unchecked: Initial alarm creation"
+# Datums are kept for the longest alarm window in use plus a margin, and never less than 3 cloud hours
+# (CloudWatch keeps high-resolution data 3 hours; GetMetricStatistics over recent windows keeps working).
+RETENTION_FLOOR = 3 * 3600.0
+RETENTION_MARGIN = 3600.0
+EXPIRE_EVERY = 60.0  # cloud seconds between expiry passes
+_MAX_WAIT = 10.0  # real seconds the thread sleeps at most, so that expiry runs when no alarm is due
 _PATCHED = ("put_metric_alarm", "set_alarm_state", "delete_alarms", "describe_alarm_history")
 
 
@@ -161,6 +179,10 @@ class AlarmScheduler:
         self._due: dict[str, float] = {}
         self._skipped: set[str] = set()
         self._response_patched = False
+        self._index: MetricIndex | None = None
+        self._unhook: Callable[[], None] | None = None
+        self._next_expiry = -math.inf
+        self.expired = 0
 
     @classmethod
     def of(cls, cloud: LocalCloud) -> AlarmScheduler:
@@ -184,6 +206,9 @@ class AlarmScheduler:
         backend.put_metric_alarm = self._put_metric_alarm(originals["put_metric_alarm"])
         backend.set_alarm_state = self._set_alarm_state(originals["set_alarm_state"])
         backend.delete_alarms = self._delete_alarms(backend.delete_alarms)
+        self._index = MetricIndex(backend)
+        self._unhook = self._index.hook()
+        self._next_expiry = -math.inf
         backend.selfheal_alarm_history = lambda **query: [i.as_api() for i in self.history.query(**query)]
         if not hasattr(CloudWatchResponse, "describe_alarm_history"):
             setattr(CloudWatchResponse, "describe_alarm_history", _describe_alarm_history)  # noqa: B010
@@ -203,6 +228,10 @@ class AlarmScheduler:
             self._stopping.set()
             self._wake.set()
             thread.join(timeout=10)
+        if self._unhook is not None:
+            self._unhook()
+            self._unhook = None
+        self._index = None
         if self._backend is not None:
             for name in (*_PATCHED, "selfheal_alarm_history"):
                 self._backend.__dict__.pop(name, None)
@@ -281,6 +310,10 @@ class AlarmScheduler:
         assert self._cloud is not None
         clock = self._cloud.clock
         while not self._stopping.is_set():
+            try:
+                self.expire_if_due(clock.now())
+            except Exception:
+                log.exception("metric expiry failed")
             with self._lock:
                 due = min(self._due.values(), default=None)
             if due is None:
@@ -289,14 +322,43 @@ class AlarmScheduler:
                 continue
             delay = clock.to_real(due) - time.time() + self._grace
             if delay > 0:
-                woken = self._wake.wait(delay)
+                woken = self._wake.wait(min(delay, _MAX_WAIT))
                 self._wake.clear()
-                if woken:
+                if woken or delay > _MAX_WAIT:
                     continue
             try:
                 self.evaluate_due(clock.now())
             except Exception:
                 log.exception("alarm evaluation failed")
+
+    def retention(self) -> float:
+        """Cloud seconds of data kept: the longest alarm window plus a margin, at least 3 hours."""
+        longest = 0.0
+        with self._lock:
+            for alarm in self._backend.alarms.values():
+                if not alarm.period:
+                    continue
+                try:
+                    rule = _rule(alarm)
+                except ValueError:
+                    rule = None
+                periods = evaluation_range(rule) if rule is not None else int(alarm.evaluation_periods)
+                longest = max(longest, float(alarm.period) * periods)
+        return max(RETENTION_FLOOR, longest + RETENTION_MARGIN)
+
+    def expire_metrics(self, now: float) -> int:
+        """Drop datums stamped before ``now`` minus :meth:`retention` (cloud time); return how many."""
+        assert self._index is not None
+        dropped = self._index.expire(now - self.retention())
+        self.expired += dropped
+        return dropped
+
+    def expire_if_due(self, now: float) -> int:
+        """Run :meth:`expire_metrics` if :data:`EXPIRE_EVERY` cloud seconds passed since the last run."""
+        if now < self._next_expiry:
+            return 0
+        self._next_expiry = now + EXPIRE_EVERY
+        return self.expire_metrics(now)
 
     def evaluate_due(self, now: float) -> list[AlarmTransition]:
         """Evaluate every alarm whose boundary has passed at cloud time ``now``; return the transitions."""
@@ -334,13 +396,15 @@ class AlarmScheduler:
             alarm.unit,
         )
         end = math.floor(boundary / rule.period) * rule.period
+        periods = evaluation_range(rule)
+        assert self._index is not None
         points = period_datapoints(
-            list(self._backend.metric_data),
+            self._index.window(selector, end - rule.period * periods, end),
             selector,
             rule.statistic,
             rule.period,
             end,
-            evaluation_range(rule),
+            periods,
         )
         result = evaluate(rule, points, alarm.state_value, now)
         if result.state == alarm.state_value:
