@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint typecheck unit tf-checks bench clean venv
+.PHONY: demo test lint typecheck unit tf-checks bench clean venv awscli
 
 $(BIN)/selfheal: pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -19,8 +19,15 @@ venv: $(BIN)/selfheal
 demo: venv
 	$(BIN)/selfheal demo
 
+# The aws CLI pins its own botocore, so it gets its own venv (used by tests/functional/test_aws_cli.py).
+$(VENV)-awscli/bin/aws:
+	$(PYTHON) -m venv $(VENV)-awscli
+	$(VENV)-awscli/bin/python -m pip install --quiet 'awscli==1.46.3'
+
+awscli: $(VENV)-awscli/bin/aws
+
 ## The test suite: lint, types, unit + functional + e2e tests, Terraform fmt and checkov.
-test: venv lint typecheck
+test: venv awscli lint typecheck
 	bash scripts/tf_checks.sh
 	$(BIN)/python -m pytest
 
@@ -35,4 +42,4 @@ bench: venv
 	$(BIN)/python -m bench
 
 clean:
-	rm -rf $(VENV) .venv-checkov .selfheal .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(VENV)-awscli .venv-checkov .selfheal .pytest_cache .mypy_cache .ruff_cache
