@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from datetime import UTC, datetime
 from typing import Any
 
 from selfheal.terraform.policy import go_json, policies_equivalent
+from selfheal.terraform.resource import ResourceError
 
-__all__ = ["error_code", "policy_state", "tag_list", "unique_name"]
+__all__ = ["check_policy_json", "error_code", "policy_state", "tag_list", "unique_name"]
 
 _counter = itertools.count(1)
 _counter_lock = threading.Lock()
@@ -51,3 +53,14 @@ def _sorted(value: Any) -> Any:
 def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
     """Tags in the ``[{"Key": k, "Value": v}]`` shape most AWS APIs take."""
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def check_policy_json(value: Any, attribute: str = "policy") -> None:
+    """Refuse a known policy string that is not JSON, as the real provider's validation does."""
+    if isinstance(value, str):
+        try:
+            json.loads(value)
+        except ValueError as exc:
+            raise ResourceError(
+                f'"{attribute}" contains an invalid JSON policy', str(exc), attribute
+            ) from None

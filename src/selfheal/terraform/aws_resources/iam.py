@@ -6,7 +6,13 @@ from typing import Any
 
 from selfheal.terraform.aws_provider import AwsResource
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import error_code, policy_state, tag_list, unique_name
+from selfheal.terraform.aws_resources._common import (
+    check_policy_json,
+    error_code,
+    policy_state,
+    tag_list,
+    unique_name,
+)
 from selfheal.terraform.resource import ResourceError, State, Unknown
 
 __all__ = ["IamPolicy", "IamRole", "IamRolePolicy", "IamRolePolicyAttachment"]
@@ -23,18 +29,6 @@ def _name(planned: State) -> str:
 def _plan_name(planned: State, config: State) -> None:
     if config.get("name") is None and config.get("name_prefix") is None and planned.get("name") is None:
         planned["name"] = Unknown
-
-
-def _check_json(value: Any, attribute: str) -> None:
-    import json
-
-    if isinstance(value, str):
-        try:
-            json.loads(value)
-        except ValueError as exc:
-            raise ResourceError(
-                f'"{attribute}" contains an invalid JSON policy', str(exc), attribute
-            ) from None
 
 
 @register
@@ -59,7 +53,7 @@ class IamRole(AwsResource):
     importable = True
 
     def validate(self, config: State) -> None:
-        _check_json(config.get("assume_role_policy"), "assume_role_policy")
+        check_policy_json(config.get("assume_role_policy"), "assume_role_policy")
         msd = config.get("max_session_duration")
         if isinstance(msd, int | float) and not 3600 <= msd <= 43200:
             raise ResourceError(
@@ -173,7 +167,7 @@ class IamRolePolicy(AwsResource):
     importable = True
 
     def validate(self, config: State) -> None:
-        _check_json(config.get("policy"), "policy")
+        check_policy_json(config.get("policy"), "policy")
 
     def plan(self, prior: State | None, planned: State, config: State) -> State:
         if prior is None:
@@ -236,7 +230,7 @@ class IamPolicy(AwsResource):
     importable = True
 
     def validate(self, config: State) -> None:
-        _check_json(config.get("policy"), "policy")
+        check_policy_json(config.get("policy"), "policy")
 
     def plan(self, prior: State | None, planned: State, config: State) -> State:
         if prior is None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import policy_state, tag_list, unique_name
+from selfheal.terraform.aws_resources._common import check_policy_json, policy_state, tag_list, unique_name
 from selfheal.terraform.aws_resources._regional import RegionalResource, check_range
 from selfheal.terraform.resource import ResourceError, State, Unknown, is_unknown
 
@@ -42,14 +42,7 @@ class KmsKey(RegionalResource):
         super().validate(config)
         check_range(config, "deletion_window_in_days", 7, 30)
         check_range(config, "rotation_period_in_days", 90, 2560)
-        policy = config.get("policy")
-        if isinstance(policy, str) and not is_unknown(policy):
-            import json
-
-            try:
-                json.loads(policy)
-            except ValueError as exc:
-                raise ResourceError('"policy" contains an invalid JSON policy', str(exc), "policy") from None
+        check_policy_json(config.get("policy"))
 
     def create(self, planned: State) -> State:
         kms = self.client("kms")

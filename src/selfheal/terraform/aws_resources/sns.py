@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import policy_state, tag_list, unique_name
+from selfheal.terraform.aws_resources._common import check_policy_json, policy_state, tag_list, unique_name
 from selfheal.terraform.aws_resources._regional import RegionalResource, empty_as, json_state
 from selfheal.terraform.resource import ResourceError, State, Unknown, is_unknown
 
@@ -363,12 +363,7 @@ class SnsTopicPolicy(RegionalResource):
     def validate(self, config: State) -> None:
         super().validate(config)
         _check_topic_arn(config.get("arn"), "arn")
-        policy = config.get("policy")
-        if isinstance(policy, str) and not is_unknown(policy):
-            try:
-                json.loads(policy)
-            except ValueError as exc:
-                raise ResourceError('"policy" contains an invalid JSON policy', str(exc), "policy") from None
+        check_policy_json(config.get("policy"))
 
     def create(self, planned: State) -> State:
         self.client("sns").set_topic_attributes(
