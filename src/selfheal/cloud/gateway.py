@@ -1,13 +1,25 @@
-"""The local cloud's WSGI front door: mounted prefixes first, then moto's own server application."""
+"""The local cloud's WSGI front door: request checks, then mounted prefixes, then moto's server application.
+
+Every request first passes :mod:`request_guard` (loopback ``Host``, browser origin, CORS). Mounted apps (the
+HTTP API data plane under ``/_api/``, public like API Gateway's) are served next. Everything else is an AWS
+API call for moto: moto's own endpoints are closed, the body is read within the operation's limit and the
+caller authenticated (:mod:`authentication`) before moto sees the request.
+"""
 
 from __future__ import annotations
 
 import io
+import json
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-__all__ = ["RAW_BODY_KEY", "Gateway", "StartResponse", "WSGIApplication", "WSGIEnvironment"]
+from .authentication import Authenticator
+from .refusal import Refusal, render
+from .request_guard import BrowserPolicy, body_limit, closed_path, host_is_loopback
+from .serving import BodyTooLarge, read_bounded_body
+
+__all__ = ["CALLER_KEY", "RAW_BODY_KEY", "Gateway", "StartResponse", "WSGIApplication", "WSGIEnvironment"]
 
 WSGIEnvironment = dict[str, Any]
 StartResponse = Callable[..., Any]
@@ -15,18 +27,8 @@ WSGIApplication = Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]
 
 #: The request body as received (werkzeug consumes form bodies; IAM enforcement needs them to check SigV4).
 RAW_BODY_KEY = "selfheal.raw_body"
-
-
-def _keep_raw_body(environ: WSGIEnvironment) -> None:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        return
-    if length <= 0 or "wsgi.input" not in environ:
-        return
-    body = environ["wsgi.input"].read(length)
-    environ[RAW_BODY_KEY] = body
-    environ["wsgi.input"] = io.BytesIO(body)
+#: The authenticated :class:`~selfheal.cloud.authentication.Caller` of an AWS API request.
+CALLER_KEY = "selfheal.caller"
 
 
 def _moto_application() -> WSGIApplication:
@@ -36,13 +38,33 @@ def _moto_application() -> WSGIApplication:
     return app
 
 
-class Gateway:
-    """Dispatch a request to the app mounted on the longest matching path prefix, else to moto."""
+def _forbidden(start_response: StartResponse, message: str, status: str = "403 Forbidden") -> list[bytes]:
+    body = json.dumps({"message": message}).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
+    return [body]
 
-    def __init__(self, fallback: WSGIApplication | None = None) -> None:
+
+class Gateway:
+    """Check a request, then dispatch it to the app mounted on the longest matching prefix, else to moto.
+
+    ``authenticator`` None serves AWS API calls unauthenticated (only for a Gateway built in a test);
+    ``own_ports`` tells which ports are this cloud's own origin for the browser checks.
+    """
+
+    def __init__(
+        self,
+        fallback: WSGIApplication | None = None,
+        *,
+        authenticator: Authenticator | None = None,
+        allow_origins: Sequence[str] = (),
+        own_ports: Callable[[], Iterable[int]] = tuple,
+    ) -> None:
         self._fallback = fallback if fallback is not None else _moto_application()
         self._mounts: dict[str, WSGIApplication] = {}
         self._lock = threading.Lock()
+        self.authenticator = authenticator
+        self.browsers = BrowserPolicy(allow_origins, own_ports)
+        self.refused = 0
 
     def mount(self, prefix: str, app: WSGIApplication) -> None:
         """Serve every path starting with ``prefix`` (which must start and end with ``/``) by ``app``."""
@@ -70,7 +92,65 @@ class Gateway:
         return self._fallback
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        app = self.resolve(environ.get("PATH_INFO", "") or "/")
-        if app is self._fallback:
-            _keep_raw_body(environ)
-        return app(environ, start_response)
+        host = str(environ.get("HTTP_HOST") or "")
+        if not host_is_loopback(host):
+            self.refused += 1
+            return _forbidden(
+                start_response,
+                f"Host {host!r} is not served: the local cloud answers only loopback names "
+                "(127.0.0.1, localhost)",
+            )
+        problem = self.browsers.refusal(environ)
+        if problem is not None:
+            self.refused += 1
+            return _forbidden(start_response, problem)
+        if environ.get("REQUEST_METHOD") == "OPTIONS" and environ.get("HTTP_ORIGIN"):
+            return self._preflight(environ, start_response)
+        reply = self._cors_start_response(environ, start_response)
+        path = str(environ.get("PATH_INFO") or "") or "/"
+        app = self.resolve(path)
+        if app is not self._fallback:
+            return app(environ, reply)
+        try:
+            self._admit(environ, path)
+        except Refusal as refusal:
+            self.refused += 1
+            return render(environ, refusal, reply)
+        return app(environ, reply)
+
+    def _admit(self, environ: WSGIEnvironment, path: str) -> None:
+        """Close moto's back doors, bound and keep the body, authenticate; raise :class:`Refusal` if not."""
+        if closed_path(path):
+            raise Refusal("not_served", f"{path} is not an AWS API: moto's control endpoints are closed.")
+        limit, too_large = body_limit(environ)
+        try:
+            body = read_bounded_body(environ, limit)
+        except BodyTooLarge:
+            raise too_large from None
+        environ[RAW_BODY_KEY] = body
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        environ.pop("wsgi.input_terminated", None)
+        if self.authenticator is not None:
+            environ[CALLER_KEY] = self.authenticator.authenticate(environ, body)
+
+    def _preflight(self, environ: WSGIEnvironment, start_response: StartResponse) -> list[bytes]:
+        if self.browsers.allowed_origin(environ) is None:
+            self.refused += 1
+            return _forbidden(start_response, "CORS preflight from an origin that was not allowed")
+        start_response("204 No Content", self.browsers.preflight_headers(environ))
+        return []
+
+    def _cors_start_response(self, environ: WSGIEnvironment, start_response: StartResponse) -> StartResponse:
+        """``start_response`` without the app's CORS headers, plus ours for an allowed origin."""
+        ours = self.browsers.cors_headers(environ)
+
+        def reply(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            kept = [
+                (name, value) for name, value in headers if not name.lower().startswith("access-control-")
+            ]
+            if ours:
+                kept = [(name, value) for name, value in kept if name.lower() != "vary"] + ours
+            return start_response(status, kept, exc_info) if exc_info else start_response(status, kept)
+
+        return reply

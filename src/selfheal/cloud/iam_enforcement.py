@@ -24,7 +24,6 @@ resource-based policies, permission boundaries, session policies, SCPs, S3, pres
 from __future__ import annotations
 
 import fnmatch
-import hmac
 import json
 import re
 import threading
@@ -34,6 +33,7 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlparse
 
 from .gateway import RAW_BODY_KEY
+from .sigv4 import parse_authorization, signature_matches
 
 __all__ = [
     "Decision",
@@ -411,25 +411,23 @@ def _principal(account: str, key: str, headers: Any) -> Any:
 
 def _signature_matches(response: Any, authorization: str, principal: Any, region: str, service: str) -> bool:
     """Recompute the request's SigV4 signature with the principal's secret, as AWS (and moto) do."""
-    from botocore.auth import SigV4Auth
-    from botocore.awsrequest import AWSRequest
-
-    signed = authorization.partition("SignedHeaders=")[2].partition(",")[0].split(";")
-    headers = {name: value for name, value in response.headers.items() if name.lower() in signed}
-    path = response.raw_path
-    query = urlparse(response.uri).query
-    if query:
-        path += "?" + query
+    signed = parse_authorization(authorization)
+    if signed is None or (signed.region, signed.service) != (region, service):
+        return False
+    credentials = principal.create_credentials()
     # The body as received: moto's ``raw_body`` is empty for form posts (werkzeug parsed them) and its
     # ``data`` of a GET may hold headers, neither of which was signed.
     environ = getattr(getattr(response, "normalized_request", None), "environ", None) or {}
-    body = environ.get(RAW_BODY_KEY, response.raw_body or b"")
-    request = AWSRequest(method=response.method, url=path, data=body, headers=headers)
-    request.context["timestamp"] = headers.get("X-Amz-Date") or response.headers.get("X-Amz-Date", "")
-    auth = SigV4Auth(principal.create_credentials(), service, region)
-    expected = auth.signature(auth.string_to_sign(request, auth.canonical_request(request)), request)
-    given = authorization.partition("Signature=")[2].partition(",")[0].strip()
-    return hmac.compare_digest(expected, given)
+    return signature_matches(
+        signed,
+        method=response.method,
+        raw_path=response.raw_path,
+        query=urlparse(response.uri).query,
+        headers={str(name).lower(): str(value) for name, value in response.headers.items()},
+        body=environ.get(RAW_BODY_KEY, response.raw_body or b""),
+        secret_access_key=credentials.secret_key,
+        session_token=credentials.token,
+    )
 
 
 def _denied_message(principal_arn: str, permission: Permission, decision: Decision) -> str:

@@ -11,18 +11,23 @@ from typing import Any
 
 from selfheal.clock import Clock
 
+from .authentication import Authenticator
 from .components import Component, default_components
-from .credentials import CredentialIssuer
+from .credentials import CredentialIssuer, OperatorKey
 from .gateway import Gateway, WSGIApplication
 from .iam_enforcement import IamEnforcement
 from .lambda_logs import LogShipper
 from .lambda_service import LambdaService
 from .metrics import MetricsPublisher
 from .moto_state import MotoState
+from .serving import make_bounded_server
 
 __all__ = ["ACCOUNT_ID", "LocalCloud"]
 
 ACCOUNT_ID = "123456789012"
+# Concurrent connections the endpoint serves (each holds a thread); enough for Terraform's parallelism,
+# 32 Lambda environments calling back and a load generator, small enough that a flood cannot take the host.
+MAX_CONNECTIONS = 128
 
 
 def _require_loopback(host: str) -> None:
@@ -65,6 +70,9 @@ class LocalCloud:
         components: Sequence[Component] | None = None,
         enforce_iam: bool = True,
         time_origin: float | None = None,
+        operator_key: OperatorKey | None = None,
+        accept_any_key: bool = False,
+        allow_origins: Sequence[str] = (),
     ) -> None:
         _require_loopback(host)
         if not 0 <= port <= 65535:
@@ -78,7 +86,6 @@ class LocalCloud:
             list(components) if components is not None else default_components()
         )
         self.endpoint = ""
-        self._gateway = Gateway()
         self._moto = MotoState(self.account_id, region)
         # Datums are stamped when flushed: flush at least every 5 cloud seconds, so that at a high time
         # scale an error is not stamped into the next alarm period (never more often than 20 times a second).
@@ -92,6 +99,24 @@ class LocalCloud:
         self.enforce_iam = enforce_iam
         self.credentials = CredentialIssuer(self.backend, region)
         self.iam = IamEnforcement()
+        #: The key that acts as the account's root; no other long-term key is accepted (unless
+        #: ``accept_any_key``, the documented opt-out for throwaway tests).
+        self.operator_key = operator_key if operator_key is not None else OperatorKey.generate()
+        self.accept_any_key = accept_any_key
+        self.allow_origins = tuple(allow_origins)
+        self._gateway = Gateway(
+            authenticator=Authenticator(self.operator_key, self.account_id, accept_any_key=accept_any_key),
+            allow_origins=self.allow_origins,
+            own_ports=self._own_ports,
+        )
+
+    def _own_ports(self) -> tuple[int, ...]:
+        return (self._server.server_port,) if self._server is not None else ()
+
+    @property
+    def gateway(self) -> Gateway:
+        """The front door (its ``refused`` counts requests refused before any service saw them)."""
+        return self._gateway
 
     @property
     def lambdas(self) -> LambdaService:
@@ -107,12 +132,10 @@ class LocalCloud:
 
     def start(self) -> None:
         """Bind the endpoint, reset and hook moto, start the Lambda service and the components."""
-        from werkzeug.serving import make_server
-
         if self._server is not None:
             raise RuntimeError("the local cloud is already started")
-        self._server = make_server(
-            self.host, self.port, self._gateway, threaded=True, request_handler=_quiet_handler()
+        self._server = make_bounded_server(
+            self.host, self.port, self._gateway, handler=_quiet_handler(), max_connections=MAX_CONNECTIONS
         )
         try:
             self.endpoint = f"http://{self.host}:{self._server.server_port}"
@@ -168,6 +191,18 @@ class LocalCloud:
     def mount(self, prefix: str, app: WSGIApplication) -> None:
         """Serve requests whose path starts with ``prefix`` (e.g. ``/_api/``) by ``app`` instead of moto."""
         self._gateway.mount(prefix, app)
+
+    def client(self, service: str, **options: Any) -> Any:
+        """A boto3 client for ``service`` on this cloud, signed with the operator key."""
+        import boto3
+
+        return boto3.client(  # type: ignore[call-overload]
+            service,
+            endpoint_url=self.endpoint,
+            region_name=self.region,
+            **self.operator_key.boto3_arguments(),
+            **options,
+        )
 
     def backend(self, service: str) -> Any:
         """Return moto's backend for ``service`` in this cloud's account and region."""
