@@ -2,7 +2,9 @@
 
 Built on werkzeug's threaded WSGI server, which selfheal already depends on (moto and the local cloud
 use it): a dashboard has a handful of viewers, each SSE stream holds one thread, and no second web stack
-(ASGI server, event loop) has to be installed, configured and shut down beside the local cloud's.
+(ASGI server, event loop) has to be installed, configured and shut down beside the local cloud's. The
+server is the bounded one of ``selfheal.cloud.serving``: a capped number of connections, and clients that
+send nothing or send slowly are cut off. No request body is read past ``_MAX_BODY``, chunked or not.
 
 It binds to loopback only. POST endpoints accept only ``application/json`` from a page of this very
 origin (``Origin``/``Host`` must be this server on 127.0.0.1 or localhost), so another site open in the
@@ -20,9 +22,10 @@ from typing import Any
 
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
+from selfheal.cloud.serving import BodyTooLarge, abandon_body, make_bounded_server, read_bounded_body
 from selfheal.dashboard.collector import Collector
 from selfheal.dashboard.controls import ControlError, Controls, RestoreHook
 from selfheal.deployment import AwsTarget, Deployment
@@ -42,6 +45,11 @@ _SECURITY_HEADERS = {
 }
 _KEEPALIVE_SECONDS = 10.0
 _MAX_BODY = 4096
+# A few viewers, each with one event stream, plus the browser's spare connections.
+_MAX_CONNECTIONS = 32
+_IDLE_TIMEOUT = 15.0
+_HEADER_TIMEOUT = 10.0
+_BODY_TIMEOUT = 10.0
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -92,6 +100,8 @@ class DashboardApp:
             response = _json({"ok": False, "message": error.message}, error.status)
         except Exception as error:  # a control's unexpected failure is shown on the page, not a traceback
             response = _json({"ok": False, "message": f"{type(error).__name__}: {error}"}, 500)
+        # Whatever of the body the endpoint did not read is not read at all (not drained after the answer).
+        abandon_body(environ)
         response.headers.update(_SECURITY_HEADERS)
         return response(environ, start_response)
 
@@ -134,10 +144,12 @@ class DashboardApp:
             raise ControlError("refusing a cross-site control request", 403)
         if request.mimetype != "application/json":
             raise ControlError("controls take a JSON body (Content-Type: application/json)", 415)
-        if (request.content_length or 0) > _MAX_BODY:
-            raise ControlError(f"request body larger than {_MAX_BODY} bytes", 413)
         try:
-            payload = json.loads(request.get_data(cache=False, as_text=True) or "{}")
+            body = read_bounded_body(request.environ, _MAX_BODY)
+        except BodyTooLarge as error:
+            raise ControlError(f"request body larger than {_MAX_BODY} bytes", 413) from error
+        try:
+            payload = json.loads(body.decode("utf-8", "replace") or "{}")
         except ValueError as error:
             raise ControlError(f"body is not valid JSON: {error}") from error
         if not isinstance(payload, dict):
@@ -225,9 +237,17 @@ def start_dashboard(
     )
     app = DashboardApp(collector, controls)
     try:
-        server = make_server(host, port, app, threaded=True, request_handler=_QuietHandler)
-    except (OSError, SystemExit) as error:
-        # werkzeug reports a busy port by printing and calling sys.exit(1).
+        server = make_bounded_server(
+            host,
+            port,
+            app,
+            handler=_QuietHandler,
+            max_connections=_MAX_CONNECTIONS,
+            idle_timeout=_IDLE_TIMEOUT,
+            header_timeout=_HEADER_TIMEOUT,
+            body_timeout=_BODY_TIMEOUT,
+        )
+    except OSError as error:
         raise DashboardError(f"cannot listen on {host}:{port}: address in use or not allowed") from error
     app.port = int(server.server_port)
     try:
