@@ -5,13 +5,30 @@ Runtime API (``/2018-06-01/runtime/invocation/next``, ``â€¦/{id}/response``, ``â
 ``/runtime/init/error``); the child runs ``python -m awslambdaric <handler>`` with
 ``AWS_LAMBDA_RUNTIME_API`` pointing at it. An environment runs one invocation at a time. A timed-out or
 crashed invocation kills the environment: the caller replaces it.
+
+The Runtime API answers only its own runtime process. ``awslambdaric`` cannot carry a secret (its native
+client knows only ``host:port``), so each accepted connection is checked against the kernel's socket table:
+the server asks psutil for the TCP connections of the environment's child (``owner_pid``, set right after
+``Popen`` and before the server accepts anything) and serves the connection only if one of them is its
+client end (``laddr`` is the peer's address, ``raddr`` the server's). Any other process, and every process
+while no owner is set, has its connection closed before a byte is read (counted in
+``refused_connections``, one WARNING per refusal). If psutil cannot see the child's sockets (access denied,
+unsupported platform) the check fails closed. The check costs a few milliseconds, once per environment:
+awslambdaric keeps one connection for its whole life.
+
+Request bodies are bounded as on AWS: a ``Content-Length`` above 6 MB (6291456 bytes) is answered 413
+``RequestEntityTooLarge`` without reading the body, and an invocation whose response (or error) is that
+large fails with ``Function.ResponseSizeTooLarge`` and retires its environment (awslambdaric exits on the
+413); a malformed ``Content-Length`` is answered 400.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import select
+import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +39,9 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
+
+import psutil
 
 __all__ = [
     "EnvironmentSpec",
@@ -35,6 +55,10 @@ INIT_TIMEOUT_SECONDS = 10.0
 # How long /next holds a connection before re-checking whether the environment is closing.
 NEXT_POLL_SECONDS = 0.5
 SHUTDOWN_POLL_SECONDS = 0.05
+# AWS's limit on a synchronous invocation's response (and on any body posted to the Runtime API here).
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -74,6 +98,8 @@ class _Pending:
     done: threading.Event = field(default_factory=threading.Event)
     response: bytes = b""
     error: bool = False
+    # The runtime's answer was refused (too large): awslambdaric exits on that, the environment is done for.
+    fatal: bool = False
 
 
 class RuntimeApiServer(ThreadingHTTPServer):
@@ -90,6 +116,9 @@ class RuntimeApiServer(ThreadingHTTPServer):
         self.closing = False
         self.ready = threading.Event()
         self.init_error: bytes | None = None
+        # The one runtime process allowed to connect (None: refuse all) and how many connections were refused.
+        self._owner: psutil.Process | None = None
+        self.refused_connections = 0
         # A short poll interval: shutdown() waits for the serve loop to notice, and a configuration
         # change retires environments while the caller (UpdateFunctionConfiguration) waits.
         self._thread = threading.Thread(
@@ -105,6 +134,58 @@ class RuntimeApiServer(ThreadingHTTPServer):
     def start(self) -> None:
         """Serve in a background thread."""
         self._thread.start()
+
+    @property
+    def owner_pid(self) -> int | None:
+        """The process id of the runtime process this API answers (None until set: everyone is refused)."""
+        owner = self._owner
+        return owner.pid if owner is not None else None
+
+    @owner_pid.setter
+    def owner_pid(self, pid: int | None) -> None:
+        if pid is None:
+            self._owner = None
+            return
+        try:
+            self._owner = psutil.Process(pid)
+        except psutil.Error as exc:
+            # Gone already (or invisible): nobody may connect; the environment notices its dead child.
+            self._owner = None
+            logger.warning("Lambda Runtime API %s has no owner: process %d: %s", self.address, pid, exc)
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        """Serve a connection only if the owner process holds its client end (runs before reading a byte)."""
+        reason = self._refusal(client_address)
+        if reason is None:
+            return True
+        self.refused_connections += 1
+        peer = ":".join(str(part) for part in tuple(client_address)[:2])
+        logger.warning("Lambda Runtime API %s refused a connection from %s: %s", self.address, peer, reason)
+        return False
+
+    def _refusal(self, client_address: Any) -> str | None:
+        """Why the connection from ``client_address`` is refused; None if the owner process made it."""
+        owner = self._owner
+        if owner is None:
+            return "no runtime process owns this environment yet"
+        kind = "tcp6" if self.address_family == socket.AF_INET6 else "tcp4"
+        try:
+            connections = owner.net_connections(kind=kind)
+        except psutil.NoSuchProcess:
+            return f"runtime process {owner.pid} is gone"
+        except psutil.AccessDenied:
+            return (
+                f"cannot inspect the sockets of runtime process {owner.pid} (access denied): failing closed"
+            )
+        except (psutil.Error, NotImplementedError, OSError) as exc:
+            return (
+                f"cannot inspect the sockets of runtime process {owner.pid} "
+                f"({type(exc).__name__}: {exc}): failing closed"
+            )
+        peer, server = tuple(client_address)[:2], tuple(self.server_address)[:2]
+        if any(tuple(c.laddr) == peer and tuple(c.raddr) == server for c in connections):
+            return None
+        return f"not the environment's runtime process (pid {owner.pid})"
 
     def handle_error(self, request: object, client_address: object) -> None:
         """Stay quiet: a killed child drops its connection, which is expected here."""
@@ -136,13 +217,13 @@ class RuntimeApiServer(ThreadingHTTPServer):
             pending, self._queued = self._queued, None
             return None if self.closing else pending
 
-    def complete(self, request_id: str, body: bytes, error: bool) -> bool:
-        """Record the result of ``request_id``; False if it is unknown."""
+    def complete(self, request_id: str, body: bytes, error: bool, *, fatal: bool = False) -> bool:
+        """Record the result of ``request_id`` (``fatal``: the environment must go); False if unknown."""
         with self._lock:
             pending = self._active.pop(request_id, None)
         if pending is None:
             return False
-        pending.response, pending.error = body, error
+        pending.response, pending.error, pending.fatal = body, error, fatal
         pending.done.set()
         return True
 
@@ -184,8 +265,51 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def _body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+    def handle_expect_100(self) -> bool:
+        """Refuse an oversize or malformed body before the client sends it."""
+        if self.command == "POST" and self._content_length() is None:
+            return False
+        return super().handle_expect_100()
+
+    def _content_length(self) -> int | None:
+        """The body's length, or None after refusing the request (400 malformed, 413 above 6 MB).
+
+        Nothing of a refused body is read: the connection is closed after the reply.
+        """
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        if not (raw.isascii() and raw.isdigit()):
+            self._refuse(HTTPStatus.BAD_REQUEST, "InvalidRequest", f"Invalid Content-Length {raw[:32]!r}.")
+            return None
+        length = int(raw)
+        if length <= MAX_PAYLOAD_BYTES:
+            return length
+        parts = self.path.removeprefix(API_PREFIX).strip("/").split("/")
+        if len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):
+            # As on AWS: the invocation fails, and the runtime is told 413.
+            message = (
+                f"Response payload size ({length} bytes) exceeded maximum allowed payload size "
+                f"({MAX_PAYLOAD_BYTES} bytes)."
+            )
+            error = _error_payload("Function.ResponseSizeTooLarge", message)
+            self.server.complete(parts[1], error, error=True, fatal=True)
+        elif parts == ["init", "error"]:
+            message = f"Init error report of {length} bytes exceeded {MAX_PAYLOAD_BYTES} bytes."
+            self.server.fail_init(_error_payload("Runtime.InitError", message))
+        self._refuse(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            "RequestEntityTooLarge",
+            f"Exceeded maximum allowed payload size ({MAX_PAYLOAD_BYTES} bytes).",
+        )
+        return None
+
+    def _refuse(self, status: int, error_type: str, message: str) -> None:
+        self.close_connection = True
+        self._reply(status, _error_payload(error_type, message), {"Connection": "close"})
+
+    def _body(self) -> bytes | None:
+        length = self._content_length()
+        if length is None:
+            return None
         return self.rfile.read(length) if length else b""
 
     def do_GET(self) -> None:
@@ -211,6 +335,8 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         body = self._body()
+        if body is None:
+            return
         parts = self.path.removeprefix(API_PREFIX).strip("/").split("/")
         if parts == ["init", "error"]:
             self.server.fail_init(body)
@@ -257,6 +383,11 @@ class ExecutionEnvironment:
         """The child's process id, once started."""
         return self._process.pid if self._process is not None else None
 
+    @property
+    def runtime_api(self) -> RuntimeApiServer:
+        """The environment's Runtime API server (its address, its refused connections)."""
+        return self._api
+
     def _child_env(self) -> dict[str, str]:
         # The function's variables cannot override the runtime's reserved ones, as on AWS.
         env = dict(self.spec.variables)
@@ -276,16 +407,22 @@ class ExecutionEnvironment:
         return env
 
     def start(self) -> None:
-        """Start the Runtime API server and the child process (initialisation continues in the child)."""
-        self._api.start()
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "awslambdaric", self.spec.handler],
-            cwd=self.spec.code_dir,
-            env=self._child_env(),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-        )
+        """Start the child process and the Runtime API server (initialisation continues in the child)."""
+        try:
+            self._process = subprocess.Popen(
+                [sys.executable, "-m", "awslambdaric", self.spec.handler],
+                cwd=self.spec.code_dir,
+                env=self._child_env(),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+            # The Runtime API answers this process only.
+            self._api.owner_pid = self._process.pid
+        finally:
+            # Accept only now that the owner is known: the server listens since it was created, so a
+            # connection the child makes meanwhile waits in the backlog instead of being refused.
+            self._api.start()
         self._reader = threading.Thread(
             target=self._read_output, name=f"lambda-env-{self.id[:8]}", daemon=True
         )
@@ -384,6 +521,10 @@ class ExecutionEnvironment:
                 return self._finish(request_id, started, *self._dead_result(request_id))
         if not pending.response and pending.error and not self.alive:
             return self._finish(request_id, started, *self._dead_result(request_id))
+        if pending.fatal:
+            # awslambdaric exits when its response is refused (413): retire the environment now, so that
+            # the next invocation cold-starts instead of meeting a dying child.
+            self.close()
         return self._finish(request_id, started, pending.response, pending.error)
 
     def _dead_result(self, request_id: str) -> tuple[bytes, bool]:

@@ -169,9 +169,13 @@ def test_oversized_body_is_refused(echo_api: dict[str, str]) -> None:
 
 def test_odd_paths_do_not_crash_the_server(echo_api: dict[str, str]) -> None:
     """Encoded, doubled and dotted paths get an answer, never a dropped connection."""
-    for suffix in ("/%00%ff", "//items//1", "/items/%2F..%2F", "/../../etc/passwd", "/items/1?%zz=%"):
+    for suffix in ("/%00%ff", "//items//1", "/items/%2F..%2F", "/items/1?%zz=%"):
         response = httpx.get(f"{echo_api['url']}{suffix}", timeout=30)
         assert response.status_code in (200, 201, 404), suffix
+    # The client collapses the dots: /etc/passwd is no HTTP API path but an unsigned AWS API call.
+    escaped = httpx.get(f"{echo_api['url']}/../../etc/passwd", timeout=30)
+    assert escaped.status_code == 403
+    assert escaped.headers["x-amzn-ErrorType"] == "MissingAuthenticationToken"
     assert httpx.get(f"{echo_api['url']}/items/1", timeout=30).status_code == 201
 
 
