@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import threading
 import time
 from collections.abc import Sequence
@@ -20,7 +19,7 @@ from .lambda_logs import LogShipper
 from .lambda_service import LambdaService
 from .metrics import MetricsPublisher
 from .moto_state import MotoState
-from .serving import make_bounded_server
+from .serving import make_bounded_server, require_loopback
 
 __all__ = ["ACCOUNT_ID", "LocalCloud"]
 
@@ -28,15 +27,6 @@ ACCOUNT_ID = "123456789012"
 # Concurrent connections the endpoint serves (each holds a thread); enough for Terraform's parallelism,
 # 32 Lambda environments calling back and a load generator, small enough that a flood cannot take the host.
 MAX_CONNECTIONS = 128
-
-
-def _require_loopback(host: str) -> None:
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = host == "localhost"
-    if not loopback:
-        raise ValueError(f"the local cloud binds only to a loopback address such as 127.0.0.1, got {host!r}")
 
 
 def _quiet_handler() -> type:
@@ -74,7 +64,7 @@ class LocalCloud:
         accept_any_key: bool = False,
         allow_origins: Sequence[str] = (),
     ) -> None:
-        _require_loopback(host)
+        require_loopback(host)
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be from 0 to 65535, got {port!r}")
         self.host = host

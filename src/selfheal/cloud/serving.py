@@ -40,6 +40,7 @@ __all__ = [
     "abandon_body",
     "make_bounded_server",
     "read_bounded_body",
+    "require_loopback",
 ]
 
 #: The environ key by which an application tells the server to read nothing more of the request body.
@@ -110,7 +111,8 @@ def _read_up_to(stream: Any, size: int) -> bytes:
     return bytes(pieces)
 
 
-def _require_loopback(host: str) -> None:
+def require_loopback(host: str) -> None:
+    """Raise ValueError unless ``host`` is a loopback address (or ``localhost``)."""
     try:
         loopback = ipaddress.ip_address(host).is_loopback
     except ValueError:
@@ -236,7 +238,7 @@ class BoundedWSGIServer(ThreadedWSGIServer):
         header_timeout: float = 10.0,
         body_timeout: float = 60.0,
     ) -> None:
-        _require_loopback(host)
+        require_loopback(host)
         if max_connections < 1:
             raise ValueError(f"max_connections must be at least 1, got {max_connections!r}")
         for name, value in (
