@@ -17,7 +17,9 @@ While started, it
   backend (so SNS delivery applies).
 
 The patches are on the one CloudWatch backend of the cloud's account and region (instance attributes) plus
-``DescribeAlarmHistory`` on moto's CloudWatch response class; :meth:`AlarmScheduler.stop` removes them.
+``DescribeAlarmHistory`` added to moto's CloudWatch response class, all in one
+:class:`~selfheal.cloud.moto_patches.MotoPatches` registry: :meth:`AlarmScheduler.start` fails loudly if moto
+changed them (or implements ``DescribeAlarmHistory`` itself), :meth:`AlarmScheduler.stop` removes them.
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ from .alarm_evaluation import AlarmRule, AlarmState, Statistic, TreatMissingData
 from .alarm_history import AlarmHistory
 from .alarm_notification import AlarmSnapshot, build_notification
 from .metric_index import MetricIndex
+from .moto_patches import MotoPatches, parameters
 
 if TYPE_CHECKING:
     from .server import LocalCloud
@@ -60,7 +63,6 @@ RETENTION_FLOOR = 3 * 3600.0
 RETENTION_MARGIN = 3600.0
 EXPIRE_EVERY = 60.0  # cloud seconds between expiry passes
 _MAX_WAIT = 10.0  # real seconds the thread sleeps at most, so that expiry runs when no alarm is due
-_PATCHED = ("put_metric_alarm", "set_alarm_state", "delete_alarms", "describe_alarm_history")
 
 
 @dataclass(frozen=True)
@@ -178,9 +180,8 @@ class AlarmScheduler:
         self._thread: threading.Thread | None = None
         self._due: dict[str, float] = {}
         self._skipped: set[str] = set()
-        self._response_patched = False
+        self._patches = MotoPatches()
         self._index: MetricIndex | None = None
-        self._unhook: Callable[[], None] | None = None
         self._next_expiry = -math.inf
         self.expired = 0
 
@@ -200,19 +201,49 @@ class AlarmScheduler:
             raise RuntimeError("the alarm scheduler is already started")
         from moto.cloudwatch.responses import CloudWatchResponse
 
+        backend = cloud.backend("cloudwatch")
+        index = MetricIndex(backend)
+        patches = MotoPatches()
+        patches.replace(
+            backend,
+            "put_metric_alarm",
+            self._put_metric_alarm,
+            reason="start a new alarm INSUFFICIENT_DATA, keep an updated alarm's state, schedule it",
+            expect=parameters("name"),
+        )
+        patches.replace(
+            backend,
+            "set_alarm_state",
+            self._set_alarm_state,
+            reason="stamp SetAlarmState in cloud time, record its history and run its actions",
+            expect=parameters("alarm_name", "reason", "reason_data", "state_value"),
+        )
+        patches.replace(
+            backend,
+            "delete_alarms",
+            self._delete_alarms,
+            reason="unschedule deleted alarms",
+            expect=parameters("alarm_names"),
+        )
+        index.patch(patches)
+        patches.add(
+            backend,
+            "selfheal_alarm_history",
+            lambda **query: [i.as_api() for i in self.history.query(**query)],
+            reason="give DescribeAlarmHistory this scheduler's history",
+        )
+        patches.add(
+            CloudWatchResponse,
+            "describe_alarm_history",
+            _describe_alarm_history,
+            reason="serve DescribeAlarmHistory (moto lacks it) from the scheduler's history",
+        )
+        patches.install()
         self._cloud = cloud
-        self._backend = backend = cloud.backend("cloudwatch")
-        originals = {name: getattr(backend, name) for name in ("put_metric_alarm", "set_alarm_state")}
-        backend.put_metric_alarm = self._put_metric_alarm(originals["put_metric_alarm"])
-        backend.set_alarm_state = self._set_alarm_state(originals["set_alarm_state"])
-        backend.delete_alarms = self._delete_alarms(backend.delete_alarms)
-        self._index = MetricIndex(backend)
-        self._unhook = self._index.hook()
+        self._backend = backend
+        self._index = index
+        self._patches = patches
         self._next_expiry = -math.inf
-        backend.selfheal_alarm_history = lambda **query: [i.as_api() for i in self.history.query(**query)]
-        if not hasattr(CloudWatchResponse, "describe_alarm_history"):
-            setattr(CloudWatchResponse, "describe_alarm_history", _describe_alarm_history)  # noqa: B010
-            self._response_patched = True
         with self._lock:
             now = cloud.clock.now()
             for alarm in backend.alarms.values():
@@ -228,19 +259,9 @@ class AlarmScheduler:
             self._stopping.set()
             self._wake.set()
             thread.join(timeout=10)
-        if self._unhook is not None:
-            self._unhook()
-            self._unhook = None
+        self._patches.restore()
         self._index = None
-        if self._backend is not None:
-            for name in (*_PATCHED, "selfheal_alarm_history"):
-                self._backend.__dict__.pop(name, None)
-            self._backend = None
-        if self._response_patched:
-            from moto.cloudwatch.responses import CloudWatchResponse
-
-            delattr(CloudWatchResponse, "describe_alarm_history")
-            self._response_patched = False
+        self._backend = None
 
     # -- moto patches ------------------------------------------------------------------------------------
 

@@ -3,7 +3,9 @@
 A request to ``{endpoint}/_api/{api_id}/{stage-path}`` is served like API Gateway serves an HTTP API:
 the stage and route come from moto's apigatewayv2 backend, stage throttling applies, and the route's
 ``AWS_PROXY`` integration runs its Lambda function with a payload format 2.0 event. While the component
-runs, moto reports ``{endpoint}/_api/{api_id}`` as every API's ``ApiEndpoint``.
+runs, moto reports ``{endpoint}/_api/{api_id}`` as every API's ``ApiEndpoint`` (``Api.to_json`` is replaced
+through a :class:`~selfheal.cloud.moto_patches.MotoPatches` registry shared by the running data planes:
+installed by the first to start, restored when the last stops).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from .http_api_event import (
 )
 from .http_api_routes import select_route, select_stage
 from .http_api_throttle import Throttles, limits_for
+from .moto_patches import MotoPatches
 
 if TYPE_CHECKING:
     from .server import LocalCloud
@@ -43,41 +46,49 @@ _log = logging.getLogger(__name__)
 
 _endpoint_lock = threading.Lock()
 _endpoints: list[str] = []
-_original_to_json: Callable[[Any], dict[str, Any]] | None = None
+_patches: MotoPatches | None = None  # installed while _endpoints is not empty
 
 
-def _patched_to_json(api: Any) -> dict[str, Any]:
-    assert _original_to_json is not None
-    data = _original_to_json(api)
-    with _endpoint_lock:
-        endpoint = _endpoints[-1] if _endpoints else None
-    if endpoint is not None:
-        data["apiEndpoint"] = f"{endpoint}{MOUNT_PREFIX}{api.api_id}"
-    return data
+def _reporting_endpoint(original: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    def to_json(api: Any) -> dict[str, Any]:
+        data = original(api)
+        with _endpoint_lock:
+            endpoint = _endpoints[-1] if _endpoints else None
+        if endpoint is not None:
+            data["apiEndpoint"] = f"{endpoint}{MOUNT_PREFIX}{api.api_id}"
+        return data
+
+    return to_json
 
 
 def _report_endpoint(endpoint: str) -> None:
     """Make moto report ``endpoint``'s data plane as every API's ApiEndpoint (undone by _forget_endpoint)."""
-    global _original_to_json
+    global _patches
     from moto.apigatewayv2.models import Api
 
     with _endpoint_lock:
-        if _original_to_json is None:
-            _original_to_json = Api.to_json
-            setattr(Api, "to_json", _patched_to_json)  # noqa: B010
+        if _patches is None:
+            patches = MotoPatches()
+            patches.replace(
+                Api,
+                "to_json",
+                _reporting_endpoint,
+                reason="report the local data plane's URL as every HTTP API's ApiEndpoint",
+            )
+            patches.install()
+            _patches = patches
         _endpoints.append(endpoint)
 
 
 def _forget_endpoint(endpoint: str) -> None:
-    global _original_to_json
-    from moto.apigatewayv2.models import Api
+    global _patches
 
     with _endpoint_lock:
         if endpoint in _endpoints:
             _endpoints.remove(endpoint)
-        if not _endpoints and _original_to_json is not None:
-            setattr(Api, "to_json", _original_to_json)  # noqa: B010
-            _original_to_json = None
+        if not _endpoints and _patches is not None:
+            _patches.restore()
+            _patches = None
 
 
 def function_from_integration_uri(uri: str) -> str | None:

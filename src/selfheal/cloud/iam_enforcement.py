@@ -33,6 +33,7 @@ from typing import Any, Literal
 from urllib.parse import unquote, urlparse
 
 from .gateway import RAW_BODY_KEY
+from .moto_patches import MotoPatches, parameters
 from .sigv4 import parse_authorization, signature_matches
 
 __all__ = [
@@ -302,47 +303,56 @@ def _params(response: Any) -> dict[str, Any]:
 class IamEnforcement:
     """Authorise requests signed by IAM principals' credentials; install with ``start``, undo with ``stop``.
 
-    Process-wide (it patches moto's ``ActionAuthenticatorMixin``), like the rest of the LocalCloud's moto
+    Process-wide (it patches moto's ``ActionAuthenticatorMixin`` through a
+    :class:`~selfheal.cloud.moto_patches.MotoPatches` registry), like the rest of the LocalCloud's moto
     hooks. ``refusals`` counts refused requests (for tests and status).
     """
 
     def __init__(self) -> None:
-        self._original: Any = None
+        self._patches: MotoPatches | None = None
         self._lock = threading.Lock()
         self.refusals = 0
 
     @property
     def active(self) -> bool:
         """Whether the hook is installed."""
-        return self._original is not None
+        return self._patches is not None
 
     def start(self) -> None:
         """Install the hook in place of moto's all-or-nothing IAM check."""
         from moto.core.authorization import ActionAuthenticatorMixin
 
-        if self._original is not None:
+        if self._patches is not None:
             raise RuntimeError("IAM enforcement is already started")
-        original = ActionAuthenticatorMixin.__dict__["_authenticate_and_authorize_normal_action"]
         enforcement = self
 
-        def authorize(response: Any, resource: str = "*") -> None:
-            try:
-                handled = enforcement.authorize(response, resource)
-            except _Refusal as refusal:
-                raise _rendered(refusal, response) from None
-            if not handled:
-                original(response, resource)
+        def enforcing(original: Callable[[Any, str], None]) -> Callable[[Any, str], None]:
+            def authorize(response: Any, resource: str = "*") -> None:
+                try:
+                    handled = enforcement.authorize(response, resource)
+                except _Refusal as refusal:
+                    raise _rendered(refusal, response) from None
+                if not handled:
+                    original(response, resource)
 
-        self._original = original
-        ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = authorize  # type: ignore[method-assign,assignment]
+            return authorize
+
+        patches = MotoPatches()
+        patches.replace(
+            ActionAuthenticatorMixin,
+            "_authenticate_and_authorize_normal_action",
+            enforcing,
+            reason="authorise requests signed by IAM principals' credentials by their policies",
+            expect=parameters("resource"),
+        )
+        patches.install()
+        self._patches = patches
 
     def stop(self) -> None:
         """Restore moto's own check (idempotent)."""
-        from moto.core.authorization import ActionAuthenticatorMixin
-
-        if self._original is not None:
-            ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = self._original  # type: ignore[method-assign]
-            self._original = None
+        if self._patches is not None:
+            self._patches.restore()
+            self._patches = None
 
     def authorize(self, response: Any, moto_resource: str = "*") -> bool:
         """Authorise the request ``response`` (a moto ``BaseResponse``) is about to serve.

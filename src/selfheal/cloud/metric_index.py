@@ -4,8 +4,9 @@ moto keeps every datum in one list (``CloudWatchBackend.metric_data``) and scans
 :class:`MetricIndex` keeps, per metric — (namespace, metric name, exact dimension set) — the datums sorted
 by timestamp, so that the datums of one metric in a time window are found by bisection, whatever else is
 stored. It reads moto's list incrementally: it remembers how far it has read and indexes what was appended
-since (at each read, and after each ``put_metric_data`` when :meth:`MetricIndex.hook` wraps the backend's
-method). A list replaced or shortened behind its back (a reset backend) is re-read from the start.
+since (at each read, and after each ``put_metric_data`` while the wrapper :meth:`MetricIndex.patch` registers
+on a :class:`~selfheal.cloud.moto_patches.MotoPatches` is installed). A list replaced or shortened behind its
+back (a reset backend) is re-read from the start.
 
 :meth:`MetricIndex.expire` drops the datums stamped before a cutoff from both the index and moto's list.
 """
@@ -20,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .alarm_datapoints import MetricSelector
+from .moto_patches import MotoPatches
 
 __all__ = ["MetricIndex", "MetricKey"]
 
@@ -89,24 +91,30 @@ class MetricIndex:
             self._arrivals += 1
         self._read = end
 
-    def hook(self) -> Callable[[], None]:
-        """Wrap the backend's ``put_metric_data`` so that each put is indexed at once; return the undo."""
-        backend = self._backend
-        original = backend.put_metric_data
+    def patch(self, patches: MotoPatches) -> None:
+        """Register on ``patches`` the wrapper of the backend's ``put_metric_data`` that indexes each put."""
+        patches.replace(
+            self._backend,
+            "put_metric_data",
+            self._indexing,
+            reason="index each put at once, so that alarm evaluations read only their metric's window",
+        )
 
+    def hook(self) -> Callable[[], None]:
+        """Install :meth:`patch` on a registry of its own; return its restore (the undo)."""
+        patches = MotoPatches()
+        self.patch(patches)
+        patches.install()
+        return patches.restore
+
+    def _indexing(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def put_metric_data(*args: Any, **kwargs: Any) -> Any:
             with self._lock:
                 result = original(*args, **kwargs)
                 self._catch_up()
             return result
 
-        backend.put_metric_data = put_metric_data
-
-        def undo() -> None:
-            if backend.__dict__.get("put_metric_data") is put_metric_data:
-                del backend.put_metric_data
-
-        return undo
+        return put_metric_data
 
     def window(self, selector: MetricSelector, start: float, end: float) -> list[Any]:
         """The selector's datums stamped in [start, end), in the order moto stored them."""

@@ -1,7 +1,10 @@
 """moto as the local cloud's in-process state: reset, configuration, backends, and the Lambda hooks.
 
-While a LocalCloud runs, moto's ``LambdaBackend`` methods are patched (class attributes, restored on stop):
+While a LocalCloud runs, moto's Lambda configuration and ``LambdaBackend`` methods are patched through a
+:class:`~selfheal.cloud.moto_patches.MotoPatches` registry (installed at start, which fails loudly if moto
+changed what they rely on; restored on stop):
 
+* ``default_user_config["lambda"]`` is ``{"use_docker": False}``;
 * ``invoke`` (of ``LambdaBackend`` and of ``LambdaSimpleBackend``, which moto's API uses without Docker)
   runs the code through :class:`~selfheal.cloud.lambda_service.LambdaService` and sets Lambda's
   response headers; its errors become AWS error responses;
@@ -19,12 +22,12 @@ and only one LocalCloud runs per process.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from moto.core.exceptions import JsonRESTError
 
 from .errors import CloudError
+from .moto_patches import MotoPatches, parameters
 
 if TYPE_CHECKING:
     from .lambda_service import InvocationType, LambdaService
@@ -55,8 +58,7 @@ class MotoState:
     def __init__(self, account_id: str, region: str) -> None:
         self.account_id = account_id
         self.region = region
-        self._restore: list[tuple[type, str, Any]] = []
-        self._lambda_config: Any = None
+        self._patches = MotoPatches()
 
     def start(self, lambdas: LambdaService) -> None:
         """Reset every backend, turn Docker off for Lambda and install the Lambda hooks."""
@@ -68,20 +70,21 @@ class MotoState:
                 raise RuntimeError("another LocalCloud is already running in this process")
             _running.append(self)
         moto_api_backend.reset()
-        self._lambda_config = default_user_config.get("lambda")
-        default_user_config["lambda"] = {"use_docker": False}
-        self._install(lambdas)
+        self._patches = patches = MotoPatches()
+        patches.replace(
+            default_user_config,
+            "lambda",
+            lambda original: {"use_docker": False},
+            reason="run Lambda without Docker (moto's API then keeps it in lambda_simple_backends)",
+            expect=_has_use_docker,
+            where="moto.core.config.default_user_config['lambda']",
+        )
+        self._register(patches, lambdas)
+        patches.install()
 
     def stop(self) -> None:
         """Undo the hooks and the configuration change (idempotent)."""
-        from moto.core.config import default_user_config
-
-        for owner, name, original in reversed(self._restore):
-            setattr(owner, name, original)
-        self._restore.clear()
-        if self._lambda_config is not None:
-            default_user_config["lambda"] = self._lambda_config
-            self._lambda_config = None
+        self._patches.restore()
         with _running_lock:
             if self in _running:
                 _running.remove(self)
@@ -110,15 +113,10 @@ class MotoState:
                 continue
         raise ValueError(f"moto's {service!r} backend has no region {self.region!r}")
 
-    def _patch(self, owner: type, name: str, make: Callable[[Any], Any]) -> None:
-        original = owner.__dict__[name]
-        self._restore.append((owner, name, original))
-        setattr(owner, name, make(original))
-
     def _mine(self, backend: Any) -> bool:
         return bool(backend.account_id == self.account_id and backend.region_name == self.region)
 
-    def _install(self, lambdas: LambdaService) -> None:
+    def _register(self, patches: MotoPatches, lambdas: LambdaService) -> None:
         from moto.awslambda.models import EventInvokeConfig, LambdaBackend, LambdaFunction
         from moto.awslambda_simple.models import LambdaSimpleBackend
 
@@ -219,15 +217,69 @@ class MotoState:
 
             return patched
 
-        self._patch(LambdaBackend, "invoke", invoke)
-        self._patch(LambdaSimpleBackend, "invoke", invoke)
-        self._patch(LambdaBackend, "update_function_code", retiring)
-        self._patch(LambdaBackend, "delete_function", retiring)
-        self._patch(LambdaBackend, "update_function_configuration", keep_dead_letter_on_update)
-        self._patch(LambdaBackend, "create_function", keep_dead_letter_on_create)
-        self._patch(LambdaFunction, "get_configuration", report_dead_letter)
-        self._patch(LambdaBackend, "put_function_event_invoke_config", put_event_config)
-        self._patch(LambdaBackend, "update_function_event_invoke_config", update_event_config)
+        invoke_parameters = parameters("function_name", "qualifier", "body", "headers", "response_headers")
+        for backend_class in (LambdaBackend, LambdaSimpleBackend):
+            patches.replace(
+                backend_class,
+                "invoke",
+                invoke,
+                reason="run the code through LambdaService and set Lambda's response headers",
+                expect=invoke_parameters,
+            )
+        patches.replace(
+            LambdaBackend,
+            "update_function_code",
+            retiring,
+            reason="retire the function's warm environments",
+            expect=parameters("function_name"),
+        )
+        patches.replace(
+            LambdaBackend,
+            "delete_function",
+            retiring,
+            reason="retire the function's warm environments",
+            expect=parameters("function_name"),
+        )
+        patches.replace(
+            LambdaBackend,
+            "update_function_configuration",
+            keep_dead_letter_on_update,
+            reason="keep DeadLetterConfig (moto drops it) and retire warm environments",
+            expect=parameters("function_name", "qualifier", "body"),
+        )
+        patches.replace(
+            LambdaBackend,
+            "create_function",
+            keep_dead_letter_on_create,
+            reason="keep DeadLetterConfig (moto drops it)",
+            expect=parameters("spec"),
+        )
+        patches.replace(
+            LambdaFunction,
+            "get_configuration",
+            report_dead_letter,
+            reason="report the kept DeadLetterConfig",
+        )
+        patches.replace(
+            LambdaBackend,
+            "put_function_event_invoke_config",
+            put_event_config,
+            reason="replace the stored event invoke config (moto appends and keeps reading the first)",
+            expect=parameters("function_name", "config"),
+        )
+        patches.replace(
+            LambdaBackend,
+            "update_function_event_invoke_config",
+            update_event_config,
+            reason="merge into the stored event invoke config (moto appends and keeps reading the first)",
+            expect=parameters("function_name", "config"),
+        )
+
+
+def _has_use_docker(config: Any) -> str | None:
+    if isinstance(config, dict) and "use_docker" in config:
+        return None
+    return "has no use_docker setting"
 
 
 def raise_invalid(invocation_type: str) -> None:

@@ -2,8 +2,9 @@
 
 moto delivers to ``sqs`` subscribers itself but hands ``lambda`` ones to its Docker-only runtime (the error is
 logged and swallowed) and POSTs to ``http(s)`` endpoints. While started, this component replaces moto's
-per-subscription delivery (``moto.sns.models.Subscription.publish``) for the topics of the cloud's account
-and region, so every publish — an alarm action, or a client's Publish/PublishBatch through the endpoint —
+per-subscription delivery (``moto.sns.models.Subscription.publish``, through a
+:class:`~selfheal.cloud.moto_patches.MotoPatches` registry) for the topics of the cloud's account and region,
+so every publish — an alarm action, or a client's Publish/PublishBatch through the endpoint —
 is delivered as follows:
 
 - ``lambda``: an Event invoke through ``cloud.lambdas.invoke_async`` (Lambda's async retries apply), with the
@@ -26,6 +27,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
+
+from .moto_patches import MotoPatches, parameters
 
 if TYPE_CHECKING:
     from .server import LocalCloud
@@ -124,7 +127,7 @@ class SnsDelivery:
         self.deliveries: list[Delivery] = []
         self._signing_key = secrets.token_bytes(32)
         self._lock = threading.Lock()
-        self._original: Callable[..., None] | None = None
+        self._patches: MotoPatches | None = None
         self._cloud: LocalCloud | None = None
 
     @classmethod
@@ -139,27 +142,36 @@ class SnsDelivery:
         """Replace moto's per-subscription delivery."""
         from moto.sns.models import Subscription
 
-        if self._original is not None:
+        if self._patches is not None:
             raise RuntimeError("SNS delivery is already started")
-        self._cloud = cloud
-        self._original = original = Subscription.publish
         component = self
 
-        def publish(subscription: Any, message: str, message_id: str, **kwargs: Any) -> None:
-            if not component._owns(subscription):
-                original(subscription, message, message_id, **kwargs)
-                return
-            component._deliver(subscription, original, message, message_id, **kwargs)
+        def delivering(original: Callable[..., None]) -> Callable[..., None]:
+            def publish(subscription: Any, message: str, message_id: str, **kwargs: Any) -> None:
+                if not component._owns(subscription):
+                    original(subscription, message, message_id, **kwargs)
+                    return
+                component._deliver(subscription, original, message, message_id, **kwargs)
 
-        setattr(Subscription, "publish", publish)  # noqa: B010
+            return publish
+
+        patches = MotoPatches()
+        patches.replace(
+            Subscription,
+            "publish",
+            delivering,
+            reason="deliver this cloud's SNS messages to Lambda (async invoke) and record other protocols",
+            expect=parameters("message", "message_id"),
+        )
+        self._cloud = cloud
+        patches.install()
+        self._patches = patches
 
     def stop(self) -> None:
         """Restore moto's delivery."""
-        from moto.sns.models import Subscription
-
-        if self._original is not None:
-            setattr(Subscription, "publish", self._original)  # noqa: B010
-            self._original = None
+        if self._patches is not None:
+            self._patches.restore()
+            self._patches = None
 
     def delivered(self, protocol: str | None = None) -> list[Delivery]:
         """Deliveries so far (of ``protocol`` only, when given)."""
