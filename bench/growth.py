@@ -29,15 +29,7 @@ IMG_DIR = Path(__file__).resolve().parent / "img"
 
 
 def _client(cloud: Any, service: str) -> Any:
-    import boto3
-
-    return boto3.client(
-        service,  # type: ignore[call-overload]
-        endpoint_url=cloud.endpoint,
-        region_name=cloud.region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return cloud.client(service)
 
 
 def _fit(xs: list[float], ys: list[float]) -> tuple[float, float, float]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -23,12 +23,24 @@ MODULE = Path(__file__).resolve().parent.parent / "deploy" / "fragile"
 STEPS = ("init", "apply", "plan (no change)", "destroy")
 
 
+#: An endpoint and the AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY it accepts.
+Target = tuple[str, Mapping[str, str]]
+
+
 @contextmanager
-def _local_cloud() -> Iterator[str]:
+def _local_cloud() -> Iterator[Target]:
     from selfheal.cloud import LocalCloud
 
     with LocalCloud(port=0) as cloud:
-        yield cloud.endpoint
+        yield cloud.endpoint, cloud.operator_key.environment()
+
+
+@contextmanager
+def _bare_moto() -> Iterator[Target]:
+    from selfheal.terraform.testing import MOTO_CREDENTIALS, moto_endpoint
+
+    with moto_endpoint() as endpoint:
+        yield endpoint, MOTO_CREDENTIALS
 
 
 def _timed(action: Callable[[], Any]) -> tuple[float, Any]:
@@ -37,14 +49,15 @@ def _timed(action: Callable[[], Any]) -> tuple[float, Any]:
     return time.perf_counter() - started, result
 
 
-def _cycle(endpoint_factory: Callable[[], AbstractContextManager[str]]) -> dict[str, Any]:
+def _cycle(target_factory: Callable[[], AbstractContextManager[Target]]) -> dict[str, Any]:
     from selfheal.terraform.driver import Terraform
     from selfheal.terraform.stack import write_stack
 
-    with tempfile.TemporaryDirectory(prefix="selfheal-bench-tf-") as tmp, endpoint_factory() as endpoint:
+    with tempfile.TemporaryDirectory(prefix="selfheal-bench-tf-") as tmp, target_factory() as target:
+        endpoint, credentials = target
         stack = Path(tmp) / "stack"
         write_stack(stack, MODULE, {"failure_rate": "0.3"})
-        tf = Terraform(stack, endpoint)
+        tf = Terraform(stack, endpoint, credentials=credentials)
         times: dict[str, float] = {}
         times["init"], _ = _timed(tf.init)
         times["apply"], _ = _timed(tf.apply)
@@ -64,13 +77,11 @@ def _provision_seconds() -> float:
 
 def run(repeats: int = 2) -> dict[str, Any]:
     """Time the Terraform cycle against both endpoints ``repeats`` times; print the best of each."""
-    from selfheal.terraform.testing import moto_endpoint
-
     where = machine()
     runs: dict[str, list[dict[str, Any]]] = {"local cloud": [], "bare moto": []}
     for _ in range(repeats):
         runs["local cloud"].append(_cycle(_local_cloud))
-        runs["bare moto"].append(_cycle(moto_endpoint))
+        runs["bare moto"].append(_cycle(_bare_moto))
     best = {name: {step: min(r["seconds"][step] for r in rs) for step in STEPS} for name, rs in runs.items()}
     rows = [
         [

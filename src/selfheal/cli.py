@@ -18,8 +18,9 @@ from rich.console import Console
 
 from selfheal.cli_errors import CliError, describe_aws_error
 from selfheal.deployment import DEFAULT_OUTPUTS_PATH, AwsTarget, Deployment
+from selfheal.workdir import DEFAULT_WORKDIR
 
-__all__ = ["app", "main"]
+__all__ = ["WorkdirOption", "app", "main"]
 
 app = typer.Typer(
     name="selfheal",
@@ -49,6 +50,12 @@ PrefixOption = Annotated[
 ]
 OutputsOption = Annotated[
     Path, typer.Option("--outputs", help="Terraform outputs written by `selfheal up`.", dir_okay=False)
+]
+WorkdirOption = Annotated[
+    Path,
+    typer.Option(
+        "--workdir", help="Where the cloud record, the operator key, Terraform state and logs live."
+    ),
 ]
 
 
@@ -93,13 +100,41 @@ def cloud(
             "share the cloud's clock.",
         ),
     ] = None,
+    workdir: WorkdirOption = DEFAULT_WORKDIR,
+    accept_any_key: Annotated[
+        bool,
+        typer.Option(
+            "--accept-any-key",
+            help="Accept any access key as root, as moto does — only for throwaway tests; anything on "
+            "this machine can then act as root.",
+        ),
+    ] = False,
+    allow_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-origin",
+            metavar="ORIGIN",
+            help="Let web pages from ORIGIN call the cloud (CORS); repeatable.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
-    """Run the local cloud in the foreground until Ctrl-C or SIGTERM."""
+    """Run the local cloud in the foreground until Ctrl-C or SIGTERM.
+
+    Requests must be signed with the operator key kept in <workdir>/credentials (made on first use).
+    """
     from selfheal.cli_cloud import run_cloud
 
     with _reporting_errors():
         run_cloud(
-            port, time_scale, Console(highlight=False), enforce_iam=enforce_iam, time_origin=time_origin
+            port,
+            time_scale,
+            Console(highlight=False),
+            enforce_iam=enforce_iam,
+            time_origin=time_origin,
+            workdir=workdir,
+            accept_any_key=accept_any_key,
+            allow_origins=tuple(allow_origin or ()),
         )
 
 

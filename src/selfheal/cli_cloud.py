@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -16,11 +17,23 @@ from selfheal.cli_errors import CliError
 __all__ = ["run_cloud", "usage_lines"]
 
 
-def usage_lines(endpoint: str, region: str) -> list[str]:
-    """How to point tools at a local cloud listening on ``endpoint``."""
+def usage_lines(endpoint: str, region: str, credentials_file: Path | None = None) -> list[str]:
+    """How to point tools at a local cloud listening on ``endpoint``.
+
+    The operator key is named by its file (``credentials_file``, profile ``selfheal``), never printed.
+    Both region variables: the SDKs read ``AWS_REGION``, botocore and the aws CLI ``AWS_DEFAULT_REGION``.
+    """
+    from selfheal.cloud.credentials import OPERATOR_PROFILE
+
+    if credentials_file is not None:
+        signing = (
+            f"export AWS_SHARED_CREDENTIALS_FILE={credentials_file.resolve()} AWS_PROFILE={OPERATOR_PROFILE}"
+        )
+    else:
+        signing = "sign requests with the cloud's operator key (start it with --workdir to keep it in a file)"
     return [
-        f"export AWS_ENDPOINT_URL={endpoint}",
-        f"export AWS_REGION={region} AWS_ACCESS_KEY_ID=testing AWS_SECRET_ACCESS_KEY=testing",
+        f"export AWS_ENDPOINT_URL={endpoint} AWS_REGION={region} AWS_DEFAULT_REGION={region}",
+        signing,
         f"aws --endpoint-url {endpoint} lambda list-functions",
         f"HTTP APIs answer at {endpoint}/_api/<api-id>/ (their ApiEndpoint)",
     ]
@@ -35,11 +48,15 @@ def run_cloud(
     stop: threading.Event | None = None,
     enforce_iam: bool | None = None,
     time_origin: float | None = None,
+    workdir: Path | None = None,
+    accept_any_key: bool = False,
+    allow_origins: Sequence[str] = (),
 ) -> None:
     """Start a LocalCloud, print how to use it, block until stopped, then stop it cleanly.
 
     ``stop`` (set by SIGTERM, or by a test) ends the wait; Ctrl-C does too. ``enforce_iam`` None keeps
-    the cloud's default (enforced).
+    the cloud's default (enforced). With ``workdir`` the cloud's operator key is the one kept in
+    ``<workdir>/credentials`` (made, mode 0600, if missing); without, the cloud makes a random one.
     """
     if not 0 <= port <= 65535:
         raise CliError(f"--port must be from 0 to 65535, got {port}", exit_code=2)
@@ -47,10 +64,24 @@ def run_cloud(
         from selfheal.cloud import LocalCloud
 
         cloud_factory = LocalCloud
+    credentials_file: Path | None = None
     try:
         options: dict[str, Any] = {} if enforce_iam is None else {"enforce_iam": enforce_iam}
         if time_origin is not None:
             options["time_origin"] = time_origin
+        if workdir is not None:
+            from selfheal.cloud.credentials import load_or_create
+            from selfheal.workdir import Workdir
+
+            credentials_file = Workdir(workdir).credentials_file
+            try:
+                options["operator_key"] = load_or_create(credentials_file)
+            except OSError as error:
+                raise CliError(f"cannot create {credentials_file}: {error.strerror or error}") from None
+        if accept_any_key:
+            options["accept_any_key"] = True
+        if allow_origins:
+            options["allow_origins"] = tuple(allow_origins)
         cloud = cloud_factory(port=port, time_scale=time_scale, **options)
     except ValueError as error:
         raise CliError(str(error), exit_code=2) from error
@@ -75,7 +106,14 @@ def run_cloud(
             if enforce_iam is not None:
                 state = "enforced" if enforce_iam else "NOT enforced (--no-enforce-iam)"
                 console.print(f"  IAM {state} for calls signed by Lambda execution roles", markup=False)
-            for line in usage_lines(cloud.endpoint, cloud.region):
+            if accept_any_key:
+                console.print(
+                    "  warning: ANY access key acts as root (--accept-any-key): only for throwaway tests",
+                    markup=False,
+                )
+            for origin in allow_origins:
+                console.print(f"  web pages from {origin} may call the cloud (CORS)", markup=False)
+            for line in usage_lines(cloud.endpoint, cloud.region, credentials_file):
                 console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
             console.print("Press Ctrl-C to stop.")
             try:

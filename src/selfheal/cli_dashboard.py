@@ -2,7 +2,7 @@
 
 The endpoint is ``--endpoint-url``, else ``AWS_ENDPOINT_URL``, else the local cloud ``selfheal up``
 recorded in the work directory, else real AWS. The recorded cloud's time scale gives the dashboard the
-cloud's clock.
+cloud's clock; a local cloud is signed with the work directory's operator key (``credentials``).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def resolve_with_workdir(
     if endpoint_url is None and record is not None:
         endpoint_url = record.endpoint
         region = region or record.region
-    target = AwsTarget.resolve(endpoint_url, region, deployment)
+    target = AwsTarget.resolve(endpoint_url, region, deployment, workdir=workdir)
     clock: Callable[[], float] | None = None
     if record is not None and target.endpoint_url == record.endpoint and record.time_scale > 1:
         clock = Clock(record.time_scale, origin=record.started_at).now

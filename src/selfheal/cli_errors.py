@@ -14,7 +14,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from selfheal.deployment import AwsTarget
+from selfheal.deployment import AwsTarget, no_local_credentials_message
 
 __all__ = ["CliError", "describe_aws_error"]
 
@@ -38,6 +38,8 @@ def describe_aws_error(error: Exception, target: AwsTarget, subject: str = "") -
     if isinstance(error, ReadTimeoutError):
         return f"{target.description} did not answer in time{about}"
     if isinstance(error, NoCredentialsError | PartialCredentialsError):
+        if target.endpoint_url is not None:
+            return no_local_credentials_message(target.endpoint_url)
         return "no credentials for AWS — configure a profile or AWS_ACCESS_KEY_ID, or pass --endpoint-url"
     if isinstance(error, ProfileNotFound):
         return f"{error} — check AWS_PROFILE or pass --endpoint-url for the local cloud"

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
-from selfheal.cli import app
+from selfheal.cli import WorkdirOption, app
 from selfheal.cli_errors import CliError
 from selfheal.cloud_process import CloudProcessError
 from selfheal.demo_settings import DEFAULT_DEADLINE, DEFAULT_RATE, DEFAULT_TIME_SCALE, DemoSettings
@@ -18,9 +17,6 @@ from selfheal.workdir import DEFAULT_WORKDIR, Workdir
 
 __all__ = ["demo_command", "down_command", "next_steps", "up_command"]
 
-WorkdirOption = Annotated[
-    Path, typer.Option("--workdir", help="Where the cloud record, Terraform state and logs live.")
-]
 DashboardPortOption = Annotated[
     int | None,
     typer.Option(
@@ -51,6 +47,7 @@ def next_steps(result: UpResult, workdir: Workdir) -> list[str]:
         "",
         "next:",
         f"  export AWS_ENDPOINT_URL={endpoint}",
+        f"  export AWS_SHARED_CREDENTIALS_FILE={workdir.credentials_file.resolve()} AWS_PROFILE=selfheal",
         f"  selfheal status{outputs_flag}",
         f"  selfheal traffic --url {outputs.get('api_endpoint', '<api_endpoint>')} --rate 20 --duration 60",
         f"  selfheal down{'' if workdir.root == DEFAULT_WORKDIR else f' --workdir {workdir.root}'}",

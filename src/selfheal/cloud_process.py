@@ -164,6 +164,7 @@ def start_cloud(
 ) -> CloudRecord:
     """Start ``selfheal cloud`` detached, record it in ``cloud.json`` and wait until it answers.
 
+    The child's operator key is the work directory's (``credentials``, created here first if missing).
     Refuses (``CloudProcessError``) when a recorded cloud is alive or the port is taken; ``port`` 0 picks
     a free one. ``on_wait`` is called with the seconds waited so far while the cloud starts.
     """
@@ -180,12 +181,23 @@ def start_cloud(
     elif not port_available(port):
         raise CloudProcessError(f"port {port} on 127.0.0.1 is taken — choose another --port")
     workdir.ensure()
+    # The operator key exists before the child starts, so this process (Terraform, the dashboard) signs
+    # with the very key the child loads from the same file.
+    from selfheal.cloud.credentials import load_or_create
+
+    try:
+        load_or_create(workdir.credentials_file)
+    except ValueError as error:
+        raise CloudProcessError(str(error)) from None
+    except OSError as error:
+        raise CloudProcessError(f"cannot create {workdir.credentials_file}: {error.strerror}") from None
     # The cloud's clock starts at the origin recorded here, so the demo and the dashboard, which read
     # started_at back, compute exactly the cloud's time.
     started_at = time.time()
     argv = [
         sys.executable, "-c", _ENTRY, "cloud", "--port", str(port),
         "--time-scale", repr(time_scale), "--time-origin", repr(started_at),
+        "--workdir", str(workdir.root.resolve()),
     ]  # fmt: skip
     process = spawn_detached(argv, workdir.cloud_log, f"selfheal cloud --port {port}")
     record = CloudRecord(

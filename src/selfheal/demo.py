@@ -42,7 +42,7 @@ from selfheal.stack_control import (
 from selfheal.traffic import LoadGenerator, TrafficPlan
 from selfheal.workdir import Workdir
 
-__all__ = ["DemoResult", "DemoSettings", "LoopProbe", "run_demo", "run_demo_command"]
+__all__ = ["DemoResult", "DemoSettings", "LoopProbe", "cloud_target", "run_demo", "run_demo_command"]
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,7 @@ class DemoResult:
 class LoopProbe:
     """Reads the loop's state from the local cloud: alarm, FAILURE_RATE, the healer's ledger."""
 
-    def __init__(self, endpoint: str, outputs: dict[str, Any]) -> None:
-        target = AwsTarget(endpoint, str(outputs.get("region") or "us-east-1"))
+    def __init__(self, target: AwsTarget, outputs: dict[str, Any]) -> None:
         self.alarm_name = str(outputs["alarm_name"])
         self.function_name = str(outputs["fragile_function_name"])
         self.table_name = str(outputs["ledger_table_name"])
@@ -106,12 +105,19 @@ class LoopProbe:
         )
 
 
+def cloud_target(workdir: Workdir, deployed: UpResult) -> AwsTarget:
+    """The deployment's local cloud, signed with the work directory's operator key."""
+    cloud = deployed.cloud
+    region = str(deployed.outputs.get("region") or cloud.region)
+    return AwsTarget.resolve(cloud.endpoint, region, workdir=workdir.root)
+
+
 def _serve_dashboard(
     settings: DemoSettings, workdir: Workdir, deployed: UpResult, reporter: Reporter
 ) -> DashboardServer | None:
     """The dashboard in this process for the deployment; None (with a warning) when it cannot listen."""
     cloud = deployed.cloud
-    target = AwsTarget(cloud.endpoint, str(deployed.outputs.get("region") or cloud.region))
+    target = cloud_target(workdir, deployed)
     deployment = Deployment.resolve(None, workdir.outputs_json)
     clock = Clock(cloud.time_scale, origin=cloud.started_at).now if cloud.time_scale > 1 else None
     try:
@@ -128,6 +134,7 @@ def _serve_dashboard(
 
 def _watch(
     settings: DemoSettings,
+    workdir: Workdir,
     deployed: UpResult,
     console: Console,
     view: DemoView | None,
@@ -137,7 +144,7 @@ def _watch(
     (None when verified) and the requests and 5xx served."""
     outputs = deployed.outputs
     url = str(outputs["api_endpoint"])
-    probe = LoopProbe(deployed.cloud.endpoint, outputs)
+    probe = LoopProbe(cloud_target(workdir, deployed), outputs)
     baseline = (probe.function_variables() or {}).get("FAILURE_RATE")
     timeline = Timeline(baseline=baseline or f"{settings.failure_rate:g}")
     plan = TrafficPlan(url=url, rate=settings.rate, duration=settings.deadline + 60, concurrency=16)
@@ -203,7 +210,7 @@ def run_demo(
         if settings.dashboard:
             dashboard = _serve_dashboard(settings, workdir, deployed, reporter)
         url = dashboard.url if dashboard is not None else None
-        timeline, failure, requests, errors = _watch(settings, deployed, console, view, url)
+        timeline, failure, requests, errors = _watch(settings, workdir, deployed, console, view, url)
         with reporter.phase("terraform plan (drift after the healer's change)"):
             plan = stack_terraform(workdir, deployed.cloud.endpoint).plan(check=False)
         drift = drift_lines(plan.stdout)

@@ -4,33 +4,84 @@ Names come from Terraform's outputs in ``.selfheal/outputs.json`` (a flat JSON o
 value, written after ``selfheal up``) when that file exists, else from the ``name_prefix`` convention of
 docs/internals.md. The target is the local cloud when an endpoint URL is given (``--endpoint-url`` or
 ``AWS_ENDPOINT_URL``), else real AWS through boto3's usual credential chain.
+
+A local cloud accepts only the keys it issued. Requests to one on a loopback address are signed with the
+operator key of the work directory (``.selfheal/credentials``, written by ``selfheal up``/``selfheal
+cloud``) when that file exists, else with boto3's usual credentials (e.g. ``AWS_PROFILE=selfheal`` and
+``AWS_SHARED_CREDENTIALS_FILE`` as ``selfheal cloud`` prints them); with neither, resolving the target is a
+one-line error. No well-known test key is ever guessed.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
+
+from selfheal.workdir import DEFAULT_WORKDIR, Workdir
+
+if TYPE_CHECKING:
+    from selfheal.cloud.credentials import OperatorKey
 
 __all__ = [
     "DEFAULT_OUTPUTS_PATH",
     "DEFAULT_PREFIX",
     "AwsTarget",
     "Deployment",
+    "LocalCredentialsError",
     "load_outputs",
+    "no_local_credentials_message",
+    "workdir_operator_key",
 ]
 
 DEFAULT_PREFIX = "selfheal"
-DEFAULT_OUTPUTS_PATH = Path(".selfheal") / "outputs.json"
+DEFAULT_OUTPUTS_PATH = DEFAULT_WORKDIR / "outputs.json"
 
 _PREFIX = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,39}$")
 _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect_timeout=3, read_timeout=15)
+
+
+class LocalCredentialsError(ValueError):
+    """No key to sign requests to a local cloud with; the message says how to get one."""
+
+
+def no_local_credentials_message(endpoint: str, workdir: Path | None = None) -> str:
+    """What to do when there is no key for the local cloud at ``endpoint`` (one line)."""
+    missing = f"no {Workdir(workdir).credentials_file}" if workdir is not None else "no operator key"
+    return (
+        f"no credentials for the local cloud at {endpoint} ({missing}, none in the environment) — "
+        "start it with `selfheal up` or `selfheal cloud`, or set AWS_SHARED_CREDENTIALS_FILE and "
+        "AWS_PROFILE as `selfheal cloud` prints them"
+    )
+
+
+def _is_loopback(endpoint: str) -> bool:
+    host = urlsplit(endpoint).hostname or ""
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return host == "localhost"
+
+
+def workdir_operator_key(workdir: Path = DEFAULT_WORKDIR) -> OperatorKey | None:
+    """The operator key kept in ``<workdir>/credentials``; None when there is no such file.
+
+    ValueError (one line) for a file that is damaged or readable by other users.
+    """
+    path = Workdir(workdir).credentials_file
+    if not path.exists():
+        return None
+    from selfheal.cloud.credentials import read_key  # lazily: the cloud package imports moto
+
+    return read_key(path)
 
 
 def load_outputs(path: Path) -> dict[str, str]:
@@ -91,16 +142,30 @@ class Deployment:
 
 @dataclass(frozen=True)
 class AwsTarget:
-    """The endpoint and region boto3 clients are made for; ``endpoint_url`` None means real AWS."""
+    """The endpoint and region boto3 clients are made for; ``endpoint_url`` None means real AWS.
+
+    ``operator_key`` signs every request when set (a local cloud's key); else boto3's usual credentials.
+    """
 
     endpoint_url: str | None
     region: str
+    operator_key: OperatorKey | None = field(default=None, compare=False)
 
     @classmethod
     def resolve(
-        cls, endpoint_url: str | None, region: str | None, deployment: Deployment | None = None
+        cls,
+        endpoint_url: str | None,
+        region: str | None,
+        deployment: Deployment | None = None,
+        *,
+        workdir: Path = DEFAULT_WORKDIR,
+        operator_key: OperatorKey | None = None,
     ) -> AwsTarget:
-        """Pick the endpoint (flag, then ``AWS_ENDPOINT_URL``) and the region (flag, outputs, env)."""
+        """Pick the endpoint (flag, then ``AWS_ENDPOINT_URL``), the region (flag, outputs, env) and, for a
+        local cloud, the key: ``operator_key``, else ``<workdir>/credentials``, else boto3's credentials.
+
+        ValueError (one line) for a bad endpoint, an unusable key file, or a local cloud with no key at all.
+        """
         endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
         if endpoint is not None and not re.match(r"^https?://[^\s/]+", endpoint):
             raise ValueError(f"endpoint URL must look like http://127.0.0.1:4566, got {endpoint!r}")
@@ -112,7 +177,15 @@ class AwsTarget:
             or boto3.session.Session().region_name
             or "us-east-1"
         )
-        return cls(endpoint.rstrip("/") if endpoint else None, chosen)
+        if endpoint is None:
+            return cls(None, chosen)
+        endpoint = endpoint.rstrip("/")
+        key = operator_key
+        if key is None and _is_loopback(endpoint):
+            key = workdir_operator_key(workdir)
+        if key is None and boto3.session.Session().get_credentials() is None:
+            raise LocalCredentialsError(no_local_credentials_message(endpoint, workdir))
+        return cls(endpoint, chosen, key)
 
     @property
     def is_local(self) -> bool:
@@ -125,12 +198,18 @@ class AwsTarget:
         return f"the local cloud at {self.endpoint_url}" if self.endpoint_url else f"AWS ({self.region})"
 
     def client(self, service: str) -> Any:
-        """A boto3 client for ``service``; the local cloud gets dummy credentials when none are set."""
-        session = boto3.session.Session(region_name=self.region)
-        if self.endpoint_url is not None and session.get_credentials() is None:
+        """A boto3 client for ``service``, signed with ``operator_key`` if set, else boto3's credentials.
+
+        Without either, its calls fail with botocore's ``NoCredentialsError`` (never a guessed key).
+        """
+        if self.operator_key is not None:
             session = boto3.session.Session(
-                region_name=self.region, aws_access_key_id="testing", aws_secret_access_key="testing"
+                aws_access_key_id=self.operator_key.access_key_id,
+                aws_secret_access_key=self.operator_key.secret_access_key,
+                region_name=self.region,
             )
+        else:
+            session = boto3.session.Session(region_name=self.region)
         return session.client(  # type: ignore[call-overload]
             service, endpoint_url=self.endpoint_url, config=_CLIENT_CONFIG
         )

@@ -128,8 +128,19 @@ class _TerraformLog:
 def stack_terraform(
     workdir: Workdir, endpoint: str, log: Callable[[str, Any], None] | None = None
 ) -> Terraform:
-    """Terraform for the work directory's stack against the cloud at ``endpoint``."""
-    return Terraform(workdir.stack_dir, endpoint, on_line=log)
+    """Terraform for the work directory's stack against the cloud at ``endpoint``, signed with the work
+    directory's operator key (the one its cloud was started with); StackError when there is none."""
+    from selfheal.cloud.credentials import read_key
+
+    if not workdir.credentials_file.exists():
+        raise StackError(
+            f"no operator key in {workdir.credentials_file} — start the local cloud with `selfheal up`"
+        )
+    try:
+        key = read_key(workdir.credentials_file)
+    except ValueError as error:
+        raise StackError(str(error)) from None
+    return Terraform(workdir.stack_dir, endpoint, credentials=key.environment(), on_line=log)
 
 
 def _failure(error: TerraformError, log: Path) -> StackError:

@@ -2,6 +2,8 @@
 
 ```
 .selfheal/
+  credentials      the local cloud's operator key (AWS shared-credentials file, profile `selfheal`,
+                   mode 0600); kept by `selfheal down`, so exported AWS_PROFILE settings stay valid
   cloud.json       the background local cloud: pid, endpoint, port, time scale, region, start time
   cloud.log        its output
   stack/           the wrapper root module, Terraform's state and data directory
@@ -71,6 +73,11 @@ class Workdir:
     """Paths of one work directory (default ``.selfheal`` in the current directory)."""
 
     root: Path = DEFAULT_WORKDIR
+
+    @property
+    def credentials_file(self) -> Path:
+        """The operator key of the clouds run from this directory (``selfheal.cloud.load_or_create``)."""
+        return self.root / "credentials"
 
     @property
     def cloud_json(self) -> Path:
@@ -175,7 +182,8 @@ class Workdir:
     def remove_state(self) -> list[Path]:
         """Delete the cloud and dashboard records, the outputs and Terraform's state; return what was removed.
 
-        The stack module, Terraform's data directory (providers) and the logs stay for the next `up`.
+        The stack module, Terraform's data directory (providers), the logs and the operator key
+        (``credentials``, stable per work directory so exported settings stay valid) stay for the next `up`.
         """
         removed = []
         candidates = [
@@ -195,7 +203,7 @@ class Workdir:
         return removed
 
     def remove_all(self) -> None:
-        """Delete the whole work directory."""
+        """Delete the whole work directory, the operator key (``credentials``) included."""
         shutil.rmtree(self.root, ignore_errors=True)
 
     @staticmethod

@@ -47,7 +47,10 @@ def running() -> Iterator[Running]:
         traffic = LoadGenerator(TrafficPlan(url=deployment.api_endpoint or "", rate=12, duration=600))
         sender = threading.Thread(target=traffic.run, name="browser-test-traffic", daemon=True)
         dashboard = start_dashboard(
-            AwsTarget(cloud.endpoint, cloud.region), deployment, now=cloud.clock.now, window_periods=40
+            AwsTarget(cloud.endpoint, cloud.region, cloud.operator_key),
+            deployment,
+            now=cloud.clock.now,
+            window_periods=40,
         )
         try:
             yield Running(cloud, loop, dashboard, sender)

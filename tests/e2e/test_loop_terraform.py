@@ -112,7 +112,10 @@ def test_up_heal_drift_apply_down(workdir: Workdir) -> None:
     assert record is not None and cloud_alive(record) and record.port == port
     outputs = load_outputs(workdir.outputs_json)
     assert outputs["api_endpoint"].startswith(f"http://127.0.0.1:{port}/_api/")
-    target = AwsTarget(record.endpoint, outputs["region"])
+    # Signed with the work directory's operator key, the one `up` gave the background cloud.
+    target = AwsTarget.resolve(record.endpoint, outputs["region"], workdir=workdir.root)
+    assert target.operator_key is not None
+    assert workdir.credentials_file.stat().st_mode & 0o777 == 0o600
     lam, ddb = target.client("lambda"), target.client("dynamodb")
     function = outputs["fragile_function_name"]
     baseline = _env_variables(lam, function)
@@ -191,6 +194,7 @@ def _assert_stopped(record: CloudRecord, workdir: Workdir) -> None:
     assert port_available(record.port)
     assert not workdir.cloud_json.exists() and not workdir.outputs_json.exists()
     assert not workdir.state_file.exists()
+    assert workdir.credentials_file.exists()  # the operator key stays: exported settings remain valid
 
 
 def test_demo_runs_end_to_end(workdir: Workdir) -> None:

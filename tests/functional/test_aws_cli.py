@@ -1,4 +1,5 @@
-"""The `aws` CLI, pointed at `selfheal cloud` with --endpoint-url, works as a new user would use it.
+"""The `aws` CLI, pointed at `selfheal cloud` with --endpoint-url, works as a new user would use it:
+with exactly the settings `selfheal cloud` prints (its operator key by file and profile, never printed).
 
 The aws CLI pins its own botocore, so it lives in its own venv (`make test` creates `.venv-awscli`).
 """
@@ -8,18 +9,19 @@ from __future__ import annotations
 import io
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 import zipfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from selfheal.cloud.credentials import OPERATOR_PROFILE, read_key
 from selfheal.cloud_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -30,30 +32,48 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+@dataclass(frozen=True)
+class Cloud:
+    """A running `selfheal cloud` and the settings it printed (``export NAME=value`` lines)."""
+
+    endpoint: str
+    settings: dict[str, str]
+
+
+def _exported(text: str) -> dict[str, str]:
+    """The variables of the ``export A=x B=y`` lines `selfheal cloud` prints."""
+    settings: dict[str, str] = {}
+    for line in text.splitlines():
+        if line.strip().startswith("export "):
+            for word in shlex.split(line)[1:]:
+                name, _, value = word.partition("=")
+                settings[name] = value
+    return settings
+
+
 @pytest.fixture(scope="module")
-def endpoint() -> Iterator[str]:
-    """`selfheal cloud` in a child process on a free loopback port."""
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
+    """`selfheal cloud` in a child process on a free loopback port, its work directory a temporary one."""
     port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-c", "from selfheal.cli import main; main()", "cloud", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    workdir = tmp_path_factory.mktemp("awscli")
+    log = workdir / "cloud.log"
+    argv = ["cloud", "--port", str(port), "--workdir", str(workdir / ".selfheal")]
+    with log.open("wb") as output:
+        process = subprocess.Popen(
+            [sys.executable, "-c", "from selfheal.cli import main; main()", *argv],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=dict(os.environ, COLUMNS="400"),
+        )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(url + "/", timeout=1).close()
-                break
-            except urllib.error.HTTPError:
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise RuntimeError("selfheal cloud did not start") from None
-                time.sleep(0.1)
-        yield url
+        while "Ctrl-C" not in log.read_text(errors="replace"):
+            if time.monotonic() > deadline or process.poll() is not None:
+                raise RuntimeError(f"selfheal cloud did not start: {log.read_text(errors='replace')}")
+            time.sleep(0.1)
+        yield Cloud(url, _exported(log.read_text()))
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         try:
@@ -63,19 +83,12 @@ def endpoint() -> Iterator[str]:
             process.wait()
 
 
-def aws(endpoint: str, *args: str) -> str:
-    """Run one aws CLI command against the local cloud and return its stdout."""
-    env = dict(
-        os.environ,
-        AWS_ACCESS_KEY_ID="test",
-        AWS_SECRET_ACCESS_KEY="test",
-        AWS_DEFAULT_REGION="us-east-1",
-        AWS_CONFIG_FILE="/dev/null",
-        AWS_SHARED_CREDENTIALS_FILE="/dev/null",
-    )
-    env.pop("AWS_ENDPOINT_URL", None)
+def aws(cloud: Cloud, *args: str) -> str:
+    """Run one aws CLI command against the local cloud, with only the settings `selfheal cloud` printed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(cloud.settings, AWS_CONFIG_FILE=os.devnull)
     done = subprocess.run(
-        [str(AWS), "--endpoint-url", endpoint, "--output", "json", *args],
+        [str(AWS), "--endpoint-url", cloud.endpoint, "--output", "json", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -86,7 +99,22 @@ def aws(endpoint: str, *args: str) -> str:
     return done.stdout
 
 
-def test_aws_cli_creates_and_invokes_a_function(endpoint: str, tmp_path: Path) -> None:
+def test_printed_settings_name_the_key_file_not_the_key(cloud: Cloud) -> None:
+    """`selfheal cloud` prints the endpoint, the region and the credentials file with its profile —
+    the file holds the operator key (mode 0600); no access key or secret is printed."""
+    settings = cloud.settings
+    assert settings["AWS_ENDPOINT_URL"] == cloud.endpoint
+    assert settings["AWS_REGION"] == settings["AWS_DEFAULT_REGION"] == "us-east-1"
+    assert settings["AWS_PROFILE"] == OPERATOR_PROFILE
+    path = Path(settings["AWS_SHARED_CREDENTIALS_FILE"])
+    assert path.is_absolute() and path.stat().st_mode & 0o777 == 0o600
+    assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} & set(settings)
+    read_key(path)  # a usable [selfheal] key
+    identity = json.loads(aws(cloud, "sts", "get-caller-identity"))
+    assert identity["Account"] == "123456789012"
+
+
+def test_aws_cli_creates_and_invokes_a_function(cloud: Cloud, tmp_path: Path) -> None:
     """create-role, create-function and invoke run the real handler; its log group appears."""
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zf:
@@ -94,27 +122,27 @@ def test_aws_cli_creates_and_invokes_a_function(endpoint: str, tmp_path: Path) -
     code = tmp_path / "fn.zip"
     code.write_bytes(archive.getvalue())
     role = json.loads(
-        aws(endpoint, "iam", "create-role", "--role-name", "cli", "--assume-role-policy-document", "{}")
+        aws(cloud, "iam", "create-role", "--role-name", "cli", "--assume-role-policy-document", "{}")
     )
     aws(
-        endpoint, "lambda", "create-function", "--function-name", "cli-hello", "--runtime", "python3.12",
+        cloud, "lambda", "create-function", "--function-name", "cli-hello", "--runtime", "python3.12",
         "--role", role["Role"]["Arn"], "--handler", "app.handler", "--zip-file", f"fileb://{code}",
     )  # fmt: skip
     out = tmp_path / "out.json"
-    meta = json.loads(aws(endpoint, "lambda", "invoke", "--function-name", "cli-hello",
+    meta = json.loads(aws(cloud, "lambda", "invoke", "--function-name", "cli-hello",
                           "--payload", '{"name": "aws-cli"}', str(out)))  # fmt: skip
     assert meta["StatusCode"] == 200 and "FunctionError" not in meta
     assert json.loads(out.read_text()) == {"hello": "aws-cli"}
-    groups = json.loads(aws(endpoint, "logs", "describe-log-groups"))["logGroups"]
+    groups = json.loads(aws(cloud, "logs", "describe-log-groups"))["logGroups"]
     assert "/aws/lambda/cli-hello" in [g["logGroupName"] for g in groups]
 
 
-def test_aws_cli_sees_a_new_alarm_as_insufficient_data(endpoint: str) -> None:
+def test_aws_cli_sees_a_new_alarm_as_insufficient_data(cloud: Cloud) -> None:
     """An alarm made with the aws CLI starts INSUFFICIENT_DATA, as on AWS (moto alone says OK)."""
     aws(
-        endpoint, "cloudwatch", "put-metric-alarm", "--alarm-name", "cli-alarm", "--metric-name", "Errors",
+        cloud, "cloudwatch", "put-metric-alarm", "--alarm-name", "cli-alarm", "--metric-name", "Errors",
         "--namespace", "AWS/Lambda", "--statistic", "Sum", "--period", "60", "--evaluation-periods", "1",
         "--threshold", "1", "--comparison-operator", "GreaterThanOrEqualToThreshold",
     )  # fmt: skip
-    alarms = json.loads(aws(endpoint, "cloudwatch", "describe-alarms", "--alarm-names", "cli-alarm"))
+    alarms = json.loads(aws(cloud, "cloudwatch", "describe-alarms", "--alarm-names", "cli-alarm"))
     assert [a["StateValue"] for a in alarms["MetricAlarms"]] == ["INSUFFICIENT_DATA"]

@@ -14,18 +14,27 @@ from typer.testing import CliRunner
 from healer.ledger import recent_incidents
 from selfheal.cli import app
 from selfheal.cloud import LocalCloud
+from selfheal.cloud.credentials import load_or_create
 from selfheal.cloud.testing import ProvisionedLoop, provision_loop
 from selfheal.deployment import AwsTarget, Deployment
 from selfheal.report import build_report
 from selfheal.traffic import LoadGenerator, TrafficPlan
+from selfheal.workdir import Workdir
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 @pytest.fixture(scope="module")
-def healed() -> Iterator[tuple[LocalCloud, ProvisionedLoop]]:
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Workdir:
+    """A work directory holding only the cloud's operator key (no cloud record)."""
+    return Workdir(tmp_path_factory.mktemp("workdir"))
+
+
+@pytest.fixture(scope="module")
+def healed(workdir: Workdir) -> Iterator[tuple[LocalCloud, ProvisionedLoop]]:
     """A loop that has gone through one incident and recovered; traffic stopped afterwards."""
-    with LocalCloud(port=0, time_scale=60.0) as cloud:
+    key = load_or_create(workdir.credentials_file)
+    with LocalCloud(port=0, time_scale=60.0, operator_key=key) as cloud:
         loop = provision_loop(
             cloud,
             failure_rate=0.5,
@@ -37,7 +46,7 @@ def healed() -> Iterator[tuple[LocalCloud, ProvisionedLoop]]:
         traffic = LoadGenerator(TrafficPlan(url=f"{loop.api_endpoint}/r", rate=12, duration=300))
         sender = threading.Thread(target=traffic.run, name="report-traffic", daemon=True)
         sender.start()
-        target = AwsTarget(cloud.endpoint, cloud.region)
+        target = AwsTarget(cloud.endpoint, cloud.region, cloud.operator_key)
         try:
             deadline = time.monotonic() + 90
             while time.monotonic() < deadline:
@@ -59,7 +68,7 @@ def test_report_has_the_figures_and_a_timeline(
 ) -> None:
     """build_report writes an index and, for the incident, a PNG and a page with its figures."""
     cloud, _ = healed
-    target = AwsTarget(cloud.endpoint, cloud.region)
+    target = AwsTarget(cloud.endpoint, cloud.region, cloud.operator_key)
     result = build_report(target, Deployment.from_prefix("selfheal"), 3600, tmp_path, now=cloud.clock.now)
     assert len(result.pages) >= 1 and len(result.images) == len(result.pages)
     assert all(image.read_bytes().startswith(PNG_MAGIC) for image in result.images)
@@ -75,16 +84,17 @@ def test_report_has_the_figures_and_a_timeline(
 
 
 def test_report_command_against_the_local_cloud(
-    healed: tuple[LocalCloud, ProvisionedLoop], tmp_path: Path
+    healed: tuple[LocalCloud, ProvisionedLoop], workdir: Workdir, tmp_path: Path
 ) -> None:
-    """`selfheal report --since 1d` lists the incident page it wrote; a bad --since is a clear error."""
+    """`selfheal report --since 1d` lists the incident page it wrote (signed with the work directory's
+    key); a bad --since is a clear error."""
     cloud, _ = healed
     runner = CliRunner()
     common = [
         "--endpoint-url",
         cloud.endpoint,
         "--workdir",
-        str(tmp_path / "none"),
+        str(workdir.root),
         "--outputs",
         str(tmp_path / "o.json"),
     ]

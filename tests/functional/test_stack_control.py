@@ -16,6 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from selfheal.cli import app
+from selfheal.cloud.credentials import load_or_create, read_key
 from selfheal.cloud.testing import package_zip
 from selfheal.cloud_process import (
     CloudProcessError,
@@ -105,6 +106,7 @@ def test_up_refuses_a_busy_dashboard_port(tmp_path: Path) -> None:
 def test_background_dashboard_serves_then_down_stops_it_even_dead(workdir: Workdir) -> None:
     """The detached dashboard answers and is recorded; `down` stops it, or cleans up after it died."""
     cloud = _record(os.getpid())  # no cloud answers there: the dashboard still serves, listing problems
+    load_or_create(workdir.credentials_file)  # as start_cloud leaves it
     port = free_port()
     record = start_dashboard_process(workdir, cloud, port)
     assert workdir.read_dashboard() == record and record.url == f"http://127.0.0.1:{port}/"
@@ -156,12 +158,12 @@ def test_failed_apply_stops_the_cloud(workdir: Workdir) -> None:
     assert "failure_rate must be between 0 and 1" in workdir.terraform_log.read_text()
 
 
-def _busy_lambda_environment(record: CloudRecord) -> list[int]:
+def _busy_lambda_environment(workdir: Workdir, record: CloudRecord) -> list[int]:
     """Start a 60 s invocation in the cloud, so its Lambda environment outlives a killed cloud; its pids.
 
     An idle environment would exit by itself once the cloud's Runtime API is gone; a busy one does not.
     """
-    target = AwsTarget(record.endpoint, record.region)
+    target = AwsTarget.resolve(record.endpoint, record.region, workdir=workdir.root)
     role = target.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     lam = target.client("lambda")
     lam.create_function(
@@ -186,7 +188,7 @@ def _busy_lambda_environment(record: CloudRecord) -> list[int]:
 def test_down_after_the_cloud_died_kills_leftovers(workdir: Workdir) -> None:
     """With the cloud killed, `down` skips Terraform, kills its orphaned Lambda environments, drops state."""
     record = start_cloud(workdir, 0, 1.0)
-    environments = _busy_lambda_environment(record)
+    environments = _busy_lambda_environment(workdir, record)
     time.sleep(1.0)  # let the invocation reach the handler
     assert len(environments) == 1
     workdir.state_file.write_text('{"resources": [{"mode": "managed", "instances": [{}]}]}')
@@ -241,20 +243,13 @@ def test_stop_leaves_an_unrelated_process_alone() -> None:
 
 def test_background_cloud_runs_on_the_recorded_clock(workdir: Workdir) -> None:
     """The cloud `up` starts keeps the clock recorded in cloud.json, so other processes share its time."""
-    import boto3
-
     from selfheal.clock import Clock
 
     record = start_cloud(workdir, 0, 50.0)
     try:
         shared = Clock(record.time_scale, origin=record.started_at)
-        cloudwatch = boto3.client(
-            "cloudwatch",
-            endpoint_url=record.endpoint,
-            region_name=record.region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        target = AwsTarget.resolve(record.endpoint, record.region, workdir=workdir.root)
+        cloudwatch = target.client("cloudwatch")
         before = shared.now()
         cloudwatch.put_metric_alarm(
             AlarmName="clock-probe",
@@ -271,5 +266,28 @@ def test_background_cloud_runs_on_the_recorded_clock(workdir: Workdir) -> None:
         stamped = alarm["StateUpdatedTimestamp"].timestamp()
         # Without a shared origin the cloud's clock would lag by its start-up time times 50.
         assert before - 1 <= stamped <= after + 1
+    finally:
+        stop_cloud(record)
+
+
+def test_background_cloud_keeps_the_workdirs_key_across_restarts(workdir: Workdir) -> None:
+    """`start_cloud` makes the key file (mode 0600) before the child starts; the child signs nothing else
+    in: requests with the file's key work, and after `down` the next cloud has the same key."""
+    record = start_cloud(workdir, 0, 1.0)
+    key = read_key(workdir.credentials_file)
+    assert workdir.credentials_file.stat().st_mode & 0o777 == 0o600
+    assert f"--workdir {workdir.root.resolve()}" in " ".join(
+        part.decode() for part in Path(f"/proc/{record.pid}/cmdline").read_bytes().split(b"\0")
+    )
+    target = AwsTarget.resolve(record.endpoint, record.region, workdir=workdir.root)
+    assert target.operator_key == key
+    assert target.client("sts").get_caller_identity()["Account"] == "123456789012"
+    down(workdir)
+    assert workdir.credentials_file.exists()
+    record = start_cloud(workdir, 0, 1.0)
+    try:
+        assert read_key(workdir.credentials_file) == key
+        again = AwsTarget.resolve(record.endpoint, record.region, workdir=workdir.root)
+        assert again.client("lambda").list_functions()["Functions"] == []
     finally:
         stop_cloud(record)

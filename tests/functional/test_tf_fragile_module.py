@@ -10,7 +10,7 @@ import pytest
 
 from selfheal.terraform.driver import Terraform
 from selfheal.terraform.stack import write_stack
-from selfheal.terraform.testing import moto_endpoint
+from selfheal.terraform.testing import MOTO_CREDENTIALS, moto_endpoint
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -22,7 +22,7 @@ def test_fragile_module_apply_drift_destroy(tmp_path: Path) -> None:
     stack = tmp_path / ".selfheal" / "stack"
     write_stack(stack, MODULE, {"failure_rate": "0.5"})
     with moto_endpoint() as endpoint:
-        tf = Terraform(stack, endpoint)
+        tf = Terraform(stack, endpoint, credentials=MOTO_CREDENTIALS)
         tf.init()
         tf.apply()
         out = tf.output()

@@ -8,7 +8,7 @@ import pytest
 
 from selfheal.terraform.driver import Terraform
 from selfheal.terraform.stack import write_stack
-from selfheal.terraform.testing import moto_endpoint
+from selfheal.terraform.testing import MOTO_CREDENTIALS, moto_endpoint
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -67,7 +67,9 @@ def test_stack_applies_the_module_with_local_state(tmp_path: Path) -> None:
     write_stack(stack, module, {"name_prefix": "demo", "tags": '{"Project": "p", "Owner": "me"}'})
     lines: list[str] = []
     with moto_endpoint() as endpoint:
-        tf = Terraform(stack, endpoint, on_line=lambda line, _stream: lines.append(line))
+        tf = Terraform(
+            stack, endpoint, credentials=MOTO_CREDENTIALS, on_line=lambda line, _stream: lines.append(line)
+        )
         tf.init()
         tf.apply()
         assert tf.output() == {

@@ -8,8 +8,6 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-import boto3
-
 from selfheal.cloud import LocalCloud
 
 __all__ = [
@@ -27,14 +25,8 @@ T = TypeVar("T")
 
 
 def client(cloud: LocalCloud, service: str) -> Any:
-    """A boto3 client for ``service`` against ``cloud``."""
-    return boto3.client(
-        service,  # type: ignore[call-overload]
-        endpoint_url=cloud.endpoint,
-        region_name=cloud.region,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    """A boto3 client for ``service`` against ``cloud``, signed with its operator key."""
+    return cloud.client(service)
 
 
 def open_fds() -> int:

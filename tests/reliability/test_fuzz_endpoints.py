@@ -54,6 +54,21 @@ def _raw(cloud: LocalCloud, request: bytes, timeout: float = 30.0) -> tuple[int,
     return (int(first[1]) if len(first) > 1 and first[1].isdigit() else 0), body
 
 
+def _signature(
+    cloud: LocalCloud, method: str, path: str, body: bytes, service: str, headers: dict[str, str]
+) -> bytes:
+    """``headers`` plus a real SigV4 signature (``Authorization``, ``X-Amz-Date``) by the cloud's operator
+    key, as raw header lines: the request passes the front door and reaches moto's parsers."""
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    key = cloud.operator_key
+    request = AWSRequest(method=method, url=cloud.endpoint + path, data=body, headers=dict(headers))
+    SigV4Auth(Credentials(key.access_key_id, key.secret_access_key), service, cloud.region).add_auth(request)
+    return b"".join(f"{name}: {value}\r\n".encode() for name, value in request.headers.items())
+
+
 def _state(cloud: LocalCloud, loop: ProvisionedLoop) -> dict[str, Any]:
     lam = client(cloud, "lambda")
     config = lam.get_function_configuration(FunctionName=loop.fragile_function_name)
@@ -93,27 +108,21 @@ def test_malformed_requests_get_the_right_status(cloud: LocalCloud, loop: Provis
         sized = f"Content-Length: {len(body)}\r\n".encode() if length else b""
         return head + sized + b"Connection: close\r\n\r\n" + body
 
-    def signed(service: str) -> bytes:
+    def signed(method: str, path: str, body: bytes, service: str, **headers: str) -> bytes:
         # moto routes a request by the service named in its credential scope.
-        return (
-            f"Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/{cloud.region}/{service}/"
-            "aws4_request, SignedHeaders=host, Signature=0\r\n"
-        ).encode()
+        extra = _signature(
+            cloud, method, path, body, service, {k.replace("_", "-"): v for k, v in headers.items()}
+        )
+        return request(method, path, body, extra)
 
-    lam, ddb = signed("lambda"), signed("dynamodb")
-    unknown_op = b"X-Amz-Target: DynamoDB_20120810.Nope\r\n"
     missing = "/2015-03-31/functions/nope/invocations"
     query = b"Action=NoSuchThing&Version=2010-08-01"
     # None: any answer, even none at all (the stdlib parser drops some garbage without a status line).
     cases: list[tuple[str, bytes, set[int] | None]] = [
-        ("invoke with bad JSON", request("POST", invoke, b"{not json", lam), {400}),
-        ("invoke with a JSON prefix", request("POST", invoke, b'{"a": ', lam), {400}),
-        (
-            "invoke a missing function",
-            request("POST", missing, b"{}", lam),
-            {404},
-        ),
-        ("invoke with GET", request("GET", invoke, b"", lam), {404, 405}),
+        ("invoke with bad JSON", signed("POST", invoke, b"{not json", "lambda"), {400}),
+        ("invoke with a JSON prefix", signed("POST", invoke, b'{"a": ', "lambda"), {400}),
+        ("invoke a missing function", signed("POST", missing, b"{}", "lambda"), {404}),
+        ("invoke with GET", signed("GET", invoke, b"", "lambda"), {404, 405}),
         ("HTTP API: 11 MiB body", request("POST", f"{api}/big", b"x" * (11 * MiB)), {413}),
         ("HTTP API: unknown API", request("GET", "/_api/doesnotexist/x"), {404}),
         ("HTTP API: no API id", request("GET", "/_api/"), {404}),
@@ -130,14 +139,10 @@ def test_malformed_requests_get_the_right_status(cloud: LocalCloud, loop: Provis
         ),
         (
             "DynamoDB: unknown operation",
-            request("POST", "/", b"{}", ddb + unknown_op),
+            signed("POST", "/", b"{}", "dynamodb", X_Amz_Target="DynamoDB_20120810.Nope"),
             None,
         ),
-        (
-            "unknown Query action",
-            request("POST", "/", query, signed("sns")),
-            None,
-        ),
+        ("unknown Query action", signed("POST", "/", query, "sns"), None),
         ("broken request line", b"GARBAGE\r\n\r\n", None),
         ("unsupported HTTP version", b"GET / HTTP/7.0\r\n\r\n", None),
         ("header without a colon", b"GET / HTTP/1.1\r\nnot a header\r\n\r\n", None),
@@ -217,12 +222,16 @@ def test_invoke_payload_variants(cloud: LocalCloud, loop: ProvisionedLoop) -> No
         lam.invoke(FunctionName=loop.fragile_function_name, Payload=b"{nope")
 
 
-def _signed_post(cloud: LocalCloud, service: str, path: str, body: bytes, extra: str = "") -> bytes:
+def _signed_post(
+    cloud: LocalCloud, service: str, path: str, body: bytes, headers: dict[str, str] | None = None
+) -> bytes:
+    signature = _signature(cloud, "POST", path, body, service, headers or {})
     return (
-        f"POST {path} HTTP/1.1\r\nHost: {urlsplit(cloud.endpoint).netloc}\r\n{extra}"
-        f"Authorization: AWS4-HMAC-SHA256 Credential=testing/20260101/{cloud.region}/{service}/aws4_request, "
-        f"SignedHeaders=host, Signature=0\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-    ).encode() + body
+        f"POST {path} HTTP/1.1\r\nHost: {urlsplit(cloud.endpoint).netloc}\r\n".encode()
+        + signature
+        + f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        + body
+    )
 
 
 @pytest.mark.parametrize(
@@ -252,7 +261,7 @@ def test_undecodable_bodies_are_client_errors(cloud: LocalCloud, loop: Provision
         path = f"/2015-03-31/functions/{loop.fragile_function_name}/invocations"
         raw = _signed_post(cloud, "lambda", path, b"\xff\xfe")
     else:
-        target = "X-Amz-Target: DynamoDB_20120810.GetItem\r\nContent-Type: application/x-amz-json-1.0\r\n"
+        target = {"X-Amz-Target": "DynamoDB_20120810.GetItem", "Content-Type": "application/x-amz-json-1.0"}
         raw = _signed_post(cloud, "dynamodb", "/", b"{oops", target)
     status, body = _raw(cloud, raw)
     assert status == 400, (status, body[:200])

@@ -19,7 +19,6 @@ import pytest
 from selfheal.cloud import LocalCloud
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
-ROOT_KEYS = {"aws_access_key_id": "testing", "aws_secret_access_key": "testing"}
 
 AwsFactory = Callable[..., Any]
 
@@ -35,14 +34,15 @@ def cloud(request: pytest.FixtureRequest) -> Iterator[LocalCloud]:
 
 @pytest.fixture(scope="module")
 def aws(cloud: LocalCloud) -> AwsFactory:
-    """boto3 clients of the module's cloud signed with the operator's (root) test credentials."""
+    """boto3 clients of the module's cloud signed with its operator key (root), unless keywords give
+    other keys."""
 
     def client(service: str, **kwargs: Any) -> Any:
         return boto3.client(
             service,  # type: ignore[call-overload]
             endpoint_url=cloud.endpoint,
             region_name=cloud.region,
-            **{**ROOT_KEYS, **kwargs},
+            **{**cloud.operator_key.boto3_arguments(), **kwargs},
         )
 
     return client

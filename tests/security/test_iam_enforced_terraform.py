@@ -24,7 +24,7 @@ def test_module_policies_let_the_healer_heal_and_nothing_more(
     """With healer_iam.tf's policies the healer resets FAILURE_RATE; its role still may not change code."""
     stack = tmp_path / "stack"
     write_stack(stack, MODULE, {"failure_rate": "1", "healer_verify_timeout_seconds": "60"})
-    tf = Terraform(stack, cloud.endpoint)
+    tf = Terraform(stack, cloud.endpoint, credentials=cloud.operator_key.environment())
     tf.init()
     tf.apply()
     outputs = tf.output()

@@ -178,8 +178,9 @@ def test_cloud_port_in_use_is_a_clear_error() -> None:
     assert failing.calls == ["start", "stop"]
 
 
-def test_cloud_bad_time_scale_exits_2() -> None:
+def test_cloud_bad_time_scale_exits_2(tmp_path: Path) -> None:
     """An out-of-range time scale is refused with exit code 2 before anything starts."""
-    result = CliRunner().invoke(app, ["cloud", "--port", "0", "--time-scale", "0.5"])
+    argv = ["cloud", "--port", "0", "--time-scale", "0.5", "--workdir", str(tmp_path)]
+    result = CliRunner().invoke(app, argv)
     assert result.exit_code == 2
     assert "time scale" in result.output

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from werkzeug.test import Client
 
+from selfheal.cloud.credentials import OperatorKey
 from selfheal.dashboard import start_dashboard
 from selfheal.dashboard.controls import ControlError, ControlResult
 from selfheal.dashboard.server import DashboardApp
@@ -150,7 +151,7 @@ def test_bad_bodies_and_methods_are_clear_errors(app: DashboardApp) -> None:
 
 def test_start_dashboard_binds_loopback_only() -> None:
     """A non-loopback host is refused; a started dashboard listens on 127.0.0.1 and stops cleanly."""
-    target = AwsTarget("http://127.0.0.1:9", "us-east-1")
+    target = AwsTarget("http://127.0.0.1:9", "us-east-1", OperatorKey.generate())
     with pytest.raises(ValueError, match="loopback"):
         start_dashboard(target, Deployment.from_prefix("x"), host="0.0.0.0")
     server = start_dashboard(target, Deployment.from_prefix("x"), interval=5)

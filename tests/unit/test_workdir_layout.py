@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from selfheal.cloud.credentials import load_or_create
 from selfheal.dashboard_process import DEFAULT_DASHBOARD_PORT, DashboardProcessError, choose_dashboard_port
 from selfheal.deployment import load_outputs
 from selfheal.workdir import CloudRecord, DashboardRecord, Workdir
@@ -29,7 +30,7 @@ def test_paths_live_under_the_root(tmp_path: Path) -> None:
     """Every file of the layout is inside the root, the state inside the stack directory."""
     place = Workdir(tmp_path / "w")
     paths = (place.cloud_json, place.cloud_log, place.terraform_log, place.outputs_json, place.stack_dir)
-    for path in (*paths, place.dashboard_json, place.dashboard_log):
+    for path in (*paths, place.dashboard_json, place.dashboard_log, place.credentials_file):
         assert path.parent == place.root
     assert place.state_file.parent == place.stack_dir
 
@@ -79,10 +80,12 @@ def test_outputs_are_flat_and_readable_by_the_cli(tmp_path: Path) -> None:
     assert load_outputs(place.outputs_json)["api_endpoint"] == "http://127.0.0.1:1/_api/x/"
 
 
-def test_remove_state_keeps_module_and_logs(tmp_path: Path) -> None:
-    """State files go; the stack module, the provider directory and the logs stay for the next `up`."""
+def test_remove_state_keeps_module_logs_and_key(tmp_path: Path) -> None:
+    """State files go; the stack module, the provider directory, the logs and the operator key stay for
+    the next `up`."""
     place = Workdir(tmp_path / "w")
     place.ensure()
+    key = load_or_create(place.credentials_file)
     place.write_cloud(_record())
     place.write_dashboard(DashboardRecord(4343, "http://127.0.0.1:8765/", 8765, 1700000001.0))
     place.write_outputs({"a": "b"})
@@ -102,9 +105,20 @@ def test_remove_state_keeps_module_and_logs(tmp_path: Path) -> None:
         "terraform.tfstate",
         "terraform.tfstate.backup",
     }
-    assert sorted(p.name for p in place.root.iterdir()) == ["cloud.log", "dashboard.log", "stack"]
+    kept = sorted(p.name for p in place.root.iterdir())
+    assert kept == ["cloud.log", "credentials", "dashboard.log", "stack"]
     assert [p.name for p in place.stack_dir.iterdir()] == ["main.tf.json"]
     assert place.remove_state() == []
+    assert load_or_create(place.credentials_file) == key
+
+
+def test_remove_all_removes_the_key(tmp_path: Path) -> None:
+    """`remove_all` deletes the whole directory, the operator key included: the next cloud gets a new one."""
+    place = Workdir(tmp_path / "w")
+    key = load_or_create(place.credentials_file)
+    place.remove_all()
+    assert not place.root.exists()
+    assert load_or_create(place.credentials_file) != key
 
 
 def test_dashboard_record_round_trips(tmp_path: Path) -> None:

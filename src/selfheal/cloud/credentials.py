@@ -110,8 +110,12 @@ def read_key(path: Path) -> OperatorKey:
         parser.read_string(text)
         section = parser[OPERATOR_PROFILE]
         return OperatorKey(section["aws_access_key_id"], section["aws_secret_access_key"])
-    except (configparser.Error, KeyError, ValueError) as error:
-        raise ValueError(f"{path} holds no usable [{OPERATOR_PROFILE}] key ({error}); delete it") from None
+    except (configparser.Error, KeyError, ValueError):
+        # The parser's message may quote lines of the file, and so the secret: name nothing of its content.
+        raise ValueError(
+            f"{path} holds no usable [{OPERATOR_PROFILE}] key (aws_access_key_id and aws_secret_access_key); "
+            "delete it and restart the cloud"
+        ) from None
 
 
 def load_or_create(path: Path) -> OperatorKey:

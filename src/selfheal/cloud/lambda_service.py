@@ -138,7 +138,8 @@ class LambdaService:
         self.max_environments = max_environments
         self.idle_seconds = idle_seconds
         self.retry_delays = tuple(retry_delays)
-        # (role ARN, function name) → AWS_ACCESS_KEY_ID/…; None: fixed test credentials.
+        # (role ARN, function name) → AWS_ACCESS_KEY_ID/…; None: no credentials at all (the function's
+        # AWS calls then fail with NoCredentialsError; the local cloud always gives its role sessions).
         self._credentials = credentials
         self._lock = threading.Lock()
         self._pools: dict[str, _Pool] = {}
@@ -235,9 +236,6 @@ class LambdaService:
                 "AWS_REGION": self.region,
                 "AWS_DEFAULT_REGION": self.region,
                 "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
-                "AWS_ACCESS_KEY_ID": "testing",
-                "AWS_SECRET_ACCESS_KEY": "testing",
-                "AWS_SESSION_TOKEN": "testing",
                 "AWS_ENDPOINT_URL": self.endpoint,
                 "TZ": ":UTC",
                 "PYTHONDONTWRITEBYTECODE": "1",

