@@ -36,7 +36,8 @@ resource "aws_iam_role_policy" "healer_lambda_config" {
   policy = data.aws_iam_policy_document.healer_lambda_config.json
 }
 
-# ledger: read and write incident records in its own table.
+# ledger: read and write incident records in its own table. The claim transaction holds two Update items,
+# which IAM authorises as UpdateItem; the healer never deletes items or uses ConditionCheck items.
 data "aws_iam_policy_document" "healer_ledger" {
   statement {
     sid    = "ReadWriteLedger"
@@ -45,9 +46,7 @@ data "aws_iam_policy_document" "healer_ledger" {
       "dynamodb:GetItem",
       "dynamodb:PutItem",
       "dynamodb:UpdateItem",
-      "dynamodb:DeleteItem",
       "dynamodb:Query",
-      "dynamodb:ConditionCheckItem",
     ]
     resources = [aws_dynamodb_table.ledger.arn]
   }

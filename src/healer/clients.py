@@ -1,7 +1,8 @@
 """The AWS clients the healer uses: created lazily, cached per process, with short timeouts.
 
 boto3 honours ``AWS_ENDPOINT_URL`` itself, so the same code talks to the local cloud or to AWS.
-``Clients`` bundles them so tests can hand in wrapped clients for error injection.
+``Clients`` bundles them so tests can hand in wrapped clients for error injection; ``error_code`` reads
+the AWS error code of a failed call.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -19,7 +21,7 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_sns import SNSClient
 
-__all__ = ["CLIENT_CONFIG", "Clients", "client", "default_clients", "reset_clients"]
+__all__ = ["CLIENT_CONFIG", "Clients", "client", "default_clients", "error_code", "reset_clients"]
 
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
 
@@ -59,3 +61,8 @@ def default_clients() -> Clients:
         sns=client("sns"),
         cloudwatch=client("cloudwatch"),
     )
+
+
+def error_code(exc: ClientError) -> str:
+    """The AWS error code of a failed call (e.g. ``ConditionalCheckFailedException``); "" when absent."""
+    return str(exc.response.get("Error", {}).get("Code", ""))

@@ -3,7 +3,8 @@
 In the local cloud time may run ``k`` times faster than real time: ``SELFHEAL_TIME_SCALE`` (k >= 1) and
 ``SELFHEAL_TIME_ORIGIN`` (epoch seconds) give cloud time ``origin + (real_now - origin) * k``, and a wait of
 ``s`` cloud seconds sleeps ``s / k`` real seconds. Without those variables cloud time is real time (AWS).
-``ManualClock`` is a test clock whose ``sleep`` advances time without sleeping.
+``ManualClock`` is a test clock whose ``sleep`` advances time without sleeping. ``iso_utc`` is the one way
+the healer writes a moment (ledger keys and attributes, logs, escalations).
 """
 
 from __future__ import annotations
@@ -12,13 +13,28 @@ import math
 import os
 import time
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Protocol
 
-__all__ = ["TIME_ORIGIN_ENV", "TIME_SCALE_ENV", "Clock", "ClockError", "ManualClock", "ScaledClock"]
+__all__ = [
+    "TIME_ORIGIN_ENV",
+    "TIME_SCALE_ENV",
+    "Clock",
+    "ClockError",
+    "ManualClock",
+    "ScaledClock",
+    "iso_utc",
+]
 
 TIME_SCALE_ENV = "SELFHEAL_TIME_SCALE"
 TIME_ORIGIN_ENV = "SELFHEAL_TIME_ORIGIN"
 _MAX_SCALE = 3600.0
+
+
+def iso_utc(moment: datetime) -> str:
+    """``moment`` as fixed-width ISO-8601 UTC with microseconds (``2026-11-23T20:00:00.000000Z``), so that
+    the text sorts as the time does."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 class ClockError(ValueError):

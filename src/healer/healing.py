@@ -1,13 +1,14 @@
 """One healer run: Detect → Decide → Act → Verify for each notification of an SNS event.
 
-``Healer`` wires the pure policy to its collaborators (ledger, Lambda, CloudWatch, SNS, clock). Every
-notification ends in exactly one structured log line (alarm, decision, reason, action taken, durations),
-and its summary is returned. Nothing here raises for bad input or AWS failures: a poison message must not
-make Lambda retry it, and a failing ledger means no action and an escalation (fail closed).
+``Healer`` wires the pure policy to its collaborators (ledger, claims, Lambda, CloudWatch, SNS, clock);
+every decision it logs, records or escalates comes from ``healer.policy``. Every notification ends in
+exactly one structured log line (alarm, decision, reason, action taken, durations), and its summary is
+returned. Nothing here raises for bad input or AWS failures: a poison message must not make Lambda retry it,
+and a failing ledger means no action and an escalation (fail closed).
 
-If the execution environment is killed between claiming an action and recording its outcome, Lambda
-retries the message; the retry finds the claim's lease expired and takes the claim over (see
-``healer.ledger`` and ``RunLimits.lease_seconds``), so the action happens exactly once.
+If the execution environment is killed between claiming an action and recording its outcome, Lambda retries
+the message; the retry finds the claim's lease expired and takes the claim over (see ``healer.claims`` and
+``RunLimits.lease_seconds``), so the action happens exactly once.
 """
 
 from __future__ import annotations
@@ -15,24 +16,20 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from healer import policy
+from healer.claims import Claims
 from healer.clients import Clients
-from healer.clock import Clock
+from healer.clock import Clock, iso_utc
 from healer.config import HealerConfig
+from healer.decisions import Decision, EscalationCode, IncidentStatus
 from healer.escalation import Escalation, publish_escalation
 from healer.ledger import Incident, Ledger, LedgerUnavailable
 from healer.log import SERVICE_NAME, logger
 from healer.notification import AlarmNotification, MalformedNotification, NotAnSnsEvent, parse_event
-from healer.policy import (
-    LAMBDA_NAMESPACE,
-    Decision,
-    FunctionState,
-    LedgerState,
-    actions_in_window,
-    decide,
-)
+from healer.policy import FunctionState, LedgerState
 from healer.remediation import Backoff, TargetUnreadable, read_function, remediate
 from healer.verification import emit_time_to_recover, wait_for_ok
 
@@ -66,10 +63,6 @@ class RunLimits:
     lease_seconds: float = 50.0
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
-
-
 class _Run:
     """The summary of one notification, filled in as the run goes; logged once at the end."""
 
@@ -82,7 +75,7 @@ class _Run:
             "alarm": notification.alarm_name,
             "alarm_arn": notification.alarm_arn,
             "transition": f"{notification.old_state}->{notification.new_state}",
-            "state_change_time": _iso(notification.state_change_time),
+            "state_change_time": iso_utc(notification.state_change_time),
             "message_id": notification.message_id,
             "incident_id": None,
             "decision": None,
@@ -116,6 +109,7 @@ class Healer:
         self.clock = clock
         self.limits = limits or RunLimits()
         self.ledger = Ledger(config.ledger_table_name, clients.dynamodb)
+        self.claims = Claims(config.ledger_table_name, clients.dynamodb)
 
     def handle_event(
         self,
@@ -150,14 +144,10 @@ class Healer:
     ) -> Summary:
         """Decide about one notification, act and verify if the policy says so; log one line."""
         run = _Run(notification, self.clock, request_id)
-        trigger = notification.trigger
-        concerns_target = (
-            trigger.namespace == LAMBDA_NAMESPACE
-            and trigger.dimension("FunctionName") == self.config.target_function_name
-        )
+        foreign = policy.screen(notification, self.config)
         try:
-            if not concerns_target:
-                run.decided(decide(notification, LedgerState(), None, self.clock.now(), self.config))
+            if foreign is not None:
+                run.decided(foreign)
             elif notification.new_state == "ALARM":
                 self._on_alarm(notification, run, remaining_real_seconds)
             else:
@@ -166,27 +156,18 @@ class Healer:
             self._fail_closed(notification, run, exc)
         except Exception as exc:  # a bug must not turn into Lambda retries of a half-handled message
             logger.exception("healer failed unexpectedly", extra={"alarm": notification.alarm_name})
-            failure = Decision(
-                "escalate", "internal_error", f"the healer failed: {type(exc).__name__}: {exc}"
-            )
+            failure = policy.internal_error(exc)
             run.decided(failure)
-            if concerns_target and notification.new_state == "ALARM":
+            if foreign is None and notification.new_state == "ALARM":
                 self._escalate(notification, run, failure)
         return run.finish()
 
     def _fail_closed(self, notification: AlarmNotification, run: _Run, exc: LedgerUnavailable) -> None:
-        acted = run.summary["action_taken"] != "none"
-        run.decided(
-            Decision(
-                "escalate",
-                "ledger_unavailable",
-                f"ledger unavailable ({exc}); "
-                + ("the action was taken but could not be recorded" if acted else "no action taken"),
-            )
-        )
+        decision = policy.ledger_unavailable(str(exc), acted=run.summary["action_taken"] != "none")
+        run.decided(decision)
         logger.error("ledger unavailable: failing closed", extra={"ledger_error": str(exc)})
         if notification.new_state == "ALARM":
-            self._escalate(notification, run, Decision("escalate", "ledger_unavailable", str(exc)))
+            self._escalate(notification, run, decision)
 
     def _on_other_state(self, notification: AlarmNotification, run: _Run) -> None:
         latest = self.ledger.latest_incident(notification.alarm_arn)
@@ -194,7 +175,7 @@ class Healer:
             latest is not None and latest.is_open and latest.alarm_time <= notification.state_change_time
         )
         open_id = latest.incident_id if waiting and latest is not None else None
-        decision = decide(
+        decision = policy.decide(
             notification, LedgerState(open_incident_id=open_id), None, self.clock.now(), self.config
         )
         run.decided(decision)
@@ -234,7 +215,7 @@ class Healer:
             # updates the function, so if this read already sees its FAILURE_RATE=0 the control read
             # below sees its claim, and the decision is "cooldown" rather than "nothing to heal".
             function, read_error = self._read_target()
-            control = self.ledger.read_control(cfg.target_function_name)
+            control = self.claims.read_control(cfg.target_function_name)
             now = self.clock.now()
             state = LedgerState(
                 incident_status=incident.status,
@@ -242,64 +223,54 @@ class Healer:
                 action_times=control.action_times,
                 incident_id=incident.incident_id,
                 claimed_by=incident.claimed_by,
-                lease_expires_at=self._lease_expiry(incident),
+                lease_expires_at=policy.lease_expiry(
+                    incident.status,
+                    incident.lease_expires_at,
+                    incident.decided_at.timestamp() if incident.decided_at else None,
+                    self.limits.lease_seconds,
+                ),
                 action_recorded=incident.action is not None,
             )
-            decision = decide(notification, state, function, now, cfg)
-            if read_error and decision.code == "target_unreadable":
-                decision = Decision(decision.kind, decision.code, f"{decision.reason}: {read_error}")
+            decision = policy.decide(notification, state, function, now, cfg, read_error=read_error)
             run.decided(decision)
             if decision.kind == "skip":
                 return
-            if incident.status == "ACTING":
+            if incident.status == IncidentStatus.ACTING:
                 self._take_over(notification, incident, state, function, decision, run, remaining)
                 return
             if decision.kind != "act":
-                status = "ESCALATED" if decision.kind == "escalate" else "DRY_RUN"
-                if not self.ledger.record_decision(
-                    incident, status, decision.kind, decision.code, decision.reason, now
-                ):
-                    run.decided(Decision("skip", "duplicate", "another invocation decided this transition"))
+                if not self.ledger.record_decision(incident, policy.recorded_status(decision), decision, now):
+                    run.decided(policy.decided_elsewhere())
                     return
                 if decision.kind == "escalate":
                     self._escalate(notification, run, decision)
                 return
             assert function is not None  # "act" is only decided on a readable function
-            keep = actions_in_window(control.action_times, now, cfg.action_window_seconds)
-            claim = self.ledger.claim_action(
+            keep = policy.actions_in_window(control.action_times, now, cfg.action_window_seconds)
+            claim = self.claims.claim_action(
                 incident,
                 cfg.target_function_name,
                 control,
                 keep,
-                decision.code,
-                decision.reason,
+                decision,
                 now,
                 owner=run.owner,
                 lease_expires_at=now + self.limits.lease_seconds,
             )
             if claim == "already_decided":
-                run.decided(Decision("skip", "duplicate", "another invocation decided this transition"))
+                run.decided(policy.decided_elsewhere())
                 return
             if claim == "claimed":
                 run.summary["claimed_by"] = run.owner
                 self._act(notification, incident, state, function, run, remaining)
                 return
             # control_changed: another incident acted meanwhile; re-read and decide again.
-        run.decided(
-            Decision("escalate", "contention", "the target's action record kept changing; not acting")
-        )
+        contention = policy.contention()
+        run.decided(contention)
         if self.ledger.record_decision(
-            incident, "ESCALATED", "escalate", "contention", "contention", self.clock.now()
+            incident, policy.recorded_status(contention), contention, self.clock.now()
         ):
-            self._escalate(notification, run, Decision("escalate", "contention", run.summary["reason"]))
-
-    def _lease_expiry(self, incident: Incident) -> float | None:
-        """When the incident's action claim lapses; claims from before leases lapse one lease after."""
-        if incident.lease_expires_at is not None or incident.status != "ACTING":
-            return incident.lease_expires_at
-        if incident.decided_at is None:
-            return None
-        return incident.decided_at.timestamp() + self.limits.lease_seconds
+            self._escalate(notification, run, contention)
 
     def _take_over(
         self,
@@ -313,8 +284,8 @@ class Healer:
     ) -> None:
         """Take over an expired claim whose holder recorded no outcome, then act on ``decision``."""
         now = self.clock.now()
-        if not self.ledger.take_over(incident, run.owner, now + self.limits.lease_seconds, now):
-            run.decided(Decision("skip", "duplicate", "another invocation took over or finished the claim"))
+        if not self.claims.take_over(incident, run.owner, now + self.limits.lease_seconds, now):
+            run.decided(policy.taken_over_elsewhere())
             return
         run.summary["claimed_by"] = run.owner
         run.summary["took_over_from"] = incident.claimed_by
@@ -322,15 +293,12 @@ class Healer:
             assert function is not None  # "act" is only decided on a readable function
             self._act(notification, incident, state, function, run, remaining)
             return
-        status = "ESCALATED" if decision.kind == "escalate" else "DRY_RUN"
         recorded = self.ledger.record_decision(
             incident,
-            status,
-            decision.kind,
-            decision.code,
-            decision.reason,
+            policy.recorded_status(decision),
+            decision,
             self.clock.now(),
-            expect="ACTING",
+            expect=IncidentStatus.ACTING,
             owner=run.owner,
         )
         if recorded and decision.kind == "escalate":
@@ -350,7 +318,7 @@ class Healer:
 
         def renew() -> bool:
             now = self.clock.now()
-            return self.ledger.renew_lease(incident, run.owner, now + self.limits.lease_seconds, now)
+            return self.claims.renew_lease(incident, run.owner, now + self.limits.lease_seconds, now)
 
         for attempt in range(1, self.limits.max_redecisions + 1):
             outcome = remediate(
@@ -366,9 +334,6 @@ class Healer:
             )
             run.summary["action_attempts"] = run.summary.get("action_attempts", 0) + outcome.attempts
             run.summary["action_seconds"] = round(outcome.seconds, 3)
-            if outcome.status == "lease_lost":
-                run.decided(Decision("skip", "claim_lost", f"stopped before acting: {outcome.detail}"))
-                return
             if outcome.applied:
                 run.summary["action_taken"] = (
                     "FAILURE_RATE reset to 0"
@@ -384,55 +349,46 @@ class Healer:
                     run.summary["verification"] = "incident already closed or its claim taken over"
                 return
             if outcome.status != "revision_changed":
-                failure = Decision("escalate", outcome.status, f"remediation failed: {outcome.detail}")
-                run.decided(failure)
-                self.ledger.record_decision(
-                    incident,
-                    "FAILED",
-                    "escalate",
-                    failure.code,
-                    failure.reason,
-                    self.clock.now(),
-                    expect="ACTING",
-                    owner=run.owner,
+                self._give_up(
+                    notification, incident, run, policy.after_failed_action(outcome.status, outcome.detail)
                 )
-                self._escalate(notification, run, failure)
                 return
             # The function changed under us: decide again on its new configuration (our claim stands).
             fresh, read_error = self._read_target()
-            redecision = decide(notification, state, fresh, self.clock.now(), cfg)
-            if read_error and redecision.code == "target_unreadable":
-                redecision = Decision(redecision.kind, redecision.code, f"{redecision.reason}: {read_error}")
-            run.decided(redecision)
+            redecision = policy.decide(
+                notification, state, fresh, self.clock.now(), cfg, read_error=read_error
+            )
             run.summary["redecisions"] = attempt
             if redecision.kind != "act" or fresh is None:
-                self.ledger.record_decision(
-                    incident,
-                    "ESCALATED",
-                    redecision.kind,
-                    redecision.code,
-                    f"after a concurrent change: {redecision.reason}",
-                    self.clock.now(),
-                    expect="ACTING",
-                    owner=run.owner,
-                )
-                if redecision.kind == "escalate":
-                    self._escalate(notification, run, redecision)
+                self._give_up(notification, incident, run, redecision, context="after a concurrent change: ")
                 return
+            run.decided(redecision)
             function = fresh
-        failure = Decision("escalate", "revision_changed", "the function kept changing while acting")
-        run.decided(failure)
+        self._give_up(notification, incident, run, policy.after_failed_action("revision_changed", ""))
+
+    def _give_up(
+        self,
+        notification: AlarmNotification,
+        incident: Incident,
+        run: _Run,
+        decision: Decision,
+        context: str = "",
+    ) -> None:
+        """End a held claim without an applied action: record ``decision`` (unless a skip), escalate it."""
+        run.decided(decision)
+        if decision.kind == "skip":
+            return
         self.ledger.record_decision(
             incident,
-            "FAILED",
-            "escalate",
-            failure.code,
-            failure.reason,
+            policy.recorded_status(decision),
+            decision,
             self.clock.now(),
-            expect="ACTING",
+            expect=IncidentStatus.ACTING,
             owner=run.owner,
+            context=context,
         )
-        self._escalate(notification, run, failure)
+        if decision.kind == "escalate":
+            self._escalate(notification, run, decision)
 
     def _verify(
         self,
@@ -455,11 +411,9 @@ class Healer:
         if result.status == "verified" and result.ok_time is not None:
             self._close(incident, result.ok_time, run, via="DescribeAlarms")
         elif result.status == "timed_out":
-            reason = (
-                f"alarm not OK within {self.config.verify_timeout_seconds:g}s of the action: {result.detail}"
-            )
-            if self.ledger.mark_unverified(incident, reason, self.clock.now()):
-                self._escalate(notification, run, Decision("escalate", "verify_timeout", reason))
+            timeout = policy.verify_timed_out(result.detail, self.config)
+            if self.ledger.mark_unverified(incident, timeout.reason, self.clock.now()):
+                self._escalate(notification, run, timeout)
         else:
             logger.warning(
                 "verification stopped: invocation running out of time; the incident stays open "
@@ -468,16 +422,17 @@ class Healer:
             )
 
     def _escalate(self, notification: AlarmNotification, run: _Run, decision: Decision) -> None:
+        code = decision.code
+        assert isinstance(code, EscalationCode), code  # only escalations are sent to people
         action = run.summary["action_taken"]
         escalation = Escalation(
             alarm_name=notification.alarm_name,
-            code=decision.code,
+            code=code,
             seen=(
                 f"{notification.alarm_name} went {notification.old_state} -> {notification.new_state} at "
-                f"{_iso(notification.state_change_time)} ({notification.reason or 'no reason given'})"
+                f"{iso_utc(notification.state_change_time)} ({notification.reason or 'no reason given'})"
             ),
-            decided=(f"{action}; " if action != "none" else "no automatic action; ")
-            + f"escalated ({decision.code})",
+            decided=(f"{action}; " if action != "none" else "no automatic action; ") + f"escalated ({code})",
             why=decision.reason,
             incident_id=run.summary["incident_id"],
         )

@@ -19,11 +19,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from healer.clients import error_code
 from healer.clock import Clock
+from healer.decisions import OutcomeStatus
 from healer.policy import FunctionState
 
 if TYPE_CHECKING:
@@ -50,15 +52,6 @@ TEMPORARY_ERROR_CODES = frozenset(
         "ServiceUnavailableException",
     }
 )
-OutcomeStatus = Literal[
-    "applied",
-    "already_applied",
-    "revision_changed",
-    "permanent_error",
-    "retries_exhausted",
-    "not_settled",
-    "lease_lost",
-]
 
 
 class TargetUnreadable(RuntimeError):
@@ -94,16 +87,12 @@ class RemediationOutcome:
         return self.status in ("applied", "already_applied")
 
 
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
-
-
 def read_function(client: LambdaClient, name: str) -> FunctionState:
     """Read the target's configuration; raise ``TargetUnreadable`` with the reason."""
     try:
         response = client.get_function_configuration(FunctionName=name)
     except ClientError as exc:
-        raise TargetUnreadable(f"GetFunctionConfiguration({name}) failed: {_error_code(exc)}") from exc
+        raise TargetUnreadable(f"GetFunctionConfiguration({name}) failed: {error_code(exc)}") from exc
     except BotoCoreError as exc:
         raise TargetUnreadable(f"GetFunctionConfiguration({name}) failed: {exc}") from exc
     variables = dict(response.get("Environment", {}).get("Variables", {}))
@@ -192,7 +181,7 @@ def remediate(
                 )
             break
         except ClientError as exc:
-            code = _error_code(exc)
+            code = error_code(exc)
             if code == "PreconditionFailedException":
                 return outcome("revision_changed", "the function changed since it was read", attempt)
             if code not in TEMPORARY_ERROR_CODES:

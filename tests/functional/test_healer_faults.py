@@ -11,6 +11,7 @@ import boto3
 from botocore.config import Config
 from healer_fixtures import EVENTS, TARGET, FaultyClient, alarm_message, healer_sandbox, sns_event
 
+from healer.decisions import EscalationCode, advice_for
 from healer.healing import RunLimits
 from healer.remediation import Backoff
 
@@ -229,6 +230,41 @@ def test_concurrent_transitions_respect_the_cooldown() -> None:
         results, lambda_ = _run_concurrently(box, events)
         assert sorted(r["code"] for r in results) == ["cooldown", "reset_failure_rate"]
         assert lambda_.count("update_function_configuration") == 1
+
+
+def test_contention_on_the_control_item_escalates_with_advice() -> None:
+    """Other claims changing the control item under every claim attempt: no action, people told what to do."""
+    with healer_sandbox() as box:
+        dynamodb = FaultyClient(box.aws["dynamodb"])
+
+        def another_claim(_: dict[str, Any]) -> None:
+            box.aws["dynamodb"].update_item(
+                TableName="selfheal-ledger",
+                Key={"pk": {"S": f"TARGET#{TARGET}"}, "sk": {"S": "CONTROL"}},
+                UpdateExpression="SET version = if_not_exists(version, :zero) + :one",
+                ExpressionAttributeValues={":zero": {"N": "0"}, ":one": {"N": "1"}},
+            )
+
+        dynamodb.before("transact_write_items", another_claim)
+        lambda_ = FaultyClient(box.aws["lambda"])
+        healer = box.healer(box.clients(lambda_=lambda_, dynamodb=dynamodb))
+        [summary] = healer.handle_event(sns_event(alarm_message(at=box.clock.now())))["results"]
+        assert (summary["decision"], summary["code"]) == ("escalate", "contention")
+        assert summary["escalated"] and summary["escalation_delivered"]
+        assert dynamodb.count("transact_write_items") == RunLimits().max_redecisions
+        assert lambda_.count("update_function_configuration") == 0
+        assert box.function_env()["FAILURE_RATE"] == "0.5"
+        [incident] = box.incidents()
+        assert (incident.status, incident.decision, incident.decision_code) == (
+            "ESCALATED",
+            "escalate",
+            "contention",
+        )
+        assert incident.reason == summary["reason"]
+        [escalation] = box.escalations()
+        assert escalation["Subject"] == "selfheal: contention for selfheal-fragile-errors"
+        assert advice_for(EscalationCode.CONTENTION) in escalation["Message"]
+        assert summary["reason"] in escalation["Message"]
 
 
 def test_malformed_corpus_changes_nothing() -> None:

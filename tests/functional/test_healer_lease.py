@@ -20,8 +20,8 @@ from healer_fixtures import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from healer.claims import Claims
 from healer.healing import RunLimits
-from healer.ledger import Ledger
 from healer.remediation import Backoff
 
 FIRST_RETRY = 60.0
@@ -82,7 +82,7 @@ def test_retry_after_a_crash_before_the_update_acts_once() -> None:
         [incident] = box.incidents()
         assert incident.status == "RECOVERED" and incident.takeovers == 1
         assert incident.previous_failure_rate == "0.5" and incident.action_at is not None
-        control = Ledger("selfheal-ledger", box.aws["dynamodb"]).read_control(TARGET)
+        control = Claims("selfheal-ledger", box.aws["dynamodb"]).read_control(TARGET)
         assert control.version == 1 and len(control.action_times) == 1
         assert box.escalations() == []
 

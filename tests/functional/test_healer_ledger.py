@@ -9,8 +9,12 @@ from typing import Any
 import pytest
 from healer_fixtures import TARGET, alarm_message, healer_sandbox
 
-from healer.ledger import TTL_SECONDS, Control, Ledger, LedgerUnavailable, recent_incidents
+from healer.claims import Claims, Control
+from healer.decisions import ActionCode, Decision
+from healer.ledger import TTL_SECONDS, Ledger, LedgerUnavailable, recent_incidents
 from healer.notification import parse_message
+
+ACT = Decision(ActionCode.RESET_FAILURE_RATE, "why")
 
 
 def lease(now: float) -> dict[str, Any]:
@@ -34,37 +38,32 @@ def test_claim_is_exclusive_and_guarded_by_control_version() -> None:
     """A stale control version is refused, a fresh claim wins once, and a second claim sees it decided."""
     with healer_sandbox() as box:
         ledger = Ledger("selfheal-ledger", box.aws["dynamodb"])
+        claims = Claims("selfheal-ledger", box.aws["dynamodb"])
         now = box.clock.now()
         note = parse_message(json.dumps(alarm_message(at=now)))
         incident = ledger.open_incident(note, TARGET, now)
         stale = Control(version=7)
+        assert claims.claim_action(incident, TARGET, stale, [], ACT, now, **lease(now)) == "control_changed"
         assert (
-            ledger.claim_action(incident, TARGET, stale, [], "act", "why", now, **lease(now))
-            == "control_changed"
+            claims.claim_action(incident, TARGET, Control(), [now - 50], ACT, now, **lease(now)) == "claimed"
         )
-        assert (
-            ledger.claim_action(incident, TARGET, Control(), [now - 50], "act", "why", now, **lease(now))
-            == "claimed"
-        )
-        control = ledger.read_control(TARGET)
+        control = claims.read_control(TARGET)
         assert control == Control(version=1, last_action_at=now, action_times=(now - 50, now))
-        assert (
-            ledger.claim_action(incident, TARGET, control, [], "act", "why", now, **lease(now))
-            == "already_decided"
-        )
-        assert ledger.read_control(TARGET).version == 1
+        assert claims.claim_action(incident, TARGET, control, [], ACT, now, **lease(now)) == "already_decided"
+        assert claims.read_control(TARGET).version == 1
 
 
 def test_close_is_idempotent_and_only_for_open_incidents() -> None:
     """Closing returns the time to recover once; a second close, or closing a NEW incident, does nothing."""
     with healer_sandbox() as box:
         ledger = Ledger("selfheal-ledger", box.aws["dynamodb"])
+        claims = Claims("selfheal-ledger", box.aws["dynamodb"])
         now = box.clock.now()
         note = parse_message(json.dumps(alarm_message(at=now)))
         incident = ledger.open_incident(note, TARGET, now)
         ok_time = note.state_change_time + timedelta(seconds=80)
         assert ledger.close(incident, ok_time, now) is None
-        ledger.claim_action(incident, TARGET, Control(), [], "act", "why", now, **lease(now))
+        claims.claim_action(incident, TARGET, Control(), [], ACT, now, **lease(now))
         assert ledger.close(incident, ok_time, now) == pytest.approx(80)
         assert ledger.close(incident, ok_time + timedelta(seconds=5), now) is None
         [stored] = box.incidents()

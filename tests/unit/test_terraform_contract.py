@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
+import botocore.session
 import hcl2
 import pytest
+from botocore import xform_name
 from hcl2 import SerializationOptions
 
 ROOT = Path(__file__).resolve().parents[2]
 MODULE = ROOT / "deploy" / "fragile"
+HEALER_SOURCE = ROOT / "src" / "healer"
 INTERNALS = ROOT / "docs" / "internals.md"
 SCHEMA_CANDIDATES = (
     ROOT / "src" / "selfheal" / "terraform" / "schema" / "aws_provider_6.25.0_subset.json",
@@ -39,6 +43,7 @@ ARCHIVE_FILE = {
     },
     "attributes": ["id", "output_base64sha256", "output_md5", "output_sha", "output_sha256", "output_size"],
 }
+T = TypeVar("T")
 REFERENCE = re.compile(r"(?<![\w.])(data\.)?(aws_[a-z0-9_]+|archive_file)\.([a-z0-9_]+)(?:\.([a-z0-9_]+))?")
 
 
@@ -128,6 +133,13 @@ def comments(body: dict[str, Any]) -> list[str]:
     return [c["value"] for c in body.get("__comments__", [])]
 
 
+def nonempty(items: Iterable[T], what: str) -> list[T]:
+    """``items`` as a list, failing when there are none (a loop over nothing checks nothing)."""
+    found = list(items)
+    assert found, f"no {what} found: the parse came back empty"
+    return found
+
+
 def resolve(text: str) -> str:
     """Substitute locals and var.name_prefix (its default) into a name expression."""
     module = load_module()
@@ -184,7 +196,7 @@ def test_module_has_exactly_the_agreed_files() -> None:
 def test_every_block_conforms_to_the_provider_schema() -> None:
     """Every resource and data source uses only types, arguments and blocks in the 6.25.0 subset."""
     problems = []
-    for section, kind, name, body in load_module().blocks():
+    for section, kind, name, body in nonempty(load_module().blocks(), "resource or data blocks"):
         try:
             spec = block_schema(section, kind)
         except KeyError:
@@ -200,18 +212,22 @@ def test_every_reference_names_a_declared_block_and_a_known_attribute() -> None:
     sources = [(f"{kind}.{name}", body) for _, kind, name, body in module.blocks()]
     sources += [(f"output.{name}", body) for name, body in module.outputs.items()]
     sources.append(("locals", module.locals))
+    references = [
+        (label, reference)
+        for label, value in sources
+        for text in interpolations(value)
+        for reference in REFERENCE.findall(text)
+    ]
     problems = []
-    for label, value in sources:
-        for text in interpolations(value):
-            for is_data, ref_kind, ref_name, attr in REFERENCE.findall(text):
-                section = "data" if is_data else "resource"
-                table = module.data if is_data else module.resources
-                if (ref_kind, ref_name) not in table:
-                    problems.append(f"{label}: unknown {section} {ref_kind}.{ref_name}")
-                    continue
-                spec = block_schema(section, ref_kind)
-                if attr and attr not in spec["arguments"] and attr not in spec["attributes"]:
-                    problems.append(f"{label}: {ref_kind}.{ref_name} has no attribute {attr!r}")
+    for label, (is_data, ref_kind, ref_name, attr) in nonempty(references, "references"):
+        section = "data" if is_data else "resource"
+        table = module.data if is_data else module.resources
+        if (ref_kind, ref_name) not in table:
+            problems.append(f"{label}: unknown {section} {ref_kind}.{ref_name}")
+            continue
+        spec = block_schema(section, ref_kind)
+        if attr and attr not in spec["arguments"] and attr not in spec["attributes"]:
+            problems.append(f"{label}: {ref_kind}.{ref_name} has no attribute {attr!r}")
     assert problems == []
 
 
@@ -224,6 +240,8 @@ def test_variable_and_local_references_are_declared() -> None:
         for text in interpolations(value):
             used_vars.update(re.findall(r"\bvar\.(\w+)", text))
             used_locals.update(re.findall(r"\blocal\.(\w+)", text))
+    nonempty(used_vars, "var references")
+    nonempty(used_locals, "local references")
     assert used_vars <= set(module.variables)
     assert used_locals <= set(module.locals)
 
@@ -319,9 +337,9 @@ def test_topics_table_queue_and_logs_use_the_customer_managed_key() -> None:
     assert module.resource("aws_dynamodb_table.ledger")["server_side_encryption"] == [
         {"enabled": True, "kms_key_arn": key}
     ]
-    for (kind, _), body in module.resources.items():
-        if kind == "aws_cloudwatch_log_group":
-            assert body["kms_key_id"] == key
+    log_groups = [b for (kind, _), b in module.resources.items() if kind == "aws_cloudwatch_log_group"]
+    for body in nonempty(log_groups, "log groups"):
+        assert body["kms_key_id"] == key
     statements = module.data[("aws_iam_policy_document", "kms_key")]["statement"]
     services = {i for s in statements for p in s.get("principals", []) for i in p["identifiers"]}
     assert {"cloudwatch.amazonaws.com", "sns.amazonaws.com"} <= services
@@ -502,7 +520,7 @@ def test_names_follow_internals() -> None:
 def test_outputs_follow_internals() -> None:
     """The module's outputs are exactly those docs/internals.md lists, each with a description."""
     module = load_module()
-    expected = {n for n in internals_list("Terraform outputs:") if n.islower()}
+    expected = set(nonempty((n for n in internals_list("Terraform outputs:") if n.islower()), "outputs"))
     assert set(module.outputs) == expected
     assert all(o.get("description") for o in module.outputs.values())
     assert module.outputs["api_endpoint"]["value"] == "${aws_apigatewayv2_stage.default.invoke_url}"
@@ -513,7 +531,7 @@ def test_outputs_follow_internals() -> None:
 )  # fmt: skip
 def test_environment_follows_internals(function: str, paragraph: str) -> None:
     """Each function's environment variables are exactly those docs/internals.md names for it."""
-    expected = {n for n in internals_list(paragraph) if n.isupper()}
+    expected = set(nonempty((n for n in internals_list(paragraph) if n.isupper()), "variables"))
     (environment,) = load_module().resource(f"aws_lambda_function.{function}")["environment"]
     assert set(environment["variables"]) == expected
 
@@ -566,52 +584,59 @@ def test_alarm_period_validation_accepts_only_cloudwatch_periods() -> None:
 # --- IAM ------------------------------------------------------------------------------------------------
 
 
-def policy_documents() -> Iterator[tuple[str, dict[str, Any]]]:
-    for (kind, name), body in load_module().data.items():
-        if kind == "aws_iam_policy_document":
-            yield name, body
+def policy_documents() -> list[tuple[str, dict[str, Any]]]:
+    documents = [
+        (name, body) for (kind, name), body in load_module().data.items() if kind == "aws_iam_policy_document"
+    ]
+    return nonempty(documents, "policy documents")
+
+
+def statements() -> list[tuple[str, dict[str, Any]]]:
+    """Every statement of every policy document, with the document's name."""
+    found = [
+        (name, statement) for name, document in policy_documents() for statement in document["statement"]
+    ]
+    return nonempty(found, "policy statements")
 
 
 def test_star_resources_carry_a_comment_saying_why() -> None:
     """A "*" resource appears only in statements that carry a comment explaining it."""
-    problems = []
-    for name, document in policy_documents():
-        for statement in document["statement"]:
-            if "*" in statement.get("resources", []) and not any("*" in c for c in comments(statement)):
-                problems.append(f"{name}/{statement.get('sid')}")
+    starred = nonempty(((n, s) for n, s in statements() if "*" in s.get("resources", [])), '"*" statements')
+    problems = [f"{name}/{s.get('sid')}" for name, s in starred if not any("*" in c for c in comments(s))]
     assert problems == []
 
 
 def test_star_resources_only_where_aws_allows_nothing_narrower() -> None:
     """Only X-Ray trace writes and the key's own policy use "*"; every other statement names ARNs."""
-    for name, document in policy_documents():
-        for statement in document["statement"]:
-            if "*" not in statement.get("resources", []):
-                continue
-            if name == "kms_key":
-                continue  # a key policy's "*" is the key itself
-            assert set(statement["actions"]) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, name
+    starred = [(n, s) for n, s in statements() if "*" in s.get("resources", []) and n != "kms_key"]
+    for name, statement in nonempty(starred, '"*" statements outside the key policy'):
+        # (a key policy's "*" is the key itself)
+        assert set(statement["actions"]) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, name
 
 
 def test_no_wildcard_actions_in_role_policies() -> None:
     """Execution-role statements list actions explicitly (no service:* grants)."""
-    for name, document in policy_documents():
-        if name == "kms_key":
-            continue
-        for statement in document["statement"]:
-            assert not any(a.endswith(":*") or a == "*" for a in statement.get("actions", [])), name
+    role_statements = [(n, s) for n, s in statements() if n != "kms_key"]
+    for name, statement in nonempty(role_statements, "execution-role statements"):
+        actions = nonempty(statement.get("actions", []), f"actions in {name}")
+        assert not any(a.endswith(":*") or a == "*" for a in actions), name
 
 
-def test_one_policy_document_per_concern_attached_to_the_roles() -> None:
-    """Each role gets one inline policy per concern, each from its own policy document."""
-    module = load_module()
+def attached_documents() -> dict[str, set[str]]:
+    """Role name → the policy documents of its inline policies."""
     attached: dict[str, set[str]] = {}
-    for (kind, _), body in module.resources.items():
+    for (kind, _), body in load_module().resources.items():
         if kind == "aws_iam_role_policy":
             role = re.fullmatch(r"\$\{aws_iam_role\.(\w+)\.id\}", body["role"])
             document = re.fullmatch(r"\$\{data\.aws_iam_policy_document\.(\w+)\.json\}", body["policy"])
             assert role and document
             attached.setdefault(role.group(1), set()).add(document.group(1))
+    return attached
+
+
+def test_one_policy_document_per_concern_attached_to_the_roles() -> None:
+    """Each role gets one inline policy per concern, each from its own policy document."""
+    attached = attached_documents()
     assert attached["fragile"] == {"fragile_logs", "fragile_xray"}
     assert attached["healer"] == {
         "healer_logs", "healer_lambda_config", "healer_ledger", "healer_escalation",
@@ -644,17 +669,126 @@ def test_healer_permissions_are_scoped_to_its_targets() -> None:
         assert statement["resources"] == resources, name
         if actions is not None:
             assert set(statement["actions"]) == actions, name
-    ledger_actions = set(docs["healer_ledger"]["statement"][0]["actions"])
-    assert ledger_actions <= {f"dynamodb:{a}" for a in ("GetItem", "PutItem", "UpdateItem", "DeleteItem",
-                                                         "Query", "ConditionCheckItem")}  # fmt: skip
+
+
+# IAM authorises a DynamoDB transaction per item; TransactWriteItems itself is no IAM action.
+TRANSACTION_ITEM_ACTIONS = {
+    "Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem", "ConditionCheck": "ConditionCheckItem",
+}  # fmt: skip
+# The IAM prefix of each boto3 service the healer may use (botocore's signing names differ, e.g. monitoring).
+IAM_PREFIX = {"lambda": "lambda", "dynamodb": "dynamodb", "sns": "sns", "cloudwatch": "cloudwatch"}
+# Grants for what Lambda does with the healer's role rather than what its code calls.
+RUNTIME_GRANTS = {
+    "logs:CreateLogStream", "logs:PutLogEvents",  # the runtime writes the function's logs
+    "sqs:SendMessage",  # failed asynchronous events go to the DLQ
+    "kms:Decrypt", "kms:GenerateDataKey",  # sns:Publish to the encrypted topic; the encrypted DLQ
+    "xray:PutTraceSegments", "xray:PutTelemetryRecords",  # active tracing
+}  # fmt: skip
+# The one policy document (concern) that grants each service's actions.
+HEALER_DOCUMENT_OF_SERVICE = {
+    "lambda": "healer_lambda_config", "dynamodb": "healer_ledger", "sns": "healer_escalation",
+    "cloudwatch": "healer_describe_alarm", "logs": "healer_logs", "sqs": "healer_dlq", "kms": "healer_kms",
+    "xray": "healer_xray",
+}  # fmt: skip
+
+
+def _callee(call: ast.Call) -> str:
+    func = call.func
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
+def _first_string(call: ast.Call) -> str | None:
+    first = call.args[0] if call.args else None
+    return first.value if isinstance(first, ast.Constant) and isinstance(first.value, str) else None
+
+
+def boto3_actions(sources: Iterable[str]) -> set[str]:
+    """The IAM actions of the AWS calls in Python ``sources``, found by walking their syntax trees.
+
+    The services are those named by a string in a ``...client("service")`` call. A call of an operation of
+    theirs (botocore's models) is ``anything.<operation>(...)``, or a call whose first argument names the
+    operation (``table.call("get_item", ...)``, ``getattr(client, "get_item")``). ``transact_write_items``
+    needs the action of each of its items (``Update`` → ``UpdateItem``, ``ConditionCheck`` →
+    ``ConditionCheckItem``, ...), read from the dict keys of the call.
+    """
+    calls = [node for source in sources for node in ast.walk(ast.parse(source)) if isinstance(node, ast.Call)]
+    services = {name for c in calls if _callee(c).endswith("client") and (name := _first_string(c))}
+    session = botocore.session.get_session()
+    operations: dict[str, list[tuple[str, str]]] = {}
+    for service in nonempty(services, "boto3 services"):
+        for operation in session.get_service_model(service).operation_names:
+            operations.setdefault(xform_name(operation), []).append((service, operation))
+    actions: set[str] = set()
+    for call in calls:
+        for name in {_callee(call), _first_string(call) or ""} & operations.keys():
+            assert len(operations[name]) == 1, (
+                f"{name} is an operation of several services: {operations[name]}"
+            )
+            [(service, operation)] = operations[name]
+            prefix = IAM_PREFIX[service]
+            if operation != "TransactWriteItems":
+                actions.add(f"{prefix}:{operation}")
+                continue
+            keys = {
+                key.value
+                for node in ast.walk(call)
+                if isinstance(node, ast.Dict)
+                for key in node.keys
+                if isinstance(key, ast.Constant) and key.value in TRANSACTION_ITEM_ACTIONS
+            }
+            actions |= {
+                f"{prefix}:{TRANSACTION_ITEM_ACTIONS[key]}" for key in nonempty(keys, "transaction items")
+            }
+    return actions
+
+
+def test_action_walk_finds_client_methods_named_operations_and_transaction_items() -> None:
+    """The walk sees a direct call, an operation named by string, and each transaction item's action."""
+    source = """
+ddb = shared_client("dynamodb")
+ddb.delete_item(TableName="t", Key={})
+table.call("query", KeyConditionExpression="pk = :pk")
+ddb.transact_write_items(TransactItems=[{"ConditionCheck": {"TableName": "t"}}, {"Put": {"Item": {}}}])
+ddb.close()
+"""
+    assert boto3_actions([source]) == {
+        "dynamodb:DeleteItem", "dynamodb:Query", "dynamodb:ConditionCheckItem", "dynamodb:PutItem",
+    }  # fmt: skip
+    with pytest.raises(AssertionError, match="transaction items"):
+        boto3_actions(['c = client("dynamodb")\nc.transact_write_items(TransactItems=items)'])
+
+
+def test_healer_role_grants_exactly_what_the_healer_calls() -> None:
+    """The healer's role grants what its code calls and what the runtime needs: nothing missing or extra.
+
+    Each action is granted by the policy document of its service's concern.
+    """
+    sources = [path.read_text() for path in nonempty(HEALER_SOURCE.rglob("*.py"), "healer modules")]
+    calls = set(nonempty(boto3_actions(sources), "calls of the healer"))
+    documents = dict(policy_documents())
+    granted = [
+        (action, name)
+        for name in nonempty(attached_documents()["healer"], "healer policies")
+        for statement in documents[name]["statement"]
+        for action in statement["actions"]
+    ]
+    actions = [action for action, _ in granted]
+    assert len(actions) == len(set(actions)), "an action granted twice"
+    assert set(actions) == calls | RUNTIME_GRANTS
+    for action, name in granted:
+        assert HEALER_DOCUMENT_OF_SERVICE[action.split(":")[0]] == name, action
 
 
 def test_checkov_skips_carry_reasons() -> None:
     """Every inline checkov skip names a check and gives a reason."""
-    for path in MODULE.glob("*.tf"):
-        for line in path.read_text().splitlines():
-            if "checkov:skip=" in line:
-                assert re.search(r"checkov:skip=CKV2?_AWS_\d+:\S.{10,}", line), f"{path.name}: {line.strip()}"
+    skips = [
+        (path.name, line.strip())
+        for path in nonempty(MODULE.glob("*.tf"), ".tf files")
+        for line in path.read_text().splitlines()
+        if "checkov:skip=" in line
+    ]
+    for name, line in nonempty(skips, "checkov skips"):
+        assert re.search(r"checkov:skip=CKV2?_AWS_\d+:\S.{10,}", line), f"{name}: {line}"
 
 
 def test_healer_policy_names_the_fragile_function_arn() -> None:
