@@ -36,7 +36,7 @@ class FakeLambdas:
 
 
 class FakeCloud:
-    """Just what the components use of a LocalCloud."""
+    """Just what the components use of the ``Cloud`` protocol (selfheal.cloud.protocol)."""
 
     account_id = ACCOUNT
     region = REGION

@@ -28,7 +28,7 @@ class FakeLambdas:
 
 
 class FakeCloud:
-    """The parts of LocalCloud the component uses."""
+    """The parts of the ``Cloud`` protocol (selfheal.cloud.protocol) the component uses."""
 
     def __init__(self, backend: ApiGatewayV2Backend) -> None:
         self.endpoint = "http://127.0.0.1:4599"

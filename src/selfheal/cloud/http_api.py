@@ -33,7 +33,7 @@ from .http_api_throttle import Throttles, limits_for
 from .moto_patches import MotoPatches
 
 if TYPE_CHECKING:
-    from .server import LocalCloud
+    from .protocol import Cloud
 
 __all__ = ["MAX_BODY_BYTES", "MOUNT_PREFIX", "HttpApiDataPlane", "function_from_integration_uri"]
 
@@ -181,11 +181,11 @@ class HttpApiDataPlane:
     """The Component serving HTTP APIs defined in moto at ``{endpoint}/_api/{api_id}/...``."""
 
     def __init__(self) -> None:
-        self._cloud: LocalCloud | None = None
+        self._cloud: Cloud | None = None
         self._throttles: Throttles | None = None
         self._endpoint: str | None = None
 
-    def start(self, cloud: LocalCloud) -> None:
+    def start(self, cloud: Cloud) -> None:
         """Mount the data plane and report its URL as every API's ApiEndpoint."""
         self._cloud = cloud
         self._throttles = Throttles(cloud.clock.now)
@@ -306,7 +306,7 @@ class HttpApiDataPlane:
         return integration
 
     @staticmethod
-    def _invoke(cloud: LocalCloud, function: str, event: dict[str, Any]) -> ApiResponse:
+    def _invoke(cloud: Cloud, function: str, event: dict[str, Any]) -> ApiResponse:
         try:
             result = cloud.lambdas.invoke(function, json.dumps(event).encode())
         except CloudError as error:

@@ -1,4 +1,4 @@
-"""IAM enforced locally: requests signed by IAM principals' credentials are authorised by their policies.
+"""IAM enforced locally: the moto hook that authorises requests signed by IAM principals' credentials.
 
 moto can check IAM itself (``settings.INITIAL_NO_AUTH_ACTION_COUNT`` and
 ``ActionAuthenticatorMixin._authenticate_and_authorize_normal_action``, called by every
@@ -11,11 +11,12 @@ replaces that hook with one that:
   and tests' credentials (``testing``) act as the root of account 123456789012, as on AWS;
 * for a key of an STS session (Lambda execution roles, see ``credentials.py``, or any ``AssumeRole``) or of
   an IAM user, checks the SigV4 signature and the session token, works out the IAM actions and resource ARNs
-  the request needs (:func:`required_permissions`; e.g. DynamoDB's ``TransactWriteItems`` needs
-  ``dynamodb:UpdateItem``/``PutItem``/``ConditionCheckItem`` on each table) and evaluates the principal's
-  identity-based policies (inline and attached) with :func:`evaluate`: an explicit deny wins, else an allow
-  is needed. A refusal is the service's own error (``AccessDeniedException`` for JSON services, SNS's
-  ``AuthorizationError``, ``AccessDenied`` for query services) with AWS's message wording.
+  the request needs (:func:`~selfheal.cloud.iam_permissions.required_permissions`; e.g. DynamoDB's
+  ``TransactWriteItems`` needs ``dynamodb:UpdateItem``/``PutItem``/``ConditionCheckItem`` on each table) and
+  evaluates the principal's identity-based policies (inline and attached) with
+  :func:`~selfheal.cloud.iam_policy.evaluate`: an explicit deny wins, else an allow is needed. A refusal is
+  the service's own error (``AccessDeniedException`` for JSON services, SNS's ``AuthorizationError``,
+  ``AccessDenied`` for query services) with AWS's message wording.
 
 What is not evaluated (see the README's "IAM enforced locally" section): conditions, policy variables,
 resource-based policies, permission boundaries, session policies, SCPs, S3, presigned URLs.
@@ -23,19 +24,19 @@ resource-based policies, permission boundaries, session policies, SCPs, S3, pres
 
 from __future__ import annotations
 
-import fnmatch
 import json
-import re
 import threading
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
-from urllib.parse import unquote, urlparse
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlparse
 
 from .gateway import RAW_BODY_KEY
+from .iam_permissions import Permission, iam_prefix, required_permissions
+from .iam_policy import Decision, evaluate, policy_document
 from .moto_patches import MotoPatches, parameters
 from .sigv4 import parse_authorization, signature_matches
 
+# Permission, Decision, evaluate and required_permissions are re-exported for tests/security.
 __all__ = [
     "Decision",
     "IamEnforcement",
@@ -45,29 +46,8 @@ __all__ = [
     "required_permissions",
 ]
 
-Decision = Literal["allow", "explicit_deny", "implicit_deny"]
-
-# SigV4 signing names whose IAM action prefix differs.
-_IAM_PREFIX = {"monitoring": "cloudwatch", "email": "ses", "execute-api": "execute-api"}
-# API operation names whose IAM action differs.
-_IAM_ACTION = {("lambda", "Invoke"): "InvokeFunction"}
-_TRANSACT_ACTIONS = {
-    "Put": "PutItem",
-    "Update": "UpdateItem",
-    "Delete": "DeleteItem",
-    "ConditionCheck": "ConditionCheckItem",
-    "Get": "GetItem",
-}
 _JSON_ERROR_CODES = {"sqs": "AccessDenied", "cloudwatch": "AccessDenied"}
 _XML_ERROR_CODES = {"sns": "AuthorizationError"}
-
-
-@dataclass(frozen=True)
-class Permission:
-    """One IAM action on one resource ARN (``"*"`` when the action has no resource-level permissions)."""
-
-    action: str
-    resource: str
 
 
 def access_key_id(authorization: str | None) -> str | None:
@@ -84,188 +64,6 @@ def _scope(authorization: str) -> tuple[str, str]:
     if len(parts) < 5:
         return "", ""
     return parts[2], parts[3]
-
-
-# ----- which permissions a request needs ---------------------------------------------------------------
-
-
-def _lambda_function_arn(reference: str, qualifier: str | None, region: str, account: str) -> str:
-    name = unquote(reference)
-    if name.startswith("arn:"):
-        parts = name.split(":")
-        region, account, name = parts[3], parts[4], parts[6]
-        qualifier = qualifier or (parts[7] if len(parts) > 7 else None)
-    elif ":function:" in name:  # partial ARN: 123456789012:function:name[:qualifier]
-        parts = name.split(":")
-        account, name = parts[0], parts[2]
-        qualifier = qualifier or (parts[3] if len(parts) > 3 else None)
-    elif ":" in name:  # name:qualifier
-        name, _, suffix = name.partition(":")
-        qualifier = qualifier or suffix
-    arn = f"arn:aws:lambda:{region}:{account}:function:{name}"
-    return f"{arn}:{qualifier}" if qualifier else arn
-
-
-def _lambda(operation: str, params: Mapping[str, Any], region: str, account: str) -> list[tuple[str, str]]:
-    function = params.get("FunctionName")
-    if not function:
-        return [(operation, "*")]
-    qualifier = params.get("Qualifier")
-    return [(operation, _lambda_function_arn(str(function), qualifier and str(qualifier), region, account))]
-
-
-def _dynamodb(operation: str, params: Mapping[str, Any], region: str, account: str) -> list[tuple[str, str]]:
-    def table(name: Any, index: Any = None) -> str:
-        arn = f"arn:aws:dynamodb:{region}:{account}:table/{name}"
-        return f"{arn}/index/{index}" if index else arn
-
-    if operation in ("TransactWriteItems", "TransactGetItems"):
-        needed: list[tuple[str, str]] = []
-        for item in params.get("TransactItems") or []:
-            for kind, body in dict(item).items():
-                action = _TRANSACT_ACTIONS.get(str(kind), str(kind))
-                needed.append((action, table(dict(body).get("TableName"))))
-        return needed or [(operation, "*")]
-    if operation in ("BatchGetItem", "BatchWriteItem"):
-        return [(operation, table(name)) for name in dict(params.get("RequestItems") or {})] or [
-            (operation, "*")
-        ]
-    if params.get("TableName"):
-        return [(operation, table(params["TableName"], params.get("IndexName")))]
-    if params.get("ResourceArn"):
-        return [(operation, str(params["ResourceArn"]))]
-    return [(operation, "*")]
-
-
-def _sns(operation: str, params: Mapping[str, Any], region: str, account: str) -> list[tuple[str, str]]:
-    for key in ("TopicArn", "TargetArn", "ResourceArn"):
-        if params.get(key):
-            return [(operation, str(params[key]))]
-    if params.get("SubscriptionArn"):
-        return [(operation, str(params["SubscriptionArn"]).rsplit(":", 1)[0])]
-    if operation == "CreateTopic" and params.get("Name"):
-        return [(operation, f"arn:aws:sns:{region}:{account}:{params['Name']}")]
-    return [(operation, "*")]
-
-
-def _cloudwatch(
-    operation: str, params: Mapping[str, Any], region: str, account: str
-) -> list[tuple[str, str]]:
-    def alarm(name: Any) -> str:
-        return f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}"
-
-    names = params.get("AlarmNames")
-    if names:
-        return [(operation, alarm(name)) for name in names]
-    if params.get("AlarmName"):
-        return [(operation, alarm(params["AlarmName"]))]
-    if operation in ("DescribeAlarms", "DescribeAlarmHistory"):
-        return [(operation, alarm("*"))]
-    if params.get("DashboardName"):
-        return [(operation, f"arn:aws:cloudwatch::{account}:dashboard/{params['DashboardName']}")]
-    return [(operation, "*")]
-
-
-def _logs(operation: str, params: Mapping[str, Any], region: str, account: str) -> list[tuple[str, str]]:
-    group = params.get("logGroupName")
-    if not group:
-        return [(operation, "*")]
-    arn = f"arn:aws:logs:{region}:{account}:log-group:{group}"
-    stream = params.get("logStreamName")
-    return [(operation, f"{arn}:log-stream:{stream}" if stream else f"{arn}:*")]
-
-
-_RESOLVERS: dict[str, Callable[[str, Mapping[str, Any], str, str], list[tuple[str, str]]]] = {
-    "lambda": _lambda,
-    "dynamodb": _dynamodb,
-    "sns": _sns,
-    "cloudwatch": _cloudwatch,
-    "logs": _logs,
-}
-
-
-def required_permissions(
-    prefix: str,
-    operation: str,
-    params: Mapping[str, Any],
-    region: str,
-    account: str,
-    moto_resource: str = "*",
-) -> list[Permission]:
-    """The IAM permissions a request of ``operation`` on service ``prefix`` needs.
-
-    Services without a resolver here use the resource moto determined (SQS queues, IAM/STS roles), else
-    ``"*"`` — which only a policy with ``"Resource": "*"`` allows: stricter than AWS for actions that
-    support resource-level permissions.
-    """
-    resolver = _RESOLVERS.get(prefix)
-    if resolver is None:
-        needed = [(operation, moto_resource or "*")]
-    else:
-        needed = resolver(operation, params, region, account)
-    return [
-        Permission(f"{prefix}:{_IAM_ACTION.get((prefix, action), action)}", resource)
-        for action, resource in needed
-    ]
-
-
-# ----- policy evaluation -------------------------------------------------------------------------------
-
-
-def _as_list(value: Any) -> list[str]:
-    if value is None:
-        return []
-    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
-
-
-def _glob(pattern: str, value: str, *, case_sensitive: bool) -> bool:
-    # IAM wildcards: '*' any run of characters, '?' one character; nothing else is special.
-    regex = fnmatch.translate(pattern.replace("[", "[[]"))
-    return re.match(regex, value, 0 if case_sensitive else re.IGNORECASE) is not None
-
-
-def _statement_applies(statement: Mapping[str, Any], action: str, resource: str) -> bool:
-    if "NotAction" in statement:
-        if any(_glob(p, action, case_sensitive=False) for p in _as_list(statement["NotAction"])):
-            return False
-    elif not any(_glob(p, action, case_sensitive=False) for p in _as_list(statement.get("Action"))):
-        return False
-    if "NotResource" in statement:
-        return not any(_glob(p, resource, case_sensitive=True) for p in _as_list(statement["NotResource"]))
-    return any(_glob(p, resource, case_sensitive=True) for p in _as_list(statement.get("Resource")))
-
-
-def evaluate(documents: Iterable[Mapping[str, Any]], action: str, resource: str) -> Decision:
-    """Evaluate identity-based policy ``documents`` for ``action`` on ``resource``.
-
-    An applicable Deny wins over any Allow. Conditions cannot be evaluated here: an Allow with a
-    ``Condition`` grants nothing, a Deny with one applies (both err on the side of refusing).
-    """
-    allowed = False
-    for document in documents:
-        statements = document.get("Statement", [])
-        for statement in statements if isinstance(statements, list) else [statements]:
-            if not isinstance(statement, Mapping) or not _statement_applies(statement, action, resource):
-                continue
-            if statement.get("Effect") == "Deny":
-                return "explicit_deny"
-            if statement.get("Effect") == "Allow" and not statement.get("Condition"):
-                allowed = True
-    return "allow" if allowed else "implicit_deny"
-
-
-def _document(policy: Any) -> dict[str, Any]:
-    """A policy document from what moto's ``collect_policies`` returns (JSON text, dict or Policy)."""
-    if hasattr(policy, "versions"):
-        policy = next(version.document for version in policy.versions if version.is_default)
-    elif isinstance(policy, Mapping):
-        policy = policy.get("policy_document", policy)
-    if isinstance(policy, str):
-        policy = json.loads(policy)
-    return dict(policy) if isinstance(policy, Mapping) else {}
-
-
-# ----- the hook ----------------------------------------------------------------------------------------
 
 
 class _Refusal(Exception):
@@ -370,7 +168,7 @@ class IamEnforcement:
         if principal is None:
             return False
         region, signing_name = _scope(authorization)
-        prefix = _IAM_PREFIX.get(signing_name, signing_name)
+        prefix = iam_prefix(signing_name)
         if not _signature_matches(response, authorization, principal, region, signing_name):
             raise _Refusal(
                 403,
@@ -381,7 +179,7 @@ class IamEnforcement:
         if prefix == "sts" and operation == "GetCallerIdentity":
             return True  # always allowed, even under an explicit deny
         try:
-            documents = [_document(policy) for policy in principal.collect_policies()]
+            documents = [policy_document(policy) for policy in principal.collect_policies()]
         except Exception:  # the role or user is gone: it holds no policies
             documents = []
         params = _params(response)
@@ -454,7 +252,7 @@ def _rendered(refusal: _Refusal, response: Any) -> Exception:
     from moto.core.exceptions import JsonRESTError, _RESTError
 
     _, signing_name = _scope(response.headers.get("Authorization") or "")
-    prefix = _IAM_PREFIX.get(signing_name, signing_name)
+    prefix = iam_prefix(signing_name)
     content_type = str(response.headers.get("Content-Type") or "")
     json_protocol = "json" in content_type or prefix == "lambda"
     if json_protocol:

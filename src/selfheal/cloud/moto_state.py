@@ -27,14 +27,14 @@ from typing import TYPE_CHECKING, Any
 from moto.core.exceptions import JsonRESTError
 
 from .errors import CloudError
+from .lambda_functions import DEAD_LETTER_ATTRIBUTE
 from .moto_patches import MotoPatches, parameters
 
 if TYPE_CHECKING:
     from .lambda_service import InvocationType, LambdaService
 
-__all__ = ["DEAD_LETTER_ATTRIBUTE", "MotoState", "aws_error"]
+__all__ = ["MotoState", "aws_error"]
 
-DEAD_LETTER_ATTRIBUTE = "_selfheal_dead_letter_config"
 _INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 _running_lock = threading.Lock()
 _running: list[MotoState] = []

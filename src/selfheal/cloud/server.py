@@ -6,12 +6,12 @@ import threading
 import time
 from collections.abc import Sequence
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from selfheal.clock import Clock
 
 from .authentication import Authenticator
-from .components import Component, default_components
+from .components import default_components
 from .credentials import CredentialIssuer, OperatorKey
 from .gateway import Gateway, WSGIApplication
 from .iam_enforcement import IamEnforcement
@@ -19,6 +19,7 @@ from .lambda_logs import LogShipper
 from .lambda_service import LambdaService
 from .metrics import MetricsPublisher
 from .moto_state import MotoState
+from .protocol import Cloud, Component
 from .serving import make_bounded_server, require_loopback
 
 __all__ = ["ACCOUNT_ID", "LocalCloud"]
@@ -209,3 +210,8 @@ class LocalCloud:
         tb: TracebackType | None,
     ) -> None:
         self.stop()
+
+
+if TYPE_CHECKING:
+    # mypy checks that LocalCloud satisfies the protocol its components are typed against.
+    _SATISFIES_CLOUD: type[Cloud] = LocalCloud

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 from .moto_patches import MotoPatches, parameters
 
 if TYPE_CHECKING:
-    from .server import LocalCloud
+    from .protocol import Cloud
 
 __all__ = ["Delivery", "SnsDelivery", "sns_event"]
 
@@ -128,17 +128,17 @@ class SnsDelivery:
         self._signing_key = secrets.token_bytes(32)
         self._lock = threading.Lock()
         self._patches: MotoPatches | None = None
-        self._cloud: LocalCloud | None = None
+        self._cloud: Cloud | None = None
 
     @classmethod
-    def of(cls, cloud: LocalCloud) -> SnsDelivery:
+    def of(cls, cloud: Cloud) -> SnsDelivery:
         """The SNS delivery component among ``cloud``'s components."""
         for component in cloud.components:
             if isinstance(component, cls):
                 return component
         raise LookupError("this LocalCloud runs no SnsDelivery")
 
-    def start(self, cloud: LocalCloud) -> None:
+    def start(self, cloud: Cloud) -> None:
         """Replace moto's per-subscription delivery."""
         from moto.sns.models import Subscription
 

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .server import LocalCloud
+    from .protocol import Cloud
 
 __all__ = ["LoopSettings", "ProvisionedLoop", "healer_role_policies", "package_zip", "provision_loop"]
 
@@ -191,7 +191,7 @@ def healer_role_policies(
     }
 
 
-def provision_loop(cloud: LocalCloud, **settings: Any) -> ProvisionedLoop:
+def provision_loop(cloud: Cloud, **settings: Any) -> ProvisionedLoop:
     """Create the whole loop in ``cloud``; ``settings`` are :class:`LoopSettings` fields."""
     unknown = set(settings) - set(LoopSettings.__dataclass_fields__)
     if unknown:

@@ -1,0 +1,230 @@
+"""moto's CloudWatch alarms as the alarm scheduler reads and patches them.
+
+- reading a moto alarm: its evaluable rule (:func:`alarm_rule`), its notification snapshot
+  (:func:`alarm_snapshot`), timestamps in moto's naive UTC (:func:`naive`, :func:`epoch`);
+- giving a created or updated alarm CloudWatch's state (:func:`adopt_state`: a new alarm starts
+  ``INSUFFICIENT_DATA``, moto starts it ``OK``; ``PutMetricAlarm`` on an existing alarm keeps its state);
+- the patches on the cloud's one CloudWatch backend (:func:`cloudwatch_patches`): ``put_metric_alarm``,
+  ``set_alarm_state``, ``delete_alarms`` and ``put_metric_data`` (:mod:`.metric_index`) wrapped,
+  ``selfheal_alarm_history`` added, and ``DescribeAlarmHistory`` added to moto's CloudWatch response class
+  (:func:`describe_alarm_history`, served from the scheduler's history).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from .alarm_evaluation import AlarmRule, Statistic, TreatMissingData
+from .alarm_notification import AlarmSnapshot
+from .metric_index import MetricIndex
+from .moto_patches import MotoPatches, parameters
+
+__all__ = [
+    "INITIAL_REASON",
+    "AlarmState3",
+    "adopt_state",
+    "alarm_rule",
+    "alarm_snapshot",
+    "cloudwatch_patches",
+    "describe_alarm_history",
+    "epoch",
+    "naive",
+]
+
+INITIAL_REASON = "Unchecked: Initial alarm creation"
+
+#: (state value, reason, reason data) of a moto alarm.
+AlarmState3 = tuple[str, str, str]
+
+
+def naive(epoch_seconds: float) -> datetime:
+    """``epoch_seconds`` as moto stores a moment: a naive UTC datetime."""
+    return datetime.fromtimestamp(epoch_seconds, UTC).replace(tzinfo=None)
+
+
+def epoch(moment: datetime) -> float:
+    """A moto moment (naive means UTC) in epoch seconds."""
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).timestamp()
+
+
+def alarm_rule(alarm: Any) -> AlarmRule | None:
+    """The evaluable rule of a moto alarm; None for metric-math, percentile or composite alarms."""
+    if alarm.rule is not None or alarm.metric_data_queries or not alarm.statistic or not alarm.metric_name:
+        return None
+    return AlarmRule(
+        comparison_operator=alarm.comparison_operator,
+        threshold=float(alarm.threshold),
+        period=int(alarm.period),
+        evaluation_periods=int(alarm.evaluation_periods),
+        datapoints_to_alarm=None if alarm.datapoints_to_alarm is None else int(alarm.datapoints_to_alarm),
+        treat_missing_data=cast(TreatMissingData, alarm.treat_missing_data or "missing"),
+        statistic=cast(Statistic, alarm.statistic),
+    )
+
+
+def alarm_snapshot(alarm: Any) -> AlarmSnapshot:
+    """What a notification about a moto alarm reports of it."""
+    return AlarmSnapshot(
+        name=alarm.name,
+        arn=alarm.alarm_arn,
+        description=alarm.description or None,
+        configuration_updated=epoch(alarm.configuration_updated_timestamp),
+        namespace=alarm.namespace or "",
+        metric_name=alarm.metric_name or "",
+        statistic=alarm.statistic or "",
+        unit=alarm.unit,
+        dimensions=tuple((d.name, d.value) for d in alarm.dimensions),
+        period=int(alarm.period or 0),
+        evaluation_periods=int(alarm.evaluation_periods),
+        datapoints_to_alarm=alarm.datapoints_to_alarm,
+        comparison_operator=alarm.comparison_operator,
+        threshold=float(alarm.threshold or 0.0),
+        treat_missing_data=alarm.treat_missing_data,
+        evaluate_low_sample_count_percentile=alarm.evaluate_low_sample_count_percentile,
+        ok_actions=tuple(alarm.ok_actions),
+        alarm_actions=tuple(alarm.alarm_actions),
+        insufficient_data_actions=tuple(alarm.insufficient_data_actions),
+    )
+
+
+def adopt_state(alarm: Any, existing: Any, now: float) -> None:
+    """Give a created (``existing`` None) or updated moto alarm CloudWatch's state at cloud time ``now``."""
+    alarm.configuration_updated_timestamp = naive(now)
+    if existing is not None and existing is not alarm:
+        alarm.state_value = existing.state_value
+        alarm.state_reason = existing.state_reason
+        alarm.state_reason_data = existing.state_reason_data
+        alarm.state_updated_timestamp = existing.state_updated_timestamp
+        alarm.history = existing.history
+    elif existing is None and alarm.state_reason == INITIAL_REASON:
+        alarm.state_value = "INSUFFICIENT_DATA"
+        alarm.state_updated_timestamp = naive(now)
+
+
+def describe_alarm_history(response: Any) -> Any:
+    """moto response method: DescribeAlarmHistory from the scheduler's history."""
+    from moto.core.responses import ActionResult
+
+    backend = response.cloudwatch_backend
+    history: Callable[..., list[dict[str, Any]]] | None = getattr(backend, "selfheal_alarm_history", None)
+    if history is None:
+        raise NotImplementedError("DescribeAlarmHistory is served only while the alarm scheduler runs")
+
+    def moment(name: str) -> float | None:
+        value = response._get_param(name)
+        if value is None:
+            return None
+        if isinstance(value, datetime):
+            return epoch(value)
+        return epoch(datetime.fromisoformat(str(value).replace("Z", "+00:00")))
+
+    items = history(
+        alarm_name=response._get_param("AlarmName"),
+        item_type=response._get_param("HistoryItemType"),
+        start=moment("StartDate"),
+        end=moment("EndDate"),
+        newest_first=response._get_param("ScanBy", "TimestampDescending") != "TimestampAscending",
+        alarm_types=response._get_param("AlarmTypes"),
+    )
+    limit = response._get_param("MaxRecords")
+    if limit:
+        items = items[: int(limit)]
+    return ActionResult({"AlarmHistoryItems": items})
+
+
+def cloudwatch_patches(
+    backend: Any,
+    index: MetricIndex,
+    *,
+    lock: AbstractContextManager[Any],
+    now: Callable[[], float],
+    adopted: Callable[[Any, float, Any], None],
+    state_set: Callable[[Any, AlarmState3], object],
+    deleted: Callable[[list[str]], None],
+    wake: Callable[[], None],
+    history: Callable[..., list[dict[str, Any]]],
+) -> MotoPatches:
+    """The (not yet installed) patches that make ``backend`` evaluate-ready and report to the scheduler.
+
+    Under ``lock``: ``adopted(alarm, now, existing)`` after ``PutMetricAlarm`` (then ``wake()``),
+    ``state_set(alarm, old)`` after ``SetAlarmState`` changed the state value (stamped ``now()``),
+    ``deleted(names)`` after ``DeleteAlarms``. ``history(**query)`` serves ``DescribeAlarmHistory``.
+    """
+    from moto.cloudwatch.responses import CloudWatchResponse
+
+    def wrap_put_metric_alarm(original: Callable[..., Any]) -> Callable[..., Any]:
+        def put_metric_alarm(name: str, *args: Any, **kwargs: Any) -> Any:
+            with lock:
+                existing = backend.alarms.get(name)
+                alarm = original(name, *args, **kwargs)
+                adopted(alarm, now(), existing)
+            wake()
+            return alarm
+
+        return put_metric_alarm
+
+    def wrap_set_alarm_state(original: Callable[..., Any]) -> Callable[..., Any]:
+        def set_alarm_state(alarm_name: str, reason: str, reason_data: str, state_value: str) -> None:
+            with lock:
+                alarm = backend.alarms.get(alarm_name)
+                old = (
+                    None
+                    if alarm is None
+                    else (alarm.state_value, alarm.state_reason, alarm.state_reason_data)
+                )
+                original(alarm_name, reason, reason_data, state_value)
+                if alarm is None or old is None:
+                    return
+                alarm.state_updated_timestamp = naive(now())
+                if old[0] != state_value:
+                    state_set(alarm, old)
+
+        return set_alarm_state
+
+    def wrap_delete_alarms(original: Callable[[list[str]], None]) -> Callable[[list[str]], None]:
+        def delete_alarms(alarm_names: list[str]) -> None:
+            with lock:
+                original(alarm_names)
+                deleted(alarm_names)
+
+        return delete_alarms
+
+    patches = MotoPatches()
+    patches.replace(
+        backend,
+        "put_metric_alarm",
+        wrap_put_metric_alarm,
+        reason="start a new alarm INSUFFICIENT_DATA, keep an updated alarm's state, schedule it",
+        expect=parameters("name"),
+    )
+    patches.replace(
+        backend,
+        "set_alarm_state",
+        wrap_set_alarm_state,
+        reason="stamp SetAlarmState in cloud time, record its history and run its actions",
+        expect=parameters("alarm_name", "reason", "reason_data", "state_value"),
+    )
+    patches.replace(
+        backend,
+        "delete_alarms",
+        wrap_delete_alarms,
+        reason="unschedule deleted alarms",
+        expect=parameters("alarm_names"),
+    )
+    index.patch(patches)
+    patches.add(
+        backend,
+        "selfheal_alarm_history",
+        history,
+        reason="give DescribeAlarmHistory this scheduler's history",
+    )
+    patches.add(
+        CloudWatchResponse,
+        "describe_alarm_history",
+        describe_alarm_history,
+        reason="serve DescribeAlarmHistory (moto lacks it) from the scheduler's history",
+    )
+    return patches

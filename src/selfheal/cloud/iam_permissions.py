@@ -1,0 +1,164 @@
+"""Which IAM permissions a request needs: the actions and resource ARNs of one AWS API call.
+
+:func:`required_permissions` maps a request (IAM service prefix, operation, parameters, region, account) to
+:class:`Permission` items, with a resolver per service for the resource ARNs: Lambda (function ARN from a
+name, partial ARN or ARN, plus qualifier; ``Invoke`` is ``lambda:InvokeFunction``), DynamoDB (table or index;
+``TransactWriteItems``/``TransactGetItems`` need the per-item action on each table, batch calls each table),
+SNS (topic), CloudWatch (alarm ARNs; ``DescribeAlarms`` without names needs ``alarm:*``), Logs (log group or
+stream). Other services use the resource moto determined, else ``"*"``. :func:`iam_prefix` maps a SigV4
+signing name to its IAM action prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+__all__ = ["Permission", "iam_prefix", "required_permissions"]
+
+# SigV4 signing names whose IAM action prefix differs.
+_IAM_PREFIX = {"monitoring": "cloudwatch", "email": "ses", "execute-api": "execute-api"}
+# API operation names whose IAM action differs.
+_IAM_ACTION = {("lambda", "Invoke"): "InvokeFunction"}
+_TRANSACT_ACTIONS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+    "Get": "GetItem",
+}
+
+
+@dataclass(frozen=True)
+class Permission:
+    """One IAM action on one resource ARN (``"*"`` when the action has no resource-level permissions)."""
+
+    action: str
+    resource: str
+
+
+def iam_prefix(signing_name: str) -> str:
+    """The IAM action prefix of a SigV4 signing name (``monitoring`` → ``cloudwatch``)."""
+    return _IAM_PREFIX.get(signing_name, signing_name)
+
+
+def _lambda_function_arn(reference: str, qualifier: str | None, region: str, account: str) -> str:
+    name = unquote(reference)
+    if name.startswith("arn:"):
+        parts = name.split(":")
+        region, account, name = parts[3], parts[4], parts[6]
+        qualifier = qualifier or (parts[7] if len(parts) > 7 else None)
+    elif ":function:" in name:  # partial ARN: 123456789012:function:name[:qualifier]
+        parts = name.split(":")
+        account, name = parts[0], parts[2]
+        qualifier = qualifier or (parts[3] if len(parts) > 3 else None)
+    elif ":" in name:  # name:qualifier
+        name, _, suffix = name.partition(":")
+        qualifier = qualifier or suffix
+    arn = f"arn:aws:lambda:{region}:{account}:function:{name}"
+    return f"{arn}:{qualifier}" if qualifier else arn
+
+
+def _lambda(operation: str, params: Mapping[str, Any], region: str, account: str) -> list[tuple[str, str]]:
+    function = params.get("FunctionName")
+    if not function:
+        return [(operation, "*")]
+    qualifier = params.get("Qualifier")
+    return [(operation, _lambda_function_arn(str(function), qualifier and str(qualifier), region, account))]
+
+
+def _dynamodb(operation: str, params: Mapping[str, Any], region: str, account: str) -> list[tuple[str, str]]:
+    def table(name: Any, index: Any = None) -> str:
+        arn = f"arn:aws:dynamodb:{region}:{account}:table/{name}"
+        return f"{arn}/index/{index}" if index else arn
+
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        needed: list[tuple[str, str]] = []
+        for item in params.get("TransactItems") or []:
+            for kind, body in dict(item).items():
+                action = _TRANSACT_ACTIONS.get(str(kind), str(kind))
+                needed.append((action, table(dict(body).get("TableName"))))
+        return needed or [(operation, "*")]
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        return [(operation, table(name)) for name in dict(params.get("RequestItems") or {})] or [
+            (operation, "*")
+        ]
+    if params.get("TableName"):
+        return [(operation, table(params["TableName"], params.get("IndexName")))]
+    if params.get("ResourceArn"):
+        return [(operation, str(params["ResourceArn"]))]
+    return [(operation, "*")]
+
+
+def _sns(operation: str, params: Mapping[str, Any], region: str, account: str) -> list[tuple[str, str]]:
+    for key in ("TopicArn", "TargetArn", "ResourceArn"):
+        if params.get(key):
+            return [(operation, str(params[key]))]
+    if params.get("SubscriptionArn"):
+        return [(operation, str(params["SubscriptionArn"]).rsplit(":", 1)[0])]
+    if operation == "CreateTopic" and params.get("Name"):
+        return [(operation, f"arn:aws:sns:{region}:{account}:{params['Name']}")]
+    return [(operation, "*")]
+
+
+def _cloudwatch(
+    operation: str, params: Mapping[str, Any], region: str, account: str
+) -> list[tuple[str, str]]:
+    def alarm(name: Any) -> str:
+        return f"arn:aws:cloudwatch:{region}:{account}:alarm:{name}"
+
+    names = params.get("AlarmNames")
+    if names:
+        return [(operation, alarm(name)) for name in names]
+    if params.get("AlarmName"):
+        return [(operation, alarm(params["AlarmName"]))]
+    if operation in ("DescribeAlarms", "DescribeAlarmHistory"):
+        return [(operation, alarm("*"))]
+    if params.get("DashboardName"):
+        return [(operation, f"arn:aws:cloudwatch::{account}:dashboard/{params['DashboardName']}")]
+    return [(operation, "*")]
+
+
+def _logs(operation: str, params: Mapping[str, Any], region: str, account: str) -> list[tuple[str, str]]:
+    group = params.get("logGroupName")
+    if not group:
+        return [(operation, "*")]
+    arn = f"arn:aws:logs:{region}:{account}:log-group:{group}"
+    stream = params.get("logStreamName")
+    return [(operation, f"{arn}:log-stream:{stream}" if stream else f"{arn}:*")]
+
+
+_RESOLVERS: dict[str, Callable[[str, Mapping[str, Any], str, str], list[tuple[str, str]]]] = {
+    "lambda": _lambda,
+    "dynamodb": _dynamodb,
+    "sns": _sns,
+    "cloudwatch": _cloudwatch,
+    "logs": _logs,
+}
+
+
+def required_permissions(
+    prefix: str,
+    operation: str,
+    params: Mapping[str, Any],
+    region: str,
+    account: str,
+    moto_resource: str = "*",
+) -> list[Permission]:
+    """The IAM permissions a request of ``operation`` on service ``prefix`` needs.
+
+    Services without a resolver here use the resource moto determined (SQS queues, IAM/STS roles), else
+    ``"*"`` — which only a policy with ``"Resource": "*"`` allows: stricter than AWS for actions that
+    support resource-level permissions.
+    """
+    resolver = _RESOLVERS.get(prefix)
+    if resolver is None:
+        needed = [(operation, moto_resource or "*")]
+    else:
+        needed = resolver(operation, params, region, account)
+    return [
+        Permission(f"{prefix}:{_IAM_ACTION.get((prefix, action), action)}", resource)
+        for action, resource in needed
+    ]

@@ -1,0 +1,327 @@
+"""The Lambda Runtime API of one execution environment: a small threaded HTTP server on 127.0.0.1.
+
+:class:`RuntimeApiServer` listens on an ephemeral 127.0.0.1 port and implements the Lambda Runtime API
+(``/2018-06-01/runtime/invocation/next``, ``…/{id}/response``, ``…/{id}/error``, ``/runtime/init/error``)
+for the ``awslambdaric`` child of its :class:`~selfheal.cloud.lambda_runtime.ExecutionEnvironment`: it hands
+out one :class:`PendingInvocation` at a time and collects its result.
+
+The Runtime API answers only its own runtime process. ``awslambdaric`` cannot carry a secret (its native
+client knows only ``host:port``), so each accepted connection is checked against the kernel's socket table:
+the server asks psutil for the TCP connections of the environment's child (``owner_pid``, set right after
+``Popen`` and before the server accepts anything) and serves the connection only if one of them is its
+client end (``laddr`` is the peer's address, ``raddr`` the server's). Any other process, and every process
+while no owner is set, has its connection closed before a byte is read (counted in
+``refused_connections``, one WARNING per refusal). If psutil cannot see the child's sockets (access denied,
+unsupported platform) the check fails closed. The check costs a few milliseconds, once per environment:
+awslambdaric keeps one connection for its whole life.
+
+Request bodies are bounded as on AWS: a ``Content-Length`` above 6 MB (6291456 bytes) is answered 413
+``RequestEntityTooLarge`` without reading the body, and an invocation whose response (or error) is that
+large fails with ``Function.ResponseSizeTooLarge`` and retires its environment (awslambdaric exits on the
+413); a malformed ``Content-Length`` is answered 400.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import psutil
+
+__all__ = [
+    "API_PREFIX",
+    "MAX_PAYLOAD_BYTES",
+    "NEXT_POLL_SECONDS",
+    "SHUTDOWN_POLL_SECONDS",
+    "PendingInvocation",
+    "RuntimeApiServer",
+    "error_payload",
+]
+
+API_PREFIX = "/2018-06-01/runtime"
+# How long /next holds a connection before re-checking whether the environment is closing.
+NEXT_POLL_SECONDS = 0.5
+SHUTDOWN_POLL_SECONDS = 0.05
+# AWS's limit on a synchronous invocation's response (and on any body posted to the Runtime API here).
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
+
+# One logger for the execution environments and their Runtime API (operators and tests filter by it).
+logger = logging.getLogger("selfheal.cloud.lambda_runtime")
+
+
+@dataclass
+class PendingInvocation:
+    """One invocation handed to the runtime: what /next returns, and the result it posts back."""
+
+    request_id: str
+    payload: bytes
+    deadline_ms: int
+    function_arn: str
+    done: threading.Event = field(default_factory=threading.Event)
+    response: bytes = b""
+    error: bool = False
+    # The runtime's answer was refused (too large): awslambdaric exits on that, the environment is done for.
+    fatal: bool = False
+
+
+class RuntimeApiServer(ThreadingHTTPServer):
+    """The Runtime API for one environment: hands out one pending invocation at a time, collects results."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _RuntimeApiHandler)
+        self._lock = threading.Condition()
+        self._queued: PendingInvocation | None = None
+        self._active: dict[str, PendingInvocation] = {}
+        self.closing = False
+        self.ready = threading.Event()
+        self.init_error: bytes | None = None
+        # The one runtime process allowed to connect (None: refuse all) and how many connections were refused.
+        self._owner: psutil.Process | None = None
+        self.refused_connections = 0
+        # A short poll interval: shutdown() waits for the serve loop to notice, and a configuration
+        # change retires environments while the caller (UpdateFunctionConfiguration) waits.
+        self._thread = threading.Thread(
+            target=self.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), name="lambda-runtime-api", daemon=True
+        )
+
+    @property
+    def address(self) -> str:
+        """``host:port`` for ``AWS_LAMBDA_RUNTIME_API``."""
+        host, port = self.server_address[:2]
+        return f"{host!s}:{port}"
+
+    def start(self) -> None:
+        """Serve in a background thread."""
+        self._thread.start()
+
+    @property
+    def owner_pid(self) -> int | None:
+        """The process id of the runtime process this API answers (None until set: everyone is refused)."""
+        owner = self._owner
+        return owner.pid if owner is not None else None
+
+    @owner_pid.setter
+    def owner_pid(self, pid: int | None) -> None:
+        if pid is None:
+            self._owner = None
+            return
+        try:
+            self._owner = psutil.Process(pid)
+        except psutil.Error as exc:
+            # Gone already (or invisible): nobody may connect; the environment notices its dead child.
+            self._owner = None
+            logger.warning("Lambda Runtime API %s has no owner: process %d: %s", self.address, pid, exc)
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        """Serve a connection only if the owner process holds its client end (runs before reading a byte)."""
+        reason = self._refusal(client_address)
+        if reason is None:
+            return True
+        self.refused_connections += 1
+        peer = ":".join(str(part) for part in tuple(client_address)[:2])
+        logger.warning("Lambda Runtime API %s refused a connection from %s: %s", self.address, peer, reason)
+        return False
+
+    def _refusal(self, client_address: Any) -> str | None:
+        """Why the connection from ``client_address`` is refused; None if the owner process made it."""
+        owner = self._owner
+        if owner is None:
+            return "no runtime process owns this environment yet"
+        kind = "tcp6" if self.address_family == socket.AF_INET6 else "tcp4"
+        try:
+            connections = owner.net_connections(kind=kind)
+        except psutil.NoSuchProcess:
+            return f"runtime process {owner.pid} is gone"
+        except psutil.AccessDenied:
+            return (
+                f"cannot inspect the sockets of runtime process {owner.pid} (access denied): failing closed"
+            )
+        except (psutil.Error, NotImplementedError, OSError) as exc:
+            return (
+                f"cannot inspect the sockets of runtime process {owner.pid} "
+                f"({type(exc).__name__}: {exc}): failing closed"
+            )
+        peer, server = tuple(client_address)[:2], tuple(self.server_address)[:2]
+        if any(tuple(c.laddr) == peer and tuple(c.raddr) == server for c in connections):
+            return None
+        return f"not the environment's runtime process (pid {owner.pid})"
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Stay quiet: a killed child drops its connection, which is expected here."""
+
+    def close(self) -> None:
+        """Stop serving and wake every waiter."""
+        with self._lock:
+            self.closing = True
+            for pending in self._active.values():
+                pending.done.set()
+            self._lock.notify_all()
+        self.shutdown()
+        self.server_close()
+        self._thread.join(timeout=5)
+
+    def submit(self, pending: PendingInvocation) -> None:
+        """Make ``pending`` the next invocation /next returns."""
+        with self._lock:
+            self._queued = pending
+            self._active[pending.request_id] = pending
+            self._lock.notify_all()
+
+    def take_next(self) -> PendingInvocation | None:
+        """Block until an invocation is queued (None when closing)."""
+        self.ready.set()
+        with self._lock:
+            while self._queued is None and not self.closing:
+                self._lock.wait(NEXT_POLL_SECONDS)
+            pending, self._queued = self._queued, None
+            return None if self.closing else pending
+
+    def complete(self, request_id: str, body: bytes, error: bool, *, fatal: bool = False) -> bool:
+        """Record the result of ``request_id`` (``fatal``: the environment must go); False if unknown."""
+        with self._lock:
+            pending = self._active.pop(request_id, None)
+        if pending is None:
+            return False
+        pending.response, pending.error, pending.fatal = body, error, fatal
+        pending.done.set()
+        return True
+
+    def forget(self, request_id: str) -> None:
+        """Drop ``request_id`` (timed out or abandoned)."""
+        with self._lock:
+            self._active.pop(request_id, None)
+            if self._queued is not None and self._queued.request_id == request_id:
+                self._queued = None
+
+    def fail_init(self, body: bytes) -> None:
+        """Record an initialisation error and fail whatever is waiting."""
+        with self._lock:
+            self.init_error = body
+            active = list(self._active.values())
+            self._active.clear()
+            self._queued = None
+        for pending in active:
+            pending.response, pending.error = body, True
+            pending.done.set()
+
+
+class _RuntimeApiHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    # Headers and body go out in two writes: with Nagle on, the body waits for the client's delayed ACK
+    # (~40 ms per reply, two replies per invocation).
+    disable_nagle_algorithm = True
+    server: RuntimeApiServer
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Silence the per-request log of ``http.server``."""
+
+    def _reply(self, status: int, body: bytes = b"{}", headers: Mapping[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)
+
+    def handle_expect_100(self) -> bool:
+        """Refuse an oversize or malformed body before the client sends it."""
+        if self.command == "POST" and self._content_length() is None:
+            return False
+        return super().handle_expect_100()
+
+    def _content_length(self) -> int | None:
+        """The body's length, or None after refusing the request (400 malformed, 413 above 6 MB).
+
+        Nothing of a refused body is read: the connection is closed after the reply.
+        """
+        raw = (self.headers.get("Content-Length") or "0").strip()
+        if not (raw.isascii() and raw.isdigit()):
+            self._refuse(HTTPStatus.BAD_REQUEST, "InvalidRequest", f"Invalid Content-Length {raw[:32]!r}.")
+            return None
+        length = int(raw)
+        if length <= MAX_PAYLOAD_BYTES:
+            return length
+        parts = self.path.removeprefix(API_PREFIX).strip("/").split("/")
+        if len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):
+            # As on AWS: the invocation fails, and the runtime is told 413.
+            message = (
+                f"Response payload size ({length} bytes) exceeded maximum allowed payload size "
+                f"({MAX_PAYLOAD_BYTES} bytes)."
+            )
+            error = error_payload("Function.ResponseSizeTooLarge", message)
+            self.server.complete(parts[1], error, error=True, fatal=True)
+        elif parts == ["init", "error"]:
+            message = f"Init error report of {length} bytes exceeded {MAX_PAYLOAD_BYTES} bytes."
+            self.server.fail_init(error_payload("Runtime.InitError", message))
+        self._refuse(
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            "RequestEntityTooLarge",
+            f"Exceeded maximum allowed payload size ({MAX_PAYLOAD_BYTES} bytes).",
+        )
+        return None
+
+    def _refuse(self, status: int, error_type: str, message: str) -> None:
+        self.close_connection = True
+        self._reply(status, error_payload(error_type, message), {"Connection": "close"})
+
+    def _body(self) -> bytes | None:
+        length = self._content_length()
+        if length is None:
+            return None
+        return self.rfile.read(length) if length else b""
+
+    def do_GET(self) -> None:
+        if self.path != f"{API_PREFIX}/invocation/next":
+            self._reply(HTTPStatus.NOT_FOUND, b'{"errorType":"InvalidRequest"}')
+            return
+        pending = self.server.take_next()
+        if pending is None:
+            # Closing: the child is about to be killed; make it stop asking.
+            self.close_connection = True
+            self._reply(HTTPStatus.GONE, b'{"errorType":"EnvironmentClosing"}')
+            return
+        self._reply(
+            HTTPStatus.OK,
+            pending.payload,
+            {
+                "Lambda-Runtime-Aws-Request-Id": pending.request_id,
+                "Lambda-Runtime-Deadline-Ms": str(pending.deadline_ms),
+                "Lambda-Runtime-Invoked-Function-Arn": pending.function_arn,
+                "Lambda-Runtime-Trace-Id": f"Root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};Sampled=0",
+            },
+        )
+
+    def do_POST(self) -> None:
+        body = self._body()
+        if body is None:
+            return
+        parts = self.path.removeprefix(API_PREFIX).strip("/").split("/")
+        if parts == ["init", "error"]:
+            self.server.fail_init(body)
+            self._reply(HTTPStatus.ACCEPTED, b'{"status":"OK"}')
+            return
+        if len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):
+            if self.server.complete(parts[1], body, error=parts[2] == "error"):
+                self._reply(HTTPStatus.ACCEPTED, b'{"status":"OK"}')
+            else:
+                self._reply(HTTPStatus.BAD_REQUEST, b'{"errorType":"InvalidRequestID"}')
+            return
+        self._reply(HTTPStatus.NOT_FOUND, b'{"errorType":"InvalidRequest"}')
+
+
+def error_payload(error_type: str, message: str) -> bytes:
+    """A Lambda error body: ``{"errorType": …, "errorMessage": …}``."""
+    return json.dumps({"errorType": error_type, "errorMessage": message}).encode()

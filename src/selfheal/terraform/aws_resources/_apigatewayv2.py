@@ -1,0 +1,43 @@
+"""Helpers shared by the API Gateway v2 resource modules (:mod:`.apigatewayv2`, ``apigatewayv2_routes``)."""
+
+from __future__ import annotations
+
+from typing import Any, TypeGuard
+
+from selfheal.terraform.aws_resources._regional import RegionalResource, parse_two_part_id
+from selfheal.terraform.resource import State, is_unknown
+
+__all__ = ["ApiChild", "known", "put_fields", "retag"]
+
+
+def known(value: Any) -> TypeGuard[Any]:
+    """Whether a planned value is set and known."""
+    return value is not None and not is_unknown(value)
+
+
+def put_fields(args: dict[str, Any], planned: State, mapping: dict[str, str]) -> None:
+    """Copy each known, non-empty planned attribute into ``args`` under its API name."""
+    for tf_name, aws_name in mapping.items():
+        value = planned.get(tf_name)
+        if known(value) and value != "":
+            args[aws_name] = value
+
+
+class ApiChild(RegionalResource):
+    """A resource that belongs to an API and is imported as ``API-ID/CHILD``."""
+
+    child: str = "ID"
+
+    def import_state(self, import_id: str) -> State:
+        api_id, child = parse_two_part_id(import_id, f"API-ID/{self.child}")
+        return {"id": child, "api_id": api_id}
+
+
+def retag(res: RegionalResource, prior: State, planned: State, arn: str) -> None:
+    """Bring the tags of ``arn`` from ``prior``'s to ``planned``'s."""
+    ag = res.client("apigatewayv2")
+    old, new = prior.get("tags_all") or {}, res.all_tags(planned)
+    if gone := [k for k in old if k not in new]:
+        ag.untag_resource(ResourceArn=arn, TagKeys=gone)
+    if new and new != old:
+        ag.tag_resource(ResourceArn=arn, Tags=new)
