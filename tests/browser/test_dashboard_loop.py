@@ -14,8 +14,8 @@ import pytest
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.testing import ProvisionedLoop, provision_loop
 from selfheal.dashboard import DashboardServer, start_dashboard
-from selfheal.deployment import AwsTarget, Deployment
-from selfheal.traffic import LoadGenerator, TrafficPlan
+from selfheal.loop.deployment import AwsTarget, Deployment
+from selfheal.loop.traffic import LoadGenerator, TrafficPlan
 
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "dashboard.png"
 STEP_TIMEOUT_MS = 60_000

@@ -20,13 +20,13 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from healer.ledger import recent_incidents
-from selfheal.cli import app
-from selfheal.cloud_process import cloud_alive, free_port, group_members, port_available
-from selfheal.dashboard_process import dashboard_alive
-from selfheal.demo import DemoSettings, run_demo
-from selfheal.deployment import AwsTarget, load_outputs
-from selfheal.stack_control import destroy_stack, down, stack_terraform, state_resource_count
-from selfheal.traffic import LoadGenerator, TrafficPlan
+from selfheal.cli.app import app
+from selfheal.demo.run import DemoSettings, run_demo
+from selfheal.loop.deployment import AwsTarget, load_outputs
+from selfheal.loop.traffic import LoadGenerator, TrafficPlan
+from selfheal.stack.cloud_process import cloud_alive, free_port, group_members, port_available
+from selfheal.stack.control import destroy_stack, down, stack_terraform, state_resource_count
+from selfheal.stack.dashboard_process import dashboard_alive
 from selfheal.workdir import CloudRecord, Workdir
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from selfheal.cloud.credentials import OPERATOR_PROFILE, read_key
-from selfheal.cloud_process import free_port
+from selfheal.stack.cloud_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 AWS = ROOT / ".venv-awscli" / "bin" / "aws"

@@ -20,7 +20,7 @@ import boto3
 import pytest
 from typer.testing import CliRunner
 
-from selfheal.cli import app
+from selfheal.cli.app import app
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.credentials import OPERATOR_PROFILE, load_or_create, read_key
 

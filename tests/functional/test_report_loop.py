@@ -12,13 +12,13 @@ import pytest
 from typer.testing import CliRunner
 
 from healer.ledger import recent_incidents
-from selfheal.cli import app
+from selfheal.cli.app import app
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.credentials import load_or_create
 from selfheal.cloud.testing import ProvisionedLoop, provision_loop
-from selfheal.deployment import AwsTarget, Deployment
+from selfheal.loop.deployment import AwsTarget, Deployment
+from selfheal.loop.traffic import LoadGenerator, TrafficPlan
 from selfheal.report import build_report
-from selfheal.traffic import LoadGenerator, TrafficPlan
 from selfheal.workdir import Workdir
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -15,10 +15,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from selfheal.cli import app
+from selfheal.cli.app import app
 from selfheal.cloud.credentials import load_or_create, read_key
 from selfheal.cloud.testing import package_zip
-from selfheal.cloud_process import (
+from selfheal.loop.deployment import AwsTarget
+from selfheal.stack.cloud_process import (
     CloudProcessError,
     cloud_alive,
     free_port,
@@ -27,9 +28,8 @@ from selfheal.cloud_process import (
     start_cloud,
     stop_cloud,
 )
-from selfheal.dashboard_process import dashboard_alive, start_dashboard_process, stop_dashboard_process
-from selfheal.deployment import AwsTarget
-from selfheal.stack_control import StackError, down, up
+from selfheal.stack.control import StackError, down, up
+from selfheal.stack.dashboard_process import dashboard_alive, start_dashboard_process, stop_dashboard_process
 from selfheal.workdir import CloudRecord, DashboardRecord, Workdir
 
 pytestmark = pytest.mark.timeout(120)

@@ -17,7 +17,7 @@ from reliability_helpers import child_pids, client, function_pids, open_fds, rss
 
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.testing import ProvisionedLoop, provision_loop
-from selfheal.traffic import LoadGenerator, TrafficPlan
+from selfheal.loop.traffic import LoadGenerator, TrafficPlan
 
 CONCURRENCY = 4
 # Memory may grow by what the cloud keeps on purpose (log events and metric data in moto: about 1.3 KiB per

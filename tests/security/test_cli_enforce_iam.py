@@ -9,9 +9,9 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-import selfheal.cli_cloud
-from selfheal.cli import app
-from selfheal.cli_cloud import run_cloud
+import selfheal.cli.cloud
+from selfheal.cli.app import app
+from selfheal.cli.cloud import run_cloud
 
 
 class _Cloud:
@@ -48,7 +48,7 @@ def test_run_cloud_passes_enforce_iam_and_says_so(enforce: bool) -> None:
 def test_cli_flag_reaches_run_cloud(monkeypatch: pytest.MonkeyPatch, flag: list[str], expected: bool) -> None:
     """The command line's flag (default on) is what run_cloud receives."""
     received: list[Any] = []
-    monkeypatch.setattr(selfheal.cli_cloud, "run_cloud", lambda *a, **kw: received.append(kw["enforce_iam"]))
+    monkeypatch.setattr(selfheal.cli.cloud, "run_cloud", lambda *a, **kw: received.append(kw["enforce_iam"]))
     result = CliRunner().invoke(app, ["cloud", "--port", "0", *flag])
     assert result.exit_code == 0, result.output
     assert received == [expected]

@@ -21,7 +21,7 @@ import pytest
 from selfheal.cloud.serving import BoundedWSGIServer
 from selfheal.dashboard import DashboardServer, start_dashboard
 from selfheal.dashboard.controls import ControlResult
-from selfheal.deployment import AwsTarget, Deployment
+from selfheal.loop.deployment import AwsTarget, Deployment
 
 HOST = "127.0.0.1"
 LIMIT = 4096

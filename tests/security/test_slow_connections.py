@@ -21,7 +21,7 @@ import pytest
 from selfheal.cloud.serving import BoundedWSGIServer, make_bounded_server, read_bounded_body
 from selfheal.dashboard import server as dashboard_server
 from selfheal.dashboard import start_dashboard
-from selfheal.deployment import AwsTarget, Deployment
+from selfheal.loop.deployment import AwsTarget, Deployment
 
 HOST = "127.0.0.1"
 

@@ -13,10 +13,10 @@ from rich.console import Console
 from typer.testing import CliRunner
 from werkzeug.serving import make_server
 
-from selfheal.cli import app
-from selfheal.cli_cloud import run_cloud
-from selfheal.cli_errors import CliError
-from selfheal.deployment import AwsTarget, Deployment, load_outputs
+from selfheal.cli.app import app
+from selfheal.cli.cloud import run_cloud
+from selfheal.cli.errors import CliError
+from selfheal.loop.deployment import AwsTarget, Deployment, load_outputs
 
 
 def _app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:

@@ -15,7 +15,7 @@ import pytest
 from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
-from selfheal.cli import app
+from selfheal.cli.app import app
 
 FUNCTION = "selfheal-fragile"
 ALARM = "selfheal-fragile-errors"

@@ -13,7 +13,7 @@ from selfheal.cloud.credentials import OperatorKey
 from selfheal.dashboard import start_dashboard
 from selfheal.dashboard.controls import ControlError, ControlResult
 from selfheal.dashboard.server import DashboardApp
-from selfheal.deployment import AwsTarget, Deployment
+from selfheal.loop.deployment import AwsTarget, Deployment
 
 PORT = 8765
 LOCAL = f"http://127.0.0.1:{PORT}"

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from selfheal.cli import app
-from selfheal.demo import DemoSettings
+from selfheal.cli.app import app
+from selfheal.demo.run import DemoSettings
 from selfheal.terraform.stack import read_interface
 
 MODULE = Path(__file__).resolve().parents[2] / "deploy" / "fragile"

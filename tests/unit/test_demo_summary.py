@@ -9,8 +9,8 @@ import pytest
 from rich.console import Console
 
 from healer.ledger import Incident
-from selfheal.demo_summary import DemoSummary, Timing, drift_lines, loop_timings, render_summary
-from selfheal.demo_timeline import Milestones, Sample, Timeline
+from selfheal.demo.summary import DemoSummary, Timing, drift_lines, loop_timings, render_summary
+from selfheal.demo.timeline import Milestones, Sample, Timeline
 
 ALARM_TIME = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
 

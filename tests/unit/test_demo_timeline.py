@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from healer.ledger import Incident
-from selfheal.demo_timeline import Sample, Timeline
-from selfheal.traffic import TrafficSnapshot
+from selfheal.demo.timeline import Sample, Timeline
+from selfheal.loop.traffic import TrafficSnapshot
 
 ALARM_TIME = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
 

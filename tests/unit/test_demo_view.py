@@ -7,10 +7,10 @@ import io
 import pytest
 from rich.console import Console
 
-from selfheal.demo_timeline import Sample, Timeline
-from selfheal.demo_view import LiveView, PlainView, make_view
+from selfheal.demo.timeline import Sample, Timeline
+from selfheal.demo.view import LiveView, PlainView, make_view
+from selfheal.loop.traffic import TrafficSnapshot
 from selfheal.progress import ConsoleReporter
-from selfheal.traffic import TrafficSnapshot
 
 
 def _console(terminal: bool) -> tuple[Console, io.StringIO]:

@@ -17,11 +17,11 @@ from botocore.exceptions import NoCredentialsError
 from rich.console import Console
 from typer.testing import CliRunner
 
-from selfheal.cli import app
-from selfheal.cli_cloud import run_cloud, usage_lines
-from selfheal.cli_errors import describe_aws_error
+from selfheal.cli.app import app
+from selfheal.cli.cloud import run_cloud, usage_lines
+from selfheal.cli.errors import describe_aws_error
 from selfheal.cloud.credentials import OPERATOR_PROFILE, OperatorKey, load_or_create, read_key
-from selfheal.deployment import AwsTarget, LocalCredentialsError
+from selfheal.loop.deployment import AwsTarget, LocalCredentialsError
 from selfheal.terraform.driver import Terraform
 from selfheal.terraform.testing import MOTO_CREDENTIALS
 from selfheal.workdir import Workdir
@@ -207,7 +207,7 @@ def test_run_cloud_passes_the_opt_outs_and_warns(tmp_path: Path) -> None:
 
 def test_run_cloud_refuses_an_unusable_key_file(tmp_path: Path) -> None:
     """A damaged key file stops `selfheal cloud` before it starts, with the file's one-line error."""
-    from selfheal.cli_errors import CliError
+    from selfheal.cli.errors import CliError
 
     workdir = Workdir(tmp_path / "w")
     workdir.root.mkdir()
@@ -221,10 +221,10 @@ def test_cloud_command_hands_its_options_to_run_cloud(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """`selfheal cloud --workdir W --accept-any-key --allow-origin O --allow-origin P` reaches run_cloud."""
-    import selfheal.cli_cloud
+    import selfheal.cli.cloud
 
     received: list[dict[str, Any]] = []
-    monkeypatch.setattr(selfheal.cli_cloud, "run_cloud", lambda *a, **kw: received.append(kw))
+    monkeypatch.setattr(selfheal.cli.cloud, "run_cloud", lambda *a, **kw: received.append(kw))
     argv = ["cloud", "--port", "0", "--workdir", str(tmp_path), "--accept-any-key"]
     result = CliRunner().invoke(app, [*argv, "--allow-origin", "http://a:1", "--allow-origin", "http://b:2"])
     assert result.exit_code == 0, result.output

@@ -8,7 +8,7 @@ from pathlib import Path
 import hcl2
 from hcl2 import SerializationOptions
 
-from selfheal.cli import app
+from selfheal.cli.app import app
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from selfheal.loop.records import AlarmSegment, Datapoint, IncidentRecord, StateChange
 from selfheal.report.builder import parse_since
 from selfheal.report.figures import alarm_segments, error_onset, error_rate, incident_figures, per_second
-from selfheal.report.timeline import AlarmSegment, Datapoint, IncidentRecord, StateChange
 
 P = 60.0
 

@@ -6,10 +6,10 @@ import base64
 
 import pytest
 
+from selfheal.loop.records import Datapoint, IncidentRecord, StateChange
 from selfheal.report.chart import timeline_png
 from selfheal.report.figures import alarm_segments, incident_figures
 from selfheal.report.page import IncidentPage, format_duration, incident_html, index_html
-from selfheal.report.timeline import Datapoint, IncidentRecord, StateChange
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 INCIDENT = IncidentRecord(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from selfheal.traffic import LoadGenerator, TrafficPlan, TrafficStats, check_target, percentile
+from selfheal.loop.traffic import LoadGenerator, TrafficPlan, TrafficStats, check_target, percentile
 
 
 def _app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:

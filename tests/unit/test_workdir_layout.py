@@ -8,8 +8,12 @@ from pathlib import Path
 import pytest
 
 from selfheal.cloud.credentials import load_or_create
-from selfheal.dashboard_process import DEFAULT_DASHBOARD_PORT, DashboardProcessError, choose_dashboard_port
-from selfheal.deployment import load_outputs
+from selfheal.loop.deployment import load_outputs
+from selfheal.stack.dashboard_process import (
+    DEFAULT_DASHBOARD_PORT,
+    DashboardProcessError,
+    choose_dashboard_port,
+)
 from selfheal.workdir import CloudRecord, DashboardRecord, Workdir
 
 
@@ -150,13 +154,13 @@ def test_damaged_dashboard_record_is_a_clear_error(tmp_path: Path, text: str) ->
 
 def test_dashboard_port_defaults_to_8765_when_it_is_free(monkeypatch: pytest.MonkeyPatch) -> None:
     """No --dashboard-port and 8765 free: 8765, without a note."""
-    monkeypatch.setattr("selfheal.dashboard_process.port_available", lambda port: True)
+    monkeypatch.setattr("selfheal.stack.dashboard_process.port_available", lambda port: True)
     assert choose_dashboard_port(None) == (DEFAULT_DASHBOARD_PORT, None)
 
 
 def test_dashboard_port_falls_back_with_a_note_when_8765_is_taken(monkeypatch: pytest.MonkeyPatch) -> None:
     """No --dashboard-port and 8765 taken: another port, and a note naming both."""
-    monkeypatch.setattr("selfheal.dashboard_process.port_available", lambda port: False)
+    monkeypatch.setattr("selfheal.stack.dashboard_process.port_available", lambda port: False)
     port, note = choose_dashboard_port(None)
     assert port != DEFAULT_DASHBOARD_PORT and 0 < port <= 65535
     assert note == f"dashboard port 8765 is taken; using {port} instead"
@@ -164,7 +168,7 @@ def test_dashboard_port_falls_back_with_a_note_when_8765_is_taken(monkeypatch: p
 
 def test_an_explicit_dashboard_port_is_kept_or_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     """An explicit free port is kept; a taken or out-of-range one is an error naming the option."""
-    monkeypatch.setattr("selfheal.dashboard_process.port_available", lambda port: port != 9001)
+    monkeypatch.setattr("selfheal.stack.dashboard_process.port_available", lambda port: port != 9001)
     assert choose_dashboard_port(9000) == (9000, None)
     assert choose_dashboard_port(0)[0] != 0
     with pytest.raises(

@@ -17,10 +17,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from selfheal.cli_errors import describe_aws_error
-from selfheal.report.collection import AlarmInfo, LoopReader
+from selfheal.loop.aws_errors import describe_aws_error
+from selfheal.loop.reader import AlarmInfo, LoopReader
+from selfheal.loop.records import Datapoint, IncidentRecord, StateChange
 from selfheal.report.figures import alarm_segments, error_rate, incident_figures
-from selfheal.report.timeline import Datapoint, IncidentRecord, StateChange
 
 __all__ = ["Collector", "ObservedClock", "Snapshot"]
 

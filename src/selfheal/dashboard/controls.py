@@ -1,11 +1,11 @@
 """The dashboard's controls, through the same code paths as the CLI.
 
-- inject: :func:`selfheal.cli_inject.apply_failure_change` (``selfheal inject``);
-- burst: :class:`selfheal.traffic.LoadGenerator` (``selfheal traffic``), on a background thread, one at
+- inject: :func:`selfheal.loop.injection.apply_failure_change` (``selfheal inject``);
+- burst: :class:`selfheal.loop.traffic.LoadGenerator` (``selfheal traffic``), on a background thread, one at
   a time, its progress published with the snapshots;
 - restore: ``terraform apply`` of the deployed stack. The hook is a callable given by whoever started the
   dashboard (``selfheal up``/``demo``); by default :func:`terraform_restore` applies the work directory's
-  stack as ``selfheal up`` does (:func:`selfheal.stack_control.stack_terraform`) against the local cloud.
+  stack as ``selfheal up`` does (:func:`selfheal.stack.control.stack_terraform`) against the local cloud.
 
 Every control validates its whole input before doing anything and returns a :class:`ControlResult`;
 bad input raises :class:`ControlError` (HTTP 400), a control already running raises it with 409.
@@ -22,10 +22,10 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from selfheal.cli_errors import describe_aws_error
-from selfheal.cli_inject import FAILURE_MODES, FailureChange, apply_failure_change
-from selfheal.deployment import AwsTarget, Deployment
-from selfheal.traffic import LoadGenerator, TrafficPlan, TrafficSnapshot
+from selfheal.loop.aws_errors import describe_aws_error
+from selfheal.loop.deployment import AwsTarget, Deployment
+from selfheal.loop.injection import FAILURE_MODES, FailureChange, apply_failure_change
+from selfheal.loop.traffic import LoadGenerator, TrafficPlan, TrafficSnapshot
 
 __all__ = [
     "DEFAULT_WORKDIR",
@@ -84,7 +84,7 @@ def terraform_restore(target: AwsTarget, workdir: Path = DEFAULT_WORKDIR) -> str
         raise ControlError(
             "restore runs Terraform against the local cloud only; on AWS run terraform apply yourself", 409
         )
-    from selfheal.stack_control import stack_terraform
+    from selfheal.stack.control import stack_terraform
     from selfheal.terraform.driver import TerraformError
     from selfheal.workdir import Workdir
 

@@ -28,8 +28,8 @@ from werkzeug.wrappers import Request, Response
 from selfheal.cloud.serving import BodyTooLarge, abandon_body, make_bounded_server, read_bounded_body
 from selfheal.dashboard.collector import Collector
 from selfheal.dashboard.controls import ControlError, Controls, RestoreHook
-from selfheal.deployment import AwsTarget, Deployment
-from selfheal.report.collection import LoopReader
+from selfheal.loop.deployment import AwsTarget, Deployment
+from selfheal.loop.reader import LoopReader
 
 __all__ = ["DashboardError", "DashboardServer", "start_dashboard"]
 

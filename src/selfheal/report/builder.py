@@ -13,12 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from selfheal.deployment import AwsTarget, Deployment
+from selfheal.loop.deployment import AwsTarget, Deployment
+from selfheal.loop.reader import AlarmInfo, LoopReader
+from selfheal.loop.records import IncidentRecord, StateChange
 from selfheal.report.chart import timeline_png
-from selfheal.report.collection import AlarmInfo, LoopReader
 from selfheal.report.figures import alarm_segments, incident_figures
 from selfheal.report.page import IncidentPage, incident_html, index_html
-from selfheal.report.timeline import IncidentRecord, StateChange
 
 __all__ = ["ReportResult", "build_report", "parse_since"]
 

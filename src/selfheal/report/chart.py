@@ -16,8 +16,8 @@ matplotlib.use("Agg")
 import matplotlib.dates as mdates
 import matplotlib.pyplot as plt
 
+from selfheal.loop.records import AlarmSegment, Datapoint
 from selfheal.report.figures import IncidentFigures
-from selfheal.report.timeline import AlarmSegment, Datapoint
 
 __all__ = ["STATE_COLORS", "timeline_png"]
 

@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from selfheal.report.timeline import AlarmSegment, Datapoint, IncidentRecord, StateChange
+from selfheal.loop.records import AlarmSegment, Datapoint, IncidentRecord, StateChange
 
 __all__ = [
     "IncidentFigures",

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from selfheal.loop.records import IncidentRecord, StateChange
 from selfheal.report.figures import IncidentFigures
-from selfheal.report.timeline import IncidentRecord, StateChange
 
 __all__ = ["IncidentPage", "format_duration", "incident_html", "index_html"]
 

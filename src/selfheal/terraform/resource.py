@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Literal
 
+from tf.types import Unknown as _tf_unknown
+
 from selfheal.terraform.schema import BlockSchema, CtyType, build_schema
 
 __all__ = ["DataSource", "Provider", "Resource", "ResourceError", "State", "Unknown", "is_unknown"]
@@ -18,16 +20,8 @@ __all__ = ["DataSource", "Provider", "Resource", "ResourceError", "State", "Unkn
 State = dict[str, Any]
 
 
-class _UnknownType:
-    """Terraform's "known after apply" value, as the ``tf`` package decodes it."""
-
-
-try:  # one sentinel with the tf package, so its msgpack codec round-trips our unknowns
-    from tf.types import Unknown as _tf_unknown
-
-    Unknown: Any = _tf_unknown
-except ImportError:  # pragma: no cover - tf is a dependency
-    Unknown = _UnknownType()
+# One sentinel with the tf package, so its msgpack codec round-trips our unknowns ("known after apply").
+Unknown: Any = _tf_unknown
 
 
 def is_unknown(value: Any) -> bool:

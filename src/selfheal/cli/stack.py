@@ -7,12 +7,12 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from selfheal.cli import WorkdirOption, app
-from selfheal.cli_errors import CliError
-from selfheal.cloud_process import CloudProcessError
-from selfheal.demo_settings import DEFAULT_DEADLINE, DEFAULT_RATE, DEFAULT_TIME_SCALE, DemoSettings
+from selfheal.cli.errors import CliError
+from selfheal.cli.options import WorkdirOption
+from selfheal.demo.settings import DEFAULT_DEADLINE, DEFAULT_RATE, DEFAULT_TIME_SCALE, DemoSettings
 from selfheal.progress import ConsoleReporter
-from selfheal.stack_control import StackError, UpResult, down, parse_var_options, up
+from selfheal.stack.cloud_process import CloudProcessError
+from selfheal.stack.control import StackError, UpResult, down, parse_var_options, up
 from selfheal.workdir import DEFAULT_WORKDIR, Workdir
 
 __all__ = ["demo_command", "down_command", "next_steps", "up_command"]
@@ -55,7 +55,6 @@ def next_steps(result: UpResult, workdir: Workdir) -> list[str]:
     return lines
 
 
-@app.command("up")
 def up_command(
     var: Annotated[
         list[str] | None,
@@ -99,7 +98,6 @@ def up_command(
         console.print(line, markup=False)
 
 
-@app.command("down")
 def down_command(
     workdir: WorkdirOption = DEFAULT_WORKDIR,
     grace: Annotated[float, typer.Option(help="Seconds to wait after SIGTERM before SIGKILL.", min=0)] = 10.0,
@@ -117,7 +115,6 @@ def down_command(
     console.print(f"down: {destroyed}; local cloud {result.cloud}{dashboard}", markup=False)
 
 
-@app.command("demo")
 def demo_command(
     time_scale: Annotated[
         float, typer.Option(help="Cloud time runs this many times faster than real time.")
@@ -133,7 +130,7 @@ def demo_command(
     workdir: WorkdirOption = DEFAULT_WORKDIR,
 ) -> None:
     """Deploy, send traffic, watch the loop heal the service live, show timings and Terraform drift."""
-    from selfheal.demo import run_demo_command
+    from selfheal.demo.run import run_demo_command
 
     try:
         settings = DemoSettings(

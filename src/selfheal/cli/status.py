@@ -7,17 +7,28 @@ an unreachable endpoint or missing credentials abort the whole report.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
+import typer
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 from rich.table import Table
 
-from selfheal.cli_errors import CliError, describe_aws_error
-from selfheal.deployment import AwsTarget, Deployment
+from healer.ledger import Incident, LedgerUnavailable
+from selfheal.cli.errors import CliError, describe_aws_error, reporting_errors
+from selfheal.cli.options import EndpointOption, OutputsOption, PrefixOption, RegionOption
+from selfheal.loop.deployment import DEFAULT_OUTPUTS_PATH, AwsTarget, Deployment
+from selfheal.loop.reader import AlarmInfo, FunctionInfo, LoopReader
 
-__all__ = ["FAILURE_VARIABLES", "HEALED_VARIABLES", "StatusReport", "collect_status", "render_status"]
+__all__ = [
+    "FAILURE_VARIABLES",
+    "HEALED_VARIABLES",
+    "StatusReport",
+    "collect_status",
+    "render_status",
+    "status",
+]
 
 FAILURE_VARIABLES = (
     "FAILURE_RATE",
@@ -36,12 +47,11 @@ class StatusReport:
 
     deployment: Deployment
     target: AwsTarget
-    alarm: dict[str, Any] | None = None
+    alarm: AlarmInfo | None = None
     alarm_error: str | None = None
-    function_variables: dict[str, str] | None = None
-    function_state: str | None = None
+    function: FunctionInfo | None = None
     function_error: str | None = None
-    incidents: list[Any] = field(default_factory=list)
+    incidents: list[Incident] = field(default_factory=list)
     incidents_error: str | None = None
 
 
@@ -56,43 +66,28 @@ def _checked(error: Exception, target: AwsTarget, subject: str) -> str:
 def collect_status(deployment: Deployment, target: AwsTarget, limit: int = 10) -> StatusReport:
     """Read the alarm, the function configuration and the latest incidents from ``target``."""
     report = StatusReport(deployment, target)
+    reader = LoopReader(target, deployment)
     try:
-        alarms = target.client("cloudwatch").describe_alarms(AlarmNames=[deployment.alarm_name])
-        found = alarms.get("MetricAlarms", [])
-        if found:
-            report.alarm = found[0]
-        else:
+        report.alarm = reader.alarm()
+        if report.alarm is None:
             report.alarm_error = f"alarm {deployment.alarm_name} not found — is the stack deployed?"
     except (BotoCoreError, ClientError) as error:
         report.alarm_error = _checked(error, target, deployment.alarm_name)
     try:
-        config = target.client("lambda").get_function_configuration(
-            FunctionName=deployment.fragile_function_name
-        )
-        report.function_variables = dict((config.get("Environment") or {}).get("Variables") or {})
-        report.function_state = (
-            f"{config.get('State', '?')} / last update {config.get('LastUpdateStatus', '?')}"
-        )
+        report.function = reader.function()
     except (BotoCoreError, ClientError) as error:
         report.function_error = _checked(error, target, deployment.fragile_function_name)
-    report.incidents, report.incidents_error = _incidents(deployment, target, limit)
-    return report
-
-
-def _incidents(deployment: Deployment, target: AwsTarget, limit: int) -> tuple[list[Any], str | None]:
     try:
-        from healer.ledger import LedgerUnavailable, recent_incidents
-    except ImportError:
-        return [], "the healer's ledger module is not installed; no decisions shown"
-    try:
-        return recent_incidents(deployment.ledger_table_name, limit, client=target.client("dynamodb")), None
+        report.incidents = reader.ledger_incidents(limit)
     except LedgerUnavailable as error:
         cause = error.__cause__
         if isinstance(cause, BotoCoreError | ClientError):
-            return [], _checked(cause, target, deployment.ledger_table_name)
-        return [], f"ledger {deployment.ledger_table_name} unavailable: {error}"
+            report.incidents_error = _checked(cause, target, deployment.ledger_table_name)
+        else:
+            report.incidents_error = f"ledger {deployment.ledger_table_name} unavailable: {error}"
     except (BotoCoreError, ClientError) as error:
-        return [], _checked(error, target, deployment.ledger_table_name)
+        report.incidents_error = _checked(error, target, deployment.ledger_table_name)
+    return report
 
 
 def _when(value: Any) -> str:
@@ -111,10 +106,11 @@ def render_status(report: StatusReport, console: Console) -> None:
     )
     alarm = Table(title=f"Alarm {report.deployment.alarm_name}", show_header=False, title_justify="left")
     if report.alarm is not None:
-        state = str(report.alarm.get("StateValue", "?"))
+        state = report.alarm.state
+        updated = report.alarm.updated
         alarm.add_row("state", f"[{_STATE_STYLE.get(state, 'white')}]{state}[/]")
-        alarm.add_row("since", _when(report.alarm.get("StateUpdatedTimestamp")))
-        alarm.add_row("reason", str(report.alarm.get("StateReason", "-")))
+        alarm.add_row("since", _when(None if updated is None else datetime.fromtimestamp(updated, UTC)))
+        alarm.add_row("reason", report.alarm.reason or "-")
     else:
         alarm.add_row("error", f"[red]{report.alarm_error}[/red]")
     console.print(alarm)
@@ -122,9 +118,11 @@ def render_status(report: StatusReport, console: Console) -> None:
     function = Table(
         title=f"Function {report.deployment.fragile_function_name}", show_header=False, title_justify="left"
     )
-    if report.function_variables is not None:
-        variables = report.function_variables
-        function.add_row("state", report.function_state or "-")
+    if report.function is not None:
+        variables = report.function.variables
+        function.add_row(
+            "state", f"{report.function.state} / last update {report.function.last_update_status}"
+        )
         for name in FAILURE_VARIABLES:
             function.add_row(name, variables.get(name, "[dim](unset)[/dim]"))
         markers = [name for name in HEALED_VARIABLES if name in variables]
@@ -154,3 +152,25 @@ def render_status(report: StatusReport, console: Console) -> None:
         console.print(f"[yellow]{report.incidents_error}[/yellow]")
     elif not report.incidents:
         console.print("[dim]no incidents recorded[/dim]")
+
+
+def status(
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+    prefix: PrefixOption = None,
+    outputs: OutputsOption = DEFAULT_OUTPUTS_PATH,
+    limit: Annotated[
+        int, typer.Option(help="How many recent healer decisions to show.", min=1, max=100)
+    ] = 10,
+) -> None:
+    """Show the alarm state, the fragile function's failure settings and the healer's recent decisions."""
+    target: AwsTarget | None = None
+    with reporting_errors():
+        deployment = Deployment.resolve(prefix, outputs)
+        target = AwsTarget.resolve(endpoint_url, region, deployment)
+    assert target is not None
+    with reporting_errors(target):
+        report = collect_status(deployment, target, limit)
+        render_status(report, Console(highlight=False))
+    if report.alarm is None and report.function is None:
+        raise typer.Exit(1)

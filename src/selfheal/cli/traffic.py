@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
+import typer
 from rich.console import Console
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from selfheal.traffic import LoadGenerator, TrafficPlan, TrafficSnapshot
+from selfheal.cli.errors import CliError, reporting_errors, stderr_console
+from selfheal.cli.options import OutputsOption
+from selfheal.loop.deployment import DEFAULT_OUTPUTS_PATH, Deployment
+from selfheal.loop.traffic import LoadGenerator, TrafficPlan, TrafficSnapshot
 
-__all__ = ["progress_line", "run_traffic_command", "summary_table"]
+__all__ = ["progress_line", "run_traffic_command", "summary_table", "traffic"]
 
 
 def _ms(seconds: float | None) -> str:
@@ -66,3 +72,46 @@ def run_traffic_command(plan: TrafficPlan, console: Console) -> TrafficSnapshot:
         console.line()
     console.print(summary_table(final, plan))
     return final
+
+
+def traffic(
+    url: Annotated[
+        str | None, typer.Option(help="Target URL (default: api_endpoint from the outputs file).")
+    ] = None,
+    rate: Annotated[float, typer.Option(help="Requests per second.")] = 10.0,
+    duration: Annotated[float, typer.Option(help="Seconds to send for.")] = 10.0,
+    concurrency: Annotated[int, typer.Option(help="At most this many requests in flight.")] = 16,
+    timeout: Annotated[float, typer.Option(help="Per-request timeout in seconds.")] = 10.0,
+    allow_remote: Annotated[
+        bool, typer.Option("--allow-remote", help="Allow a target that is not 127.0.0.1/localhost.")
+    ] = False,
+    outputs: OutputsOption = DEFAULT_OUTPUTS_PATH,
+    max_error_rate: Annotated[
+        float | None, typer.Option(help="Exit 1 when the error rate ends above this fraction.")
+    ] = None,
+) -> None:
+    """Send load to an HTTP endpoint with a live progress line and a summary."""
+    with reporting_errors():
+        if url is None:
+            url = Deployment.resolve(None, outputs).api_endpoint if outputs.exists() else None
+            if not url:
+                raise CliError(
+                    "give --url (no api_endpoint in Terraform outputs; run `selfheal up` first)", 2
+                )
+        plan = TrafficPlan(
+            url=url,
+            rate=rate,
+            duration=duration,
+            concurrency=concurrency,
+            timeout=timeout,
+            allow_remote=allow_remote,
+        )
+        plan.validate()
+        snapshot = run_traffic_command(plan, Console(highlight=False))
+    answered = sum(count for name, count in snapshot.statuses.items() if name.isdigit())
+    if answered == 0:
+        stderr_console().print(f"error: no HTTP response from {plan.url} — is it running?", markup=False)
+        raise typer.Exit(1)
+    if max_error_rate is not None and snapshot.error_rate > max_error_rate:
+        stderr_console().print(f"error: error rate {snapshot.error_rate:.1%} is above {max_error_rate:.1%}")
+        raise typer.Exit(1)

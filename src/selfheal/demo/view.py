@@ -11,7 +11,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from selfheal.demo_timeline import Event, Timeline
+from selfheal.demo.timeline import Event, Timeline
 
 __all__ = ["DemoView", "LiveView", "PlainView", "make_view", "status_line"]
 

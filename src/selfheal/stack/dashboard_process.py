@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from selfheal.cloud_process import (
+from selfheal.stack.cloud_process import (
     _alive,
     _answers,
     _argv,

@@ -1,4 +1,4 @@
-"""Turning failures into the CLI's one-line messages: what went wrong and what to do, never a traceback."""
+"""One-line descriptions of boto3 failures against a deployment: what went wrong and what to do."""
 
 from __future__ import annotations
 
@@ -14,18 +14,9 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from selfheal.deployment import AwsTarget, no_local_credentials_message
+from selfheal.loop.deployment import AwsTarget, no_local_credentials_message
 
-__all__ = ["CliError", "describe_aws_error"]
-
-
-class CliError(Exception):
-    """A failure the CLI reports as one line and a non-zero exit code."""
-
-    def __init__(self, message: str, exit_code: int = 1) -> None:
-        super().__init__(message)
-        self.message = message
-        self.exit_code = exit_code
+__all__ = ["describe_aws_error"]
 
 
 def describe_aws_error(error: Exception, target: AwsTarget, subject: str = "") -> str:

@@ -8,13 +8,16 @@ import threading
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Annotated, Any
 
+import typer
 from rich.console import Console
 
-from selfheal.cli_errors import CliError
+from selfheal.cli.errors import CliError, reporting_errors
+from selfheal.cli.options import WorkdirOption
+from selfheal.workdir import DEFAULT_WORKDIR
 
-__all__ = ["run_cloud", "usage_lines"]
+__all__ = ["cloud", "run_cloud", "usage_lines"]
 
 
 def usage_lines(endpoint: str, region: str, credentials_file: Path | None = None) -> list[str]:
@@ -148,3 +151,58 @@ def _on_sigterm(stop: threading.Event) -> Any:
 def _restore_sigterm(previous: Any) -> None:
     if previous is not None and threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, previous)
+
+
+def cloud(
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 4566,
+    time_scale: Annotated[
+        float, typer.Option(help="Cloud time runs this many times faster than real time (1 to 3600).")
+    ] = 1.0,
+    enforce_iam: Annotated[
+        bool,
+        typer.Option(
+            "--enforce-iam/--no-enforce-iam",
+            help="Authorise calls Lambda code makes with its execution role's policies, as AWS does.",
+        ),
+    ] = True,
+    time_origin: Annotated[
+        float | None,
+        typer.Option(
+            help="Epoch seconds at which cloud time equals real time (default: now); lets other processes "
+            "share the cloud's clock.",
+        ),
+    ] = None,
+    workdir: WorkdirOption = DEFAULT_WORKDIR,
+    accept_any_key: Annotated[
+        bool,
+        typer.Option(
+            "--accept-any-key",
+            help="Accept any access key as root, as moto does — only for throwaway tests; anything on "
+            "this machine can then act as root.",
+        ),
+    ] = False,
+    allow_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow-origin",
+            metavar="ORIGIN",
+            help="Let web pages from ORIGIN call the cloud (CORS); repeatable.",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Run the local cloud in the foreground until Ctrl-C or SIGTERM.
+
+    Requests must be signed with the operator key kept in <workdir>/credentials (made on first use).
+    """
+    with reporting_errors():
+        run_cloud(
+            port,
+            time_scale,
+            Console(highlight=False),
+            enforce_iam=enforce_iam,
+            time_origin=time_origin,
+            workdir=workdir,
+            accept_any_key=accept_any_key,
+            allow_origins=tuple(allow_origin or ()),
+        )

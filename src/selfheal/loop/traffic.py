@@ -27,7 +27,6 @@ __all__ = [
     "TrafficStats",
     "check_target",
     "percentile",
-    "run_traffic",
 ]
 
 MAX_CONCURRENCY = 256
@@ -253,10 +252,3 @@ class LoadGenerator:
             await asyncio.gather(reporter, return_exceptions=True)
             on_progress(final)
         return final
-
-
-def run_traffic(
-    plan: TrafficPlan, on_progress: Callable[[TrafficSnapshot], None] | None = None
-) -> TrafficSnapshot:
-    """Run ``plan`` and return the final snapshot (see :class:`LoadGenerator`)."""
-    return LoadGenerator(plan).run(on_progress)

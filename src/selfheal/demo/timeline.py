@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from healer.ledger import Incident
-from selfheal.traffic import TrafficSnapshot
+from selfheal.loop.traffic import TrafficSnapshot
 
 __all__ = ["GAVE_UP", "VERIFIED", "Event", "Milestones", "Sample", "Timeline"]
 

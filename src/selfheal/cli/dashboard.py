@@ -17,15 +17,9 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from selfheal.cli import (
-    EndpointOption,
-    OutputsOption,
-    PrefixOption,
-    RegionOption,
-    _reporting_errors,
-    app,
-)
-from selfheal.deployment import DEFAULT_OUTPUTS_PATH, AwsTarget, Deployment
+from selfheal.cli.errors import reporting_errors
+from selfheal.cli.options import EndpointOption, OutputsOption, PrefixOption, RegionOption
+from selfheal.loop.deployment import DEFAULT_OUTPUTS_PATH, AwsTarget, Deployment
 from selfheal.workdir import DEFAULT_WORKDIR, Workdir
 
 __all__ = ["dashboard_command", "resolve_with_workdir"]
@@ -49,7 +43,6 @@ def resolve_with_workdir(
     return target, deployment, clock
 
 
-@app.command("dashboard")
 def dashboard_command(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 8765,
     endpoint_url: EndpointOption = None,
@@ -64,7 +57,7 @@ def dashboard_command(
     from selfheal.dashboard import DashboardError, start_dashboard
     from selfheal.dashboard.controls import terraform_restore
 
-    with _reporting_errors():
+    with reporting_errors():
         if not 0 <= port <= 65535:
             raise ValueError(f"--port must be from 0 to 65535, got {port}")
         target, deployment, clock = resolve_with_workdir(endpoint_url, region, prefix, outputs, workdir)
@@ -75,7 +68,7 @@ def dashboard_command(
 
     previous = signal.signal(signal.SIGTERM, on_sigterm)
     try:
-        with _reporting_errors(target):
+        with reporting_errors(target):
             try:
                 server = start_dashboard(
                     target, deployment, port, now=clock, restore=lambda: terraform_restore(target, workdir)

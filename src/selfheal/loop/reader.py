@@ -1,4 +1,6 @@
-"""Reading the loop's data through boto3: CloudWatch metrics, the alarm and its history, the ledger.
+"""Reading the loop's state through boto3: the alarm and its history, metrics, the function, the ledger.
+
+The one reader of the loop's state: ``selfheal status``, the dashboard, the report and the demo all use it.
 
 :class:`LoopReader` works against the local cloud and real AWS alike (it only uses the public APIs:
 GetMetricData, DescribeAlarms, DescribeAlarmHistory, GetFunctionConfiguration and the ledger's query).
@@ -17,10 +19,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from selfheal.deployment import AwsTarget, Deployment
-from selfheal.report.timeline import Datapoint, IncidentRecord, StateChange, epoch
+from healer.ledger import Incident, recent_incidents
+from selfheal.loop.deployment import AwsTarget, Deployment
+from selfheal.loop.records import Datapoint, IncidentRecord, StateChange, epoch
 
-__all__ = ["AlarmInfo", "LoopReader", "aligned_start"]
+__all__ = ["AlarmInfo", "FunctionInfo", "LoopReader", "aligned_start"]
 
 _MAX_PAGES = 20
 
@@ -52,6 +55,15 @@ class AlarmInfo:
             datapoints_to_alarm=int(alarm.get("DatapointsToAlarm") or evaluation),
             updated=epoch(alarm.get("StateUpdatedTimestamp")),
         )
+
+
+@dataclass(frozen=True)
+class FunctionInfo:
+    """The fragile function's configuration as GetFunctionConfiguration reports it."""
+
+    variables: dict[str, str]
+    state: str
+    last_update_status: str
 
 
 def aligned_start(start: float, period: int) -> float:
@@ -152,17 +164,27 @@ class LoopReader:
             raise
         return sorted(changes, key=lambda c: c.t)
 
+    def function(self) -> FunctionInfo:
+        """The fragile function's variables and update state."""
+        config = self._lambda.get_function_configuration(FunctionName=self.deployment.fragile_function_name)
+        variables = (config.get("Environment") or {}).get("Variables") or {}
+        return FunctionInfo(
+            variables={str(k): str(v) for k, v in variables.items()},
+            state=str(config.get("State", "?")),
+            last_update_status=str(config.get("LastUpdateStatus", "?")),
+        )
+
     def function_variables(self) -> dict[str, str]:
         """The fragile function's environment variables."""
-        config = self._lambda.get_function_configuration(FunctionName=self.deployment.fragile_function_name)
-        return dict((config.get("Environment") or {}).get("Variables") or {})
+        return self.function().variables
+
+    def ledger_incidents(self, limit: int = 50) -> list[Incident]:
+        """The healer's latest incidents as the ledger holds them, newest first."""
+        return recent_incidents(self.deployment.ledger_table_name, limit, client=self._dynamodb)
 
     def incidents(self, limit: int = 50) -> list[IncidentRecord]:
-        """The healer's latest incidents from the ledger, newest first."""
-        from healer.ledger import recent_incidents
-
-        found = recent_incidents(self.deployment.ledger_table_name, limit, client=self._dynamodb)
-        return [IncidentRecord.from_ledger(incident) for incident in found]
+        """The healer's latest incidents from the ledger as the report's records, newest first."""
+        return [IncidentRecord.from_ledger(incident) for incident in self.ledger_incidents(limit)]
 
 
 def _state_change(item: dict[str, Any]) -> StateChange | None:

@@ -5,10 +5,11 @@ requests to the HTTP API while polling the cloud, ends when the healer's inciden
 deadline), shows what ``terraform plan`` now finds (FAILURE_RATE back to its baseline), tears everything
 down unless ``--keep``, and prints the timings. Defaults finish in well under a minute on two cores.
 
-Unless ``--no-dashboard``, the live dashboard is served in-process for the demo's duration (port policy
-of :func:`selfheal.dashboard_process.choose_dashboard_port`), its clock the recorded cloud's time scale and
-its "restore baseline" the same ``terraform apply`` of the work directory's stack as ``up``. With
-``--keep`` it is handed over to a background ``selfheal dashboard`` that ``selfheal down`` stops.
+Unless ``--no-dashboard``, the live dashboard is served in-process for the demo's duration (port
+policy of :func:`selfheal.stack.dashboard_process.choose_dashboard_port`), its clock the recorded cloud's
+time scale and its "restore baseline" the same ``terraform apply`` of the work directory's stack as
+``up``. With ``--keep`` it is handed over to a background ``selfheal dashboard`` that ``selfheal down``
+stops.
 """
 
 from __future__ import annotations
@@ -21,17 +22,18 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 
-from healer.ledger import Incident, LedgerUnavailable, recent_incidents
+from healer.ledger import Incident, LedgerUnavailable
 from selfheal.clock import Clock
 from selfheal.dashboard import DashboardError, DashboardServer, start_dashboard, terraform_restore
-from selfheal.dashboard_process import DashboardProcessError, choose_dashboard_port
-from selfheal.demo_settings import DemoSettings
-from selfheal.demo_summary import DemoSummary, drift_lines, loop_timings, render_summary
-from selfheal.demo_timeline import Sample, Timeline
-from selfheal.demo_view import DemoView, make_view
-from selfheal.deployment import AwsTarget, Deployment
+from selfheal.demo.settings import DemoSettings
+from selfheal.demo.summary import DemoSummary, drift_lines, loop_timings, render_summary
+from selfheal.demo.timeline import Sample, Timeline
+from selfheal.demo.view import DemoView, make_view
+from selfheal.loop.deployment import AwsTarget, Deployment
+from selfheal.loop.reader import LoopReader
+from selfheal.loop.traffic import LoadGenerator, TrafficPlan
 from selfheal.progress import ConsoleReporter, Reporter
-from selfheal.stack_control import (
+from selfheal.stack.control import (
     StackError,
     UpResult,
     down,
@@ -39,7 +41,7 @@ from selfheal.stack_control import (
     start_background_dashboard,
     up,
 )
-from selfheal.traffic import LoadGenerator, TrafficPlan
+from selfheal.stack.dashboard_process import DashboardProcessError, choose_dashboard_port
 from selfheal.workdir import Workdir
 
 __all__ = ["DemoResult", "DemoSettings", "LoopProbe", "cloud_target", "run_demo", "run_demo_command"]
@@ -54,39 +56,40 @@ class DemoResult:
 
 
 class LoopProbe:
-    """Reads the loop's state from the local cloud: alarm, FAILURE_RATE, the healer's ledger."""
+    """The demo's poll of the loop (alarm, FAILURE_RATE, the healer's ledger) through :class:`LoopReader`.
+
+    Each read returns None or empty when that part cannot be read right now: the demo keeps polling.
+    """
 
     def __init__(self, target: AwsTarget, outputs: dict[str, Any]) -> None:
-        self.alarm_name = str(outputs["alarm_name"])
-        self.function_name = str(outputs["fragile_function_name"])
-        self.table_name = str(outputs["ledger_table_name"])
-        self._cloudwatch = target.client("cloudwatch")
-        self._lambda = target.client("lambda")
-        self._dynamodb = target.client("dynamodb")
+        deployment = Deployment(
+            fragile_function_name=str(outputs["fragile_function_name"]),
+            healer_function_name=str(outputs.get("healer_function_name", "")),
+            alarm_name=str(outputs["alarm_name"]),
+            ledger_table_name=str(outputs["ledger_table_name"]),
+            source="Terraform outputs",
+        )
+        self.reader = LoopReader(target, deployment)
 
     def function_variables(self) -> dict[str, str] | None:
         """The fragile function's environment variables (None if they cannot be read now)."""
         try:
-            config = self._lambda.get_function_configuration(FunctionName=self.function_name)
+            return self.reader.function_variables()
         except (BotoCoreError, ClientError):
             return None
-        variables = config.get("Environment", {}).get("Variables", {})
-        return {str(k): str(v) for k, v in variables.items()}
 
     def alarm(self) -> tuple[str | None, str | None]:
         """The alarm's state and reason (None if it cannot be read now)."""
         try:
-            alarms = self._cloudwatch.describe_alarms(AlarmNames=[self.alarm_name])["MetricAlarms"]
+            info = self.reader.alarm()
         except (BotoCoreError, ClientError):
             return None, None
-        if not alarms:
-            return None, None
-        return alarms[0].get("StateValue"), alarms[0].get("StateReason")
+        return (info.state, info.reason) if info is not None else (None, None)
 
     def incidents(self) -> tuple[Incident, ...]:
         """The healer's recent incidents, newest first (empty if the ledger cannot be read now)."""
         try:
-            return tuple(recent_incidents(self.table_name, limit=10, client=self._dynamodb))
+            return tuple(self.reader.ledger_incidents(limit=10))
         except (LedgerUnavailable, BotoCoreError, ClientError):
             return ()
 

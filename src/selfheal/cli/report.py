@@ -9,17 +9,10 @@ import typer
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 
-from selfheal.cli import (
-    EndpointOption,
-    OutputsOption,
-    PrefixOption,
-    RegionOption,
-    _reporting_errors,
-    app,
-)
-from selfheal.cli_dashboard import resolve_with_workdir
-from selfheal.cli_errors import CliError, describe_aws_error
-from selfheal.deployment import DEFAULT_OUTPUTS_PATH
+from selfheal.cli.dashboard import resolve_with_workdir
+from selfheal.cli.errors import CliError, describe_aws_error, reporting_errors
+from selfheal.cli.options import EndpointOption, OutputsOption, PrefixOption, RegionOption
+from selfheal.loop.deployment import DEFAULT_OUTPUTS_PATH
 from selfheal.workdir import DEFAULT_WORKDIR
 
 __all__ = ["DEFAULT_REPORT_DIR", "report_command"]
@@ -27,7 +20,6 @@ __all__ = ["DEFAULT_REPORT_DIR", "report_command"]
 DEFAULT_REPORT_DIR = DEFAULT_WORKDIR / "report"
 
 
-@app.command("report")
 def report_command(
     since: Annotated[
         str, typer.Option(help="Incidents whose alarm fired within this much cloud time: 30m, 1h, 2d.")
@@ -47,10 +39,10 @@ def report_command(
     from healer.ledger import LedgerUnavailable
     from selfheal.report import build_report, parse_since
 
-    with _reporting_errors():
+    with reporting_errors():
         seconds = parse_since(since)
         target, deployment, clock = resolve_with_workdir(endpoint_url, region, prefix, outputs, workdir)
-    with _reporting_errors(target, deployment.alarm_name):
+    with reporting_errors(target, deployment.alarm_name):
         try:
             result = build_report(target, deployment, seconds, out, now=clock)
         except LedgerUnavailable as error:

@@ -5,7 +5,7 @@
 ``up`` leaves nothing running. ``down`` destroys what Terraform created (when the cloud still runs),
 stops the cloud and its Lambda environments, and removes the state files; it works when the cloud has
 already died. With ``dashboard=True``, ``up`` then starts ``selfheal dashboard`` in the background
-(:mod:`selfheal.dashboard_process`); a dashboard that fails to start is a warning, not a failed ``up``
+(:mod:`selfheal.stack.dashboard_process`); a dashboard that fails to start is a warning, not a failed ``up``
 (the deployment is fine, and ``selfheal dashboard`` can serve it by hand). ``down`` stops it first.
 """
 
@@ -19,15 +19,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from selfheal.cloud_process import CloudProcessError, cloud_alive, port_available, start_cloud, stop_cloud
-from selfheal.dashboard_process import (
+from selfheal.progress import Phase, Reporter, SilentReporter
+from selfheal.stack.cloud_process import (
+    CloudProcessError,
+    cloud_alive,
+    port_available,
+    start_cloud,
+    stop_cloud,
+)
+from selfheal.stack.dashboard_process import (
     DashboardProcessError,
     choose_dashboard_port,
     dashboard_alive,
     start_dashboard_process,
     stop_dashboard_process,
 )
-from selfheal.progress import Phase, Reporter, SilentReporter
 from selfheal.terraform.driver import Result, Terraform, TerraformError
 from selfheal.terraform.stack import write_stack
 from selfheal.workdir import CloudRecord, DashboardRecord, Workdir

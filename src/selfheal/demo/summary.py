@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from rich.console import Console
 from rich.table import Table
 
-from selfheal.demo_timeline import Timeline
+from selfheal.demo.timeline import Timeline
 
 __all__ = ["DemoSummary", "Timing", "drift_lines", "loop_timings", "render_summary"]
 

@@ -1,0 +1,1 @@
+"""The one-command demo: settings, the live view, the timeline it samples and the summary it prints."""
