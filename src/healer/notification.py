@@ -1,26 +1,66 @@
-"""CloudWatch alarm notifications delivered by SNS: typed, frozen values and their parser.
+"""The three ways AWS delivers a CloudWatch alarm transition to Lambda, parsed into one typed value.
 
-``parse_event`` turns a Lambda SNS event into one result per record: an ``AlarmNotification`` or the
-``MalformedNotification`` explaining why that record was refused. Nothing here talks to AWS.
+``parse_event`` accepts:
+
+- an SNS event: ``Records[].Sns.Message`` is the alarm notification as a JSON string (``AlarmName``,
+  ``NewStateValue``, …; a metric alarm's ``Trigger`` names its metric, a metric-math alarm's ``Trigger``
+  has ``Metrics`` with ``Expression``/``MetricStat``, a composite alarm has no ``Trigger`` but an
+  ``AlarmRule``);
+- the payload of an alarm action that invokes Lambda directly (``source`` ``aws.cloudwatch``,
+  ``alarmArn``, ``alarmData`` {``alarmName``, ``state``, ``previousState``, ``configuration``});
+- an EventBridge "CloudWatch Alarm State Change" event (the ARN in ``resources``, ``detail`` shaped like
+  ``alarmData``).
+
+It returns one result per alarm transition (one per SNS record, one for the other two): an
+``AlarmNotification`` (``healer.alarm``) or the ``MalformedNotification`` explaining why it was refused.
+An event that is none of the three raises ``NotAnSnsEvent``. Nothing here talks to AWS.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar, cast, get_args
+from typing import Any, NamedTuple
+
+from healer.alarm import (
+    AlarmKind,
+    AlarmNotification,
+    AlarmState,
+    Delivery,
+    Dimension,
+    InvalidFieldValue,
+    MalformedNotification,
+    MessageNotJson,
+    MessageTooLarge,
+    Metric,
+    MissingField,
+    NotAnSnsEvent,
+    NotAnSnsRecord,
+    Trigger,
+    WrongFieldType,
+    alarm_arn,
+    arn_part,
+    field_of,
+    integer,
+    non_empty,
+    number,
+    parse_timestamp,
+    state,
+)
 
 __all__ = [
+    "ALARM_STATE_CHANGE",
     "MAX_MESSAGE_BYTES",
+    "AlarmKind",
     "AlarmNotification",
     "AlarmState",
+    "Delivery",
     "Dimension",
     "InvalidFieldValue",
     "MalformedNotification",
     "MessageNotJson",
     "MessageTooLarge",
+    "Metric",
     "MissingField",
     "NotAnSnsEvent",
     "NotAnSnsRecord",
@@ -31,164 +71,180 @@ __all__ = [
     "parse_timestamp",
 ]
 
-AlarmState = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
-_STATES: tuple[str, ...] = get_args(AlarmState)
 MAX_MESSAGE_BYTES = 256 * 1024
+ALARM_STATE_CHANGE = "CloudWatch Alarm State Change"
+"""The ``detail-type`` of the EventBridge event CloudWatch sends for every alarm transition."""
+_SOURCE = "aws.cloudwatch"
+
+Result = AlarmNotification | MalformedNotification
 
 
-class MalformedNotification(ValueError):
-    """Base class: an input that is not a usable alarm notification."""
+class _Query(NamedTuple):
+    """One entry of an alarm's metrics list: a metric, an expression, or (against AWS's rules) both."""
+
+    metric: Metric | None
+    expression: str | None
+    stat: str | None
+    period: int | None
 
 
-class NotAnSnsEvent(MalformedNotification):
-    """The Lambda event is not an SNS event (no ``Records`` list)."""
+def _sorted(dims: list[Dimension]) -> tuple[Dimension, ...]:
+    return tuple(sorted(dims, key=lambda d: (d.name, d.value)))
 
 
-class NotAnSnsRecord(MalformedNotification):
-    """A record is not an SNS record (wrong ``EventSource`` or no ``Sns.Message``)."""
-
-
-class MessageTooLarge(MalformedNotification):
-    """The message is larger than SNS allows (256 KiB)."""
-
-
-class MessageNotJson(MalformedNotification):
-    """The message is not a JSON object."""
-
-
-class MissingField(MalformedNotification):
-    """A required field of the alarm notification is absent."""
-
-
-class WrongFieldType(MalformedNotification):
-    """A field of the alarm notification has the wrong JSON type."""
-
-
-class InvalidFieldValue(MalformedNotification):
-    """A field has the right type but a value that cannot be right (unknown state, bad timestamp)."""
-
-
-@dataclass(frozen=True)
-class Dimension:
-    """One metric dimension of the alarm's trigger."""
-
-    name: str
-    value: str
-
-
-@dataclass(frozen=True)
-class Trigger:
-    """What the alarm watches; metric-math alarms have no single metric, so those fields may be None."""
-
-    metric_name: str | None
-    namespace: str | None
-    dimensions: tuple[Dimension, ...]
-    statistic: str | None = None
-    period: int | None = None
-    evaluation_periods: int | None = None
-    comparison_operator: str | None = None
-    threshold: float | None = None
-
-    def dimension(self, name: str) -> str | None:
-        """Return the value of dimension ``name``, or None."""
-        return next((d.value for d in self.dimensions if d.name == name), None)
-
-
-@dataclass(frozen=True)
-class AlarmNotification:
-    """One alarm state transition as CloudWatch publishes it to SNS."""
-
-    alarm_name: str
-    alarm_arn: str
-    new_state: AlarmState
-    old_state: AlarmState
-    reason: str
-    state_change_time: datetime
-    region: str
-    account_id: str
-    trigger: Trigger
-    message_id: str = ""
-
-    @property
-    def transition_key(self) -> str:
-        """What makes this transition unique: the alarm ARN and the time of the change."""
-        return f"{self.alarm_arn}|{self.state_change_time.isoformat()}"
-
-
-_T = TypeVar("_T")
-
-
-def _field(obj: Mapping[str, Any], name: str, kind: type[_T], where: str, *, required: bool = True) -> Any:
-    if name not in obj or obj[name] is None:
-        if required:
-            raise MissingField(f"{where}{name} is missing")
-        return None
-    value = obj[name]
-    # bool is an int in Python, but never a valid number in these messages.
-    if not isinstance(value, kind) or (isinstance(value, bool) and kind is not bool):
-        raise WrongFieldType(f"{where}{name} must be {kind.__name__}, got {type(value).__name__}")
-    return value
-
-
-def _number(obj: Mapping[str, Any], name: str) -> float | None:
-    value = obj.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise WrongFieldType(f"Trigger.{name} must be a number, got {type(value).__name__}")
-    return float(value)
-
-
-def _integer(obj: Mapping[str, Any], name: str) -> int | None:
-    value = obj.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise WrongFieldType(f"Trigger.{name} must be an integer, got {type(value).__name__}")
-    return value
-
-
-def parse_timestamp(text: str) -> datetime:
-    """Parse a CloudWatch timestamp such as ``2026-11-23T19:57:41.123+0000`` into an aware UTC datetime."""
-    for fmt in ("%Y-%m-%dT%H:%M:%S.%f%z", "%Y-%m-%dT%H:%M:%S%z"):
-        try:
-            return datetime.strptime(text, fmt).astimezone(UTC)
-        except ValueError:
-            pass
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidFieldValue(f"not a timestamp: {text[:64]!r}") from None
-    if parsed.tzinfo is None:
-        raise InvalidFieldValue(f"timestamp has no time zone: {text[:64]!r}")
-    return parsed.astimezone(UTC)
-
-
-def _state(obj: Mapping[str, Any], name: str) -> AlarmState:
-    value = _field(obj, name, str, "")
-    if value not in _STATES:
-        raise InvalidFieldValue(f"{name} must be one of {', '.join(_STATES)}, got {value[:32]!r}")
-    return cast(AlarmState, value)
-
-
-def _trigger(obj: Mapping[str, Any]) -> Trigger:
-    raw = _field(obj, "Trigger", dict, "")
-    dims_raw = _field(raw, "Dimensions", list, "Trigger.", required=False) or []
+def _dimension_list(obj: Mapping[str, Any], where: str) -> tuple[Dimension, ...]:
+    """SNS's ``Dimensions``: a list of ``{"value", "name"}`` objects."""
+    raw = field_of(obj, "Dimensions", list, where, required=False) or []
     dims: list[Dimension] = []
-    for index, item in enumerate(dims_raw):
-        where = f"Trigger.Dimensions[{index}]."
+    for index, item in enumerate(raw):
+        at = f"{where}Dimensions[{index}]"
         if not isinstance(item, dict):
-            raise WrongFieldType(f"Trigger.Dimensions[{index}] must be an object, got {type(item).__name__}")
-        dims.append(Dimension(name=_field(item, "name", str, where), value=_field(item, "value", str, where)))
+            raise WrongFieldType(f"{at} must be an object, got {type(item).__name__}")
+        dims.append(
+            Dimension(
+                name=field_of(item, "name", str, at + "."), value=field_of(item, "value", str, at + ".")
+            )
+        )
+    return _sorted(dims)
+
+
+def _dimension_map(obj: Mapping[str, Any], where: str) -> tuple[Dimension, ...]:
+    """An alarm action's or EventBridge event's ``dimensions``: an object of name → value."""
+    raw: dict[str, Any] = field_of(obj, "dimensions", dict, where, required=False) or {}
+    dims: list[Dimension] = []
+    for name, value in raw.items():
+        if not isinstance(value, str):
+            raise WrongFieldType(f"{where}dimensions.{name[:40]} must be str, got {type(value).__name__}")
+        dims.append(Dimension(name=name, value=value))
+    return _sorted(dims)
+
+
+def _sns_query(item: object, where: str) -> _Query:
+    """An item of SNS's ``Trigger.Metrics``: ``Expression`` or ``MetricStat`` {``Metric``, ``Period``, …}."""
+    if not isinstance(item, dict):
+        raise WrongFieldType(f"{where[:-1]} must be an object, got {type(item).__name__}")
+    expression = field_of(item, "Expression", str, where, required=False)
+    stat = field_of(item, "MetricStat", dict, where, required=False)
+    if stat is None:
+        if expression is None:
+            raise MissingField(f"{where}Expression and {where}MetricStat are missing")
+        return _Query(None, expression, None, None)
+    at = where + "MetricStat."
+    raw = field_of(stat, "Metric", dict, at)
+    metric = Metric(
+        namespace=field_of(raw, "Namespace", str, at + "Metric."),
+        name=field_of(raw, "MetricName", str, at + "Metric."),
+        dimensions=_dimension_list(raw, at + "Metric."),
+    )
+    return _Query(
+        metric, expression, field_of(stat, "Stat", str, at, required=False), integer(stat, "Period", at)
+    )
+
+
+def _config_query(item: object, where: str) -> _Query:
+    """An item of ``configuration.metrics``: ``expression`` or ``metricStat`` {``metric``, ``period``, …}."""
+    if not isinstance(item, dict):
+        raise WrongFieldType(f"{where[:-1]} must be an object, got {type(item).__name__}")
+    expression = field_of(item, "expression", str, where, required=False)
+    stat = field_of(item, "metricStat", dict, where, required=False)
+    if stat is None:
+        if expression is None:
+            raise MissingField(f"{where}expression and {where}metricStat are missing")
+        return _Query(None, expression, None, None)
+    at = where + "metricStat."
+    raw = field_of(stat, "metric", dict, at)
+    metric = Metric(
+        namespace=field_of(raw, "namespace", str, at + "metric."),
+        name=field_of(raw, "name", str, at + "metric."),
+        dimensions=_dimension_map(raw, at + "metric."),
+    )
+    return _Query(
+        metric, expression, field_of(stat, "stat", str, at, required=False), integer(stat, "period", at)
+    )
+
+
+def _math_or_metric(
+    queries: list[_Query],
+    where: str,
+    *,
+    period: int | None = None,
+    evaluation_periods: int | None = None,
+    comparison_operator: str | None = None,
+    threshold: float | None = None,
+) -> Trigger:
+    """The trigger of a metrics list: one metric and no expression is a metric alarm, else metric math."""
+    if not queries:
+        raise InvalidFieldValue(f"{where} is empty")
+    metrics = tuple(q.metric for q in queries if q.metric is not None)
+    expressions = tuple(q.expression for q in queries if q.expression is not None)
+    single = not expressions and len(metrics) == 1
+    if single and period is None:
+        period = queries[0].period
     return Trigger(
-        metric_name=_field(raw, "MetricName", str, "Trigger.", required=False),
-        namespace=_field(raw, "Namespace", str, "Trigger.", required=False),
-        dimensions=tuple(dims),
-        statistic=_field(raw, "Statistic", str, "Trigger.", required=False),
-        period=_integer(raw, "Period"),
-        evaluation_periods=_integer(raw, "EvaluationPeriods"),
-        comparison_operator=_field(raw, "ComparisonOperator", str, "Trigger.", required=False),
-        threshold=_number(raw, "Threshold"),
+        kind="metric" if single else "metric_math",
+        metrics=metrics,
+        expressions=expressions,
+        statistic=queries[0].stat if single else None,
+        period=period,
+        evaluation_periods=evaluation_periods,
+        comparison_operator=comparison_operator,
+        threshold=threshold,
+    )
+
+
+def _sns_trigger(obj: Mapping[str, Any]) -> Trigger:
+    """``Trigger`` of a metric or metric-math alarm, or a composite alarm's ``AlarmRule``."""
+    raw = field_of(obj, "Trigger", dict, "", required=False)
+    if raw is None:
+        rule = field_of(obj, "AlarmRule", str, "", required=False)
+        if rule is None:
+            raise MissingField("Trigger is missing, and so is AlarmRule (the rule of a composite alarm)")
+        return Trigger(kind="composite", alarm_rule=rule)
+    where = "Trigger."
+    period = integer(raw, "Period", where)
+    evaluation_periods = integer(raw, "EvaluationPeriods", where)
+    comparison_operator = field_of(raw, "ComparisonOperator", str, where, required=False)
+    threshold = number(raw, "Threshold", where)
+    queries = field_of(raw, "Metrics", list, where, required=False)
+    if queries is not None:
+        return _math_or_metric(
+            [_sns_query(item, f"{where}Metrics[{index}].") for index, item in enumerate(queries)],
+            f"{where}Metrics",
+            period=period,
+            evaluation_periods=evaluation_periods,
+            comparison_operator=comparison_operator,
+            threshold=threshold,
+        )
+    dimensions = _dimension_list(raw, where)
+    metric = Metric(
+        namespace=field_of(raw, "Namespace", str, where),
+        name=field_of(raw, "MetricName", str, where),
+        dimensions=dimensions,
+    )
+    return Trigger(
+        kind="metric",
+        metrics=(metric,),
+        statistic=field_of(raw, "Statistic", str, where, required=False)
+        or field_of(raw, "ExtendedStatistic", str, where, required=False),
+        period=period,
+        evaluation_periods=evaluation_periods,
+        comparison_operator=comparison_operator,
+        threshold=threshold,
+    )
+
+
+def _configuration_trigger(data: Mapping[str, Any], where: str) -> Trigger:
+    """``configuration`` of an alarm action or EventBridge event: ``alarmRule`` or ``metrics``."""
+    config = field_of(data, "configuration", dict, where)
+    at = where + "configuration."
+    rule = field_of(config, "alarmRule", str, at, required=False)
+    if rule is not None:
+        return Trigger(kind="composite", alarm_rule=rule)
+    queries = field_of(config, "metrics", list, at, required=False)
+    if queries is None:
+        raise MissingField(f"{at}metrics is missing, and so is {at}alarmRule (the rule of a composite alarm)")
+    return _math_or_metric(
+        [_config_query(item, f"{at}metrics[{index}].") for index, item in enumerate(queries)], f"{at}metrics"
     )
 
 
@@ -203,23 +259,88 @@ def parse_message(message: str, message_id: str = "") -> AlarmNotification:
         raise MessageNotJson(f"message is not JSON: {exc}") from None
     if not isinstance(obj, dict):
         raise MessageNotJson(f"message is JSON {type(obj).__name__}, not an object")
-    arn = _field(obj, "AlarmArn", str, "")
-    if not arn.startswith("arn:") or ":alarm:" not in arn:
-        raise InvalidFieldValue(f"AlarmArn is not a CloudWatch alarm ARN: {arn[:80]!r}")
-    name = _field(obj, "AlarmName", str, "")
-    if not name:
-        raise InvalidFieldValue("AlarmName is empty")
+    arn = alarm_arn(obj, "AlarmArn", "")
+    name = non_empty(obj, "AlarmName", "")
+    new_state = state(obj, "NewStateValue", "")
+    old_state = state(obj, "OldStateValue", "")
+    reason = field_of(obj, "NewStateReason", str, "", required=False) or ""
+    changed = parse_timestamp(field_of(obj, "StateChangeTime", str, ""))
+    region = field_of(obj, "Region", str, "", required=False) or ""  # a display name: the ARN has the code
+    account = field_of(obj, "AWSAccountId", str, "", required=False)
     return AlarmNotification(
         alarm_name=name,
         alarm_arn=arn,
-        new_state=_state(obj, "NewStateValue"),
-        old_state=_state(obj, "OldStateValue"),
-        reason=_field(obj, "NewStateReason", str, "", required=False) or "",
-        state_change_time=parse_timestamp(_field(obj, "StateChangeTime", str, "")),
-        region=_field(obj, "Region", str, "", required=False) or "",
-        account_id=_field(obj, "AWSAccountId", str, "", required=False) or "",
-        trigger=_trigger(obj),
+        new_state=new_state,
+        old_state=old_state,
+        reason=reason,
+        state_change_time=changed,
+        region=arn_part(arn, 3) or region,
+        account_id=account or arn_part(arn, 4),
+        trigger=_sns_trigger(obj),
         message_id=message_id,
+        delivery="sns",
+    )
+
+
+def _alarm_data(
+    data: Mapping[str, Any],
+    where: str,
+    *,
+    arn: str,
+    account: str | None,
+    region: str | None,
+    message_id: str,
+    delivery: Delivery,
+) -> AlarmNotification:
+    """The ``alarmData`` of an alarm action or the ``detail`` of an EventBridge event (the same shape)."""
+    name = non_empty(data, "alarmName", where)
+    new = field_of(data, "state", dict, where)
+    old = field_of(data, "previousState", dict, where)
+    return AlarmNotification(
+        alarm_name=name,
+        alarm_arn=arn,
+        new_state=state(new, "value", f"{where}state."),
+        old_state=state(old, "value", f"{where}previousState."),
+        reason=field_of(new, "reason", str, f"{where}state.", required=False) or "",
+        state_change_time=parse_timestamp(field_of(new, "timestamp", str, f"{where}state.")),
+        region=arn_part(arn, 3) or region or "",
+        account_id=account or arn_part(arn, 4),
+        trigger=_configuration_trigger(data, where),
+        message_id=message_id,
+        delivery=delivery,
+    )
+
+
+def _parse_alarm_action(event: Mapping[str, Any]) -> AlarmNotification:
+    """The payload CloudWatch sends when an alarm action invokes the function directly."""
+    arn = alarm_arn(event, "alarmArn", "")
+    account = field_of(event, "accountId", str, "", required=False)
+    region = field_of(event, "region", str, "", required=False)
+    return _alarm_data(
+        event["alarmData"],
+        "alarmData.",
+        arn=arn,
+        account=account,
+        region=region,
+        message_id="",
+        delivery="alarm_action",
+    )
+
+
+def _parse_state_change(event: Mapping[str, Any]) -> AlarmNotification:
+    """An EventBridge "CloudWatch Alarm State Change" event; the alarm's ARN is its first resource."""
+    arn = alarm_arn({"resources[0]": event["resources"][0]}, "resources[0]", "")
+    account = field_of(event, "account", str, "", required=False)
+    region = field_of(event, "region", str, "", required=False)
+    event_id = field_of(event, "id", str, "", required=False)
+    return _alarm_data(
+        event["detail"],
+        "detail.",
+        arn=arn,
+        account=account,
+        region=region,
+        message_id=event_id or "",
+        delivery="eventbridge",
     )
 
 
@@ -239,17 +360,64 @@ def _parse_record(record: object) -> AlarmNotification:
     return parse_message(message, message_id if isinstance(message_id, str) else "")
 
 
-def parse_event(event: object) -> list[AlarmNotification | MalformedNotification]:
-    """Parse every record of an SNS event; a bad record yields its error, the others still parse."""
-    if not isinstance(event, dict) or not isinstance(event.get("Records"), list):
-        raise NotAnSnsEvent("event has no Records list; not an SNS event")
-    records: list[Any] = event["Records"]
-    if not records:
-        raise NotAnSnsEvent("event has an empty Records list")
-    results: list[AlarmNotification | MalformedNotification] = []
+def _each(records: list[Any]) -> list[Result]:
+    results: list[Result] = []
     for record in records:
         try:
             results.append(_parse_record(record))
         except MalformedNotification as exc:
             results.append(exc)
     return results
+
+
+def _single(event: Mapping[str, Any], delivery: Delivery) -> list[Result]:
+    try:
+        if delivery == "eventbridge":
+            return [_parse_state_change(event)]
+        return [_parse_alarm_action(event)]
+    except MalformedNotification as exc:
+        return [exc]
+
+
+def _eventbridge_envelope(event: Mapping[str, Any]) -> None:
+    """Refuse (``NotAnSnsEvent``) an EventBridge event that is not an alarm state change with its envelope."""
+    kind = event.get("detail-type")
+    if kind != ALARM_STATE_CHANGE:
+        raise NotAnSnsEvent(
+            f"EventBridge event of detail-type {str(kind)[:60]!r} is not {ALARM_STATE_CHANGE!r}"
+        )
+    if not isinstance(event.get("detail"), dict):
+        raise NotAnSnsEvent("EventBridge alarm event has no detail object")
+    resources = event.get("resources")
+    if not isinstance(resources, list) or not resources:
+        raise NotAnSnsEvent("EventBridge alarm event has no resources list naming the alarm")
+
+
+def parse_event(event: object) -> list[Result]:
+    """Parse an alarm delivery: an SNS event, an alarm action's payload or an EventBridge alarm event.
+
+    One result per transition: an SNS event gives one per record (a bad record yields its error, the others
+    still parse); an alarm action or EventBridge event gives one. Raise ``NotAnSnsEvent`` for an event
+    that is none of the three (or whose envelope is broken: no ``Records`` list, no ``alarmData`` object,
+    no EventBridge ``detail`` object or ``resources`` list).
+    """
+    if not isinstance(event, dict):
+        raise NotAnSnsEvent(f"event is {type(event).__name__}, not an object; not an alarm delivery")
+    if "Records" in event:
+        records = event["Records"]
+        if not isinstance(records, list):
+            raise NotAnSnsEvent("event has no Records list; not an SNS event")
+        if not records:
+            raise NotAnSnsEvent("event has an empty Records list")
+        return _each(records)
+    if event.get("source") == _SOURCE and "detail-type" in event:
+        _eventbridge_envelope(event)
+        return _single(event, "eventbridge")
+    if event.get("source") == _SOURCE and "alarmData" in event:
+        if not isinstance(event["alarmData"], dict):
+            raise NotAnSnsEvent("CloudWatch alarm action has no alarmData object")
+        return _single(event, "alarm_action")
+    raise NotAnSnsEvent(
+        "event is not an SNS event (no Records list), a CloudWatch alarm action (alarmData) "
+        f"or an EventBridge {ALARM_STATE_CHANGE!r} event"
+    )

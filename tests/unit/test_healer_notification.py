@@ -63,6 +63,7 @@ def test_valid_messages_parse(fixture: str, state: str) -> None:
 def test_metric_math_alarm_has_no_single_metric() -> None:
     """A metric-math alarm parses, with no namespace or dimensions."""
     parsed = parse_message(json.dumps(load("alarm_metric_math.json")))
+    assert parsed.kind == "metric_math" and parsed.trigger.metrics == ()
     assert parsed.trigger.namespace is None and parsed.trigger.dimensions == ()
 
 
