@@ -182,11 +182,16 @@ def screen(notification: AlarmNotification, config: HealerConfig) -> Decision | 
     """The skip for an alarm that does not watch the target's AWS/Lambda metrics; None if it does."""
     trigger = notification.trigger
     target = config.target_function_name
+    if trigger.kind == "composite":
+        # Until a registry routes alarms by name, an alarm on other alarms names no function to act on.
+        return Decision(SkipCode.FOREIGN_NAMESPACE, trigger.no_target_reason() or "composite alarm")
     if trigger.namespace != LAMBDA_NAMESPACE:
         return Decision(
             SkipCode.FOREIGN_NAMESPACE, f"alarm watches namespace {trigger.namespace!r}, not AWS/Lambda"
         )
     watched = trigger.dimension("FunctionName")
+    if watched is None:
+        return Decision(SkipCode.FOREIGN_FUNCTION, trigger.no_target_reason() or "alarm names no function")
     if watched != target:
         return Decision(
             SkipCode.FOREIGN_FUNCTION, f"alarm watches function {watched!r}, not the target {target!r}"

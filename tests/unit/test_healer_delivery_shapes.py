@@ -245,6 +245,7 @@ def test_composite_alarm_has_a_rule_and_no_target(shape: str) -> None:
     assert "route it by alarm name" in (trigger.no_target_reason() or "")
     decision = policy.screen(parsed, CONFIG)
     assert decision is not None and decision.kind == "skip"
+    assert "composite alarm watches other alarms" in decision.reason
 
 
 class RecordingFailingClient:
