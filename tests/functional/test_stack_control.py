@@ -291,3 +291,17 @@ def test_background_cloud_keeps_the_workdirs_key_across_restarts(workdir: Workdi
         assert again.client("lambda").list_functions()["Functions"] == []
     finally:
         stop_cloud(record)
+
+
+def test_down_with_an_unwritable_terraform_log_still_stops_everything(workdir: Workdir) -> None:
+    """terraform.log cannot be written (as on a full disk): `down` warns in one line and stops the cloud."""
+    record = start_cloud(workdir, 0, 1.0)
+    workdir.state_file.write_text('{"resources": [{"mode": "managed", "instances": [{}]}]}')
+    workdir.terraform_log.unlink(missing_ok=True)
+    workdir.terraform_log.mkdir()  # opening it for appending now fails with an OSError
+    result = down(workdir, grace=2.0)
+    assert any(f"cannot write {workdir.terraform_log}" in warning for warning in result.warnings), result
+    assert all("\n" not in warning for warning in result.warnings)
+    assert result.cloud == "stopped"
+    assert not cloud_alive(record) and group_members(record.pid) == []
+    assert port_available(record.port)

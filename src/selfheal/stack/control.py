@@ -22,8 +22,8 @@ from typing import Any, Literal
 from selfheal.progress import Phase, Reporter, SilentReporter
 from selfheal.stack.cloud_process import (
     CloudProcessError,
+    check_can_start,
     cloud_alive,
-    port_available,
     start_cloud,
     stop_cloud,
 )
@@ -34,7 +34,7 @@ from selfheal.stack.dashboard_process import (
     start_dashboard_process,
     stop_dashboard_process,
 )
-from selfheal.terraform.driver import Result, Terraform, TerraformError
+from selfheal.terraform.driver import Result, Terraform, TerraformError, TerraformOutputError
 from selfheal.terraform.stack import write_stack
 from selfheal.workdir import CloudRecord, DashboardRecord, Workdir
 
@@ -151,6 +151,8 @@ def stack_terraform(
 
 def _failure(error: TerraformError, log: Path) -> StackError:
     """One line from Terraform's first diagnostic: its summary and its explanation."""
+    if isinstance(error, TerraformOutputError):
+        return StackError(f"{error} ({log})")
     text = error.result.stderr or error.result.stdout
     lines = [line.strip(" │╷╵") for line in text.splitlines()]
     summary, detail = "", ""
@@ -181,9 +183,11 @@ def _run_phase(
     reporter: Reporter, title: str, log: _TerraformLog, command: str, action: Callable[[], Result]
 ) -> Result:
     with reporter.phase(title) as phase:
-        log.begin(command, phase)
         try:
+            log.begin(command, phase)
             return action()
+        except OSError as error:
+            raise StackError(f"cannot write {log.path}: {error.strerror or error}") from None
         except TerraformError as error:
             raise _failure(error, log.path) from None
 
@@ -207,16 +211,10 @@ def up(
     reporter = reporter or SilentReporter()
     started = time.monotonic()
     module = module_dir or find_module_dir()
-    existing = workdir.read_cloud()
-    if existing is not None and cloud_alive(existing):
-        raise StackError(
-            f"a local cloud is already running (pid {existing.pid}, {existing.endpoint}) — "
-            "run `selfheal down` first"
-        )
-    if not 0 <= port <= 65535:
-        raise ValueError(f"--port must be from 0 to 65535, got {port}")
-    if port and not port_available(port):
-        raise StackError(f"port {port} on 127.0.0.1 is taken — choose another --port")
+    try:
+        existing = check_can_start(workdir, port)
+    except CloudProcessError as error:
+        raise StackError(str(error)) from None
     if dashboard and dashboard_port is not None:
         if dashboard_port and dashboard_port == port:
             raise StackError(f"--dashboard-port {dashboard_port} is the local cloud's --port; choose another")

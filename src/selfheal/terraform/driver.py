@@ -22,7 +22,15 @@ from typing import Any, Literal
 
 from selfheal.terraform.launch import install_providers
 
-__all__ = ["Change", "LineCallback", "PlanResult", "Result", "Terraform", "TerraformError"]
+__all__ = [
+    "Change",
+    "LineCallback",
+    "PlanResult",
+    "Result",
+    "Terraform",
+    "TerraformError",
+    "TerraformOutputError",
+]
 
 LineCallback = Callable[[str, Literal["stdout", "stderr"]], None]
 
@@ -34,6 +42,18 @@ class TerraformError(RuntimeError):
         tail = (result.stderr or result.stdout).strip().splitlines()[-15:]
         super().__init__(f"terraform {result.command} failed (exit {result.rc}):\n" + "\n".join(tail))
         self.result = result
+
+
+class TerraformOutputError(TerraformError):
+    """Terraform ran to its end (``result``) but its output could not be passed on, e.g. a full disk."""
+
+    def __init__(self, command: str, cause: BaseException, result: Result) -> None:
+        reason = getattr(cause, "strerror", None) or str(cause) or type(cause).__name__
+        RuntimeError.__init__(
+            self, f"terraform {command} ran (exit {result.rc}) but its output could not be recorded: {reason}"
+        )
+        self.result = result
+        self.__cause__ = cause
 
 
 @dataclass(frozen=True)
@@ -160,12 +180,18 @@ class Terraform:
         )
         out: list[str] = []
         err: list[str] = []
+        sink_errors: list[BaseException] = []
 
         def pump(stream: Any, sink: list[str], name: Literal["stdout", "stderr"]) -> None:
+            # Drain the pipe whatever happens to ``on_line`` (a full disk under terraform.log): a pump that
+            # stopped reading would leave Terraform blocked on a full pipe, and `down` hanging forever.
             for line in stream:
                 sink.append(line)
-                if self.on_line is not None:
-                    self.on_line(line.rstrip("\n"), name)
+                if self.on_line is not None and not sink_errors:
+                    try:
+                        self.on_line(line.rstrip("\n"), name)
+                    except Exception as error:
+                        sink_errors.append(error)
 
         threads = [
             threading.Thread(target=pump, args=(proc.stdout, out, "stdout"), daemon=True),
@@ -181,7 +207,12 @@ class Terraform:
         finally:
             for t in threads:
                 t.join(timeout=5)
+            for stream in (proc.stdout, proc.stderr):
+                if stream is not None:
+                    stream.close()
         result = Result(command, rc, "".join(out), "".join(err))
+        if sink_errors:
+            raise TerraformOutputError(command, sink_errors[0], result)
         if check and rc not in (0, 2):
             raise TerraformError(result)
         return result
