@@ -110,10 +110,10 @@ def _eventually(probe: Callable[[], Any], timeout: float, what: str) -> Any:
 
 
 def _environment(cloud: LocalCloud, function: str) -> ExecutionEnvironment | None:
-    """The started environment of ``function`` (white box: the service keeps them private)."""
-    service = cloud.lambdas
-    with service._lock:
-        started = [env for env in service._environments if env.spec.function_name == function and env.pid]
+    """The started environment of ``function`` (white box: the service's invoker keeps them private)."""
+    invoker = cloud.lambdas._invoker
+    with invoker._lock:
+        started = [env for env in invoker._environments if env.spec.function_name == function and env.pid]
     return started[0] if started else None
 
 

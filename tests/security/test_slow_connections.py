@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from selfheal.cloud.serving import BoundedWSGIServer, make_bounded_server, read_bounded_body
+from selfheal.cloud.serving import BoundedWSGIServer, read_bounded_body
 from selfheal.dashboard import server as dashboard_server
 from selfheal.dashboard import start_dashboard
 from selfheal.loop.deployment import AwsTarget, Deployment
@@ -106,7 +106,7 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Serve]:
         body_timeout: float = 0.5,
     ) -> Target:
         if kind == "bare":
-            server = make_bounded_server(
+            server = BoundedWSGIServer(
                 HOST,
                 0,
                 hello,

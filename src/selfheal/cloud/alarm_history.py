@@ -77,15 +77,9 @@ class AlarmHistory:
             return out
 
         data = {"version": "1.0", "oldState": state(*old), "newState": state(*new)}
-        item = HistoryItem(
-            alarm_name,
-            timestamp,
-            "StateUpdate",
-            f"Alarm updated from {old[0]} to {new[0]}",
-            json.dumps(data, separators=(",", ":")),
+        return self._record(
+            alarm_name, timestamp, "StateUpdate", f"Alarm updated from {old[0]} to {new[0]}", data
         )
-        self.add(item)
-        return item
 
     def action(self, alarm_name: str, timestamp: float, action: str, error: str | None = None) -> HistoryItem:
         """Record that ``action`` ran (or failed with ``error``)."""
@@ -95,21 +89,21 @@ class AlarmHistory:
         else:
             summary = f"Failed to execute action {action}"
             data = {"actionState": "Failed", "notificationResource": action, "error": error}
-        item = HistoryItem(alarm_name, timestamp, "Action", summary, json.dumps(data, separators=(",", ":")))
-        self.add(item)
-        return item
+        return self._record(alarm_name, timestamp, "Action", summary, data)
 
     def configuration(self, alarm_name: str, timestamp: float, created: bool) -> HistoryItem:
         """Record that the alarm was created or updated."""
         verb = "created" if created else "updated"
         data = {"version": "1.0", "type": "Create" if created else "Update"}
-        item = HistoryItem(
-            alarm_name,
-            timestamp,
-            "ConfigurationUpdate",
-            f'Alarm "{alarm_name}" {verb}',
-            json.dumps(data, separators=(",", ":")),
+        return self._record(
+            alarm_name, timestamp, "ConfigurationUpdate", f'Alarm "{alarm_name}" {verb}', data
         )
+
+    def _record(
+        self, alarm_name: str, timestamp: float, kind: HistoryItemType, summary: str, data: dict[str, Any]
+    ) -> HistoryItem:
+        """Add an item whose ``HistoryData`` is ``data`` as compact JSON, and return it."""
+        item = HistoryItem(alarm_name, timestamp, kind, summary, json.dumps(data, separators=(",", ":")))
         self.add(item)
         return item
 

@@ -26,7 +26,7 @@ import logging
 import math
 import threading
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .alarm_datapoints import MetricSelector, period_datapoints
 from .alarm_evaluation import AlarmState, evaluate, evaluation_range
@@ -35,9 +35,7 @@ from .alarm_moto import AlarmState3, adopt_state, alarm_rule, cloudwatch_patches
 from .alarm_transitions import AlarmTransition, AlarmTransitions
 from .metric_index import MetricIndex
 from .moto_patches import MotoPatches
-
-if TYPE_CHECKING:
-    from .protocol import Cloud
+from .protocol import Cloud, component_of
 
 __all__ = [
     "EXPIRE_EVERY",
@@ -88,10 +86,7 @@ class AlarmScheduler:
     @classmethod
     def of(cls, cloud: Cloud) -> AlarmScheduler:
         """The scheduler among ``cloud``'s components."""
-        for component in cloud.components:
-            if isinstance(component, cls):
-                return component
-        raise LookupError("this LocalCloud runs no AlarmScheduler")
+        return component_of(cloud, cls)
 
     @property
     def history(self) -> AlarmHistory:

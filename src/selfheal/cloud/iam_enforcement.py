@@ -107,20 +107,20 @@ class IamEnforcement:
     """
 
     def __init__(self) -> None:
-        self._patches: MotoPatches | None = None
+        self._patches = MotoPatches()
         self._lock = threading.Lock()
         self.refusals = 0
 
     @property
     def active(self) -> bool:
         """Whether the hook is installed."""
-        return self._patches is not None
+        return self._patches.installed
 
     def start(self) -> None:
         """Install the hook in place of moto's all-or-nothing IAM check."""
         from moto.core.authorization import ActionAuthenticatorMixin
 
-        if self._patches is not None:
+        if self._patches.installed:
             raise RuntimeError("IAM enforcement is already started")
         enforcement = self
 
@@ -148,9 +148,7 @@ class IamEnforcement:
 
     def stop(self) -> None:
         """Restore moto's own check (idempotent)."""
-        if self._patches is not None:
-            self._patches.restore()
-            self._patches = None
+        self._patches.restore()
 
     def authorize(self, response: Any, moto_resource: str = "*") -> bool:
         """Authorise the request ``response`` (a moto ``BaseResponse``) is about to serve.

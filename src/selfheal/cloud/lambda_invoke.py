@@ -98,11 +98,13 @@ class _Pool:
 
 
 class Invoker:
-    """Run invocations in pooled execution environments; ``close`` kills them all, ``join`` waits."""
+    """Run invocations in pooled execution environments; ``close`` kills them all, ``join`` waits.
+
+    Functions' code is extracted under a temporary directory, deleted by :meth:`join`.
+    """
 
     def __init__(
         self,
-        code: CodeCache,
         *,
         endpoint: str,
         region: str,
@@ -115,7 +117,7 @@ class Invoker:
     ) -> None:
         if max_environments < 1:
             raise ValueError(f"max_environments must be at least 1, got {max_environments!r}")
-        self._code = code
+        self._code = CodeCache()
         self.endpoint = endpoint
         self.region = region
         self.clock = clock
@@ -343,10 +345,11 @@ class Invoker:
         _close_all(environments)
 
     def join(self) -> None:
-        """Wait for the reaper and for environments being retired to finish."""
+        """Wait for the reaper and for environments being retired, then delete the extracted code."""
         if self._reaper.is_alive():
             self._reaper.join(timeout=10)
         with self._lock:
             closers = list(self._closers)
         for closer in closers:
             closer.join(timeout=30)
+        self._code.remove()

@@ -1,7 +1,8 @@
 """The Lambda service of the local cloud: run functions stored in moto, synchronously or as events.
 
 :class:`LambdaService` is the façade the rest of the cloud uses (moto's ``Invoke`` hook, components, tests).
-It composes three parts, each in its own module:
+It composes three parts, each in its own module (the cloud builds the :class:`~.lambda_invoke.Invoker` and
+hands it over):
 
 - :mod:`.lambda_functions`: the function as moto stores it (configuration snapshot, code extraction);
 - :mod:`.lambda_invoke`: synchronous invocation in pooled environments (concurrency, throttles);
@@ -11,18 +12,13 @@ It composes three parts, each in its own module:
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
-
-from selfheal.clock import Clock
 
 from .errors import InvalidRequestContent
 from .lambda_async import DEFAULT_RETRY_DELAYS, AsyncInvocations
-from .lambda_functions import CodeCache, FunctionConfig, lookup_function
+from .lambda_functions import FunctionConfig, lookup_function
 from .lambda_invoke import InvocationType, Invoker, InvokeResult, LogType, checked_payload
-from .lambda_logs import LogShipper
-from .lambda_runtime import ExecutionEnvironment
-from .metrics import MetricsPublisher
 
 __all__ = ["InvocationType", "InvokeResult", "LambdaService", "LogType"]
 
@@ -30,55 +26,26 @@ __all__ = ["InvocationType", "InvokeResult", "LambdaService", "LogType"]
 class LambdaService:
     """Invoke functions defined in moto's Lambda backend by running their code in execution environments.
 
-    ``backend(service)`` returns moto's backend for the cloud's account and region.
+    ``backend(service)`` returns moto's backend for the cloud's account and region; ``invoker`` runs the
+    invocations (the service owns it from now on: :meth:`shutdown` closes it).
     """
 
     def __init__(
         self,
         backend: Callable[[str], Any],
+        invoker: Invoker,
         *,
-        endpoint: str,
-        region: str,
-        account_id: str,
-        clock: Clock,
-        metrics: MetricsPublisher,
-        logs: LogShipper,
-        max_environments: int = 32,
-        idle_seconds: float = 300.0,
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
-        credentials: Callable[[str, str], Mapping[str, str]] | None = None,
     ) -> None:
-        if max_environments < 1:
-            raise ValueError(f"max_environments must be at least 1, got {max_environments!r}")
         self._backend = backend
-        self.endpoint = endpoint
-        self.region = region
-        self.account_id = account_id
-        self.clock = clock
-        self.metrics = metrics
-        self.logs = logs
-        self.max_environments = max_environments
-        self.idle_seconds = idle_seconds
-        self.retry_delays = tuple(retry_delays)
-        self._code = CodeCache()
-        self._invoker = Invoker(
-            self._code,
-            endpoint=endpoint,
-            region=region,
-            clock=clock,
-            metrics=metrics,
-            logs=logs,
-            max_environments=max_environments,
-            idle_seconds=idle_seconds,
-            credentials=credentials,
-        )
+        self._invoker = invoker
         self._async = AsyncInvocations(
             lookup=self._lookup,
-            run=self._invoker.run,
+            run=invoker.run,
             backend=backend,
-            clock=clock,
-            logs=logs,
-            retry_delays=self.retry_delays,
+            clock=invoker.clock,
+            logs=invoker.logs,
+            retry_delays=retry_delays,
         )
 
     def _lookup(self, function: str, qualifier: str | None = None) -> FunctionConfig:
@@ -88,16 +55,6 @@ class LambdaService:
     def cold_starts(self) -> int:
         """How many environments were started (each a cold start)."""
         return self._invoker.cold_starts
-
-    # White-box access for tests (tests/security/test_runtime_api_foreign_client.py reads the environments
-    # under the service's lock).
-    @property
-    def _lock(self) -> Any:
-        return self._invoker._lock
-
-    @property
-    def _environments(self) -> set[ExecutionEnvironment]:
-        return self._invoker._environments
 
     # ----- public API ------------------------------------------------------------------------------
 
@@ -149,4 +106,3 @@ class LambdaService:
         self._invoker.close()
         self._async.join()
         self._invoker.join()
-        self._code.remove()

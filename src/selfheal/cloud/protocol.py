@@ -9,14 +9,14 @@ it. :class:`Lambdas` is the part of the Lambda service they call.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypeVar, runtime_checkable
 
 from selfheal.clock import Clock
 
 from .gateway import WSGIApplication
 from .lambda_invoke import InvokeResult
 
-__all__ = ["Cloud", "Component", "Lambdas"]
+__all__ = ["Cloud", "Component", "Lambdas", "component_of"]
 
 
 class Lambdas(Protocol):
@@ -88,3 +88,14 @@ class Component(Protocol):
     def stop(self) -> None:
         """Stop every thread and release every resource started by :meth:`start`."""
         ...
+
+
+_C = TypeVar("_C")
+
+
+def component_of(cloud: Cloud, kind: type[_C]) -> _C:
+    """The component of class ``kind`` among ``cloud``'s components; raise LookupError if it runs none."""
+    for component in cloud.components:
+        if isinstance(component, kind):
+            return component
+    raise LookupError(f"this LocalCloud runs no {kind.__name__}")

@@ -15,12 +15,13 @@ from .components import default_components
 from .credentials import CredentialIssuer, OperatorKey
 from .gateway import Gateway, WSGIApplication
 from .iam_enforcement import IamEnforcement
+from .lambda_invoke import Invoker
 from .lambda_logs import LogShipper
 from .lambda_service import LambdaService
 from .metrics import MetricsPublisher
 from .moto_state import MotoState
 from .protocol import Cloud, Component
-from .serving import make_bounded_server, require_loopback
+from .serving import BoundedWSGIServer, require_loopback
 
 __all__ = ["ACCOUNT_ID", "LocalCloud"]
 
@@ -125,21 +126,20 @@ class LocalCloud:
         """Bind the endpoint, reset and hook moto, start the Lambda service and the components."""
         if self._server is not None:
             raise RuntimeError("the local cloud is already started")
-        self._server = make_bounded_server(
+        self._server = BoundedWSGIServer(
             self.host, self.port, self._gateway, handler=_quiet_handler(), max_connections=MAX_CONNECTIONS
         )
         try:
             self.endpoint = f"http://{self.host}:{self._server.server_port}"
-            self._lambdas = LambdaService(
-                self.backend,
+            invoker = Invoker(
                 endpoint=self.endpoint,
                 region=self.region,
-                account_id=self.account_id,
                 clock=self.clock,
                 metrics=self.metrics,
                 logs=self.logs,
                 credentials=lambda role, name: self.credentials.issue(role, name).environment(),
             )
+            self._lambdas = LambdaService(self.backend, invoker)
             self._moto.start(self._lambdas)
             if self.enforce_iam:
                 self.iam.start()

@@ -38,7 +38,6 @@ __all__ = [
     "BoundedRequestHandler",
     "BoundedWSGIServer",
     "abandon_body",
-    "make_bounded_server",
     "read_bounded_body",
     "require_loopback",
 ]
@@ -222,6 +221,10 @@ def _bounded(handler: type[WSGIRequestHandler]) -> type[BoundedRequestHandler]:
 class BoundedWSGIServer(ThreadedWSGIServer):
     """werkzeug's threaded WSGI server with a connection cap and client timeouts (see the module doc).
 
+    Constructing it binds and listens (run it with ``serve_forever``; port 0 picks one). ``handler`` is the
+    request handler class (default werkzeug's); raises ``ValueError`` for a non-loopback host and
+    ``OSError`` when the address cannot be bound.
+
     ``rejected_connections`` and ``timed_out_connections`` count the refused and the timed-out
     connections; ``active_connections`` is the number being served.
     """
@@ -231,8 +234,8 @@ class BoundedWSGIServer(ThreadedWSGIServer):
         host: str,
         port: int,
         app: Any,
-        handler: type[WSGIRequestHandler] | None = None,
         *,
+        handler: type[WSGIRequestHandler] | None = None,
         max_connections: int = 64,
         idle_timeout: float = 15.0,
         header_timeout: float = 10.0,
@@ -312,31 +315,3 @@ class BoundedWSGIServer(ThreadedWSGIServer):
             pass
         finally:
             request.close()
-
-
-def make_bounded_server(
-    host: str,
-    port: int,
-    app: Any,
-    *,
-    handler: type[WSGIRequestHandler] | None = None,
-    max_connections: int = 64,
-    idle_timeout: float = 15.0,
-    header_timeout: float = 10.0,
-    body_timeout: float = 60.0,
-) -> BoundedWSGIServer:
-    """A bound, listening :class:`BoundedWSGIServer` (run it with ``serve_forever``; port 0 picks one).
-
-    ``handler`` is the request handler class (default werkzeug's); raises ``ValueError`` for a
-    non-loopback host and ``OSError`` when the address cannot be bound.
-    """
-    return BoundedWSGIServer(
-        host,
-        port,
-        app,
-        handler,
-        max_connections=max_connections,
-        idle_timeout=idle_timeout,
-        header_timeout=header_timeout,
-        body_timeout=body_timeout,
-    )

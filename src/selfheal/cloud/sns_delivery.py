@@ -26,12 +26,10 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .moto_patches import MotoPatches, parameters
-
-if TYPE_CHECKING:
-    from .protocol import Cloud
+from .protocol import Cloud, component_of
 
 __all__ = ["Delivery", "SnsDelivery", "sns_event"]
 
@@ -127,22 +125,19 @@ class SnsDelivery:
         self.deliveries: list[Delivery] = []
         self._signing_key = secrets.token_bytes(32)
         self._lock = threading.Lock()
-        self._patches: MotoPatches | None = None
+        self._patches = MotoPatches()
         self._cloud: Cloud | None = None
 
     @classmethod
     def of(cls, cloud: Cloud) -> SnsDelivery:
         """The SNS delivery component among ``cloud``'s components."""
-        for component in cloud.components:
-            if isinstance(component, cls):
-                return component
-        raise LookupError("this LocalCloud runs no SnsDelivery")
+        return component_of(cloud, cls)
 
     def start(self, cloud: Cloud) -> None:
         """Replace moto's per-subscription delivery."""
         from moto.sns.models import Subscription
 
-        if self._patches is not None:
+        if self._patches.installed:
             raise RuntimeError("SNS delivery is already started")
         component = self
 
@@ -169,9 +164,7 @@ class SnsDelivery:
 
     def stop(self) -> None:
         """Restore moto's delivery."""
-        if self._patches is not None:
-            self._patches.restore()
-            self._patches = None
+        self._patches.restore()
 
     def delivered(self, protocol: str | None = None) -> list[Delivery]:
         """Deliveries so far (of ``protocol`` only, when given)."""

@@ -228,50 +228,56 @@ def provision_loop(cloud: Cloud, **settings: Any) -> ProvisionedLoop:
         "QueueArn"
     ]
 
-    fragile = lam.create_function(
-        FunctionName=config.fragile_function_name,
-        Runtime=_LAMBDA_RUNTIME,
-        Role=fragile_role["Role"]["Arn"],
-        Handler="fragile_service.app.handler",
-        Code={"ZipFile": package_zip("fragile_service")},
-        Timeout=config.fragile_timeout_seconds,
-        MemorySize=256,
-        Environment={
-            "Variables": {
-                "FAILURE_RATE": str(config.failure_rate),
-                "FAILURE_MODE": config.failure_mode,
-                "LATENCY_MS": str(config.latency_ms),
-                "FAILURE_STATUS_CODE": str(config.failure_status_code),
-                "FAILURE_INJECTION_ENABLED": str(config.failure_injection_enabled).lower(),
-                "POWERTOOLS_SERVICE_NAME": f"{prefix}-fragile",
-                "POWERTOOLS_LOG_LEVEL": "INFO",
-            }
+    def create_function(
+        package: str, *, name: str, role: Any, timeout: int, variables: dict[str, str], **options: Any
+    ) -> Any:
+        """A function running ``package``'s ``app.handler``, with the module's runtime and memory size."""
+        return lam.create_function(
+            FunctionName=name,
+            Runtime=_LAMBDA_RUNTIME,
+            Role=role["Role"]["Arn"],
+            Handler=f"{package}.app.handler",
+            Code={"ZipFile": package_zip(package)},
+            Timeout=timeout,
+            MemorySize=256,
+            Environment={"Variables": variables},
+            **options,
+        )
+
+    fragile = create_function(
+        "fragile_service",
+        name=config.fragile_function_name,
+        role=fragile_role,
+        timeout=config.fragile_timeout_seconds,
+        variables={
+            "FAILURE_RATE": str(config.failure_rate),
+            "FAILURE_MODE": config.failure_mode,
+            "LATENCY_MS": str(config.latency_ms),
+            "FAILURE_STATUS_CODE": str(config.failure_status_code),
+            "FAILURE_INJECTION_ENABLED": str(config.failure_injection_enabled).lower(),
+            "POWERTOOLS_SERVICE_NAME": f"{prefix}-fragile",
+            "POWERTOOLS_LOG_LEVEL": "INFO",
         },
     )
-    healer = lam.create_function(
-        FunctionName=config.healer_function_name,
-        Runtime=_LAMBDA_RUNTIME,
-        Role=healer_role["Role"]["Arn"],
-        Handler="healer.app.handler",
-        Code={"ZipFile": package_zip("healer")},
+    healer = create_function(
+        "healer",
+        name=config.healer_function_name,
+        role=healer_role,
         # As in the module: the verify deadline plus a minute to record the outcome.
-        Timeout=min(900, config.healer_verify_timeout_seconds + 60),
-        MemorySize=256,
-        DeadLetterConfig={"TargetArn": dlq_arn},
-        Environment={
-            "Variables": {
-                "TARGET_FUNCTION_NAME": config.fragile_function_name,
-                "LEDGER_TABLE_NAME": table,
-                "ESCALATION_TOPIC_ARN": escalation_topic,
-                "COOLDOWN_SECONDS": str(config.healer_cooldown_seconds),
-                "MAX_ACTIONS_PER_WINDOW": str(config.healer_max_actions_per_window),
-                "ACTION_WINDOW_SECONDS": str(config.healer_action_window_seconds),
-                "VERIFY_TIMEOUT_SECONDS": str(config.healer_verify_timeout_seconds),
-                "DRY_RUN": str(config.healer_dry_run).lower(),
-                "POWERTOOLS_SERVICE_NAME": f"{prefix}-healer",
-                "POWERTOOLS_METRICS_NAMESPACE": "SelfHeal",
-            }
+        timeout=min(900, config.healer_verify_timeout_seconds + 60),
+        variables={
+            "TARGET_FUNCTION_NAME": config.fragile_function_name,
+            "LEDGER_TABLE_NAME": table,
+            "ESCALATION_TOPIC_ARN": escalation_topic,
+            "COOLDOWN_SECONDS": str(config.healer_cooldown_seconds),
+            "MAX_ACTIONS_PER_WINDOW": str(config.healer_max_actions_per_window),
+            "ACTION_WINDOW_SECONDS": str(config.healer_action_window_seconds),
+            "VERIFY_TIMEOUT_SECONDS": str(config.healer_verify_timeout_seconds),
+            "DRY_RUN": str(config.healer_dry_run).lower(),
+            "POWERTOOLS_SERVICE_NAME": f"{prefix}-healer",
+            "POWERTOOLS_METRICS_NAMESPACE": "SelfHeal",
         },
+        DeadLetterConfig={"TargetArn": dlq_arn},
     )
     lam.put_function_event_invoke_config(
         FunctionName=config.healer_function_name,

@@ -25,7 +25,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
 
-from selfheal.cloud.serving import BodyTooLarge, abandon_body, make_bounded_server, read_bounded_body
+from selfheal.cloud.serving import BodyTooLarge, BoundedWSGIServer, abandon_body, read_bounded_body
 from selfheal.dashboard.collector import Collector
 from selfheal.dashboard.controls import ControlError, Controls, RestoreHook
 from selfheal.loop.deployment import AwsTarget, Deployment
@@ -237,7 +237,7 @@ def start_dashboard(
     )
     app = DashboardApp(collector, controls)
     try:
-        server = make_bounded_server(
+        server = BoundedWSGIServer(
             host,
             port,
             app,

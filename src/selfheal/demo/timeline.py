@@ -135,21 +135,24 @@ class Timeline:
             events.append(Event(at, "healer", f"incident {incident.incident_id}: {incident.status}{detail}"))
         return events
 
+    def _window_growth(self) -> tuple[float, int, int]:
+        """Real seconds, completed requests and 5xx over the last few seconds (zeros before two samples)."""
+        if len(self._window) < 2:
+            return 0.0, 0, 0
+        (t0, c0, e0), (t1, c1, e1) = self._window[0], self._window[-1]
+        return t1 - t0, c1 - c0, e1 - e0
+
     @property
     def request_rate(self) -> float:
         """Completed requests per real second over the last few seconds."""
-        if len(self._window) < 2:
-            return 0.0
-        (t0, c0, _), (t1, c1, _) = self._window[0], self._window[-1]
-        return (c1 - c0) / (t1 - t0) if t1 > t0 else 0.0
+        seconds, completed, _ = self._window_growth()
+        return completed / seconds if seconds > 0 else 0.0
 
     @property
     def error_rate(self) -> float:
         """Share of 5xx among the requests completed over the last few seconds."""
-        if len(self._window) < 2:
-            return 0.0
-        (_, c0, e0), (_, c1, e1) = self._window[0], self._window[-1]
-        return (e1 - e0) / (c1 - c0) if c1 > c0 else 0.0
+        _, completed, errors = self._window_growth()
+        return errors / completed if completed > 0 else 0.0
 
     @property
     def verified(self) -> bool:

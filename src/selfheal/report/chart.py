@@ -48,24 +48,19 @@ def timeline_png(
     )
     try:
         width = period / 86400 * 0.9
-        chart.bar(
-            [_dt(p.t) for p in invocations],
-            [p.value for p in invocations],
-            width=width,
-            align="edge",
-            color="#3b6fd8",
-            alpha=0.25,
-            label="requests",
-        )
-        chart.bar(
-            [_dt(p.t) for p in errors],
-            [p.value for p in errors],
-            width=width,
-            align="edge",
-            color="#d64545",
-            alpha=0.8,
-            label="errors",
-        )
+        for points, color, alpha, label in (
+            (invocations, "#3b6fd8", 0.25, "requests"),
+            (errors, "#d64545", 0.8, "errors"),
+        ):
+            chart.bar(
+                [_dt(p.t) for p in points],
+                [p.value for p in points],
+                width=width,
+                align="edge",
+                color=color,
+                alpha=alpha,
+                label=label,
+            )
         if threshold is not None:
             chart.axhline(threshold, color="#d64545", linestyle="--", linewidth=1.5, label="alarm threshold")
         events = [

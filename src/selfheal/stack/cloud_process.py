@@ -23,6 +23,7 @@ from selfheal.workdir import CloudRecord, Workdir
 
 __all__ = [
     "CloudProcessError",
+    "check_can_start",
     "cloud_alive",
     "free_port",
     "group_members",
@@ -95,23 +96,23 @@ def _argv(pid: int) -> list[bytes] | None:
         return None
 
 
-def _is_cloud(pid: int) -> bool:
-    """Whether ``pid`` still runs `selfheal cloud` (and is not a recycled pid)."""
+def _runs_selfheal(pid: int, command: bytes) -> bool:
+    """Whether ``pid`` still runs `selfheal <command>` (and is not a recycled pid)."""
     argv = _argv(pid)
     if argv is None:
         return _alive(pid)
-    return b"cloud" in argv and any(b"selfheal" in part for part in argv)
+    return command in argv and any(b"selfheal" in part for part in argv)
 
 
 def _is_ours(pid: int) -> bool:
     """Whether ``pid`` is the cloud or one of its Lambda environments (`python -m awslambdaric`)."""
     argv = _argv(pid)
-    return argv is not None and (_is_cloud(pid) or b"awslambdaric" in argv)
+    return argv is not None and (_runs_selfheal(pid, b"cloud") or b"awslambdaric" in argv)
 
 
 def cloud_alive(record: CloudRecord) -> bool:
     """Whether the recorded cloud process is still running."""
-    return _alive(record.pid) and _is_cloud(record.pid)
+    return _alive(record.pid) and _runs_selfheal(record.pid, b"cloud")
 
 
 def group_members(pgid: int) -> list[int]:
@@ -153,6 +154,24 @@ def _last_error(log: Path) -> str:
     return (errors or lines or ["no output"])[-1]
 
 
+def check_can_start(workdir: Workdir, port: int) -> CloudRecord | None:
+    """Refuse (``CloudProcessError``) when a recorded cloud is alive or ``port`` is taken (0: any port).
+
+    Returns the record a cloud that died left behind, if any.
+    """
+    existing = workdir.read_cloud()
+    if existing is not None and cloud_alive(existing):
+        raise CloudProcessError(
+            f"a local cloud is already running (pid {existing.pid}, {existing.endpoint}) — "
+            "run `selfheal down` first"
+        )
+    if not 0 <= port <= 65535:
+        raise ValueError(f"--port must be from 0 to 65535, got {port}")
+    if port and not port_available(port):
+        raise CloudProcessError(f"port {port} on 127.0.0.1 is taken — choose another --port")
+    return existing
+
+
 def start_cloud(
     workdir: Workdir,
     port: int,
@@ -168,18 +187,9 @@ def start_cloud(
     Refuses (``CloudProcessError``) when a recorded cloud is alive or the port is taken; ``port`` 0 picks
     a free one. ``on_wait`` is called with the seconds waited so far while the cloud starts.
     """
-    existing = workdir.read_cloud()
-    if existing is not None and cloud_alive(existing):
-        raise CloudProcessError(
-            f"a local cloud is already running (pid {existing.pid}, {existing.endpoint}) — "
-            "run `selfheal down` first"
-        )
-    if not 0 <= port <= 65535:
-        raise ValueError(f"--port must be from 0 to 65535, got {port}")
+    check_can_start(workdir, port)
     if port == 0:
         port = free_port()
-    elif not port_available(port):
-        raise CloudProcessError(f"port {port} on 127.0.0.1 is taken — choose another --port")
     workdir.ensure()
     # The operator key exists before the child starts, so this process (Terraform, the dashboard) signs
     # with the very key the child loads from the same file.

@@ -21,8 +21,8 @@ from collections.abc import Callable
 from selfheal.stack.cloud_process import (
     _alive,
     _answers,
-    _argv,
     _last_error,
+    _runs_selfheal,
     _wait_gone,
     free_port,
     port_available,
@@ -69,17 +69,9 @@ def choose_dashboard_port(requested: int | None) -> tuple[int, str | None]:
     return requested, None
 
 
-def _is_dashboard(pid: int) -> bool:
-    """Whether ``pid`` still runs `selfheal dashboard` (and is not a recycled pid)."""
-    argv = _argv(pid)
-    if argv is None:
-        return _alive(pid)
-    return b"dashboard" in argv and any(b"selfheal" in part for part in argv)
-
-
 def dashboard_alive(record: DashboardRecord) -> bool:
     """Whether the recorded dashboard process is still running."""
-    return _alive(record.pid) and _is_dashboard(record.pid)
+    return _alive(record.pid) and _runs_selfheal(record.pid, b"dashboard")
 
 
 def start_dashboard_process(

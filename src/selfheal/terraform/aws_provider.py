@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, ClassVar
 
 from selfheal.terraform.aws_resources import DATA_SOURCES, RESOURCES, load_all
@@ -161,6 +161,24 @@ class AwsResource(_AwsTyped, Resource):
     def all_tags(self, planned: State) -> dict[str, str]:
         """The tags to put on the resource: default tags with the resource's own on top."""
         return {**self.aws.default_tags, **(planned.get("tags") or {})}
+
+    def retag(
+        self,
+        prior: State,
+        planned: State,
+        untag: Callable[[list[str]], object],
+        tag: Callable[[dict[str, str]], object],
+    ) -> None:
+        """Bring the resource's tags from ``prior``'s to ``planned``'s (:meth:`all_tags`).
+
+        ``untag(keys)`` removes the keys no longer wanted; ``tag(tags)`` puts every wanted tag, called only
+        when some tag is new or changed.
+        """
+        old, new = prior.get("tags_all") or {}, self.all_tags(planned)
+        if gone := [k for k in old if k not in new]:
+            untag(gone)
+        if new and new != old:
+            tag(new)
 
 
 class AwsDataSource(_AwsTyped, DataSource):

@@ -219,22 +219,20 @@ class ProviderServicer(rpc.ProviderServicer):  # type: ignore[misc]
         return pb.ConfigureProvider.Response(diagnostics=diags.to_pb())
 
     def ValidateResourceConfig(self, request: Any, context: Any) -> Any:
-        diags = Diagnostics()
-        try:
-            res = self._resource(request.type_name)
-            res.validate(res.schema().normalize(read_dynamic_value(request.config)))
-        except Exception as exc:
-            self._report(diags, request.type_name, exc)
-        return pb.ValidateResourceConfig.Response(diagnostics=diags.to_pb())
+        return pb.ValidateResourceConfig.Response(diagnostics=self._validate(self._resource, request))
 
     def ValidateDataResourceConfig(self, request: Any, context: Any) -> Any:
+        return pb.ValidateDataResourceConfig.Response(diagnostics=self._validate(self._data_source, request))
+
+    def _validate(self, lookup: Callable[[str], Resource | DataSource], request: Any) -> Any:
+        """The diagnostics of checking ``request.config`` against its type's schema and ``validate``."""
         diags = Diagnostics()
         try:
-            ds = self._data_source(request.type_name)
-            ds.validate(ds.schema().normalize(read_dynamic_value(request.config)))
+            typed = lookup(request.type_name)
+            typed.validate(typed.schema().normalize(read_dynamic_value(request.config)))
         except Exception as exc:
             self._report(diags, request.type_name, exc)
-        return pb.ValidateDataResourceConfig.Response(diagnostics=diags.to_pb())
+        return diags.to_pb()
 
     def UpgradeResourceState(self, request: Any, context: Any) -> Any:
         diags = Diagnostics()

@@ -36,8 +36,9 @@ class ApiChild(RegionalResource):
 def retag(res: RegionalResource, prior: State, planned: State, arn: str) -> None:
     """Bring the tags of ``arn`` from ``prior``'s to ``planned``'s."""
     ag = res.client("apigatewayv2")
-    old, new = prior.get("tags_all") or {}, res.all_tags(planned)
-    if gone := [k for k in old if k not in new]:
-        ag.untag_resource(ResourceArn=arn, TagKeys=gone)
-    if new and new != old:
-        ag.tag_resource(ResourceArn=arn, Tags=new)
+    res.retag(
+        prior,
+        planned,
+        lambda keys: ag.untag_resource(ResourceArn=arn, TagKeys=keys),
+        lambda tags: ag.tag_resource(ResourceArn=arn, Tags=tags),
+    )

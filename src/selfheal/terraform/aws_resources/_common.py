@@ -5,13 +5,15 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 from selfheal.terraform.policy import go_json, policies_equivalent
 from selfheal.terraform.resource import ResourceError
 
-__all__ = ["check_policy_json", "error_code", "policy_state", "tag_list", "unique_name"]
+__all__ = ["check_policy_json", "error_code", "ignoring", "policy_state", "tag_list", "unique_name"]
 
 _counter = itertools.count(1)
 _counter_lock = threading.Lock()
@@ -31,6 +33,16 @@ def error_code(exc: BaseException) -> str:
     if isinstance(response, dict):
         return str(response.get("Error", {}).get("Code", ""))
     return ""
+
+
+@contextmanager
+def ignoring(*codes: str) -> Iterator[None]:
+    """Let an AWS error with one of ``codes`` end the block quietly (deleting what is already gone)."""
+    try:
+        yield
+    except Exception as exc:
+        if error_code(exc) not in codes:
+            raise
 
 
 def policy_state(actual: Any, current: str | None) -> str:

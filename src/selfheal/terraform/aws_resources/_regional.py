@@ -10,15 +10,18 @@ the configuration left it null, and equivalent JSON keeps the configured string.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 from selfheal.terraform.aws_provider import AwsResource
-from selfheal.terraform.aws_resources._common import error_code
-from selfheal.terraform.resource import ResourceError, State, is_unknown
+from selfheal.terraform.aws_resources._common import error_code, ignoring, unique_name
+from selfheal.terraform.resource import ResourceError, State, Unknown, is_unknown
 
 __all__ = [
+    "PrefixNamedResource",
     "RegionalResource",
+    "check_one_of",
     "check_range",
     "empty_as",
     "is_not_found",
@@ -56,6 +59,29 @@ class RegionalResource(AwsResource):
     def gone(self, exc: BaseException) -> bool:
         """True if ``exc`` says the resource does not exist."""
         return error_code(exc) in self.not_found_codes
+
+    def ignoring_gone(self) -> AbstractContextManager[None]:
+        """A block in which an error saying the resource does not exist (see :meth:`gone`) passes quietly."""
+        return ignoring(*self.not_found_codes)
+
+
+class PrefixNamedResource(RegionalResource):
+    """A regional resource with ``name`` and ``name_prefix``: left out, the name is generated at create."""
+
+    #: The prefix of a generated name when ``name_prefix`` is left out too.
+    default_name_prefix: ClassVar[str] = "terraform-"
+
+    def plan(self, prior: State | None, planned: State, config: State) -> State:
+        if prior is None and config.get("name") is None:
+            planned["name"] = Unknown
+        return super().plan(prior, planned, config)
+
+    def name_to_create(self, planned: State, generated_suffix: str = "") -> str:
+        """``name``, or a unique name from ``name_prefix`` (else the default prefix) plus the suffix."""
+        name = planned.get("name")
+        if name and not is_unknown(name):
+            return str(name)
+        return unique_name(str(planned.get("name_prefix") or self.default_name_prefix)) + generated_suffix
 
 
 def is_not_found(exc: BaseException, *codes: str) -> bool:
@@ -110,3 +136,10 @@ def check_range(config: Mapping[str, Any], name: str, low: float, high: float) -
         raise ResourceError(
             f"expected {name} to be in the range ({low:g} - {high:g}), got {value:g}", attribute=name
         )
+
+
+def check_one_of(config: Mapping[str, Any], name: str, allowed: Sequence[Any]) -> None:
+    """Raise :class:`ResourceError` if the known value ``config[name]`` is not one of ``allowed``."""
+    value = config.get(name)
+    if value is not None and not is_unknown(value) and value not in allowed:
+        raise ResourceError(f"expected {name} to be one of {list(allowed)}, got {value}", attribute=name)

@@ -114,11 +114,8 @@ class ApiGatewayV2Api(RegionalResource):
         retag(self, prior, planned, prior["arn"])
 
     def delete(self, prior: State) -> None:
-        try:
+        with self.ignoring_gone():
             self.client("apigatewayv2").delete_api(ApiId=prior["id"])
-        except Exception as exc:
-            if not self.gone(exc):
-                raise
 
 
 def _cors(block: State) -> dict[str, Any]:
@@ -231,8 +228,5 @@ class ApiGatewayV2Integration(ApiChild):
         return self.read(planned) or planned
 
     def delete(self, prior: State) -> None:
-        try:
+        with self.ignoring_gone():
             self.client("apigatewayv2").delete_integration(ApiId=prior["api_id"], IntegrationId=prior["id"])
-        except Exception as exc:
-            if not self.gone(exc):
-                raise

@@ -76,11 +76,8 @@ class ApiGatewayV2Route(ApiChild):
         return self.read(planned) or planned
 
     def delete(self, prior: State) -> None:
-        try:
+        with self.ignoring_gone():
             self.client("apigatewayv2").delete_route(ApiId=prior["api_id"], RouteId=prior["id"])
-        except Exception as exc:
-            if not self.gone(exc):
-                raise
 
 
 _ROUTE_SETTINGS = {
@@ -262,8 +259,5 @@ class ApiGatewayV2Stage(ApiChild):
         return self.read(planned) or planned
 
     def delete(self, prior: State) -> None:
-        try:
+        with self.ignoring_gone():
             self.client("apigatewayv2").delete_stage(ApiId=prior["api_id"], StageName=prior["id"])
-        except Exception as exc:
-            if not self.gone(exc):
-                raise

@@ -14,7 +14,7 @@ from typing import Any
 
 from selfheal.terraform.aws_provider import AwsResource
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import error_code, unique_name
+from selfheal.terraform.aws_resources._common import error_code, ignoring, unique_name
 from selfheal.terraform.resource import ResourceError, State, Unknown
 
 __all__ = ["LambdaEventInvokeConfig", "LambdaFunction", "LambdaPermission"]
@@ -266,21 +266,19 @@ class LambdaFunction(AwsResource):
             lam.update_function_configuration(FunctionName=name, **self._config_args(planned))
         if planned.get("reserved_concurrent_executions") != prior.get("reserved_concurrent_executions"):
             self._set_concurrency(name, planned.get("reserved_concurrent_executions"))
-        old, new = prior.get("tags_all") or {}, self.all_tags(planned)
-        if gone := [k for k in old if k not in new]:
-            lam.untag_resource(Resource=prior["arn"], TagKeys=gone)
-        if new and new != old:
-            lam.tag_resource(Resource=prior["arn"], Tags=new)
+        self.retag(
+            prior,
+            planned,
+            lambda keys: lam.untag_resource(Resource=prior["arn"], TagKeys=keys),
+            lambda tags: lam.tag_resource(Resource=prior["arn"], Tags=tags),
+        )
         return self.read(planned) or planned
 
     def delete(self, prior: State) -> None:
         if prior.get("skip_destroy"):
             return
-        try:
+        with ignoring("ResourceNotFoundException"):
             self.client("lambda").delete_function(FunctionName=prior["id"])
-        except Exception as exc:
-            if error_code(exc) != "ResourceNotFoundException":
-                raise
 
 
 def _permission_statement(policy: str, sid: str) -> dict[str, Any] | None:
@@ -370,11 +368,8 @@ class LambdaPermission(AwsResource):
         args: dict[str, Any] = {"FunctionName": prior["function_name"], "StatementId": prior["id"]}
         if prior.get("qualifier"):
             args["Qualifier"] = prior["qualifier"]
-        try:
+        with ignoring("ResourceNotFoundException"):
             self.client("lambda").remove_permission(**args)
-        except Exception as exc:
-            if error_code(exc) != "ResourceNotFoundException":
-                raise
 
     def import_state(self, import_id: str) -> State:
         function, sep, sid = import_id.partition("/")
@@ -478,8 +473,5 @@ class LambdaEventInvokeConfig(AwsResource):
         args: dict[str, Any] = {"FunctionName": function}
         if qualifier:
             args["Qualifier"] = qualifier
-        try:
+        with ignoring("ResourceNotFoundException"):
             self.client("lambda").delete_function_event_invoke_config(**args)
-        except Exception as exc:
-            if error_code(exc) != "ResourceNotFoundException":
-                raise

@@ -8,7 +8,12 @@ from typing import Any, TypeGuard
 
 from selfheal.terraform.aws_resources import register
 from selfheal.terraform.aws_resources._common import tag_list
-from selfheal.terraform.aws_resources._regional import RegionalResource, empty_as, json_equivalent
+from selfheal.terraform.aws_resources._regional import (
+    RegionalResource,
+    check_one_of,
+    empty_as,
+    json_equivalent,
+)
 from selfheal.terraform.policy import go_json
 from selfheal.terraform.resource import ResourceError, State, is_unknown
 
@@ -50,23 +55,9 @@ class CloudWatchMetricAlarm(RegionalResource):
 
     def validate(self, config: State) -> None:
         super().validate(config)
-        op = config.get("comparison_operator")
-        if _known(op) and op not in _OPERATORS:
-            raise ResourceError(
-                f"expected comparison_operator to be one of {list(_OPERATORS)}, got {op}",
-                attribute="comparison_operator",
-            )
-        stat = config.get("statistic")
-        if _known(stat) and stat not in _STATISTICS:
-            raise ResourceError(
-                f"expected statistic to be one of {list(_STATISTICS)}, got {stat}", attribute="statistic"
-            )
-        tmd = config.get("treat_missing_data")
-        if _known(tmd) and tmd not in _MISSING:
-            raise ResourceError(
-                f"expected treat_missing_data to be one of {list(_MISSING)}, got {tmd}",
-                attribute="treat_missing_data",
-            )
+        check_one_of(config, "comparison_operator", _OPERATORS)
+        check_one_of(config, "statistic", _STATISTICS)
+        check_one_of(config, "treat_missing_data", _MISSING)
         period = config.get("period")
         if _known(period) and not (period in (10, 20, 30) or (period > 0 and period % 60 == 0)):
             raise ResourceError(
@@ -183,19 +174,17 @@ class CloudWatchMetricAlarm(RegionalResource):
         cw = self.client("cloudwatch")
         cw.put_metric_alarm(**self._put_input(planned))
         arn = prior["arn"]
-        old, new = prior.get("tags_all") or {}, self.all_tags(planned)
-        if gone := [k for k in old if k not in new]:
-            cw.untag_resource(ResourceARN=arn, TagKeys=gone)
-        if new and new != old:
-            cw.tag_resource(ResourceARN=arn, Tags=tag_list(new))
+        self.retag(
+            prior,
+            planned,
+            lambda keys: cw.untag_resource(ResourceARN=arn, TagKeys=keys),
+            lambda tags: cw.tag_resource(ResourceARN=arn, Tags=tag_list(tags)),
+        )
         return self.read(planned) or planned
 
     def delete(self, prior: State) -> None:
-        try:
+        with self.ignoring_gone():
             self.client("cloudwatch").delete_alarms(AlarmNames=[prior["id"]])
-        except Exception as exc:
-            if not self.gone(exc):
-                raise
 
 
 def _expand_query(q: State) -> dict[str, Any]:
@@ -294,8 +283,5 @@ class CloudWatchDashboard(RegionalResource):
         return self.create(planned)
 
     def delete(self, prior: State) -> None:
-        try:
+        with self.ignoring_gone():
             self.client("cloudwatch").delete_dashboards(DashboardNames=[prior["id"]])
-        except Exception as exc:
-            if not self.gone(exc):
-                raise

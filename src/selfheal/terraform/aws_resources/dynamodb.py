@@ -353,16 +353,14 @@ class DynamoDbTable(RegionalResource):
                     TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False}
                 )
         arn = prior["arn"]
-        old, new = prior.get("tags_all") or {}, self.all_tags(planned)
-        if gone := [k for k in old if k not in new]:
-            ddb.untag_resource(ResourceArn=arn, TagKeys=gone)
-        if new and new != old:
-            ddb.tag_resource(ResourceArn=arn, Tags=tag_list(new))
+        self.retag(
+            prior,
+            planned,
+            lambda keys: ddb.untag_resource(ResourceArn=arn, TagKeys=keys),
+            lambda tags: ddb.tag_resource(ResourceArn=arn, Tags=tag_list(tags)),
+        )
         return self.read(planned) or planned
 
     def delete(self, prior: State) -> None:
-        try:
+        with self.ignoring_gone():
             self.client("dynamodb").delete_table(TableName=prior["id"])
-        except Exception as exc:
-            if not self.gone(exc):
-                raise

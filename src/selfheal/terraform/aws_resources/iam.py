@@ -9,6 +9,7 @@ from selfheal.terraform.aws_resources import register
 from selfheal.terraform.aws_resources._common import (
     check_policy_json,
     error_code,
+    ignoring,
     policy_state,
     tag_list,
     unique_name,
@@ -135,26 +136,24 @@ class IamRole(AwsResource):
                 )
             else:
                 iam.delete_role_permissions_boundary(RoleName=name)
-        old, new = prior.get("tags_all") or {}, self.all_tags(planned)
-        if gone := [k for k in old if k not in new]:
-            iam.untag_role(RoleName=name, TagKeys=gone)
-        if new and new != old:
-            iam.tag_role(RoleName=name, Tags=tag_list(new))
+        self.retag(
+            prior,
+            planned,
+            lambda keys: iam.untag_role(RoleName=name, TagKeys=keys),
+            lambda tags: iam.tag_role(RoleName=name, Tags=tag_list(tags)),
+        )
         return self.read(planned) or planned
 
     def delete(self, prior: State) -> None:
         iam = self.client("iam")
         name = prior["id"]
-        try:
+        with ignoring("NoSuchEntity"):
             if prior.get("force_detach_policies"):
                 for p in iam.list_attached_role_policies(RoleName=name)["AttachedPolicies"]:
                     iam.detach_role_policy(RoleName=name, PolicyArn=p["PolicyArn"])
                 for pname in iam.list_role_policies(RoleName=name)["PolicyNames"]:
                     iam.delete_role_policy(RoleName=name, PolicyName=pname)
             iam.delete_role(RoleName=name)
-        except Exception as exc:
-            if error_code(exc) != "NoSuchEntity":
-                raise
 
 
 @register
@@ -205,11 +204,8 @@ class IamRolePolicy(AwsResource):
 
     def delete(self, prior: State) -> None:
         role, _, name = str(prior["id"]).partition(":")
-        try:
+        with ignoring("NoSuchEntity"):
             self.client("iam").delete_role_policy(RoleName=role, PolicyName=name)
-        except Exception as exc:
-            if error_code(exc) != "NoSuchEntity":
-                raise
 
     def import_state(self, import_id: str) -> State:
         if ":" not in import_id:
@@ -283,24 +279,22 @@ class IamPolicy(AwsResource):
                 )
                 iam.delete_policy_version(PolicyArn=arn, VersionId=oldest["VersionId"])
             iam.create_policy_version(PolicyArn=arn, PolicyDocument=planned["policy"], SetAsDefault=True)
-        old, new = prior.get("tags_all") or {}, self.all_tags(planned)
-        if gone := [k for k in old if k not in new]:
-            iam.untag_policy(PolicyArn=arn, TagKeys=gone)
-        if new and new != old:
-            iam.tag_policy(PolicyArn=arn, Tags=tag_list(new))
+        self.retag(
+            prior,
+            planned,
+            lambda keys: iam.untag_policy(PolicyArn=arn, TagKeys=keys),
+            lambda tags: iam.tag_policy(PolicyArn=arn, Tags=tag_list(tags)),
+        )
         return self.read(planned) or planned
 
     def delete(self, prior: State) -> None:
         iam = self.client("iam")
         arn = prior["id"]
-        try:
+        with ignoring("NoSuchEntity"):
             for v in iam.list_policy_versions(PolicyArn=arn)["Versions"]:
                 if not v["IsDefaultVersion"]:
                     iam.delete_policy_version(PolicyArn=arn, VersionId=v["VersionId"])
             iam.delete_policy(PolicyArn=arn)
-        except Exception as exc:
-            if error_code(exc) != "NoSuchEntity":
-                raise
 
 
 @register
@@ -332,11 +326,8 @@ class IamRolePolicyAttachment(AwsResource):
         return planned  # every argument forces a new attachment
 
     def delete(self, prior: State) -> None:
-        try:
+        with ignoring("NoSuchEntity"):
             self.client("iam").detach_role_policy(RoleName=prior["role"], PolicyArn=prior["policy_arn"])
-        except Exception as exc:
-            if error_code(exc) != "NoSuchEntity":
-                raise
 
     def import_state(self, import_id: str) -> State:
         _, sep, arn = import_id.partition("/")

@@ -10,11 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import check_policy_json, policy_state, tag_list, unique_name
-from selfheal.terraform.aws_resources._regional import RegionalResource, check_range
-from selfheal.terraform.resource import ResourceError, State, Unknown, is_unknown
+from selfheal.terraform.aws_resources._common import check_policy_json, policy_state, tag_list
+from selfheal.terraform.aws_resources._regional import PrefixNamedResource, RegionalResource, check_range
+from selfheal.terraform.resource import ResourceError, State, is_unknown
 
 __all__ = ["KmsAlias", "KmsKey"]
+
+
+def _key_tags(tags: dict[str, str]) -> list[dict[str, str]]:
+    """Tags in the ``[{"TagKey": k, "TagValue": v}]`` shape KMS takes."""
+    return [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in tag_list(tags)]
 
 
 @register
@@ -59,7 +64,7 @@ class KmsKey(RegionalResource):
             args["MultiRegion"] = True
         tags = self.all_tags(planned)
         if tags:
-            args["Tags"] = [{"TagKey": t["Key"], "TagValue": t["Value"]} for t in tag_list(tags)]
+            args["Tags"] = _key_tags(tags)
         key_id = kms.create_key(**args)["KeyMetadata"]["KeyId"]
         planned["id"] = key_id
         if planned.get("enable_key_rotation"):
@@ -136,13 +141,12 @@ class KmsKey(RegionalResource):
                 self._enable_rotation(key_id, planned.get("rotation_period_in_days"))
             else:
                 kms.disable_key_rotation(KeyId=key_id)
-        old, new = prior.get("tags_all") or {}, self.all_tags(planned)
-        if gone := [k for k in old if k not in new]:
-            kms.untag_resource(KeyId=key_id, TagKeys=gone)
-        if new and new != old:
-            kms.tag_resource(
-                KeyId=key_id, Tags=[{"TagKey": k, "TagValue": v} for k, v in sorted(new.items())]
-            )
+        self.retag(
+            prior,
+            planned,
+            lambda keys: kms.untag_resource(KeyId=key_id, TagKeys=keys),
+            lambda tags: kms.tag_resource(KeyId=key_id, Tags=_key_tags(tags)),
+        )
         return self.read(planned) or planned
 
     def delete(self, prior: State) -> None:
@@ -155,7 +159,7 @@ class KmsKey(RegionalResource):
 
 
 @register
-class KmsAlias(RegionalResource):
+class KmsAlias(PrefixNamedResource):
     """An alias of a KMS key (id: the alias name)."""
 
     type_name = "aws_kms_alias"
@@ -163,6 +167,7 @@ class KmsAlias(RegionalResource):
     force_new = frozenset({"name", "name_prefix"})
     importable = True
     not_found_codes = frozenset({"NotFoundException"})
+    default_name_prefix = "alias/terraform-"
 
     def validate(self, config: State) -> None:
         super().validate(config)
@@ -179,15 +184,8 @@ class KmsAlias(RegionalResource):
                     attribute=attr,
                 )
 
-    def plan(self, prior: State | None, planned: State, config: State) -> State:
-        if prior is None and config.get("name") is None:
-            planned["name"] = Unknown
-        return super().plan(prior, planned, config)
-
     def create(self, planned: State) -> State:
-        name = planned.get("name")
-        if not name or is_unknown(name):
-            name = unique_name(str(planned.get("name_prefix") or "alias/terraform-"))
+        name = self.name_to_create(planned)
         self.client("kms").create_alias(AliasName=name, TargetKeyId=planned["target_key_id"])
         planned["id"] = name
         return self.read(planned) or planned
@@ -222,11 +220,8 @@ class KmsAlias(RegionalResource):
         return self.read(planned) or planned
 
     def delete(self, prior: State) -> None:
-        try:
+        with self.ignoring_gone():
             self.client("kms").delete_alias(AliasName=prior["id"])
-        except Exception as exc:
-            if not self.gone(exc):
-                raise
 
     def import_state(self, import_id: str) -> State:
         if not import_id.startswith("alias/"):

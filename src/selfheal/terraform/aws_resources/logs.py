@@ -10,9 +10,8 @@ import re
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import unique_name
-from selfheal.terraform.aws_resources._regional import RegionalResource
-from selfheal.terraform.resource import ResourceError, State, Unknown, is_unknown
+from selfheal.terraform.aws_resources._regional import PrefixNamedResource, RegionalResource
+from selfheal.terraform.resource import ResourceError, State, is_unknown
 
 __all__ = ["CloudWatchLogGroup"]
 
@@ -23,7 +22,7 @@ _NAME = re.compile(r"^[\.\-_/#A-Za-z0-9]{1,512}$")
 
 
 @register
-class CloudWatchLogGroup(RegionalResource):
+class CloudWatchLogGroup(PrefixNamedResource):
     """A log group (id: its name)."""
 
     type_name = "aws_cloudwatch_log_group"
@@ -62,16 +61,9 @@ class CloudWatchLogGroup(RegionalResource):
         ):
             raise ResourceError(f"invalid log_group_class: {cls}", attribute="log_group_class")
 
-    def plan(self, prior: State | None, planned: State, config: State) -> State:
-        if prior is None and config.get("name") is None:
-            planned["name"] = Unknown
-        return super().plan(prior, planned, config)
-
     def create(self, planned: State) -> State:
         logs = self.client("logs")
-        name = planned.get("name")
-        if not name or is_unknown(name):
-            name = unique_name(str(planned.get("name_prefix") or "terraform-"))
+        name = self.name_to_create(planned)
         args: dict[str, Any] = {"logGroupName": name}
         if planned.get("kms_key_id"):
             args["kmsKeyId"] = planned["kms_key_id"]
@@ -138,19 +130,17 @@ class CloudWatchLogGroup(RegionalResource):
                     "(for example with -replace).",
                     "kms_key_id",
                 ) from None
-        old, new = prior.get("tags_all") or {}, self.all_tags(planned)
         arn = prior["arn"]
-        if gone := [k for k in old if k not in new]:
-            logs.untag_resource(resourceArn=arn, tagKeys=gone)
-        if new and new != old:
-            logs.tag_resource(resourceArn=arn, tags=new)
+        self.retag(
+            prior,
+            planned,
+            lambda keys: logs.untag_resource(resourceArn=arn, tagKeys=keys),
+            lambda tags: logs.tag_resource(resourceArn=arn, tags=tags),
+        )
         return self.read(planned) or planned
 
     def delete(self, prior: State) -> None:
         if prior.get("skip_destroy"):
             return  # the real provider only forgets the group
-        try:
+        with self.ignoring_gone():
             self.client("logs").delete_log_group(logGroupName=prior["id"])
-        except Exception as exc:
-            if not self.gone(exc):
-                raise

@@ -12,8 +12,14 @@ from typing import Any
 
 from selfheal.terraform.aws_resources import register
 from selfheal.terraform.aws_resources._common import check_policy_json, policy_state, tag_list, unique_name
-from selfheal.terraform.aws_resources._regional import RegionalResource, empty_as, json_state
-from selfheal.terraform.resource import ResourceError, State, Unknown, is_unknown
+from selfheal.terraform.aws_resources._regional import (
+    PrefixNamedResource,
+    RegionalResource,
+    check_one_of,
+    empty_as,
+    json_state,
+)
+from selfheal.terraform.resource import ResourceError, State, is_unknown
 
 __all__ = ["SnsTopic", "SnsTopicPolicy", "SnsTopicSubscription"]
 
@@ -68,7 +74,7 @@ def _check_topic_arn(value: Any, attribute: str) -> None:
 
 
 @register
-class SnsTopic(RegionalResource):
+class SnsTopic(PrefixNamedResource):
     """An SNS topic (id: its ARN)."""
 
     type_name = "aws_sns_topic"
@@ -105,11 +111,6 @@ class SnsTopic(RegionalResource):
                     json.loads(value)
                 except ValueError as exc:
                     raise ResourceError(f'"{name}" contains an invalid JSON', str(exc), name) from None
-
-    def plan(self, prior: State | None, planned: State, config: State) -> State:
-        if prior is None and config.get("name") is None:
-            planned["name"] = Unknown
-        return super().plan(prior, planned, config)
 
     def create(self, planned: State) -> State:
         sns = self.client("sns")
@@ -191,19 +192,17 @@ class SnsTopic(RegionalResource):
             sns.set_topic_attributes(
                 TopicArn=arn, AttributeName=aws_name, AttributeValue=_attr_value(tf_name, new)
             )
-        old_tags, new_tags = prior.get("tags_all") or {}, self.all_tags(planned)
-        if gone := [k for k in old_tags if k not in new_tags]:
-            sns.untag_resource(ResourceArn=arn, TagKeys=gone)
-        if new_tags and new_tags != old_tags:
-            sns.tag_resource(ResourceArn=arn, Tags=tag_list(new_tags))
+        self.retag(
+            prior,
+            planned,
+            lambda keys: sns.untag_resource(ResourceArn=arn, TagKeys=keys),
+            lambda tags: sns.tag_resource(ResourceArn=arn, Tags=tag_list(tags)),
+        )
         return self.read(planned) or planned
 
     def delete(self, prior: State) -> None:
-        try:
+        with self.ignoring_gone():
             self.client("sns").delete_topic(TopicArn=prior["id"])
-        except Exception as exc:
-            if not self.gone(exc):
-                raise
 
     def import_state(self, import_id: str) -> State:
         if not _ARN.match(import_id):
@@ -246,10 +245,7 @@ class SnsTopicSubscription(RegionalResource):
     def validate(self, config: State) -> None:
         super().validate(config)
         _check_topic_arn(config.get("topic_arn"), "topic_arn")
-        protocol = config.get("protocol")
-        if isinstance(protocol, str) and not is_unknown(protocol) and protocol not in _PROTOCOLS:
-            raise ResourceError(f"expected protocol to be one of {list(_PROTOCOLS)}, got {protocol}",
-                                attribute="protocol")  # fmt: skip
+        check_one_of(config, "protocol", _PROTOCOLS)
         if config.get("filter_policy_scope") not in (
             None,
             "MessageAttributes",
@@ -322,11 +318,8 @@ class SnsTopicSubscription(RegionalResource):
         return self.read(planned) or planned
 
     def delete(self, prior: State) -> None:
-        try:
+        with self.ignoring_gone():
             self.client("sns").unsubscribe(SubscriptionArn=prior["id"])
-        except Exception as exc:
-            if not self.gone(exc):
-                raise
 
     def import_state(self, import_id: str) -> State:
         if not import_id.startswith("arn:") or import_id.count(":") != 6:
@@ -392,15 +385,12 @@ class SnsTopicPolicy(RegionalResource):
 
     def delete(self, prior: State) -> None:
         arn = prior["id"]
-        try:
+        with self.ignoring_gone():
             self.client("sns").set_topic_attributes(
                 TopicArn=arn,
                 AttributeName="Policy",
                 AttributeValue=default_topic_policy(arn, arn.split(":")[4]),
             )
-        except Exception as exc:
-            if not self.gone(exc):
-                raise
 
     def import_state(self, import_id: str) -> State:
         if not _ARN.match(import_id):

@@ -11,8 +11,13 @@ import re
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import check_policy_json, policy_state, unique_name
-from selfheal.terraform.aws_resources._regional import RegionalResource, check_range, json_state
+from selfheal.terraform.aws_resources._common import check_policy_json, policy_state
+from selfheal.terraform.aws_resources._regional import (
+    PrefixNamedResource,
+    RegionalResource,
+    check_range,
+    json_state,
+)
 from selfheal.terraform.resource import ResourceError, State, Unknown, is_unknown
 
 __all__ = ["SqsQueue", "SqsQueuePolicy"]
@@ -61,7 +66,7 @@ def _check_url(value: Any, attribute: str) -> None:
 
 
 @register
-class SqsQueue(RegionalResource):
+class SqsQueue(PrefixNamedResource):
     """An SQS queue (id: its URL)."""
 
     type_name = "aws_sqs_queue"
@@ -110,18 +115,12 @@ class SqsQueue(RegionalResource):
 
     def plan(self, prior: State | None, planned: State, config: State) -> State:
         if prior is None:
-            if config.get("name") is None:
-                planned["name"] = Unknown
             planned["url"] = Unknown
         return super().plan(prior, planned, config)
 
     def create(self, planned: State) -> State:
         sqs = self.client("sqs")
-        name = planned.get("name")
-        if not name or is_unknown(name):
-            name = unique_name(str(planned.get("name_prefix") or "terraform-"))
-            if planned.get("fifo_queue"):
-                name += ".fifo"
+        name = self.name_to_create(planned, ".fifo" if planned.get("fifo_queue") else "")
         attributes: dict[str, str] = {}
         for tf_name, aws_name in QUEUE_ATTRIBUTES.items():
             value = planned.get(tf_name)
@@ -193,19 +192,17 @@ class SqsQueue(RegionalResource):
                 if current.get("Policy"):
                     changed["Policy"] = current["Policy"]
             sqs.set_queue_attributes(QueueUrl=url, Attributes=changed)
-        old, new = prior.get("tags_all") or {}, self.all_tags(planned)
-        if gone := [k for k in old if k not in new]:
-            sqs.untag_queue(QueueUrl=url, TagKeys=gone)
-        if new and new != old:
-            sqs.tag_queue(QueueUrl=url, Tags=new)
+        self.retag(
+            prior,
+            planned,
+            lambda keys: sqs.untag_queue(QueueUrl=url, TagKeys=keys),
+            lambda tags: sqs.tag_queue(QueueUrl=url, Tags=tags),
+        )
         return self.read(planned) or planned
 
     def delete(self, prior: State) -> None:
-        try:
+        with self.ignoring_gone():
             self.client("sqs").delete_queue(QueueUrl=prior["id"])
-        except Exception as exc:
-            if not self.gone(exc):
-                raise
 
     def import_state(self, import_id: str) -> State:
         _check_url(import_id, "id")
@@ -255,11 +252,8 @@ class SqsQueuePolicy(RegionalResource):
         return self.create(planned)
 
     def delete(self, prior: State) -> None:
-        try:
+        with self.ignoring_gone():
             self.client("sqs").set_queue_attributes(QueueUrl=prior["id"], Attributes={"Policy": ""})
-        except Exception as exc:
-            if not self.gone(exc):
-                raise
 
     def import_state(self, import_id: str) -> State:
         _check_url(import_id, "id")
