@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+import json
 import os
+import queue
 import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import zipfile
 from collections.abc import Iterator
@@ -23,6 +26,7 @@ from typer.testing import CliRunner
 from selfheal.cli.app import app
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.credentials import OPERATOR_PROFILE, load_or_create, read_key
+from selfheal.workdir import CloudRecord, Workdir
 
 SOURCE = Path(__file__).resolve().parents[2] / "src" / "fragile_service"
 FUNCTION = "selfheal-fragile"
@@ -282,5 +286,201 @@ def test_cloud_command_on_a_busy_port_fails_clearly(tmp_path: Path) -> None:
             env={**os.environ, "COLUMNS": "200"},
         )
     assert completed.returncode == 1
-    assert "is another `selfheal cloud` running?" in completed.stderr
+    lines = [line for line in completed.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: "), completed.stderr  # werkzeug's lines neither
+    assert "is another `selfheal cloud` running?" in lines[0]
     assert "Traceback" not in completed.stderr + completed.stdout
+
+
+# ----- the work directory's recorded cloud: every command finds it ------------------------------------------
+
+
+@pytest.fixture
+def cloud_process() -> Iterator[subprocess.Popen[bytes]]:
+    """A process that looks like `selfheal cloud` to the liveness check (the cloud itself runs in-process)."""
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)", "selfheal", "cloud"])
+    try:
+        yield process
+    finally:
+        process.kill()
+        process.wait(timeout=30)
+
+
+def _record(cloud: LocalCloud, credentials_file: Path, root: Path, pid: int) -> Workdir:
+    """A work directory as `selfheal up` leaves it: the cloud's record and its operator key."""
+    place = Workdir(root)
+    place.ensure()
+    shutil.copy2(credentials_file, place.credentials_file)
+    port = int(cloud.endpoint.rsplit(":", 1)[1])
+    place.write_cloud(CloudRecord(pid, cloud.endpoint, port, 1.0, cloud.region, time.time()))
+    return place
+
+
+def _bare(*arguments: str) -> Any:
+    """The CLI with no AWS settings at all: no endpoint, no key, no profile."""
+    return CliRunner().invoke(
+        app,
+        list(arguments),
+        env={
+            "AWS_ENDPOINT_URL": None,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_PROFILE": None,
+            "AWS_ACCESS_KEY_ID": None,
+            "AWS_SECRET_ACCESS_KEY": None,
+            "AWS_SESSION_TOKEN": None,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "COLUMNS": "300",
+        },
+    )
+
+
+def test_status_and_inject_use_the_cloud_recorded_in_the_workdir(
+    cloud: LocalCloud,
+    api_url: str,
+    credentials_file: Path,
+    cloud_process: subprocess.Popen[bytes],
+    tmp_path: Path,
+) -> None:
+    """With `.selfheal/cloud.json` and its key in the current directory, `status` needs no endpoint and no
+    AWS settings, and says where it went; `inject --workdir W` finds another work directory's cloud."""
+    _record(cloud, credentials_file, Path(".selfheal"), cloud_process.pid)
+    status = _bare("status")
+    assert status.exit_code == 0, status.output
+    assert FUNCTION in status.stdout
+    target = status.stderr.splitlines()[0]
+    assert target == (
+        f"target: the local cloud at {cloud.endpoint} (recorded in .selfheal/cloud.json; "
+        "key .selfheal/credentials)"
+    )
+    elsewhere = _record(cloud, credentials_file, tmp_path / "elsewhere", cloud_process.pid)
+    inject = _bare("inject", "--rate", "0", "--workdir", str(elsewhere.root))
+    assert inject.exit_code == 0, inject.output
+    assert f"recorded in {elsewhere.cloud_json}" in inject.stderr
+
+
+def test_an_endpoint_given_wins_over_the_recorded_cloud(
+    cloud: LocalCloud, api_url: str, credentials_file: Path, tmp_path: Path
+) -> None:
+    """--endpoint-url is used as given, even beside a record (here of a cloud long gone)."""
+    _record(cloud, credentials_file, Path(".selfheal"), _finished_pid())
+    result = _bare("status", "--endpoint-url", cloud.endpoint, "--output", "json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["target"]["chosen_by"] == "--endpoint-url"
+
+
+def _finished_pid() -> int:
+    process = subprocess.Popen([sys.executable, "-c", "pass", "selfheal", "cloud"])
+    process.wait(timeout=30)
+    return process.pid
+
+
+@pytest.mark.parametrize("command", [["status"], ["inject", "--rate", "0"], ["logs"], ["report"]])
+def test_a_recorded_cloud_that_stopped_is_one_line_at_once(
+    cloud: LocalCloud, credentials_file: Path, command: list[str]
+) -> None:
+    """A record whose process is gone is a one-line error naming it and `selfheal up`, not a timeout."""
+    _record(cloud, credentials_file, Path(".selfheal"), _finished_pid())
+    started = time.monotonic()
+    result = _bare(*command)
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: the local cloud recorded in .selfheal/cloud.json")
+    assert "is not running" in lines[0] and "selfheal up" in lines[0]
+    assert time.monotonic() - started < 10
+
+
+# ----- selfheal logs ---------------------------------------------------------------------------------------
+
+
+def _starts(cloud: LocalCloud) -> int:
+    """How many invocations of the fragile function CloudWatch Logs holds (START lines)."""
+    events = _client(cloud, "logs").filter_log_events(logGroupName=f"/aws/lambda/{FUNCTION}")["events"]
+    return sum(event["message"].startswith("START RequestId") for event in events)
+
+
+def _invoke_function(cloud: LocalCloud) -> None:
+    """One request to the fragile function, then wait until its START line is in CloudWatch Logs."""
+    logs = _client(cloud, "logs")
+    try:
+        before = _starts(cloud)
+    except logs.exceptions.ResourceNotFoundException:
+        before = 0
+    event = {"rawPath": "/", "requestContext": {"http": {"method": "GET"}}}
+    _client(cloud, "lambda").invoke(FunctionName=FUNCTION, Payload=json.dumps(event).encode())
+    deadline = time.monotonic() + 30
+    while _starts(cloud) <= before:
+        assert time.monotonic() < deadline, "the invocation's START line never reached CloudWatch Logs"
+        time.sleep(0.2)
+
+
+def test_logs_prints_the_functions_events_oldest_first(
+    cloud: LocalCloud, api_url: str, credentials_file: Path, cloud_process: subprocess.Popen[bytes]
+) -> None:
+    """`selfheal logs` prints the fragile function's log events with UTC times, newest last; `-o json` one
+    object a line; an unknown function is one line naming its log group."""
+    _record(cloud, credentials_file, Path(".selfheal"), cloud_process.pid)
+    _invoke_function(cloud)
+    result = _bare("logs", "--since", "5m")
+    assert result.exit_code == 0, result.output
+    # Each event starts with its UTC time (a traceback's further lines follow it as they are).
+    stamped = re.findall(r"^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)  (.*)$", result.stdout, re.MULTILINE)
+    assert any(m.startswith("START RequestId:") for _, m in stamped), result.stdout
+    assert any(m.startswith("REPORT RequestId:") for _, m in stamped), result.stdout
+    assert [stamp for stamp, _ in stamped] == sorted(stamp for stamp, _ in stamped)
+    as_json = _bare("logs", FUNCTION, "--since", "5m", "--output", "json")
+    records = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert records and set(records[0]) == {"timestamp", "timestamp_ms", "stream", "message"}
+    assert [r["timestamp_ms"] for r in records] == sorted(r["timestamp_ms"] for r in records)
+    missing = _bare("logs", "nobody")
+    assert missing.exit_code == 1
+    errors = [line for line in missing.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "/aws/lambda/nobody" in errors[0]
+
+
+def test_logs_follow_prints_new_events_until_interrupted(
+    cloud: LocalCloud, api_url: str, credentials_file: Path, tmp_path: Path
+) -> None:
+    """`selfheal logs --follow` keeps printing events as the function writes them, each once, and ends
+    with exit 0 on Ctrl-C (the real script, signed with the work directory's key)."""
+    place = Workdir(tmp_path / "w")
+    place.ensure()
+    shutil.copy2(credentials_file, place.credentials_file)
+    argv = ["logs", "--follow", "--since", "1s", "-o", "json", "--endpoint-url", cloud.endpoint]
+    environment = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "AWS_PROFILE")}
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from selfheal.cli import main; main()", *argv, "--workdir", str(place.root)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+    )
+    printed: queue.Queue[str] = queue.Queue()
+
+    def read(stream: Any) -> None:
+        for line in stream:
+            printed.put(line)
+
+    assert process.stdout is not None
+    reader = threading.Thread(target=read, args=(process.stdout,), daemon=True)
+    reader.start()
+    try:
+        time.sleep(3)  # it follows from now on
+        seen: list[dict[str, Any]] = []
+        for invocations in (1, 2):
+            _invoke_function(cloud)
+            while sum(r["message"].startswith("START RequestId") for r in seen) < invocations:
+                seen.append(json.loads(printed.get(timeout=30)))
+        process.send_signal(signal.SIGINT)
+        _, errors = process.communicate(timeout=30)
+        assert process.returncode == 0, errors
+        reader.join(timeout=10)
+        while not printed.empty():
+            seen.append(json.loads(printed.get()))
+        keys = [(r["stream"], r["timestamp_ms"], r["message"]) for r in seen]
+        assert len(keys) == len(set(keys)), "an event was printed twice"
+        assert sum(r["message"].startswith("START RequestId") for r in seen) == 2
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)

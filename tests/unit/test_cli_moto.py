@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import socket
+import subprocess
+import sys
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -233,3 +237,116 @@ def test_status_reads_names_from_terraform_outputs(deployed: str, tmp_path: Path
     assert result.exit_code == 0, result.output
     assert "other-alarm not found" in result.output
     assert "FAILURE_RATE" in result.output
+
+
+def _moto_env(endpoint: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_REGION": "us-east-1",
+        "COLUMNS": "300",
+    }
+
+
+def test_status_output_json_has_stable_keys(deployed: str, tmp_path: Path) -> None:
+    """`status --output json` prints one JSON object on stdout with the documented keys (the target line
+    goes to stderr), so a script can read the alarm, the failure settings, the markers and the incidents."""
+    result = _invoke(
+        deployed, "status", "--output", "json", "--workdir", str(tmp_path), outputs=tmp_path / "x"
+    )
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert list(report) == [
+        "target",
+        "alarm",
+        "alarm_error",
+        "function",
+        "function_error",
+        "incidents",
+        "incidents_error",
+    ]
+    assert report["target"]["endpoint_url"] == deployed and report["target"]["local"] is True
+    assert report["target"]["chosen_by"] == "--endpoint-url"
+    assert report["alarm"]["name"] == ALARM and report["alarm"]["state"] == "ALARM"
+    assert report["alarm"]["reason"].startswith("Threshold Crossed") and report["alarm_error"] is None
+    function = report["function"]
+    assert function["name"] == FUNCTION
+    assert list(function["failure"]) == [
+        "FAILURE_RATE",
+        "FAILURE_MODE",
+        "LATENCY_MS",
+        "FAILURE_STATUS_CODE",
+        "FAILURE_INJECTION_ENABLED",
+    ]
+    assert function["markers"]["HEALED_AT"] == "2026-11-23T19:52:00Z"
+    assert function["markers"]["HEALED_BY"] is None
+    [incident] = report["incidents"]
+    assert incident["incident_id"] == "inc-1" and incident["status"] == "RECOVERED"
+    assert incident["time_to_recover"] == 42.5 and incident["alarm_time"] == "2026-11-23T19:52:00Z"
+    assert result.stderr.startswith(f"target: the local cloud at {deployed} (--endpoint-url")
+
+
+def test_status_output_json_keeps_its_keys_when_parts_are_missing(deployed: str, tmp_path: Path) -> None:
+    """A deployment that is not there still gives every key: null parts and their errors; exit 1."""
+    argv = ["status", "-o", "json", "--prefix", "nobody", "--workdir", str(tmp_path)]
+    result = _invoke(deployed, *argv, outputs=tmp_path / "x")
+    assert result.exit_code == 1
+    report = json.loads(result.stdout)
+    assert report["alarm"] is None and "nobody-fragile-errors" in report["alarm_error"]
+    assert report["function"] is None and "nobody-fragile" in report["function_error"]
+    assert report["incidents"] == [] and "incidents_error" in report
+
+
+def test_inject_output_json(deployed: str, tmp_path: Path) -> None:
+    """`inject --output json` reports the function, whether it changed and each change."""
+    argv = ["inject", "--rate", "0.25", "--output", "json", "--workdir", str(tmp_path)]
+    result = _invoke(deployed, *argv, outputs=tmp_path / "x")
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert answer["function"] == FUNCTION and answer["updated"] is True
+    assert answer["changed"]["FAILURE_RATE"][1] == "0.25"
+
+
+def test_dashboard_on_a_taken_port_exits_1(deployed: str, tmp_path: Path) -> None:
+    """A port already in use is a failure at run time (exit 1, one line), as for `up` and `cloud`."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        argv = [
+            "dashboard",
+            "--port",
+            str(port),
+            "--workdir",
+            str(tmp_path),
+            "--outputs",
+            str(tmp_path / "x"),
+        ]
+        completed = subprocess.run(
+            [sys.executable, "-c", "from selfheal.cli import main; main()", *argv],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            env=_moto_env(deployed),
+        )
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    lines = [line for line in completed.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error: ") and f"port {port} on 127.0.0.1" in lines[0]
+
+
+def test_dashboard_of_a_deployment_that_is_not_there_fails_fast(deployed: str, tmp_path: Path) -> None:
+    """`selfheal dashboard` for names nothing answers to stops at once with one line, exit 1."""
+    argv = ["dashboard", "--port", "0", "--prefix", "nobody", "--workdir", str(tmp_path)]
+    completed = subprocess.run(
+        [sys.executable, "-c", "from selfheal.cli import main; main()", *argv],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=_moto_env(deployed),
+    )
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    errors = [line for line in completed.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "not found" in errors[0] and "nobody-fragile" in errors[0]
+    assert "dashboard:" not in completed.stdout

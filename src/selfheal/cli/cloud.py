@@ -15,6 +15,7 @@ from rich.console import Console
 
 from selfheal.cli.errors import CliError, reporting_errors
 from selfheal.cli.options import WorkdirOption
+from selfheal.stack.cloud_process import port_available
 from selfheal.workdir import DEFAULT_WORKDIR
 
 __all__ = ["cloud", "run_cloud", "usage_lines"]
@@ -97,10 +98,7 @@ def run_cloud(
             # werkzeug's make_server reports a busy port by printing and calling sys.exit(1).
             _stop_quietly(cloud)
             reason = error.strerror if isinstance(error, OSError) and error.strerror else "address in use"
-            raise CliError(
-                f"cannot listen on 127.0.0.1:{port} ({reason}) — "
-                "is another `selfheal cloud` running? Choose another --port"
-            ) from None
+            raise CliError(_port_taken(port, reason)) from None
         try:
             console.print(
                 f"[bold green]local cloud running[/bold green] at [bold]{cloud.endpoint}[/bold]"
@@ -130,6 +128,13 @@ def run_cloud(
         console.print("stopped.")
     finally:
         _restore_sigterm(previous)
+
+
+def _port_taken(port: int, reason: str = "address in use") -> str:
+    return (
+        f"cannot listen on 127.0.0.1:{port} ({reason}) — "
+        "is another `selfheal cloud` running? Choose another --port"
+    )
 
 
 def _stop_quietly(cloud: Any) -> None:
@@ -196,6 +201,8 @@ def cloud(
     Requests must be signed with the operator key kept in <workdir>/credentials (made on first use).
     """
     with reporting_errors():
+        if 0 < port <= 65535 and not port_available(port):  # before werkzeug prints its own lines about it
+            raise CliError(_port_taken(port))
         run_cloud(
             port,
             time_scale,

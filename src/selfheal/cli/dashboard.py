@@ -1,46 +1,45 @@
 """``selfheal dashboard``: serve the live dashboard against a running deployment until Ctrl-C or SIGTERM.
 
-The endpoint is ``--endpoint-url``, else ``AWS_ENDPOINT_URL``, else the local cloud ``selfheal up``
-recorded in the work directory, else real AWS. The recorded cloud's time scale gives the dashboard the
-cloud's clock; a local cloud is signed with the work directory's operator key (``credentials``).
+The target follows ``cli/target.py``: ``--endpoint-url``/``AWS_ENDPOINT_URL``, else the local cloud
+``selfheal up`` recorded in the work directory (whose time scale gives the dashboard the cloud's clock),
+else real AWS. Before serving, the fragile function is looked up once: nothing deployed, no credentials or
+a dead recorded cloud fail at once with one line (exit 1) instead of a dashboard of warnings. An endpoint
+that does not answer yet is served anyway, its problems listed (the background dashboard of ``selfheal up``
+is started that way); a port already taken is exit 1, a port out of range exit 2.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable
-from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
 import typer
+from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
 from rich.console import Console
 
-from selfheal.cli.errors import reporting_errors
-from selfheal.cli.options import EndpointOption, OutputsOption, PrefixOption, RegionOption
-from selfheal.loop.deployment import DEFAULT_OUTPUTS_PATH, AwsTarget, Deployment
-from selfheal.workdir import DEFAULT_WORKDIR, Workdir
+from selfheal.cli.errors import CliError, reporting_errors
+from selfheal.cli.options import EndpointOption, OutputsOption, PrefixOption, RegionOption, WorkdirOption
+from selfheal.cli.target import Resolved, announce, resolve_target
+from selfheal.stack.cloud_process import port_available
+from selfheal.workdir import DEFAULT_WORKDIR
 
-__all__ = ["dashboard_command", "resolve_with_workdir"]
+__all__ = ["check_deployed", "dashboard_command"]
 
 
-def resolve_with_workdir(
-    endpoint_url: str | None, region: str | None, prefix: str | None, outputs: Path, workdir: Path
-) -> tuple[AwsTarget, Deployment, Callable[[], float] | None]:
-    """The target, the names and (for a recorded local cloud) its clock; ValueError for bad input."""
-    from selfheal.clock import Clock
+def check_deployed(resolved: Resolved) -> str | None:
+    """Look the fragile function up once; raise (boto3's errors) when it is not there or cannot be read.
 
-    deployment = Deployment.resolve(prefix, outputs)
-    record = Workdir(workdir).read_cloud()
-    if endpoint_url is None and record is not None:
-        endpoint_url = record.endpoint
-        region = region or record.region
-    target = AwsTarget.resolve(endpoint_url, region, deployment, workdir=workdir)
-    clock: Callable[[], float] | None = None
-    if record is not None and target.endpoint_url == record.endpoint and record.time_scale > 1:
-        clock = Clock(record.time_scale, origin=record.started_at).now
-    return target, deployment, clock
+    Returns a warning instead when the endpoint does not answer (yet).
+    """
+    target = resolved.target
+    function = resolved.deployment.fragile_function_name
+    try:
+        target.client("lambda").get_function_configuration(FunctionName=function)
+    except (EndpointConnectionError, ConnectTimeoutError):
+        return f"{target.description} does not answer yet; the dashboard shows what it can read"
+    return None
 
 
 def dashboard_command(
@@ -48,10 +47,8 @@ def dashboard_command(
     endpoint_url: EndpointOption = None,
     region: RegionOption = None,
     prefix: PrefixOption = None,
-    outputs: OutputsOption = DEFAULT_OUTPUTS_PATH,
-    workdir: Annotated[
-        Path, typer.Option("--workdir", help="The work directory of `selfheal up` (cloud record, stack).")
-    ] = DEFAULT_WORKDIR,
+    outputs: OutputsOption = None,
+    workdir: WorkdirOption = DEFAULT_WORKDIR,
 ) -> None:
     """Serve a live dashboard of the loop (charts, incidents, controls) on 127.0.0.1."""
     from selfheal.dashboard import DashboardError, start_dashboard
@@ -60,7 +57,13 @@ def dashboard_command(
     with reporting_errors():
         if not 0 <= port <= 65535:
             raise ValueError(f"--port must be from 0 to 65535, got {port}")
-        target, deployment, clock = resolve_with_workdir(endpoint_url, region, prefix, outputs, workdir)
+        if port and not port_available(port):  # before werkzeug, which prints its own lines about it
+            raise CliError(f"port {port} on 127.0.0.1 is taken — choose another --port")
+        resolved = resolve_target(endpoint_url, region, prefix, outputs, workdir)
+    announce(resolved)
+    target, deployment = resolved.target, resolved.deployment
+    with reporting_errors(target, deployment.fragile_function_name):
+        unreachable = check_deployed(resolved)
     stop = threading.Event()
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -71,14 +74,20 @@ def dashboard_command(
         with reporting_errors(target):
             try:
                 server = start_dashboard(
-                    target, deployment, port, now=clock, restore=lambda: terraform_restore(target, workdir)
+                    target,
+                    deployment,
+                    port,
+                    now=resolved.clock,
+                    restore=lambda: terraform_restore(target, workdir),
                 )
             except DashboardError as error:
-                raise ValueError(str(error)) from error
+                raise CliError(f"{error} — choose another --port") from error
         console = Console(highlight=False)
         console.print(
             f"dashboard: {server.url}  ({deployment.fragile_function_name} on {target.description})"
         )
+        if unreachable:
+            console.print(f"warning: {unreachable}", markup=False)
         problems = server.app.collector.latest().get("problems") or []
         for problem in problems:
             console.print(f"[yellow]warning:[/yellow] {problem}", markup=True)

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated
 
 import typer
 from rich.console import Console
 
 from selfheal.cli.errors import reporting_errors
-from selfheal.cli.options import EndpointOption, OutputsOption, PrefixOption, RegionOption
-from selfheal.loop.deployment import DEFAULT_OUTPUTS_PATH, AwsTarget, Deployment
+from selfheal.cli.options import (
+    EndpointOption,
+    OutputFormat,
+    OutputOption,
+    OutputsOption,
+    PrefixOption,
+    RegionOption,
+    WorkdirOption,
+)
+from selfheal.cli.target import announce, resolve_target
 from selfheal.loop.injection import FailureChange, apply_failure_change
+from selfheal.workdir import DEFAULT_WORKDIR
 
 __all__ = ["inject"]
 
@@ -29,29 +39,36 @@ def inject(
     enable: Annotated[
         bool | None, typer.Option("--enable/--disable", help="FAILURE_INJECTION_ENABLED.", show_default=False)
     ] = None,
+    output: OutputOption = OutputFormat.TEXT,
     endpoint_url: EndpointOption = None,
     region: RegionOption = None,
     prefix: PrefixOption = None,
-    outputs: OutputsOption = DEFAULT_OUTPUTS_PATH,
+    outputs: OutputsOption = None,
+    workdir: WorkdirOption = DEFAULT_WORKDIR,
 ) -> None:
     """Change the fragile function's failure settings now, keeping every other variable."""
     change = FailureChange(
         rate=rate, mode=mode, latency_ms=latency_ms, status_code=status_code, enabled=enable
     )
-    target: AwsTarget | None = None
     with reporting_errors():
         change.validate()
-        deployment = Deployment.resolve(prefix, outputs)
-        target = AwsTarget.resolve(endpoint_url, region, deployment)
-    assert target is not None
-    function = deployment.fragile_function_name
+        resolved = resolve_target(endpoint_url, region, prefix, outputs, workdir)
+    announce(resolved)
+    target = resolved.target
+    function = resolved.deployment.fragile_function_name
     with reporting_errors(target, function):
         outcome = apply_failure_change(target.client("lambda"), function, change)
+    changed = {
+        name: [outcome.before.get(name), outcome.after.get(name)]
+        for name in sorted(set(outcome.before) | set(outcome.after))
+        if outcome.before.get(name) != outcome.after.get(name)
+    }
+    if output is OutputFormat.JSON:
+        print(json.dumps({"function": function, "updated": outcome.updated, "changed": changed}, indent=2))
+        return
     console = Console(highlight=False)
     if not outcome.updated:
         console.print(f"{function}: already set, nothing changed")
         return
-    for name in sorted(set(outcome.before) | set(outcome.after)):
-        old, new = outcome.before.get(name), outcome.after.get(name)
-        if old != new:
-            console.print(f"{function}: {name} {old if old is not None else '(unset)'} → {new}", markup=False)
+    for name, (old, new) in changed.items():
+        console.print(f"{function}: {name} {old if old is not None else '(unset)'} → {new}", markup=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated
 
@@ -9,10 +10,17 @@ import typer
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 
-from selfheal.cli.dashboard import resolve_with_workdir
 from selfheal.cli.errors import CliError, describe_aws_error, reporting_errors
-from selfheal.cli.options import EndpointOption, OutputsOption, PrefixOption, RegionOption
-from selfheal.loop.deployment import DEFAULT_OUTPUTS_PATH
+from selfheal.cli.options import (
+    EndpointOption,
+    OutputFormat,
+    OutputOption,
+    OutputsOption,
+    PrefixOption,
+    RegionOption,
+    WorkdirOption,
+)
+from selfheal.cli.target import announce, resolve_target
 from selfheal.workdir import DEFAULT_WORKDIR
 
 __all__ = ["DEFAULT_REPORT_DIR", "report_command"]
@@ -25,15 +33,20 @@ def report_command(
         str, typer.Option(help="Incidents whose alarm fired within this much cloud time: 30m, 1h, 2d.")
     ] = "1h",
     out: Annotated[
-        Path, typer.Option("--out", help="Directory for index.html and one PNG + HTML page per incident.")
-    ] = DEFAULT_REPORT_DIR,
+        Path | None,
+        typer.Option(
+            "--out",
+            metavar="DIR",
+            help="Directory for index.html and one PNG + HTML page per incident (default: <workdir>/report).",
+            show_default=False,
+        ),
+    ] = None,
+    output: OutputOption = OutputFormat.TEXT,
     endpoint_url: EndpointOption = None,
     region: RegionOption = None,
     prefix: PrefixOption = None,
-    outputs: OutputsOption = DEFAULT_OUTPUTS_PATH,
-    workdir: Annotated[
-        Path, typer.Option("--workdir", help="The work directory of `selfheal up`.")
-    ] = DEFAULT_WORKDIR,
+    outputs: OutputsOption = None,
+    workdir: WorkdirOption = DEFAULT_WORKDIR,
 ) -> None:
     """Report each recent incident: error rate, alarm transitions, the healer's action, the recovery."""
     from healer.ledger import LedgerUnavailable
@@ -41,15 +54,32 @@ def report_command(
 
     with reporting_errors():
         seconds = parse_since(since)
-        target, deployment, clock = resolve_with_workdir(endpoint_url, region, prefix, outputs, workdir)
+        resolved = resolve_target(endpoint_url, region, prefix, outputs, workdir)
+    announce(resolved)
+    target, deployment = resolved.target, resolved.deployment
     with reporting_errors(target, deployment.alarm_name):
         try:
-            result = build_report(target, deployment, seconds, out, now=clock)
+            result = build_report(
+                target,
+                deployment,
+                seconds,
+                out if out is not None else workdir / "report",
+                now=resolved.clock,
+            )
         except LedgerUnavailable as error:
             cause = error.__cause__
             if isinstance(cause, BotoCoreError | ClientError):
                 raise CliError(describe_aws_error(cause, target, deployment.ledger_table_name)) from error
             raise CliError(f"ledger {deployment.ledger_table_name} unavailable: {error}") from error
+    if output is OutputFormat.JSON:
+        files = {
+            "since": since,
+            "index": str(result.index),
+            "pages": [str(page) for page in result.pages],
+            "images": [str(image) for image in result.images],
+        }
+        print(json.dumps(files, indent=2))
+        return
     console = Console(highlight=False)
     console.print(f"{len(result.pages)} incident(s) in the last {since}: {result.index}", markup=False)
     for page in result.pages:

@@ -1,11 +1,14 @@
 """``selfheal status``: the alarm, the fragile function's failure settings and the healer's decisions.
 
 Each part is read on its own, so a missing resource shows as missing while the others still show; only
-an unreachable endpoint or missing credentials abort the whole report.
+an unreachable endpoint or missing credentials abort the whole report. ``--output json`` prints one JSON
+object with fixed keys (:func:`status_json`; a part that could not be read is null and its ``*_error`` says
+why).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -17,9 +20,19 @@ from rich.table import Table
 
 from healer.ledger import Incident, LedgerUnavailable
 from selfheal.cli.errors import CliError, describe_aws_error, reporting_errors
-from selfheal.cli.options import EndpointOption, OutputsOption, PrefixOption, RegionOption
-from selfheal.loop.deployment import DEFAULT_OUTPUTS_PATH, AwsTarget, Deployment
+from selfheal.cli.options import (
+    EndpointOption,
+    OutputFormat,
+    OutputOption,
+    OutputsOption,
+    PrefixOption,
+    RegionOption,
+    WorkdirOption,
+)
+from selfheal.cli.target import Resolved, announce, resolve_target
+from selfheal.loop.deployment import AwsTarget, Deployment
 from selfheal.loop.reader import AlarmInfo, FunctionInfo, LoopReader
+from selfheal.workdir import DEFAULT_WORKDIR
 
 __all__ = [
     "FAILURE_VARIABLES",
@@ -28,6 +41,7 @@ __all__ = [
     "collect_status",
     "render_status",
     "status",
+    "status_json",
 ]
 
 FAILURE_VARIABLES = (
@@ -39,6 +53,21 @@ FAILURE_VARIABLES = (
 )
 HEALED_VARIABLES = ("HEALED_AT", "HEALED_BY", "HEALED_INCIDENT", "PREVIOUS_FAILURE_RATE")
 _FATAL = ("AWS rejected the credentials",)
+_INCIDENT_FIELDS = (
+    "incident_id",
+    "alarm_name",
+    "status",
+    "alarm_time",
+    "decision",
+    "decision_code",
+    "reason",
+    "action",
+    "action_at",
+    "outcome",
+    "ok_time",
+    "time_to_recover",
+    "previous_failure_rate",
+)
 
 
 @dataclass
@@ -154,23 +183,73 @@ def render_status(report: StatusReport, console: Console) -> None:
         console.print("[dim]no incidents recorded[/dim]")
 
 
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)
+
+
+def status_json(report: StatusReport, resolved: Resolved | None = None) -> dict[str, Any]:
+    """``status --output json``: always the same keys; a part that could not be read is null + its error."""
+    names = report.deployment
+    alarm = report.alarm
+    function = report.function
+    return {
+        "target": resolved.as_json()
+        if resolved is not None
+        else {"endpoint_url": report.target.endpoint_url, "region": report.target.region},
+        "alarm": None
+        if alarm is None
+        else {
+            "name": alarm.name or names.alarm_name,
+            "state": alarm.state,
+            "reason": alarm.reason,
+            "updated": _json_value(
+                None if alarm.updated is None else datetime.fromtimestamp(alarm.updated, UTC)
+            ),
+        },
+        "alarm_error": report.alarm_error,
+        "function": None
+        if function is None
+        else {
+            "name": names.fragile_function_name,
+            "state": function.state,
+            "last_update_status": function.last_update_status,
+            "failure": {name: function.variables.get(name) for name in FAILURE_VARIABLES},
+            "markers": {name: function.variables.get(name) for name in HEALED_VARIABLES},
+        },
+        "function_error": report.function_error,
+        "incidents": [
+            {name: _json_value(getattr(incident, name, None)) for name in _INCIDENT_FIELDS}
+            for incident in report.incidents
+        ],
+        "incidents_error": report.incidents_error,
+    }
+
+
 def status(
+    output: OutputOption = OutputFormat.TEXT,
     endpoint_url: EndpointOption = None,
     region: RegionOption = None,
     prefix: PrefixOption = None,
-    outputs: OutputsOption = DEFAULT_OUTPUTS_PATH,
+    outputs: OutputsOption = None,
+    workdir: WorkdirOption = DEFAULT_WORKDIR,
     limit: Annotated[
         int, typer.Option(help="How many recent healer decisions to show.", min=1, max=100)
     ] = 10,
 ) -> None:
     """Show the alarm state, the fragile function's failure settings and the healer's recent decisions."""
-    target: AwsTarget | None = None
     with reporting_errors():
-        deployment = Deployment.resolve(prefix, outputs)
-        target = AwsTarget.resolve(endpoint_url, region, deployment)
-    assert target is not None
+        resolved = resolve_target(endpoint_url, region, prefix, outputs, workdir)
+    announce(resolved)
+    target = resolved.target
     with reporting_errors(target):
-        report = collect_status(deployment, target, limit)
-        render_status(report, Console(highlight=False))
+        report = collect_status(resolved.deployment, target, limit)
+        if output is OutputFormat.JSON:
+            print(json.dumps(status_json(report, resolved), indent=2))
+        else:
+            render_status(report, Console(highlight=False))
     if report.alarm is None and report.function is None:
         raise typer.Exit(1)

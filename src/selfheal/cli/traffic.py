@@ -11,9 +11,10 @@ from rich.table import Table
 from rich.text import Text
 
 from selfheal.cli.errors import CliError, reporting_errors, stderr_console
-from selfheal.cli.options import OutputsOption
-from selfheal.loop.deployment import DEFAULT_OUTPUTS_PATH, Deployment
+from selfheal.cli.options import OutputsOption, WorkdirOption
+from selfheal.loop.deployment import Deployment
 from selfheal.loop.traffic import LoadGenerator, TrafficPlan, TrafficSnapshot
+from selfheal.workdir import DEFAULT_WORKDIR, Workdir
 
 __all__ = ["progress_line", "run_traffic_command", "summary_table", "traffic"]
 
@@ -76,7 +77,8 @@ def run_traffic_command(plan: TrafficPlan, console: Console) -> TrafficSnapshot:
 
 def traffic(
     url: Annotated[
-        str | None, typer.Option(help="Target URL (default: api_endpoint from the outputs file).")
+        str | None,
+        typer.Option(metavar="URL", help="Target URL (default: api_endpoint from the outputs file)."),
     ] = None,
     rate: Annotated[float, typer.Option(help="Requests per second.")] = 10.0,
     duration: Annotated[float, typer.Option(help="Seconds to send for.")] = 10.0,
@@ -85,7 +87,8 @@ def traffic(
     allow_remote: Annotated[
         bool, typer.Option("--allow-remote", help="Allow a target that is not 127.0.0.1/localhost.")
     ] = False,
-    outputs: OutputsOption = DEFAULT_OUTPUTS_PATH,
+    outputs: OutputsOption = None,
+    workdir: WorkdirOption = DEFAULT_WORKDIR,
     max_error_rate: Annotated[
         float | None, typer.Option(help="Exit 1 when the error rate ends above this fraction.")
     ] = None,
@@ -93,6 +96,7 @@ def traffic(
     """Send load to an HTTP endpoint with a live progress line and a summary."""
     with reporting_errors():
         if url is None:
+            outputs = outputs if outputs is not None else Workdir(workdir).outputs_json
             url = Deployment.resolve(None, outputs).api_endpoint if outputs.exists() else None
             if not url:
                 raise CliError(

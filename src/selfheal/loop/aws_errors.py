@@ -14,7 +14,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from selfheal.loop.deployment import AwsTarget, no_local_credentials_message
+from selfheal.loop.deployment import AwsTarget, no_local_credentials_message, unknown_profile_message
 
 __all__ = ["describe_aws_error"]
 
@@ -31,9 +31,12 @@ def describe_aws_error(error: Exception, target: AwsTarget, subject: str = "") -
     if isinstance(error, NoCredentialsError | PartialCredentialsError):
         if target.endpoint_url is not None:
             return no_local_credentials_message(target.endpoint_url)
-        return "no credentials for AWS — configure a profile or AWS_ACCESS_KEY_ID, or pass --endpoint-url"
+        return (
+            "no credentials for AWS — configure a profile or AWS_ACCESS_KEY_ID, or use the local cloud "
+            "(`selfheal up`, or --endpoint-url)"
+        )
     if isinstance(error, ProfileNotFound):
-        return f"{error} — check AWS_PROFILE or pass --endpoint-url for the local cloud"
+        return unknown_profile_message(error.kwargs.get("profile"))
     if isinstance(error, NoRegionError):
         return "no AWS region — pass --region or set AWS_REGION"
     if isinstance(error, ClientError):

@@ -9,7 +9,8 @@ A local cloud accepts only the keys it issued. Requests to one on a loopback add
 operator key of the work directory (``.selfheal/credentials``, written by ``selfheal up``/``selfheal
 cloud``) when that file exists, else with boto3's usual credentials (e.g. ``AWS_PROFILE=selfheal`` and
 ``AWS_SHARED_CREDENTIALS_FILE`` as ``selfheal cloud`` prints them); with neither, resolving the target is a
-one-line error. No well-known test key is ever guessed.
+one-line error. No well-known test key is ever guessed. An ``AWS_PROFILE`` that names no profile is a
+one-line error too (:class:`AwsProfileError`), wherever boto3 first notices it.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ProfileNotFound
 
 from selfheal.workdir import DEFAULT_WORKDIR, Workdir
 
@@ -34,11 +36,13 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_OUTPUTS_PATH",
     "DEFAULT_PREFIX",
+    "AwsProfileError",
     "AwsTarget",
     "Deployment",
     "LocalCredentialsError",
     "load_outputs",
     "no_local_credentials_message",
+    "unknown_profile_message",
     "workdir_operator_key",
 ]
 
@@ -51,6 +55,19 @@ _CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 2}, connect
 
 class LocalCredentialsError(ValueError):
     """No key to sign requests to a local cloud with; the message says how to get one."""
+
+
+class AwsProfileError(ValueError):
+    """``AWS_PROFILE`` names a profile the AWS config files do not have; the message says what to do."""
+
+
+def unknown_profile_message(profile: str | None = None) -> str:
+    """What to do when boto3 cannot find the profile ``AWS_PROFILE`` names (one line)."""
+    name = profile or os.environ.get("AWS_PROFILE") or "?"
+    return (
+        f"AWS profile {name!r} (AWS_PROFILE) is not in your AWS config — list the profiles with "
+        "`aws configure list-profiles`, or unset AWS_PROFILE: the local cloud of `selfheal up` needs none"
+    )
 
 
 def no_local_credentials_message(endpoint: str, workdir: Path | None = None) -> str:
@@ -164,8 +181,23 @@ class AwsTarget:
         """Pick the endpoint (flag, then ``AWS_ENDPOINT_URL``), the region (flag, outputs, env) and, for a
         local cloud, the key: ``operator_key``, else ``<workdir>/credentials``, else boto3's credentials.
 
-        ValueError (one line) for a bad endpoint, an unusable key file, or a local cloud with no key at all.
+        ValueError (one line) for a bad endpoint, an unusable key file, a local cloud with no key at all, or
+        an ``AWS_PROFILE`` naming no profile (:class:`AwsProfileError`).
         """
+        try:
+            return cls._resolve(endpoint_url, region, deployment, workdir, operator_key)
+        except ProfileNotFound as error:
+            raise AwsProfileError(unknown_profile_message(error.kwargs.get("profile"))) from None
+
+    @classmethod
+    def _resolve(
+        cls,
+        endpoint_url: str | None,
+        region: str | None,
+        deployment: Deployment | None,
+        workdir: Path,
+        operator_key: OperatorKey | None,
+    ) -> AwsTarget:
         endpoint = endpoint_url or os.environ.get("AWS_ENDPOINT_URL") or None
         if endpoint is not None and not re.match(r"^https?://[^\s/]+", endpoint):
             raise ValueError(f"endpoint URL must look like http://127.0.0.1:4566, got {endpoint!r}")
