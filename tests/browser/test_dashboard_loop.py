@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -17,6 +18,7 @@ from selfheal.cloud.testing import ProvisionedLoop, provision_loop
 from selfheal.dashboard import DashboardServer, start_dashboard
 from selfheal.loop.deployment import AwsTarget, Deployment
 from selfheal.loop.traffic import LoadGenerator, TrafficPlan
+from selfheal.report import build_report
 
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "img" / "dashboard.png"
 STEP_TIMEOUT_MS = 60_000
@@ -79,6 +81,23 @@ def test_dashboard_shows_alarm_then_recovery_and_the_healer_marker(
     assert "ALARM" in states and states.index("ALARM") < len(states) - 1 and states[-1] == "OK", states
     assert page.text_content("#failure-rate") == "0"
     assert page.eval_on_selector("#threshold-line", "line => line.tagName") == "line"
+
+    # The card names the rate the healer replaced (PREVIOUS_FAILURE_RATE is in the snapshot).
+    page.wait_for_selector("#failure-mode:has-text('(was 0.5)')", timeout=STEP_TIMEOUT_MS)
+    assert "undefined" not in (page.text_content("#failure-mode") or "")
+
+    # The dashboard and the report print the same detect / act / recover for this incident.
+    cells = page.eval_on_selector(
+        "#incidents tr[data-status='RECOVERED']", "row => [...row.cells].map(c => c.textContent)"
+    )
+    target = AwsTarget(running.cloud.endpoint, running.cloud.region, running.cloud.operator_key)
+    report = build_report(
+        target, Deployment.from_prefix("selfheal"), 3600, tmp_path / "report", now=running.cloud.clock.now
+    )
+    index = report.index.read_text()
+    row = re.search(r"<tr><td><a [^>]*>[^<]*</a></td><td>RECOVERED</td>((?:<td>[^<]*</td>){3})", index)
+    assert row is not None, index
+    assert re.findall(r"<td>([^<]*)</td>", row.group(1)) == cells[3:6], (cells, index)
 
     page.hover(".marker.action")
     tip = page.wait_for_selector("#tip:not([hidden])")

@@ -69,7 +69,17 @@ def test_report_has_the_figures_and_a_timeline(
     """build_report writes an index and, for the incident, a PNG and a page with its figures."""
     cloud, _ = healed
     target = AwsTarget(cloud.endpoint, cloud.region, cloud.operator_key)
-    result = build_report(target, Deployment.from_prefix("selfheal"), 3600, tmp_path, now=cloud.clock.now)
+    steps: list[tuple[int, int, str]] = []
+    result = build_report(
+        target,
+        Deployment.from_prefix("selfheal"),
+        3600,
+        tmp_path,
+        now=cloud.clock.now,
+        progress=lambda done, total, incident: steps.append((done, total, incident)),
+    )
+    total = len(result.pages)
+    assert steps[0][:2] == (0, total) and steps[-1] == (total, total, "") and len(steps) == total + 1
     assert len(result.pages) >= 1 and len(result.images) == len(result.pages)
     assert all(image.read_bytes().startswith(PNG_MAGIC) for image in result.images)
     page = next(p.read_text() for p in result.pages if "RECOVERED" in p.read_text())

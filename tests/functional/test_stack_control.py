@@ -305,3 +305,60 @@ def test_down_with_an_unwritable_terraform_log_still_stops_everything(workdir: W
     assert result.cloud == "stopped"
     assert not cloud_alive(record) and group_members(record.pid) == []
     assert port_available(record.port)
+
+
+def test_up_stops_a_stale_dashboard_holding_the_dashboard_port(workdir: Workdir) -> None:
+    """After `kill -9` of the cloud, `up --dashboard-port P` frees P from its own stale dashboard first."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    workdir.ensure()
+    workdir.write_cloud(_record(dead.pid))
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    code = (
+        "import socket, time\n"
+        "s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+        f"s.bind(('127.0.0.1', {port})); s.listen(); time.sleep(120)\n"
+    )
+    stale = subprocess.Popen([sys.executable, "-c", code, "selfheal", "dashboard"], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while port_available(port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        record = DashboardRecord(stale.pid, f"http://127.0.0.1:{port}/", port, time.time())
+        workdir.write_dashboard(record)
+        # A bad variable stops `up` right after its checks, before any cloud starts.
+        with pytest.raises(ValueError, match="no variable"):
+            up(workdir, port=0, dashboard=True, dashboard_port=port, variables={"no_such_variable": "1"})
+        assert stale.wait(timeout=15) is not None
+        assert port_available(port) and workdir.read_dashboard() is None
+    finally:
+        if stale.poll() is None:
+            stale.kill()
+            stale.wait()
+
+
+def test_restore_that_recreates_the_api_rewrites_outputs_and_moves_bursts(workdir: Workdir) -> None:
+    """The dashboard's restore re-creates a deleted HTTP API: outputs.json and the bursts follow its URL."""
+    from selfheal.dashboard.controls import Controls, terraform_restore
+    from selfheal.loop.deployment import Deployment
+
+    deployed = up(workdir, port=0)
+    old = str(deployed.outputs["api_endpoint"])
+    target = AwsTarget.resolve(deployed.cloud.endpoint, deployed.cloud.region, workdir=workdir.root)
+    gateway = target.client("apigatewayv2")
+    for api in gateway.get_apis()["Items"]:
+        gateway.delete_api(ApiId=api["ApiId"])
+    controls = Controls(
+        target,
+        Deployment.resolve(None, workdir.outputs_json),
+        restore=lambda: terraform_restore(target, workdir.root),
+    )
+    assert controls.traffic_url == old
+    assert controls.restore({}).ok
+    new = Deployment.resolve(None, workdir.outputs_json).api_endpoint
+    assert new and new != old
+    assert controls.traffic_url == new
+    assert controls.burst({"rate": 1, "duration": 0.5}).message.endswith(f"to {new}")
+    controls.stop()

@@ -11,6 +11,7 @@ from rich.console import Console
 from healer.ledger import Incident
 from selfheal.demo.summary import DemoSummary, Timing, drift_lines, loop_timings, render_summary
 from selfheal.demo.timeline import Milestones, Sample, Timeline
+from selfheal.loop.records import Datapoint
 
 ALARM_TIME = datetime(2026, 11, 23, 20, 0, tzinfo=UTC)
 
@@ -53,18 +54,27 @@ def _incident(**fields: object) -> Incident:
     )
 
 
-def test_timings_prefer_cloud_records_for_act_and_recover() -> None:
-    """Act is HEALED_AT minus the ledger's alarm time, recover the ledger's; detect observed times scale."""
-    incident = _incident(action_at=ALARM_TIME + timedelta(seconds=100), time_to_recover=120.0)
+def test_timings_are_the_shared_definition_from_ledger_and_metrics() -> None:
+    """Detect from the errors metric, act and recover from the ledger — what the dashboard and report use."""
+    incident = _incident(action_at=ALARM_TIME + timedelta(seconds=1), time_to_recover=120.0)
     marks = Milestones(first_failure=1.0, alarm=7.0, acted=8.0, ok=13.0, verified=13.5)
     timeline = _timeline(marks, incident)
-    timeline.latest = Sample(
-        13.5, healed_at=(ALARM_TIME + timedelta(seconds=7)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    )
-    detect, act, recover = loop_timings(timeline, scale=20.0)
-    assert (detect.cloud_seconds, detect.real_seconds, detect.source) == (120.0, 6.0, "observed")
-    assert (act.cloud_seconds, act.real_seconds, act.source) == (7.0, 0.35, "HEALED_AT")
+    timeline.latest = Sample(13.5, healed_at=ALARM_TIME.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    alarm = ALARM_TIME.timestamp()
+    errors = [Datapoint(alarm - 180, 0.0), Datapoint(alarm - 120, 4.0), Datapoint(alarm - 60, 30.0)]
+    detect, act, recover = loop_timings(timeline, scale=20.0, errors=errors, period=60)
+    assert (detect.cloud_seconds, detect.real_seconds, detect.source) == (120.0, 6.0, "metrics + ledger")
+    assert (act.cloud_seconds, act.real_seconds, act.source) == (1.0, 0.05, "ledger")
     assert (recover.cloud_seconds, recover.real_seconds, recover.source) == (120.0, 6.0, "ledger")
+
+
+def test_detect_is_observed_when_no_errors_were_counted() -> None:
+    """Without the metric the demo's own observation of the first 5xx stands in, scaled to cloud time."""
+    incident = _incident(action_at=ALARM_TIME + timedelta(seconds=100), time_to_recover=120.0)
+    marks = Milestones(first_failure=1.0, alarm=7.0, acted=8.0, ok=13.0, verified=13.5)
+    detect, act, _ = loop_timings(_timeline(marks, incident), scale=20.0)
+    assert (detect.cloud_seconds, detect.real_seconds, detect.source) == (120.0, 6.0, "observed")
+    assert (act.cloud_seconds, act.source) == (100.0, "ledger")
 
 
 def test_timings_fall_back_to_observations() -> None:
@@ -107,7 +117,7 @@ def test_render_shows_timings_totals_drift_and_outcome(failure: str | None) -> N
     out = io.StringIO()
     render_summary(summary, Console(file=out, width=120, color_system=None))
     text = out.getvalue()
-    assert "first failure → ALARM" in text and "120.0 s" in text and "6.0 s" in text
+    assert "first failure → ALARM" in text and "2 min 0 s" in text and "6.0 s" in text
     assert "errors served (5xx): 30 (15.0%)" in text
     assert '"FAILURE_RATE" = "0" -> "0.3"' in text
     assert "demo wall time: 38.7 s" in text

@@ -9,6 +9,7 @@ their figures, and the escalations the ledger records. A part that cannot be rea
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import deque
@@ -18,16 +19,18 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from selfheal.loop.aws_errors import describe_aws_error
-from selfheal.loop.reader import AlarmInfo, LoopReader
+from selfheal.loop.reader import AlarmInfo, LoopReader, aligned_start
 from selfheal.loop.records import Datapoint, IncidentRecord, StateChange
 from selfheal.report.figures import alarm_segments, error_rate, incident_figures
 
-__all__ = ["Collector", "ObservedClock", "Snapshot"]
+__all__ = ["Collector", "ObservedClock", "Snapshot", "last_complete_period"]
 
 Snapshot = dict[str, Any]
 _READ_ERRORS: tuple[type[BaseException], ...] = (BotoCoreError, ClientError, RuntimeError, ValueError)
 _FAILURE_SAMPLES = 2000
 _MIN_WINDOW_PERIODS = 10
+_FUNCTION_PREFIXES = ("FAILURE", "HEALED", "PREVIOUS_FAILURE")
+_LEAD_PERIODS = 12
 
 
 class ObservedClock:
@@ -94,6 +97,7 @@ class Collector:
         self._failure_rates: deque[tuple[float, float]] = deque(maxlen=_FAILURE_SAMPLES)
         self._sampled_changes: list[StateChange] = []
         self._last_state: str | None = None
+        self._settled: dict[tuple[Any, ...], dict[str, Any]] = {}
         self._condition = threading.Condition()
         self._snapshot: Snapshot = {"version": 0, "ready": False}
         self._version = 0
@@ -198,7 +202,7 @@ class Collector:
             if rate is not None and variables.get("FAILURE_INJECTION_ENABLED", "true") == "false":
                 rate = 0.0
             if rate is not None:
-                self._failure_rates.append((now, rate))
+                self._failure_rates.append((self._changed_at(rate, incidents, now), rate))
         except _READ_ERRORS as error:
             problems.append(_describe(error, self, names.fragile_function_name))
 
@@ -227,9 +231,10 @@ class Collector:
             "errors": _points(errors),
             "error_rate": _points(error_rate(errors, invocations)),
             "failure_rate": [[t, v] for t, v in self._failure_rates if t >= start - period],
-            "function": {k: v for k, v in (variables or {}).items() if k.startswith(("FAILURE", "HEALED"))},
+            "function": {k: v for k, v in (variables or {}).items() if k.startswith(_FUNCTION_PREFIXES)},
+            "last_period": last_complete_period(invocations, errors, now, period),
             "decisions": _decisions(incidents, start - period * self.window_periods),
-            "incidents": [_incident_json(i, errors, invocations, period) for i in incidents[:20]],
+            "incidents": [self._incident_json(i, errors, invocations, period, now) for i in incidents[:20]],
             "escalations": [
                 {
                     "id": i.incident_id,
@@ -245,6 +250,44 @@ class Collector:
         if self._extras is not None:
             snapshot.update(self._extras())
         return snapshot
+
+    def _changed_at(self, rate: float, incidents: list[IncidentRecord], now: float) -> float:
+        """When FAILURE_RATE took ``rate``: the healer's action if one happened since the previous sample
+        (samples are seconds apart, tens of cloud seconds at a fast time scale), else now."""
+        if not self._failure_rates or self._failure_rates[-1][1] == rate:
+            return now
+        previous = self._failure_rates[-1][0]
+        acted = [i.action_at for i in incidents if i.action_at is not None and previous < i.action_at <= now]
+        return max(acted) if acted else now
+
+    def _incident_json(
+        self,
+        incident: IncidentRecord,
+        errors: list[Datapoint],
+        invocations: list[Datapoint],
+        period: int,
+        now: float,
+    ) -> dict[str, Any]:
+        """The incident's row; its figures are kept once settled, and read on their own when the
+        incident's errors are older than the window's data (so they do not vanish as it scrolls out)."""
+        key = (incident.incident_id, incident.status, incident.action_at, incident.ok_time)
+        if key in self._settled:
+            return self._settled[key]
+        lead = incident.alarm_time - period * _LEAD_PERIODS
+        if not invocations or lead < invocations[0].t:
+            try:
+                end = max(incident.ok_time or now, incident.action_at or 0.0) + period
+                invocations, errors = self.reader.metrics(lead, min(now, end) + period, period)
+            except _READ_ERRORS:
+                pass  # the window's data is the best there is
+        fine: list[Datapoint] = []
+        with contextlib.suppress(*_READ_ERRORS):  # without them the onset is the start of its period
+            fine = self.reader.onset_errors(incident, period)
+        row = _incident_row(incident, errors, invocations, period, fine)
+        finished = incident.ok_time is not None or incident.escalated
+        if finished and now >= max(incident.ok_time or 0.0, incident.action_at or 0.0) + 2 * period:
+            self._settled[key] = row
+        return row
 
     def _changes(
         self, alarm: AlarmInfo | None, start: float, now: float, problems: list[str]
@@ -325,10 +368,14 @@ def _decisions(incidents: list[IncidentRecord], since: float) -> list[dict[str, 
     return sorted(markers, key=lambda m: float(m["t"]))
 
 
-def _incident_json(
-    incident: IncidentRecord, errors: list[Datapoint], invocations: list[Datapoint], period: int
+def _incident_row(
+    incident: IncidentRecord,
+    errors: list[Datapoint],
+    invocations: list[Datapoint],
+    period: int,
+    fine: list[Datapoint],
 ) -> dict[str, Any]:
-    figures = incident_figures(incident, errors, invocations, period)
+    figures = incident_figures(incident, errors, invocations, period, fine)
     return {
         "id": incident.incident_id,
         "status": incident.status,
@@ -338,6 +385,16 @@ def _incident_json(
         "action": incident.action,
         "detect": figures.time_to_detect,
         "act": figures.time_to_act,
-        "recover": incident.time_to_recover if figures.time_to_recover is None else figures.time_to_recover,
+        "recover": figures.time_to_recover,
         "errors_served": figures.errors_served,
     }
+
+
+def last_complete_period(
+    invocations: list[Datapoint], errors: list[Datapoint], now: float, period: int
+) -> dict[str, float]:
+    """Requests and errors of the last period that has ended (zero where nothing was counted in it)."""
+    start = aligned_start(now, period) - period
+    requests = sum(p.value for p in invocations if start <= p.t < start + period)
+    failed = sum(p.value for p in errors if start <= p.t < start + period)
+    return {"start": start, "requests": requests, "errors": failed}

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ __all__ = [
     "ControlResult",
     "Controls",
     "RestoreHook",
+    "RestoreSummary",
     "terraform_restore",
 ]
 
@@ -40,6 +41,21 @@ DEFAULT_WORKDIR = Path(".selfheal")
 MAX_BURST_SECONDS = 120.0
 MAX_BURST_RATE = 200.0
 RestoreHook = Callable[[], str]
+
+
+class RestoreSummary(str):
+    """A restore's one-line summary that also carries the stack's outputs after the apply.
+
+    A restore may re-create the HTTP API under a new URL; :meth:`Controls.restore` sends later bursts
+    to the ``api_endpoint`` found here. A hook returning a plain ``str`` leaves the URL as it was.
+    """
+
+    outputs: dict[str, Any]
+
+    def __new__(cls, text: str, outputs: dict[str, Any]) -> RestoreSummary:
+        made = super().__new__(cls, text)
+        made.outputs = dict(outputs)
+        return made
 
 
 class ControlError(Exception):
@@ -92,11 +108,15 @@ def terraform_restore(target: AwsTarget, workdir: Path = DEFAULT_WORKDIR) -> str
     if not work.stack_dir.is_dir():
         raise ControlError(f"no Terraform stack at {work.stack_dir} — deploy with `selfheal up` first", 409)
     try:
-        result = stack_terraform(work, target.endpoint_url).apply()
+        terraform = stack_terraform(work, target.endpoint_url)
+        result = terraform.apply()
+        # The apply may have re-created resources (the API's id is in its URL): outputs.json follows.
+        outputs = terraform.output()
+        work.write_outputs(outputs)
     except TerraformError as error:
         raise ControlError(str(error).splitlines()[0], 500) from error
     summary = [line for line in result.stdout.splitlines() if line.startswith("Apply complete")]
-    return summary[-1] if summary else "terraform apply finished"
+    return RestoreSummary(summary[-1] if summary else "terraform apply finished", outputs)
 
 
 class Controls:
@@ -184,10 +204,24 @@ class Controls:
             raise ControlError("another change is being applied; try again in a moment", 409)
         try:
             message = self._restore()
+            self._follow_endpoint(message)
         finally:
             self._lock.release()
         self._on_change()
-        return ControlResult(True, message)
+        return ControlResult(True, str(message))
+
+    def _follow_endpoint(self, message: str) -> None:
+        """After a restore, bursts go to the API's current URL (keeping any path given after it)."""
+        outputs = message.outputs if isinstance(message, RestoreSummary) else {}
+        endpoint = outputs.get("api_endpoint")
+        if not isinstance(endpoint, str) or not endpoint:
+            return
+        old = self.deployment.api_endpoint
+        suffix = ""
+        if old and self.traffic_url and self.traffic_url.startswith(old):
+            suffix = self.traffic_url[len(old) :]
+        self.traffic_url = endpoint.rstrip("/") + suffix if suffix else endpoint
+        self.deployment = replace(self.deployment, api_endpoint=endpoint)
 
     def status(self) -> dict[str, Any]:
         """The burst's progress or result, for the snapshot."""

@@ -78,6 +78,7 @@ class DashboardApp:
         self.collector = collector
         self.controls = controls
         self.port = 0
+        self.stopped_message = "The dashboard has stopped."
         self._routes = Map(
             [
                 Rule("/", endpoint="index", methods=["GET"]),
@@ -166,11 +167,13 @@ class DashboardApp:
             newer = self.collector.wait(version, _KEEPALIVE_SECONDS)
             if newer is None:
                 if self.collector.stopped:
-                    return
+                    break
                 yield b": keepalive\n\n"
                 continue
             version = int(newer.get("version", version))
             yield f"event: snapshot\ndata: {json.dumps(newer)}\n\n".encode()
+        # The page says so instead of reconnecting forever.
+        yield f"event: stopped\ndata: {json.dumps({'message': self.stopped_message})}\n\n".encode()
 
 
 class DashboardServer:
@@ -184,8 +187,11 @@ class DashboardServer:
         self._thread = threading.Thread(target=server.serve_forever, name="dashboard-http", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
-        """Stop the collector, any burst and the server; close the socket."""
+    def stop(self, message: str | None = None) -> None:
+        """Stop the collector, any burst and the server; close the socket. Open pages are told that it
+        stopped, with ``message`` when given."""
+        if message is not None:
+            self.app.stopped_message = message
         self.app.collector.stop()
         self.app.controls.stop()
         self._server.shutdown()

@@ -31,6 +31,7 @@ from selfheal.demo.timeline import Sample, Timeline
 from selfheal.demo.view import DemoView, make_view
 from selfheal.loop.deployment import AwsTarget, Deployment
 from selfheal.loop.reader import LoopReader
+from selfheal.loop.records import Datapoint, IncidentRecord
 from selfheal.loop.traffic import LoadGenerator, TrafficPlan
 from selfheal.progress import ConsoleReporter, Reporter
 from selfheal.stack.control import (
@@ -53,6 +54,15 @@ class DemoResult:
 
     summary: DemoSummary
     exit_code: int
+
+
+@dataclass(frozen=True)
+class IncidentErrors:
+    """The incident's errors per alarm period, in finer buckets before its alarm, and the period."""
+
+    errors: list[Datapoint]
+    fine: list[Datapoint]
+    period: int
 
 
 class LoopProbe:
@@ -93,6 +103,23 @@ class LoopProbe:
         except (LedgerUnavailable, BotoCoreError, ClientError):
             return ()
 
+    def incident_errors(self, incident: Incident | None) -> IncidentErrors:
+        """The errors per alarm period around ``incident`` and in finer buckets before its alarm (for its
+        timings), and the period; empty when they cannot be read."""
+        period = 60
+        if incident is None:
+            return IncidentErrors([], [], period)
+        try:
+            info = self.reader.alarm()
+            period = info.period if info is not None else period
+            record = IncidentRecord.from_ledger(incident)
+            last = max(t for t in (record.alarm_time, record.action_at, record.ok_time) if t is not None)
+            _, errors = self.reader.metrics(record.alarm_time - 12 * period, last + period, period)
+            fine = self.reader.onset_errors(record, period)
+        except (BotoCoreError, ClientError, ValueError):
+            return IncidentErrors([], [], period)
+        return IncidentErrors(errors, fine, period)
+
     def sample(self, at: float, generator: LoadGenerator) -> Sample:
         """One poll of everything."""
         state, reason = self.alarm()
@@ -106,6 +133,12 @@ class LoopProbe:
             incidents=self.incidents(),
             healed_at=variables.get("HEALED_AT"),
         )
+
+
+STOPPED_MESSAGE = (
+    "The demo has finished and this dashboard stopped with it. "
+    "Run `selfheal demo --keep` to keep the dashboard and the local cloud running."
+)
 
 
 def cloud_target(workdir: Workdir, deployed: UpResult) -> AwsTarget:
@@ -142,9 +175,9 @@ def _watch(
     console: Console,
     view: DemoView | None,
     dashboard_url: str | None = None,
-) -> tuple[Timeline, str | None, int, int]:
+) -> tuple[Timeline, str | None, int, int, IncidentErrors]:
     """Send traffic and poll until verified, given up or the deadline; return the timeline, the failure
-    (None when verified) and the requests and 5xx served."""
+    (None when verified), the requests and 5xx served, and the incident's errors per alarm period."""
     outputs = deployed.outputs
     url = str(outputs["api_endpoint"])
     probe = LoopProbe(cloud_target(workdir, deployed), outputs)
@@ -181,7 +214,18 @@ def _watch(
         generator.stop()
         sender.join(timeout=20)
     final = generator.stats.snapshot()
-    return timeline, failure, final.completed, final.server_errors
+    return timeline, failure, final.completed, final.server_errors, probe.incident_errors(timeline.incident)
+
+
+def stop_demo_dashboard(dashboard: DashboardServer, keep: bool, reporter: Reporter) -> None:
+    """Stop the in-process dashboard; without ``--keep`` the page and the console say it stopped."""
+    if keep:
+        dashboard.stop()  # a background dashboard takes over on the same port
+        return
+    dashboard.stop(STOPPED_MESSAGE)
+    reporter.note(
+        f"dashboard {dashboard.url} stopped with the demo — `selfheal demo --keep` keeps it running"
+    )
 
 
 def run_demo(
@@ -213,7 +257,9 @@ def run_demo(
         if settings.dashboard:
             dashboard = _serve_dashboard(settings, workdir, deployed, reporter)
         url = dashboard.url if dashboard is not None else None
-        timeline, failure, requests, errors = _watch(settings, workdir, deployed, console, view, url)
+        timeline, failure, requests, errors, incident_errors = _watch(
+            settings, workdir, deployed, console, view, url
+        )
         with reporter.phase("terraform plan (drift after the healer's change)"):
             plan = stack_terraform(workdir, deployed.cloud.endpoint).plan(check=False)
         drift = drift_lines(plan.stdout)
@@ -223,7 +269,7 @@ def run_demo(
             )
     finally:
         if dashboard is not None:
-            dashboard.stop()
+            stop_demo_dashboard(dashboard, settings.keep, reporter)
         if not settings.keep:
             # Stopping the cloud removes every resource with it; a destroy first would only add seconds.
             down(workdir, reporter=reporter, destroy=False)
@@ -241,7 +287,13 @@ def run_demo(
         )
     summary = DemoSummary(
         time_scale=settings.time_scale,
-        timings=loop_timings(timeline, settings.time_scale),
+        timings=loop_timings(
+            timeline,
+            settings.time_scale,
+            incident_errors.errors,
+            incident_errors.period,
+            incident_errors.fine,
+        ),
         requests=requests,
         errors_served=errors,
         drift=drift,

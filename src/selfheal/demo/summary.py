@@ -4,13 +4,15 @@ and the drift Terraform sees after the healer changed the function behind its ba
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from rich.console import Console
 from rich.table import Table
 
 from selfheal.demo.timeline import Timeline
+from selfheal.loop.records import Datapoint, IncidentRecord
+from selfheal.loop.timings import format_duration, incident_timings
 
 __all__ = ["DemoSummary", "Timing", "drift_lines", "loop_timings", "render_summary"]
 
@@ -50,45 +52,58 @@ def _pair(cloud: float | None, real: float | None, scale: float) -> tuple[float 
     return cloud, real
 
 
-def _healed_at(text: str | None) -> datetime | None:
-    try:
-        return datetime.strptime(text or "", "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        return None
+def loop_timings(
+    timeline: Timeline,
+    scale: float,
+    errors: Sequence[Datapoint] = (),
+    period: float = 60.0,
+    fine_errors: Sequence[Datapoint] = (),
+) -> tuple[Timing, ...]:
+    """Detect, act and recover as :func:`selfheal.loop.timings.incident_timings` defines them for the
+    dashboard and the report too: from the ledger's incident and the ``errors`` metric per ``period``.
 
-
-def loop_timings(timeline: Timeline, scale: float) -> tuple[Timing, ...]:
-    """Cloud times where the cloud recorded them, else the demo's own observations.
-
-    Act is the healer's ``HEALED_AT`` marker (set in the same UpdateFunctionConfiguration call) minus the
-    alarm time in its ledger; recover is the ledger's time to recover; detect is observed. Cloud time runs
-    ``scale`` times faster, so r real seconds are r * scale cloud seconds; observed spans are as precise as
-    the polling (a fraction of a real second).
+    Where a step is not in the cloud's records (no incident, no errors counted), the demo's own
+    observation stands in (real seconds since traffic started, as precise as the polling); cloud time runs
+    ``scale`` times faster, so r real seconds are r * scale cloud seconds.
     """
     marks, incident = timeline.marks, timeline.incident
 
     def observed(start: float | None, end: float | None) -> float | None:
         return end - start if start is not None and end is not None else None
 
-    detect = _pair(None, observed(marks.first_failure, marks.alarm), scale)
-    healed_at = _healed_at(timeline.latest.healed_at)
-    act_cloud = None
-    if incident is not None and healed_at is not None:
-        act_cloud = max(0.0, (healed_at - incident.alarm_time).total_seconds())
-    act = _pair(act_cloud, None if act_cloud is not None else observed(marks.alarm, marks.acted), scale)
-    recover_cloud = incident.time_to_recover if incident is not None else None
-    recover = _pair(
-        recover_cloud, None if recover_cloud is not None else observed(marks.alarm, marks.ok), scale
+    recorded = (
+        incident_timings(IncidentRecord.from_ledger(incident), errors, period, fine_errors)
+        if incident is not None
+        else None
     )
+
+    def step(name: str, span: str, cloud: float | None, fallback: float | None, source: str) -> Timing:
+        if cloud is not None:
+            return Timing(name, span, *_pair(cloud, None, scale), source)
+        return Timing(name, span, *_pair(None, fallback, scale), "observed")
+
     return (
-        Timing("detect", "first failure → ALARM", *detect, "observed"),
-        Timing(
+        step(
+            "detect",
+            "first failure → ALARM",
+            recorded.detect if recorded else None,
+            observed(marks.first_failure, marks.alarm),
+            "metrics + ledger",
+        ),
+        step(
             "act",
             "ALARM → configuration updated",
-            *act,
-            "HEALED_AT" if act_cloud is not None else "observed",
+            recorded.act if recorded else None,
+            observed(marks.alarm, marks.acted),
+            "ledger",
         ),
-        Timing("recover", "ALARM → OK", *recover, "ledger" if recover_cloud is not None else "observed"),
+        step(
+            "recover",
+            "ALARM → OK",
+            recorded.recover if recorded else None,
+            observed(marks.alarm, marks.ok),
+            "ledger",
+        ),
     )
 
 
@@ -114,7 +129,8 @@ def render_summary(summary: DemoSummary, console: Console) -> None:
     for column in ("step", "span", "cloud", "real", "from"):
         table.add_column(column, justify="right" if column in ("cloud", "real") else "left")
     for t in summary.timings:
-        table.add_row(t.step, t.span, _seconds(t.cloud_seconds), _seconds(t.real_seconds), t.source)
+        cloud = "—" if t.cloud_seconds is None else format_duration(t.cloud_seconds)
+        table.add_row(t.step, t.span, cloud, _seconds(t.real_seconds), t.source)
     console.print(table)
     share = summary.errors_served / summary.requests if summary.requests else 0.0
     console.print(

@@ -22,6 +22,7 @@ from botocore.exceptions import ClientError
 from healer.ledger import Incident, recent_incidents
 from selfheal.loop.deployment import AwsTarget, Deployment
 from selfheal.loop.records import Datapoint, IncidentRecord, StateChange, epoch
+from selfheal.loop.timings import FINE_PERIOD
 
 __all__ = ["AlarmInfo", "FunctionInfo", "LoopReader", "aligned_start"]
 
@@ -134,6 +135,12 @@ class LoopReader:
             return [Datapoint(t, v) for t, v in sorted(series[name].items())]
 
         return ordered("invocations"), ordered("errors")
+
+    def onset_errors(self, incident: IncidentRecord, period: int, lead_periods: int = 12) -> list[Datapoint]:
+        """The errors before ``incident``'s alarm in ``FINE_PERIOD`` buckets, which place its onset inside
+        the alarm's period (see :func:`selfheal.loop.timings.incident_timings`)."""
+        start = incident.alarm_time - period * lead_periods
+        return self.metrics(start, incident.alarm_time + FINE_PERIOD, FINE_PERIOD)[1]
 
     def state_changes(self, start: float, end: float) -> list[StateChange] | None:
         """The alarm's state changes in [start, end], oldest first; None where the history is not served."""

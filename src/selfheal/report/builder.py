@@ -16,7 +16,7 @@ from pathlib import Path
 from selfheal.loop.deployment import AwsTarget, Deployment
 from selfheal.loop.reader import AlarmInfo, LoopReader
 from selfheal.loop.records import IncidentRecord, StateChange
-from selfheal.report.chart import timeline_png
+from selfheal.report.chart import failure_rate_steps, timeline_png
 from selfheal.report.figures import alarm_segments, incident_figures
 from selfheal.report.page import IncidentPage, incident_html, index_html
 
@@ -65,8 +65,12 @@ def build_report(
     *,
     now: Callable[[], float] | None = None,
     limit: int = 100,
+    progress: Callable[[int, int, str], None] | None = None,
 ) -> ReportResult:
-    """Write the report of the incidents whose alarm fired in the last ``since`` cloud seconds."""
+    """Write the report of the incidents whose alarm fired in the last ``since`` cloud seconds.
+
+    ``progress(done, total, incident_id)`` is called before each incident is read and drawn (and once
+    more with ``done == total`` when the index is written), for a caller that shows progress."""
     if since <= 0:
         raise ValueError(f"since must be positive, got {since!r}")
     if out.exists() and not out.is_dir():
@@ -86,7 +90,9 @@ def build_report(
     pages: list[IncidentPage] = []
     written: list[Path] = []
     images: list[Path] = []
-    for incident in chosen:
+    for done, incident in enumerate(chosen):
+        if progress is not None:
+            progress(done, len(chosen), incident.incident_id)
         start = incident.alarm_time - period * _LEAD_PERIODS
         finish = max(incident.ok_time or current, incident.action_at or 0.0) + period * _TAIL_PERIODS
         end = min(finish, max(current, incident.alarm_time + period))
@@ -94,7 +100,9 @@ def build_report(
         changes = reader.state_changes(start, end)
         if changes is None:
             changes = _ledger_changes(incident)
-        figures = incident_figures(incident, errors, invocations, period)
+        figures = incident_figures(
+            incident, errors, invocations, period, reader.onset_errors(incident, period)
+        )
         segments = alarm_segments(changes, start, end, alarm.state if alarm else None)
         png = timeline_png(
             title=f"{deployment.fragile_function_name}: incident {incident.incident_id} ({incident.status})",
@@ -106,6 +114,9 @@ def build_report(
             period=period,
             start=start,
             end=end,
+            failure_rate=failure_rate_steps(
+                incident.previous_failure_rate, incident.action, incident.action_at
+            ),
         )
         image = out / f"{incident.incident_id}.png"
         image.write_bytes(png)
@@ -116,6 +127,8 @@ def build_report(
         pages.append(IncidentPage(incident, figures, page.name))
     index = out / "index.html"
     index.write_text(index_html(pages, _since_text(since), source), encoding="utf-8")
+    if progress is not None:
+        progress(len(chosen), len(chosen), "")
     return ReportResult(index, tuple(written), tuple(images))
 
 

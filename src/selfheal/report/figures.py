@@ -1,12 +1,7 @@
 """Pure functions from collected data to what an operator wants to know about an incident.
 
-Definitions (all in cloud seconds):
+Onset, detect, act and recover are defined once, in :mod:`selfheal.loop.timings`; here in addition:
 
-- *onset*: the start of the first period of the unbroken run of periods with errors that leads up to the
-  alarm (the errors the alarm reacted to);
-- *time to detect*: alarm time - onset;
-- *time to act*: the healer's action - alarm time;
-- *time to recover*: the alarm's return to OK - alarm time (the ledger's ``time_to_recover``);
 - *errors served*: the errors counted from the onset's period up to the period in which the alarm was OK
   again (or the end of the data while it is not).
 """
@@ -18,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from selfheal.loop.records import AlarmSegment, Datapoint, IncidentRecord, StateChange
+from selfheal.loop.timings import error_onset, incident_timings
 
 __all__ = [
     "IncidentFigures",
@@ -48,23 +44,6 @@ def _sorted(points: Sequence[Datapoint]) -> list[Datapoint]:
     return sorted((p for p in points if math.isfinite(p.value)), key=lambda p: p.t)
 
 
-def error_onset(errors: Sequence[Datapoint], alarm_time: float, period: float) -> float | None:
-    """The start of the run of erroring periods that ends at or before ``alarm_time``; None if none."""
-    if period <= 0:
-        raise ValueError(f"period must be positive, got {period!r}")
-    before = [p for p in _sorted(errors) if p.t < alarm_time]
-    index = len(before) - 1
-    while index >= 0 and before[index].value <= 0:
-        index -= 1
-    if index < 0:
-        return None
-    onset = before[index].t
-    while index > 0 and before[index - 1].value > 0 and onset - before[index - 1].t <= period * 1.5:
-        index -= 1
-        onset = before[index].t
-    return onset
-
-
 def _total(points: Sequence[Datapoint], start: float, end: float | None) -> float:
     return sum(p.value for p in _sorted(points) if p.t >= start and (end is None or p.t < end))
 
@@ -74,22 +53,22 @@ def incident_figures(
     errors: Sequence[Datapoint],
     invocations: Sequence[Datapoint],
     period: float,
+    fine_errors: Sequence[Datapoint] = (),
 ) -> IncidentFigures:
-    """Compute the figures of ``incident`` from the error and invocation counts per ``period``."""
-    alarm = incident.alarm_time
-    onset = error_onset(errors, alarm, period)
-    recovered = incident.ok_time
-    start = onset if onset is not None else alarm - period
+    """Compute the figures of ``incident`` from the error and invocation counts per ``period`` (and the
+    errors in finer buckets, which place the onset inside its period)."""
+    timings = incident_timings(incident, errors, period, fine_errors)
+    start = timings.run_start if timings.run_start is not None else timings.alarm - period
     return IncidentFigures(
-        onset=onset,
-        alarm=alarm,
-        action=incident.action_at,
-        recovered=recovered,
-        time_to_detect=alarm - onset if onset is not None else None,
-        time_to_act=incident.action_at - alarm if incident.action_at is not None else None,
-        time_to_recover=recovered - alarm if recovered is not None else None,
-        errors_served=_total(errors, start, recovered),
-        requests_served=_total(invocations, start, recovered),
+        onset=timings.onset,
+        alarm=timings.alarm,
+        action=timings.acted,
+        recovered=timings.recovered,
+        time_to_detect=timings.detect,
+        time_to_act=timings.act,
+        time_to_recover=timings.recover,
+        errors_served=_total(errors, start, timings.recovered),
+        requests_served=_total(invocations, start, timings.recovered),
     )
 
 

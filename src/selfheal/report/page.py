@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from selfheal.loop.records import IncidentRecord, StateChange
+from selfheal.loop.timings import format_duration
 from selfheal.report.figures import IncidentFigures
 
 __all__ = ["IncidentPage", "format_duration", "incident_html", "index_html"]
@@ -29,18 +30,6 @@ class IncidentPage:
     incident: IncidentRecord
     figures: IncidentFigures
     file_name: str
-
-
-def format_duration(seconds: float | None) -> str:
-    """``42 s``, ``3 min 5 s``, ``1 h 2 min`` or ``-`` for None."""
-    if seconds is None:
-        return "-"
-    seconds = round(seconds)
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 3600:
-        return f"{int(seconds // 60)} min {seconds % 60:.0f} s"
-    return f"{int(seconds // 3600)} h {(seconds % 3600) / 60:.0f} min"
 
 
 def _when(t: float | None) -> str:
@@ -89,7 +78,8 @@ def incident_html(
         for c in changes
     )
     image = base64.b64encode(png).decode("ascii")
-    body = f"""<h1>Incident {e(incident.incident_id)}</h1>
+    body = f"""<nav><a href="index.html">← all incidents</a></nav>
+<h1>Incident {e(incident.incident_id)}</h1>
 <div class="muted">{e(source)}</div>
 <table class="figures">{figure_rows}</table>
 <img alt="timeline of incident {e(incident.incident_id)}" src="data:image/png;base64,{image}">
@@ -99,8 +89,9 @@ def incident_html(
 
 
 def index_html(pages: Sequence[IncidentPage], since_text: str, source: str) -> str:
-    """The report's index: one row per incident with its figures and a link to its page."""
+    """The report's index: one row per incident, newest first, with its figures and a link to its page."""
     e = html.escape
+    pages = sorted(pages, key=lambda p: p.incident.alarm_time, reverse=True)
     rows = "".join(
         f'<tr><td><a href="{e(p.file_name)}">{e(_when(p.incident.alarm_time))}</a></td>'
         f"<td>{e(p.incident.status)}</td><td>{e(format_duration(p.figures.time_to_detect))}</td>"

@@ -215,6 +215,9 @@ def up(
         existing = check_can_start(workdir, port)
     except CloudProcessError as error:
         raise StackError(str(error)) from None
+    # No cloud runs now: a recorded dashboard is one left beside a cloud that died (`kill -9`); it may
+    # hold the very --dashboard-port asked for, so it goes before that port is checked.
+    _stop_recorded_dashboard(workdir, reporter)
     if dashboard and dashboard_port is not None:
         if dashboard_port and dashboard_port == port:
             raise StackError(f"--dashboard-port {dashboard_port} is the local cloud's --port; choose another")
@@ -223,7 +226,6 @@ def up(
         except DashboardProcessError as error:
             raise StackError(str(error)) from None
     write_stack(workdir.stack_dir, module, variables or {})  # ValueError before anything is written
-    _stop_recorded_dashboard(workdir, reporter)  # one left running beside a cloud that died
     if existing is not None or state_resource_count(workdir):
         # Left by a cloud that died: its resources died with it.
         workdir.remove_state()

@@ -31,8 +31,15 @@ function niceMax(value) {
   return 10 * power;
 }
 
+// An axis for counts: a whole maximum and a tick count that puts every tick on a whole number.
+function countAxis(value) {
+  const yMax = value <= 4 ? Math.max(1, Math.ceil(value)) : Math.ceil(niceMax(value));
+  const ticks = [4, 5, 2, 3].find((n) => n <= yMax && (yMax / n) % 1 === 0) || 1;
+  return { yMax, ticks };
+}
+
 // One chart frame: clears the SVG, sizes it, returns scales and the drawing group.
-function frame(svg, height, snap, yMax, yLabel) {
+function frame(svg, height, snap, yMax, yLabel, ticks = 4) {
   while (svg.firstChild) svg.removeChild(svg.firstChild);
   const width = Math.max(320, svg.clientWidth || svg.parentNode.clientWidth || 900);
   svg.setAttribute("viewBox", `0 0 ${width} ${height}`);
@@ -43,8 +50,8 @@ function frame(svg, height, snap, yMax, yLabel) {
   const y = (v) => MARGIN.top + plotH - (Math.min(v, yMax) / yMax) * plotH;
   const grid = el("g", { class: "grid" }, svg);
   if (yLabel !== null) {
-    for (let i = 0; i <= 4; i++) {
-      const v = (yMax * i) / 4;
+    for (let i = 0; i <= ticks; i++) {
+      const v = (yMax * i) / ticks;
       el("line", { x1: MARGIN.left, x2: MARGIN.left + plotW, y1: y(v), y2: y(v) }, grid);
       const label = el("text", { x: MARGIN.left - 6, y: y(v) + 4, "text-anchor": "end" }, svg);
       label.textContent = yLabel(v);
@@ -92,8 +99,11 @@ function drawAlarm(snap) {
       fill: STATE_COLOR[s.state] || "#999", rx: 2,
       "data-tip": `${s.state}\n${clock(s.start)} – ${clock(s.end)} (${duration(s.end - s.start)})`,
     }, f.body);
-    if (x2 - x1 > 70) {
-      const label = el("text", { x: (x1 + x2) / 2, y: bandTop - 4, "text-anchor": "middle" }, f.body);
+    // The label sits over the visible part of the band, whole, or not at all.
+    const left = Math.max(x1, MARGIN.left), right = Math.min(x2, MARGIN.left + f.plotW);
+    const labelW = s.state.length * 7 + 8;
+    if (right - left > labelW) {
+      const label = el("text", { class: "band-label", x: (left + right) / 2, y: bandTop - 4, "text-anchor": "middle" }, f.svg);
       label.textContent = s.state;
     }
     rect.setAttribute("aria-label", s.state);
@@ -112,8 +122,8 @@ function barWidth(f, snap) { return Math.max(2, f.x(snap.start + snap.period) - 
 
 function drawRequests(snap) {
   const points = snap.requests || [];
-  const yMax = niceMax(Math.max(1, ...points.map((p) => p[1])));
-  const f = frame(document.getElementById("chart-requests"), 140, snap, yMax, (v) => `${Math.round(v)}`);
+  const axis = countAxis(Math.max(1, ...points.map((p) => p[1])));
+  const f = frame(document.getElementById("chart-requests"), 140, snap, axis.yMax, (v) => `${v}`, axis.ticks);
   const w = barWidth(f, snap);
   for (const [t, v] of points) {
     el("rect", { x: f.x(t) + 1, y: f.y(v), width: w, height: f.y(0) - f.y(v), fill: "#3b6fd8", opacity: 0.8,
@@ -125,8 +135,8 @@ function drawRequests(snap) {
 function drawErrors(snap) {
   const points = snap.errors || [];
   const threshold = snap.alarm ? snap.alarm.threshold : null;
-  const yMax = niceMax(Math.max(1, threshold !== null ? threshold * 1.5 : 0, ...points.map((p) => p[1])));
-  const f = frame(document.getElementById("chart-errors"), 170, snap, yMax, (v) => `${Math.round(v * 10) / 10}`);
+  const axis = countAxis(Math.max(1, threshold !== null ? threshold * 1.5 : 0, ...points.map((p) => p[1])));
+  const f = frame(document.getElementById("chart-errors"), 170, snap, axis.yMax, (v) => `${v}`, axis.ticks);
   const w = barWidth(f, snap);
   const rates = new Map((snap.error_rate || []).map((p) => [p[0], p[1]]));
   for (const [t, v] of points) {
@@ -176,11 +186,13 @@ function renderCards(snap) {
   document.getElementById("alarm-reason").title = alarm ? alarm.reason : "";
   const fn = snap.function || {};
   text("failure-rate", fn.FAILURE_RATE !== undefined ? fn.FAILURE_RATE : "–");
-  text("failure-mode", fn.HEALED_AT ? `healed by ${fn.HEALED_BY || "healer"} (was ${fn.PREVIOUS_FAILURE_RATE})` : `mode ${fn.FAILURE_MODE || "–"}`);
-  const req = snap.requests || [], err = snap.errors || [];
-  text("last-requests", req.length ? String(req[req.length - 1][1]) : "0");
-  text("last-period", `per ${snap.period} s period`);
-  text("last-errors", err.length ? String(err[err.length - 1][1]) : "0");
+  const was = fn.PREVIOUS_FAILURE_RATE !== undefined ? ` (was ${fn.PREVIOUS_FAILURE_RATE})` : "";
+  text("failure-mode", fn.HEALED_AT ? `healed by ${fn.HEALED_BY || "healer"}${was}` : `mode ${fn.FAILURE_MODE || "–"}`);
+  // The last period that has ended: the one still filling would show a partial count.
+  const last = snap.last_period || { requests: 0, errors: 0, start: snap.now };
+  text("last-requests", String(Math.round(last.requests)));
+  text("last-period", `${clock(last.start)}–${clock(last.start + snap.period)}, ${snap.period} s period`);
+  text("last-errors", String(Math.round(last.errors)));
   text("threshold", alarm ? `alarm at ≥ ${alarm.threshold} for ${alarm.datapoints_to_alarm} of ${alarm.evaluation_periods}` : "");
   const incidents = snap.incidents || [];
   const recovered = incidents.find((i) => i.recover !== null && i.recover !== undefined);
@@ -248,9 +260,12 @@ async function post(path, body, button) {
   result.textContent = "working…";
   try {
     const response = await fetch(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
-    const data = await response.json();
-    result.className = `result ${data.ok ? "ok" : "error"}`;
-    result.textContent = data.message;
+    let data = null;
+    try { data = await response.json(); } catch (ignored) { data = null; }
+    const ok = response.ok && data !== null && data.ok;
+    result.className = `result ${ok ? "ok" : "error"}`;
+    result.textContent = data && data.message ? (ok ? data.message : `refused: ${data.message}`)
+      : `refused: HTTP ${response.status} ${response.statusText}`;
   } catch (error) {
     result.className = "result error";
     result.textContent = `request failed: ${error}`;
@@ -260,6 +275,15 @@ async function post(path, body, button) {
 }
 
 function wireControls() {
+  // The browser refuses a value its input does not allow (and then sends nothing): say so.
+  for (const form of document.querySelectorAll(".controls form")) {
+    form.addEventListener("invalid", (event) => {
+      const result = document.getElementById("control-result");
+      const name = event.target.closest("label") ? event.target.closest("label").textContent.trim() : event.target.name;
+      result.className = "result error";
+      result.textContent = `not sent: ${name} — ${event.target.validationMessage}`;
+    }, true);
+  }
   document.getElementById("form-inject").addEventListener("submit", (event) => {
     event.preventDefault();
     post("/api/inject", { rate: Number(document.getElementById("inject-rate").value), mode: document.getElementById("inject-mode").value }, event.submitter || event.target.querySelector("button"));
@@ -295,7 +319,18 @@ function connect() {
   const source = new EventSource("/api/events");
   source.addEventListener("open", () => { pill.textContent = "live"; pill.className = "pill pill-live"; });
   source.addEventListener("snapshot", (event) => render(JSON.parse(event.data)));
-  source.addEventListener("error", () => { pill.textContent = "reconnecting"; pill.className = "pill pill-down"; });
+  source.addEventListener("error", () => {
+    if (source.readyState === EventSource.CLOSED) return;
+    pill.textContent = "reconnecting"; pill.className = "pill pill-down";
+  });
+  source.addEventListener("stopped", (event) => {
+    source.close();
+    pill.textContent = "stopped"; pill.className = "pill pill-down";
+    const banner = document.getElementById("stopped");
+    banner.textContent = JSON.parse(event.data).message;
+    banner.hidden = false;
+    for (const button of document.querySelectorAll(".controls button")) button.disabled = true;
+  });
 }
 
 wireControls();
