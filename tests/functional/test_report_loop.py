@@ -115,6 +115,7 @@ def test_report_command_against_the_local_cloud(
         and "0 incident(s)" not in done.output
         and (tmp_path / "r" / "index.html").exists()
     )
+    assert "report: incident 1/" in done.output  # progress while it builds
     bad = runner.invoke(app, ["report", "--since", "yesterday", "--out", str(tmp_path / "bad"), *common])
     assert bad.exit_code == 2 and "--since must be" in bad.output
     assert not (tmp_path / "bad").exists()

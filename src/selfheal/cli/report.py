@@ -10,7 +10,7 @@ import typer
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 
-from selfheal.cli.errors import CliError, describe_aws_error, reporting_errors
+from selfheal.cli.errors import CliError, describe_aws_error, reporting_errors, stderr_console
 from selfheal.cli.options import (
     EndpointOption,
     OutputFormat,
@@ -26,6 +26,12 @@ from selfheal.workdir import DEFAULT_WORKDIR
 __all__ = ["DEFAULT_REPORT_DIR", "report_command"]
 
 DEFAULT_REPORT_DIR = DEFAULT_WORKDIR / "report"
+
+
+def _progress_line(done: int, total: int, incident: str) -> None:
+    """One line on stderr per incident read and drawn, so a long report shows it is moving."""
+    if done < total:
+        stderr_console().print(f"report: incident {done + 1}/{total} ({incident})", markup=False)
 
 
 def report_command(
@@ -65,6 +71,7 @@ def report_command(
                 seconds,
                 out if out is not None else workdir / "report",
                 now=resolved.clock,
+                progress=_progress_line,
             )
         except LedgerUnavailable as error:
             cause = error.__cause__
