@@ -5,7 +5,9 @@
 - **functions**: invocations per second through the Lambda service with 1, 4 and 16 functions, with the
   same four calling threads spread round-robin over the functions;
 - **memory**: resident memory of the cloud's process plus its environments (children) at idle and after
-  N requests through the HTTP API (the largest N that fits the time budget; it is stated).
+  N requests through the HTTP API (the largest N that fits the time budget; it is stated), side by side
+  with the log limits of the local cloud on (its default: a 16 MiB cap per log group) and off (every log
+  event kept, as before the limits existed). ``python -m bench.growth`` runs only this comparison.
 
 Each series is plotted into ``bench/out/`` (and the PNGs copied to ``bench/img/``), with a least-squares
 line and its R², to say whether the growth is linear.
@@ -195,12 +197,16 @@ def _invocation_rate(functions: int, duration: float, threads: int = 4) -> dict[
 # ----- memory ----------------------------------------------------------------------------------------
 
 
-def _memory(checkpoints: tuple[int, ...], connections: int) -> list[dict[str, Any]]:
+def _memory(
+    checkpoints: tuple[int, ...], connections: int, *, log_limits: bool = True
+) -> list[dict[str, Any]]:
     from selfheal.cloud import LocalCloud
     from selfheal.cloud.testing import provision_loop
 
     points: list[dict[str, Any]] = []
     with LocalCloud(port=0) as cloud:
+        if not log_limits:
+            cloud.logs.limits.max_group_bytes = None  # and no group has a retention policy: keep everything
         loop = provision_loop(cloud, failure_rate=0.0)
         url = f"{loop.api_endpoint}/memory"
         load(url, connections=connections, duration=0, requests=connections * 10)
@@ -219,6 +225,10 @@ def _memory(checkpoints: tuple[int, ...], connections: int) -> list[dict[str, An
                         for g in cloud.backend("logs").groups.values()
                         for s in g.streams.values()
                     ),
+                    "log_mib": sum(
+                        cloud.logs.limits.stored_bytes(name) for name in cloud.backend("logs").groups
+                    )
+                    / 2**20,
                 }
             )
 
@@ -264,15 +274,8 @@ def run(
             for f in functions
         ],
     )
-    memory = _memory(memory_checkpoints, connections=4)
-    print_table(
-        "Memory of the cloud (process + environments) after N requests through the HTTP API",
-        ["requests", "RSS MiB", "process MiB", "environments", "log events kept"],
-        [
-            [m["requests"], m["rss_kib"] / 1024, m["parent_kib"] / 1024, m["children"], m["log_events"]]
-            for m in memory
-        ],
-    )
+    compared = memory_compare(memory_checkpoints, connections=4)
+    memory = compared["after"]
     xs = [float(m["requests"]) for m in memory]
     ys = [m["rss_kib"] / 1024 for m in memory]
     slope, intercept, r2 = _fit(xs, ys)
@@ -313,6 +316,7 @@ def run(
         "alarms": alarms,
         "functions": functions,
         "memory": memory,
+        "memory_without_log_limits": compared["before"],
         "memory_fit": {
             "mib_per_request": slope,
             "idle_mib": intercept,
@@ -326,6 +330,84 @@ def run(
     return results
 
 
+def _mib_per_100k(points: list[dict[str, Any]]) -> tuple[float, float]:
+    """RSS growth in MiB per 100,000 requests: over the whole run (fit) and over its last stretch."""
+    xs = [float(p["requests"]) for p in points]
+    ys = [p["rss_kib"] / 1024 for p in points]
+    slope, _, _ = _fit(xs, ys)
+    last = (ys[-1] - ys[-2]) / (xs[-1] - xs[-2]) if len(xs) > 1 and xs[-1] > xs[-2] else 0.0
+    return slope * 100_000, last * 100_000
+
+
+def _memory_in_child(
+    checkpoints: tuple[int, ...], connections: int, *, log_limits: bool
+) -> list[dict[str, Any]]:
+    """:func:`_memory` in a new interpreter; its points come back as JSON on stdout's last line."""
+    import json
+    import subprocess
+    import sys
+
+    arguments = json.dumps(
+        {"checkpoints": list(checkpoints), "connections": connections, "log_limits": log_limits}
+    )
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.growth", "--memory-child", arguments],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"memory run failed: {completed.stderr.strip()[-2000:]}")
+    points: list[dict[str, Any]] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return points
+
+
+def memory_compare(
+    checkpoints: tuple[int, ...] = (10_000, 30_000, 60_000, 100_000), connections: int = 4
+) -> dict[str, Any]:
+    """Memory after N requests with the log limits on (after) and off (before), printed side by side.
+
+    Each configuration runs in a fresh process, so that neither reuses the heap the other left behind.
+    """
+    where = machine()
+    after = _memory_in_child(checkpoints, connections, log_limits=True)
+    before = _memory_in_child(checkpoints, connections, log_limits=False)
+    print_table(
+        f"Memory of the cloud (process + environments) after N requests through the HTTP API "
+        f"(load avg {where['loadavg_1m']} at start, {machine()['loadavg_1m']} at end)",
+        [
+            "requests",
+            "before: RSS MiB",
+            "before: process MiB",
+            "before: log events",
+            "after: RSS MiB",
+            "after: process MiB",
+            "after: log events",
+            "after: log MiB",
+        ],
+        [
+            [
+                b["requests"],
+                b["rss_kib"] / 1024,
+                b["parent_kib"] / 1024,
+                b["log_events"],
+                a["rss_kib"] / 1024,
+                a["parent_kib"] / 1024,
+                a["log_events"],
+                a["log_mib"],
+            ]
+            for b, a in zip(before, after, strict=True)
+        ],
+    )
+    slopes = {"before": _mib_per_100k(before), "after": _mib_per_100k(after)}
+    for name, (overall, last) in slopes.items():
+        print(f"{name}: {overall:.1f} MiB per 100k requests over the run, {last:.1f} over the last stretch")
+    results = {"machine": where, "before": before, "after": after, "mib_per_100k": slopes}
+    save_json("growth_memory", results)
+    return results
+
+
 QUICK: dict[str, object] = {
     "alarm_counts": (10, 100),
     "function_counts": (1, 4),
@@ -333,3 +415,17 @@ QUICK: dict[str, object] = {
     "duration": 2.0,
     "rounds": 2,
 }
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    if sys.argv[1:2] == ["--memory-child"]:
+        options = json.loads(sys.argv[2])
+        found = _memory(
+            tuple(options["checkpoints"]), options["connections"], log_limits=options["log_limits"]
+        )
+        print(json.dumps(found))
+    else:
+        memory_compare()

@@ -126,9 +126,52 @@ def test_comparison_operators_at_the_threshold(
     assert state == ("ALARM" if breaches else "OK")
 
 
-def test_alarm_reason_wording() -> None:
-    """An OK -> ALARM reason is worded exactly like CloudWatch's."""
-    rule = AlarmRule("GreaterThanOrEqualToThreshold", 3.0, 60, 1)
+def test_alarm_reason_wording_without_datapoints_to_alarm() -> None:
+    """Without DatapointsToAlarm the reason is CloudWatch's short form, not M out of N.
+
+    AWS recorded (LocalStack's tests/aws/services/cloudwatch/test_cloudwatch.snapshot.json,
+    ``test_put_metric_alarm``): ``Threshold Crossed: 1 datapoint [21.5 (26/10/23 16:42:00)] was greater than
+    the threshold (2.0).``
+    """
+    rule = AlarmRule("GreaterThanThreshold", 2.0, 30, 1, statistic="Average")
+    moment = 1698338520.0  # 26/10/23 16:42:00 UTC
+    result = evaluate(rule, [Datapoint(moment, 21.5, 2.0)], "INSUFFICIENT_DATA", moment + 45)
+    assert result.state == "ALARM"
+    assert result.reason == (
+        "Threshold Crossed: 1 datapoint [21.5 (26/10/23 16:42:00)] was greater than the threshold (2.0)."
+    )
+
+
+def test_short_reason_wording_for_several_datapoints_and_back_to_ok() -> None:
+    """N of N without DatapointsToAlarm: "3 datapoints [...] were ...", and back to OK on one datapoint."""
+    rule = AlarmRule("GreaterThanThreshold", 0.0, 180, 3)
+    points = [Datapoint(T0, 1.0), Datapoint(T0 + 180, 3.0), Datapoint(T0 + 360, 2.0)]
+    result = evaluate(rule, points, "OK", T0 + 540)
+    assert result.reason == (
+        "Threshold Crossed: 3 datapoints [2.0 (23/11/26 19:54:00), 3.0 (23/11/26 19:51:00), "
+        "1.0 (23/11/26 19:48:00)] were greater than the threshold (0.0)."
+    )
+    recovered = evaluate(rule, [*points[1:], Datapoint(T0 + 540, 0.0)], "ALARM", T0 + 720)
+    assert recovered.state == "OK"
+    assert recovered.reason == (
+        "Threshold Crossed: 1 datapoint [0.0 (23/11/26 19:57:00)] was not greater than the threshold (0.0)."
+    )
+
+
+def test_short_reason_wording_names_filled_missing_datapoints() -> None:
+    """Filled periods are named after the datapoints, as CloudWatch writes it without DatapointsToAlarm."""
+    rule = AlarmRule("LessThanThreshold", 1.0, 60, 3, treat_missing_data="breaching")
+    result = evaluate(rule, [Datapoint(T0 + 240, 1.0)], "ALARM", T0 + 300)
+    assert result.state == "OK"
+    assert result.reason == (
+        "Threshold Crossed: 1 datapoint [1.0 (23/11/26 19:52:00)] was not less than the threshold (1.0) "
+        "and 2 missing datapoints were treated as [Breaching]."
+    )
+
+
+def test_alarm_reason_wording_with_datapoints_to_alarm() -> None:
+    """With DatapointsToAlarm set, the M out of N form (AWS: "1 out of the last 1 datapoints [...] ...")."""
+    rule = AlarmRule("GreaterThanOrEqualToThreshold", 3.0, 60, 1, datapoints_to_alarm=1)
     result = evaluate(rule, [Datapoint(T0 + 240, 5.0)], "OK", T0 + 300.0123)
     assert result.reason == (
         "Threshold Crossed: 1 out of the last 1 datapoints [5.0 (23/11/26 19:52:00)] was greater than or "

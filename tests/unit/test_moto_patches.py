@@ -8,8 +8,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from moto.cloudwatch.models import cloudwatch_backends
+from moto.awslambda.responses import LambdaResponse
+from moto.cloudwatch.models import Alarm, MetricAggregatedDatum, MetricDatum, cloudwatch_backends
 from moto.cloudwatch.responses import CloudWatchResponse
+from moto.logs.models import LogEvent
 from moto.sns.models import Subscription, sns_backends
 
 from selfheal.clock import Clock
@@ -236,8 +238,14 @@ EXPECTED = {
     "moto.awslambda.models.LambdaBackend.update_function_event_invoke_config",
     "moto.core.authorization.ActionAuthenticatorMixin._authenticate_and_authorize_normal_action",
     "moto.apigatewayv2.models.Api.to_json",
+    "moto.awslambda.responses.LambdaResponse._enrich_response",
+    "moto.sns.models.SNSBackend.publish",
     "moto.sns.models.Subscription.publish",
     "moto.cloudwatch.responses.CloudWatchResponse.describe_alarm_history",
+    "moto.cloudwatch.models.Alarm.state_transitioned_timestamp",
+    "moto.logs.models.LogEvent.instances_tracked",
+    "moto.cloudwatch.models.MetricDatum.instances_tracked",
+    "moto.cloudwatch.models.MetricAggregatedDatum.instances_tracked",
     *(
         CLOUDWATCH_BACKEND.format(name)
         for name in (
@@ -290,7 +298,14 @@ def test_a_running_cloud_patches_moto_only_through_registries_and_stop_restores_
             (cls, name) for (cls, name), value in functions.items() if vars(cls).get(name) is not value
         }
         assert changed <= registered, f"patched outside the registry: {changed - registered}"
-        assert changed == registered - {(CloudWatchResponse, "describe_alarm_history")}
+        # Not among moto's own functions before the cloud ran: additions, and replaced non-functions.
+        not_functions = {
+            (CloudWatchResponse, "describe_alarm_history"),
+            (Alarm, "state_transitioned_timestamp"),
+            (LambdaResponse, "_enrich_response"),
+            *((model, "instances_tracked") for model in (LogEvent, MetricDatum, MetricAggregatedDatum)),
+        }
+        assert changed == registered - not_functions
         assert moto.core.config.default_user_config["lambda"] == {"use_docker": False}
         backend = cloud.backend("cloudwatch")
         assert {patch.owner for patch in patches if not isinstance(patch.owner, type | dict)} == {backend}
@@ -299,6 +314,9 @@ def test_a_running_cloud_patches_moto_only_through_registries_and_stop_restores_
     for (cls, name), value in functions.items():
         assert vars(cls).get(name) is value, f"{cls.__qualname__}.{name} is not moto's original after stop"
     assert not hasattr(CloudWatchResponse, "describe_alarm_history")
+    assert not hasattr(Alarm, "state_transitioned_timestamp")
+    assert "_enrich_response" not in vars(LambdaResponse)
+    assert type(LogEvent.instances_tracked) is list
     assert moto.core.config.default_user_config["lambda"] is lambda_config
     for name in ("put_metric_alarm", "set_alarm_state", "delete_alarms", "put_metric_data"):
         assert name not in vars(backend)

@@ -1,8 +1,9 @@
 """``selfheal logs [FUNCTION] [--follow]``: a function's CloudWatch Logs events, newest last (``sam logs``).
 
-Events of the log group ``/aws/lambda/FUNCTION`` since ``--since`` ago (real time, as log timestamps are),
-read with FilterLogEvents page by page; ``--follow`` polls from the newest timestamp seen (skipping the
-events already printed at that timestamp) until Ctrl-C. ``--output json`` prints one JSON object a line.
+Events of the log group ``/aws/lambda/FUNCTION`` since ``--since`` ago (in the cloud's time, as log
+timestamps are), read with FilterLogEvents page by page; ``--follow`` polls from the newest timestamp
+seen (skipping the events already printed at that timestamp) until Ctrl-C. ``--output json`` prints one
+JSON object a line.
 """
 
 from __future__ import annotations
@@ -129,7 +130,11 @@ def logs_command(
         ),
     ] = False,
     since: Annotated[
-        str, typer.Option(metavar="DURATION", help="Start this long ago (real time): 90s, 10m, 2h, 1d.")
+        str,
+        typer.Option(
+            metavar="DURATION",
+            help="Start this long ago (in the cloud's time for a local cloud): 90s, 10m, 2h, 1d.",
+        ),
     ] = "10m",
     output: OutputOption = OutputFormat.TEXT,
     endpoint_url: EndpointOption = None,
@@ -140,8 +145,11 @@ def logs_command(
 ) -> None:
     """Print a function's CloudWatch Logs events with their times, newest last; --follow to keep going."""
     with reporting_errors():
-        start_ms = int((time.time() - parse_duration(since)) * 1000)
+        window = parse_duration(since)
         resolved = resolve_target(endpoint_url, region, prefix, outputs, workdir)
+        # Log events carry the cloud's time: a recorded local cloud may run its clock faster than real time.
+        now = resolved.clock() if resolved.clock is not None else time.time()
+        start_ms = int((now - window) * 1000)
     announce(resolved)
     target = resolved.target
     name = function or resolved.deployment.fragile_function_name

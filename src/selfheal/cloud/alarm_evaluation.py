@@ -210,17 +210,44 @@ def _reason_data(rule: AlarmRule, evaluated: Sequence[Datapoint], query_time: fl
     return data
 
 
-def _crossed(rule: AlarmRule, state: AlarmState, count: int, total: int, listed: Sequence[Datapoint]) -> str:
-    verb = "was" if count == 1 else "were"
+def _crossed(
+    rule: AlarmRule, state: AlarmState, count: int, total: int, listed: Sequence[Datapoint], filled: int
+) -> str:
+    """The "Threshold Crossed" reason of an evaluation that moved to ``state`` on real datapoints.
+
+    With ``DatapointsToAlarm`` set, CloudWatch writes the M-out-of-N form: ``Threshold Crossed: 2 out of the
+    last 3 datapoints [...] were greater than the threshold (1.0) (minimum 2 datapoints for OK -> ALARM
+    transition).`` Without it, the short form naming only the listed datapoints: ``Threshold Crossed:
+    1 datapoint [21.5 (26/10/23 16:42:00)] was greater than the threshold (2.0).``, plus ``and 2 missing
+    datapoints were treated as [Breaching]`` when missing periods were filled. Both as recorded against
+    real AWS in LocalStack's ``tests/aws/services/cloudwatch/test_cloudwatch.snapshot.json``
+    (``test_put_metric_alarm``: EvaluationPeriods 1, no DatapointsToAlarm) and in AWS's notifications
+    (``... 2 out of the last 2 datapoints [...] were greater than the threshold (90.0) (minimum 2 datapoints
+    for OK -> ALARM transition).`` for an alarm with DatapointsToAlarm).
+    """
     words = _OPERATOR_WORDS[rule.comparison_operator]
+    if state != "ALARM":
+        words = f"not {words}"
+    threshold = format_number(rule.threshold)
+    if rule.datapoints_to_alarm is None:
+        shown = len(listed)
+        reason = (
+            f"Threshold Crossed: {_plural(shown, 'datapoint')} [{_listing(listed)}] "
+            f"{'was' if shown == 1 else 'were'} {words} the threshold ({threshold})"
+        )
+        if filled and rule.treat_missing_data in _MISSING_WORDS:
+            reason += (
+                f" and {_plural(filled, 'missing datapoint')} {'was' if filled == 1 else 'were'} treated as "
+                f"[{_MISSING_WORDS[rule.treat_missing_data]}]"
+            )
+        return reason + "."
     if state == "ALARM":
         minimum, transition = rule.to_alarm, "OK -> ALARM"
     else:
-        words = f"not {words}"
         minimum, transition = rule.evaluation_periods - rule.to_alarm + 1, "ALARM -> OK"
     return (
-        f"Threshold Crossed: {count} out of the last {total} datapoints [{_listing(listed)}] {verb} {words} "
-        f"the threshold ({format_number(rule.threshold)}) "
+        f"Threshold Crossed: {count} out of the last {total} datapoints [{_listing(listed)}] "
+        f"{'was' if count == 1 else 'were'} {words} the threshold ({threshold}) "
         f"(minimum {_plural(minimum, 'datapoint')} for {transition} transition)."
     )
 
@@ -270,9 +297,9 @@ def evaluate(
     within_count = len(within) + (filled if mode == "notBreaching" else 0)
     total = len(evaluated) + (filled if mode in ("breaching", "notBreaching") else 0)
     if breach_count >= m:
-        return Evaluation("ALARM", _crossed(rule, "ALARM", breach_count, total, breaching), data)
+        return Evaluation("ALARM", _crossed(rule, "ALARM", breach_count, total, breaching, filled), data)
     if filled == 0 or mode in ("breaching", "notBreaching") or within:
-        return Evaluation("OK", _crossed(rule, "OK", within_count, total, within), data)
+        return Evaluation("OK", _crossed(rule, "OK", within_count, total, within, filled), data)
     if mode == "ignore":
         return Evaluation(current, "", data)
     unknown = filled

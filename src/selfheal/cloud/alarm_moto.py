@@ -6,8 +6,10 @@
   ``INSUFFICIENT_DATA``, moto starts it ``OK``; ``PutMetricAlarm`` on an existing alarm keeps its state);
 - the patches on the cloud's one CloudWatch backend (:func:`cloudwatch_patches`): ``put_metric_alarm``,
   ``set_alarm_state``, ``delete_alarms`` and ``put_metric_data`` (:mod:`.metric_index`) wrapped,
-  ``selfheal_alarm_history`` added, and ``DescribeAlarmHistory`` added to moto's CloudWatch response class
-  (:func:`describe_alarm_history`, served from the scheduler's history).
+  ``selfheal_alarm_history`` added, ``DescribeAlarmHistory`` added to moto's CloudWatch response class
+  (:func:`describe_alarm_history`, served from the scheduler's history), and ``state_transitioned_timestamp``
+  added to moto's ``Alarm`` (rendered by ``DescribeAlarms`` as ``StateTransitionedTimestamp``, which moto
+  lacks; :func:`mark_transition` sets it when the state value changes).
 """
 
 from __future__ import annotations
@@ -31,7 +33,9 @@ __all__ = [
     "cloudwatch_patches",
     "describe_alarm_history",
     "epoch",
+    "mark_transition",
     "naive",
+    "state_transitioned_timestamp",
 ]
 
 INITIAL_REASON = "Unchecked: Initial alarm creation"
@@ -90,6 +94,29 @@ def alarm_snapshot(alarm: Any) -> AlarmSnapshot:
     )
 
 
+_TRANSITIONED = "_selfheal_state_transitioned_timestamp"
+
+
+def _transitioned(alarm: Any) -> datetime:
+    return vars(alarm).get(_TRANSITIONED) or alarm.state_updated_timestamp  # type: ignore[no-any-return]
+
+
+def _set_transitioned(alarm: Any, moment: datetime) -> None:
+    vars(alarm)[_TRANSITIONED] = moment
+
+
+#: Added to moto's ``Alarm`` while the scheduler runs. ``StateTransitionedTimestamp`` is "the date and time
+#: that the alarm's StateValue most recently changed" (CloudWatch API reference, ``MetricAlarm``), unlike
+#: ``StateUpdatedTimestamp``, which a new reason alone also moves. Until a transition is marked, the state
+#: update time stands for it (an alarm moto created before the scheduler started).
+state_transitioned_timestamp = property(_transitioned, _set_transitioned)
+
+
+def mark_transition(alarm: Any, moment: datetime) -> None:
+    """Record that ``alarm``'s state value changed at ``moment`` (moto's naive UTC)."""
+    _set_transitioned(alarm, moment)
+
+
 def adopt_state(alarm: Any, existing: Any, now: float) -> None:
     """Give a created (``existing`` None) or updated moto alarm CloudWatch's state at cloud time ``now``."""
     alarm.configuration_updated_timestamp = naive(now)
@@ -98,10 +125,12 @@ def adopt_state(alarm: Any, existing: Any, now: float) -> None:
         alarm.state_reason = existing.state_reason
         alarm.state_reason_data = existing.state_reason_data
         alarm.state_updated_timestamp = existing.state_updated_timestamp
+        mark_transition(alarm, _transitioned(existing))
         alarm.history = existing.history
     elif existing is None and alarm.state_reason == INITIAL_REASON:
         alarm.state_value = "INSUFFICIENT_DATA"
         alarm.state_updated_timestamp = naive(now)
+        mark_transition(alarm, alarm.state_updated_timestamp)
 
 
 def describe_alarm_history(response: Any) -> Any:
@@ -153,6 +182,7 @@ def cloudwatch_patches(
     ``state_set(alarm, old)`` after ``SetAlarmState`` changed the state value (stamped ``now()``),
     ``deleted(names)`` after ``DeleteAlarms``. ``history(**query)`` serves ``DescribeAlarmHistory``.
     """
+    from moto.cloudwatch.models import Alarm
     from moto.cloudwatch.responses import CloudWatchResponse
 
     def wrap_put_metric_alarm(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -180,6 +210,7 @@ def cloudwatch_patches(
                     return
                 alarm.state_updated_timestamp = naive(now())
                 if old[0] != state_value:
+                    mark_transition(alarm, alarm.state_updated_timestamp)
                     state_set(alarm, old)
 
         return set_alarm_state
@@ -226,5 +257,11 @@ def cloudwatch_patches(
         "describe_alarm_history",
         describe_alarm_history,
         reason="serve DescribeAlarmHistory (moto lacks it) from the scheduler's history",
+    )
+    patches.add(
+        Alarm,
+        "state_transitioned_timestamp",
+        state_transitioned_timestamp,
+        reason="render StateTransitionedTimestamp in DescribeAlarms (moto lacks it)",
     )
     return patches

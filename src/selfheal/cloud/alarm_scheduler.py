@@ -31,7 +31,7 @@ from typing import Any
 from .alarm_datapoints import MetricSelector, period_datapoints
 from .alarm_evaluation import AlarmState, evaluate, evaluation_range
 from .alarm_history import AlarmHistory
-from .alarm_moto import AlarmState3, adopt_state, alarm_rule, cloudwatch_patches, naive
+from .alarm_moto import AlarmState3, adopt_state, alarm_rule, cloudwatch_patches, mark_transition, naive
 from .alarm_transitions import AlarmTransition, AlarmTransitions
 from .metric_index import MetricIndex
 from .moto_patches import MotoPatches
@@ -263,6 +263,7 @@ class AlarmScheduler:
         old = (alarm.state_value, alarm.state_reason, alarm.state_reason_data)
         alarm.update_state(result.reason, json.dumps(result.reason_data, separators=(",", ":")), result.state)
         alarm.state_updated_timestamp = naive(now)
+        mark_transition(alarm, alarm.state_updated_timestamp)
         return self._record(alarm, old, boundary=boundary)
 
     def _record(self, alarm: Any, old: AlarmState3, boundary: float | None) -> AlarmTransition:

@@ -29,11 +29,25 @@ from .lambda_invoke import checked_payload, json_or_text
 from .lambda_logs import LogShipper, log_group_name
 from .lambda_runtime import RawResult
 
-__all__ = ["ASYNC_WORKERS_PER_FUNCTION", "DEFAULT_MAX_EVENT_AGE", "DEFAULT_RETRY_DELAYS", "AsyncInvocations"]
+__all__ = [
+    "ASYNC_WORKERS_PER_FUNCTION",
+    "DEFAULT_MAX_EVENT_AGE",
+    "DEFAULT_RETRY_DELAYS",
+    "DLQ_MESSAGE_BYTES",
+    "AsyncInvocations",
+    "Attributes",
+    "dlq_attributes",
+]
 
 DEFAULT_RETRY_DELAYS = (60.0, 120.0)  # cloud seconds before the first and second async retry
 DEFAULT_MAX_EVENT_AGE = 21600.0
 ASYNC_WORKERS_PER_FUNCTION = 4
+# "ErrorMessage | String | Error message (truncated to 1 KB)" (AWS Lambda Developer Guide, dead-letter
+# queues).
+DLQ_MESSAGE_BYTES = 1024
+
+#: A message attribute as SQS and SNS take it: {"DataType": ..., "StringValue": ...}.
+Attributes = dict[str, dict[str, str]]
 
 #: Runs one invocation (see :meth:`selfheal.cloud.lambda_invoke.Invoker.run`).
 Run = Callable[[FunctionConfig, str, bytes], tuple[RawResult, list[str]]]
@@ -48,6 +62,23 @@ class _Event:
     payload: bytes = field(compare=False)
     first_cloud_time: float = field(compare=False)
     attempts: int = field(default=0, compare=False)
+
+
+def dlq_attributes(request_id: str, condition: str, result: RawResult | None) -> Attributes:
+    """The attributes Lambda gives an event it sends to a dead-letter queue or topic.
+
+    AWS Lambda Developer Guide, "Dead-letter queues": ``RequestID`` (String, unique request identifier),
+    ``ErrorCode`` (Number, 3-digit HTTP error code), ``ErrorMessage`` (String, truncated to 1 KB). A function
+    error is answered with HTTP 200, so its code is 200.
+    """
+    error = json_or_text(result.payload) if result is not None else {}
+    message = str(error.get("errorMessage", condition) if isinstance(error, dict) else condition)
+    message = message.encode("utf-8")[:DLQ_MESSAGE_BYTES].decode("utf-8", "ignore")
+    return {
+        "RequestID": {"DataType": "String", "StringValue": request_id},
+        "ErrorCode": {"DataType": "Number", "StringValue": "200"},
+        "ErrorMessage": {"DataType": "String", "StringValue": message},
+    }
 
 
 class _AsyncQueue:
@@ -225,26 +256,19 @@ class AsyncInvocations:
         if target:
             self._send(target, self._record(fn, event, condition, result), {})
         elif fn.dead_letter_arn:
-            error = json_or_text(result.payload) if result is not None else {}
-            message = error.get("errorMessage", condition) if isinstance(error, dict) else condition
-            attributes = {
-                "RequestID": event.request_id,
-                "ErrorCode": "200",
-                "ErrorMessage": str(message),
-            }
-            self._send(fn.dead_letter_arn, event.payload.decode("utf-8", "replace"), attributes)
+            self._send(
+                fn.dead_letter_arn,
+                event.payload.decode("utf-8", "replace"),
+                dlq_attributes(event.request_id, condition, result),
+            )
 
-    def _send(self, target_arn: str, body: str, attributes: dict[str, str]) -> None:
+    def _send(self, target_arn: str, body: str, attributes: Attributes) -> None:
         """Deliver ``body`` to an SQS queue, SNS topic or Lambda function ARN."""
         service = target_arn.split(":")[2] if target_arn.count(":") >= 5 else ""
         if service == "sqs":
-            sqs_attributes = {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()}
-            self._backend("sqs").send_message(
-                target_arn.split(":")[5], body, message_attributes=sqs_attributes
-            )
+            self._backend("sqs").send_message(target_arn.split(":")[5], body, message_attributes=attributes)
         elif service == "sns":
-            sns_attributes = {k: {"DataType": "String", "StringValue": v} for k, v in attributes.items()}
-            self._backend("sns").publish(body, arn=target_arn, message_attributes=sns_attributes)
+            self._backend("sns").publish(body, arn=target_arn, message_attributes=attributes)
         elif service == "lambda":
             self.invoke_async(target_arn, body.encode())
         else:

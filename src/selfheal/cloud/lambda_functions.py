@@ -4,11 +4,17 @@
 backend into a :class:`FunctionConfig`; :class:`CodeCache` extracts its zip once per ``CodeSha256`` into a
 temporary directory (removed by :meth:`CodeCache.remove`) and gives the :class:`EnvironmentSpec` an execution
 environment is started from and compared by.
+
+The directory is named after the owning process, ``selfheal-lambda-code-<pid>-*``: a cloud that was killed
+never removes its own, so each new :class:`CodeCache` first removes those of processes no longer running
+(:func:`remove_orphaned_code_dirs`), never a live cloud's.
 """
 
 from __future__ import annotations
 
 import io
+import os
+import re
 import shutil
 import tempfile
 import threading
@@ -21,10 +27,21 @@ from typing import Any
 from .errors import FunctionNotFound, InvalidRequestContent
 from .lambda_runtime import EnvironmentSpec
 
-__all__ = ["DEAD_LETTER_ATTRIBUTE", "CodeCache", "FunctionConfig", "function_name", "lookup_function"]
+__all__ = [
+    "CODE_DIR_PREFIX",
+    "DEAD_LETTER_ATTRIBUTE",
+    "CodeCache",
+    "FunctionConfig",
+    "function_name",
+    "lookup_function",
+    "pid_alive",
+    "remove_orphaned_code_dirs",
+]
 
 #: Where the moto hooks (:mod:`.moto_state`) keep a function's ``DeadLetterConfig``, which moto drops.
 DEAD_LETTER_ATTRIBUTE = "_selfheal_dead_letter_config"
+CODE_DIR_PREFIX = "selfheal-lambda-code-"
+_OWNED_CODE_DIR = re.compile(rf"^{re.escape(CODE_DIR_PREFIX)}(\d+)-")
 
 
 @dataclass(frozen=True)
@@ -45,6 +62,7 @@ class FunctionConfig:
     dead_letter_arn: str | None
     model: Any = field(compare=False, repr=False)
     role: str = ""
+    runtime: str = ""
 
 
 def function_name(reference: str) -> str:
@@ -86,15 +104,66 @@ def lookup_function(
         dead_letter_arn=dead_letter.get("TargetArn") or None,
         model=fn,
         role=str(fn.role or ""),
+        runtime=str(fn.run_time or ""),
     )
 
 
-class CodeCache:
-    """Functions' code extracted once per ``CodeSha256`` under one temporary directory."""
+def pid_alive(pid: int) -> bool:
+    """Whether a process ``pid`` exists (one of another user counts as alive)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
-    def __init__(self) -> None:
-        self._root = Path(tempfile.mkdtemp(prefix="selfheal-lambda-code-"))
+
+def remove_orphaned_code_dirs(root: Path | None = None) -> list[Path]:
+    """Remove code directories under ``root`` (the temp dir) whose owning process is gone; return them.
+
+    Only ``selfheal-lambda-code-<pid>-*`` directories of this user are considered; a live process's (and
+    the older, pid-less names, whose owner cannot be told) are left alone.
+    """
+    base = Path(tempfile.gettempdir()) if root is None else root
+    removed: list[Path] = []
+    try:
+        candidates = list(base.iterdir())
+    except OSError:
+        return removed
+    for path in candidates:
+        match = _OWNED_CODE_DIR.match(path.name)
+        if match is None or int(match[1]) == os.getpid() or pid_alive(int(match[1])):
+            continue
+        try:
+            if not path.is_dir() or path.is_symlink() or path.stat().st_uid != os.getuid():
+                continue
+        except OSError:
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        if not path.exists():
+            removed.append(path)
+    return removed
+
+
+class CodeCache:
+    """Functions' code extracted once per ``CodeSha256`` under one temporary directory of this process.
+
+    Creating one first removes the code directories that killed clouds left behind (``root``: where to
+    look and create, default the system's temp dir).
+    """
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.orphans_removed = remove_orphaned_code_dirs(root)
+        self._root = Path(tempfile.mkdtemp(prefix=f"{CODE_DIR_PREFIX}{os.getpid()}-", dir=root))
         self._lock = threading.Lock()
+
+    @property
+    def root(self) -> Path:
+        """The directory holding every extracted copy."""
+        return self._root
 
     def code_dir(self, fn: FunctionConfig) -> Path:
         """The directory holding ``fn``'s extracted code; raise InvalidRequestContent if it is no zip."""
@@ -127,6 +196,7 @@ class CodeCache:
             variables=fn.variables,
             layers=fn.layers,
             role_arn=fn.role,
+            runtime=fn.runtime,
         )
 
     def remove(self) -> None:

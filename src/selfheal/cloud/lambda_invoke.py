@@ -5,14 +5,16 @@ with Lambda's START/END/REPORT log lines and metrics. Environments are pooled pe
 reused only while the function's configuration and code are unchanged. Reserved concurrency
 (``PutFunctionConcurrency``) caps a function's running invocations and ``max_environments`` bounds all
 environments (the least recently used idle one is evicted); beyond either an invocation is throttled
-(``TooManyRequests``). Idle environments are reaped after ``idle_seconds``.
+(``TooManyRequests``). Idle environments are reaped after ``idle_seconds``. An environment runs the Python
+its function's runtime names when one is installed (:mod:`.lambda_interpreters`); when not, its cold start
+writes why into its log stream.
 """
 
 from __future__ import annotations
 
 import base64
 import json
-import os
+import sys
 import threading
 import time
 import uuid
@@ -25,6 +27,7 @@ from selfheal.clock import Clock
 
 from .errors import InvalidRequestContent, ServiceUnavailable, TooManyRequests
 from .lambda_functions import CodeCache, FunctionConfig, function_name
+from .lambda_interpreters import child_base_environment, choose_interpreter
 from .lambda_logs import LogShipper, log_group_name, log_stream_name
 from .lambda_runtime import EnvironmentSpec, ExecutionEnvironment, RawResult
 from .metrics import MetricsPublisher
@@ -47,13 +50,14 @@ TAIL_BYTES = 4096
 
 @dataclass(frozen=True)
 class InvokeResult:
-    """The answer of one Invoke, as Lambda's API gives it."""
+    """The answer of one Invoke, as Lambda's API gives it (``request_id``: its ``x-amzn-RequestId``)."""
 
     status_code: int
     payload: bytes
     function_error: str | None
     executed_version: str
     log_result: str | None
+    request_id: str = ""
 
 
 def checked_payload(payload: bytes) -> bytes:
@@ -148,7 +152,7 @@ class Invoker:
         if log_type == "Tail":
             encoded = "\n".join(lines).encode()[-TAIL_BYTES:] + b"\n"
             tail = base64.b64encode(encoded).decode()
-        return InvokeResult(200, result.payload, result.error_type, fn.version, tail)
+        return InvokeResult(200, result.payload, result.error_type, fn.version, tail, request_id)
 
     def run(self, fn: FunctionConfig, request_id: str, payload: bytes) -> tuple[RawResult, list[str]]:
         """Run one invocation, with Lambda's START/END/REPORT lines; raise TooManyRequests when throttled."""
@@ -165,6 +169,11 @@ class Invoker:
         try:
             init_ms = 0.0
             if cold:
+                # Chosen here, outside the pool lock: the first check of an interpreter runs it once.
+                interpreter = choose_interpreter(spec.runtime)
+                env.executable = interpreter.executable
+                if interpreter.note:
+                    self.logs.write(group, stream, interpreter.note)
                 started = time.monotonic()
                 env.start()
                 env.wait_ready()
@@ -196,7 +205,8 @@ class Invoker:
     # ----- environments ----------------------------------------------------------------------------
 
     def _base_env(self, spec: EnvironmentSpec, environment_id: str, stream: str) -> dict[str, str]:
-        env = {key: os.environ[key] for key in ("PATH", "LANG", "SYSTEMROOT") if key in os.environ}
+        env = child_base_environment()
+        runtime = spec.runtime or f"python{sys.version_info[0]}.{sys.version_info[1]}"
         env.update(
             {
                 "AWS_LAMBDA_FUNCTION_NAME": spec.function_name,
@@ -207,7 +217,7 @@ class Invoker:
                 "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
                 "AWS_REGION": self.region,
                 "AWS_DEFAULT_REGION": self.region,
-                "AWS_EXECUTION_ENV": "AWS_Lambda_python3.11",
+                "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime}",
                 "AWS_ENDPOINT_URL": self.endpoint,
                 "TZ": ":UTC",
                 "PYTHONDONTWRITEBYTECODE": "1",
@@ -220,7 +230,7 @@ class Invoker:
 
     def _new_environment(self, spec: EnvironmentSpec) -> ExecutionEnvironment:
         environment_id = uuid.uuid4().hex
-        day = datetime.now(UTC).strftime("%Y/%m/%d")
+        day = datetime.fromtimestamp(self.clock.now(), UTC).strftime("%Y/%m/%d")
         stream = log_stream_name(day, spec.version, environment_id)
         group = log_group_name(spec.function_name)
 

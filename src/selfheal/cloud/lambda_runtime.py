@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import subprocess
 import sys
 import threading
@@ -35,9 +36,29 @@ __all__ = [
     "ExecutionEnvironment",
     "RawResult",
     "RuntimeApiServer",
+    "exit_message",
 ]
 
 INIT_TIMEOUT_SECONDS = 10.0
+
+# How Lambda names a signal that ended the runtime: Go's names (Lambda's runtime manager is written in Go),
+# as in "Runtime exited with error: signal: killed" and "... signal: segmentation fault".
+_SIGNAL_NAMES = {
+    signal.SIGABRT: "aborted",
+    signal.SIGBUS: "bus error",
+    signal.SIGFPE: "floating point exception",
+    signal.SIGHUP: "hangup",
+    signal.SIGILL: "illegal instruction",
+    signal.SIGINT: "interrupt",
+    signal.SIGKILL: "killed",
+    signal.SIGPIPE: "broken pipe",
+    signal.SIGQUIT: "quit",
+    signal.SIGSEGV: "segmentation fault",
+    signal.SIGTERM: "terminated",
+    signal.SIGTRAP: "trace/breakpoint trap",
+    signal.SIGUSR1: "user defined signal 1",
+    signal.SIGUSR2: "user defined signal 2",
+}
 
 #: Kept under its old name for tests/security/test_runtime_api_foreign_client.py.
 _Pending = PendingInvocation
@@ -58,6 +79,7 @@ class EnvironmentSpec:
     variables: Mapping[str, str] = field(default_factory=dict)
     layers: tuple[str, ...] = ()
     role_arn: str = ""
+    runtime: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,8 +93,30 @@ class RawResult:
     log_tail: str
 
 
+def exit_message(returncode: int | None) -> str:
+    """What Lambda says of a runtime process that ended with ``returncode`` (negative: killed by a signal).
+
+    AWS: ``Runtime exited without providing a reason`` for exit status 0 (AWS Lambda Developer Guide,
+    "Lambda execution environment lifecycle", the runtime-crash log example), ``Runtime exited with error:
+    exit status 129`` (AWS re:Post Knowledge Center, "lambda-runtime-error"), ``Runtime exited with error:
+    signal: killed`` for a signal.
+    """
+    if returncode == 0 or returncode is None:
+        return "Runtime exited without providing a reason"
+    if returncode > 0:
+        return f"Runtime exited with error: exit status {returncode}"
+    try:
+        name = _SIGNAL_NAMES.get(signal.Signals(-returncode))
+    except ValueError:
+        name = None
+    return f"Runtime exited with error: signal: {name or f'signal {-returncode}'}"
+
+
 class ExecutionEnvironment:
-    """One awslambdaric child process plus its Runtime API server; ``log_line`` gets each output line."""
+    """One awslambdaric child process plus its Runtime API server; ``log_line`` gets each output line.
+
+    ``executable`` is the Python that runs awslambdaric (default: this venv's).
+    """
 
     def __init__(
         self,
@@ -81,8 +125,10 @@ class ExecutionEnvironment:
         log_line: Callable[[str], None],
         *,
         environment_id: str | None = None,
+        executable: str | None = None,
     ) -> None:
         self.spec = spec
+        self.executable = executable or sys.executable
         self.id = environment_id or uuid.uuid4().hex
         self._base_env = dict(base_env)
         self._log_line = log_line
@@ -126,7 +172,7 @@ class ExecutionEnvironment:
         """Start the child process and the Runtime API server (initialisation continues in the child)."""
         try:
             self._process = subprocess.Popen(
-                [sys.executable, "-m", "awslambdaric", self.spec.handler],
+                [self.executable, "-m", "awslambdaric", self.spec.handler],
                 cwd=self.spec.code_dir,
                 env=self._child_env(),
                 stdin=subprocess.DEVNULL,
@@ -247,8 +293,7 @@ class ExecutionEnvironment:
         if self._api.init_error is not None:
             return self._api.init_error, True
         code = self._process.poll() if self._process is not None else None
-        status = f"exit status {code}" if code is not None and code >= 0 else f"signal {-(code or 0)}"
-        message = f"RequestId: {request_id} Error: Runtime exited with error: {status}"
+        message = f"RequestId: {request_id} Error: {exit_message(code)}"
         return error_payload("Runtime.ExitError", message), True
 
     def _finish(self, request_id: str, started: float, payload: bytes, error: bool) -> RawResult:

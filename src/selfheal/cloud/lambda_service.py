@@ -18,6 +18,7 @@ from typing import Any
 from .errors import InvalidRequestContent
 from .lambda_async import DEFAULT_RETRY_DELAYS, AsyncInvocations
 from .lambda_functions import FunctionConfig, lookup_function
+from .lambda_interpreters import runtime_note
 from .lambda_invoke import InvocationType, Invoker, InvokeResult, LogType, checked_payload
 
 __all__ = ["InvocationType", "InvokeResult", "LambdaService", "LogType"]
@@ -78,13 +79,31 @@ class LambdaService:
         if invocation_type == "DryRun":
             return InvokeResult(204, b"", None, fn.version, None)
         if invocation_type == "Event":
-            self._async.enqueue(fn, uuid.uuid4().hex, payload)
-            return InvokeResult(202, b"", None, fn.version, None)
+            request_id = str(uuid.uuid4())  # Lambda's request ids are UUIDs with dashes
+            self._async.enqueue(fn, request_id, payload)
+            return InvokeResult(202, b"", None, fn.version, None, request_id)
         return self._invoker.invoke(fn, payload, log_type)
 
     def invoke_async(self, function: str, payload: bytes) -> str:
         """Queue an Event invoke and return its request id."""
         return self._async.invoke_async(function, payload)
+
+    def runtime_note(self, function: str) -> str | None:
+        """Why ``function`` does not run on the Python its runtime names (e.g. ``python3.12`` on this venv's
+        3.11), or None when it does; raise FunctionNotFound.
+
+        The same line is written into the function's log stream at each cold start.
+        """
+        return runtime_note(self._lookup(function).runtime)
+
+    def runtime_notes(self) -> dict[str, str]:
+        """:meth:`runtime_note` of every function that has one, by function name."""
+        notes: dict[str, str] = {}
+        for fn in self._backend("lambda").list_functions():
+            note = runtime_note(str(fn.run_time or ""))
+            if note:
+                notes[fn.function_name] = note
+        return notes
 
     def retire(self, function: str) -> None:
         """Retire ``function``'s warm environments; the next invoke cold-starts."""

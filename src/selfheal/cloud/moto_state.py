@@ -13,7 +13,15 @@ changed what they rely on; restored on stop):
 * ``create_function``/``update_function_configuration`` keep ``DeadLetterConfig`` (moto drops it) and
   ``LambdaFunction.get_configuration`` reports it;
 * ``put_function_event_invoke_config`` replaces the stored config (moto appends and keeps reading the first),
-  ``update_function_event_invoke_config`` merges into it.
+  ``update_function_event_invoke_config`` merges into it;
+* ``LambdaResponse._enrich_response`` keeps the invocation's request id as ``x-amzn-RequestId`` (moto writes
+  a random 52-character one on every response; Lambda answers with the invocation's UUID);
+* SNS ``publish`` to a topic ARN that does not exist raises ``NotFound`` "Topic does not exist", as SNS does
+  (moto falls back to platform endpoints and says "Endpoint does not exist");
+* ``instances_tracked`` of moto's ``LogEvent``, ``MetricDatum`` and ``MetricAggregatedDatum`` keeps nothing:
+  moto appends every model instance it ever creates to its class's list, for its ``/moto-api/data.json``
+  dashboard (which the gateway does not serve), so log events and datums dropped by retention were never
+  freed: about 1.6 KiB per Lambda request (four log events) and every metric datum, forever.
 
 The patches and the reset are process-wide: a LocalCloud must not run while ``moto.mock_aws`` is active,
 and only one LocalCloud runs per process.
@@ -33,9 +41,11 @@ from .moto_patches import MotoPatches, parameters
 if TYPE_CHECKING:
     from .lambda_service import InvocationType, LambdaService
 
-__all__ = ["MotoState", "aws_error"]
+__all__ = ["REQUEST_ID_HEADER", "MotoState", "aws_error"]
 
 _INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+#: The response header of a request's id, as moto spells it (HTTP headers are case-insensitive).
+REQUEST_ID_HEADER = "x-amzn-requestid"
 _running_lock = threading.Lock()
 _running: list[MotoState] = []
 
@@ -118,6 +128,7 @@ class MotoState:
 
     def _register(self, patches: MotoPatches, lambdas: LambdaService) -> None:
         from moto.awslambda.models import EventInvokeConfig, LambdaBackend, LambdaFunction
+        from moto.awslambda.responses import LambdaResponse
         from moto.awslambda_simple.models import LambdaSimpleBackend
 
         mine = self._mine
@@ -144,6 +155,8 @@ class MotoState:
                     )
                 except CloudError as exc:
                     raise aws_error(exc) from exc
+                if result.request_id:
+                    out[REQUEST_ID_HEADER] = result.request_id
                 out["x-amz-executed-version"] = result.executed_version
                 if result.function_error:
                     out["x-amz-function-error"] = result.function_error
@@ -217,6 +230,19 @@ class MotoState:
 
             return patched
 
+        # Lambda's request ids are UUIDs with dashes ("8476a536-e9f4-11e8-9739-2dfe598c3fcd", AWS Lambda
+        # Developer Guide, Runtime API, Lambda-Runtime-Aws-Request-Id) and an Invoke answers with the
+        # invocation's own (the START RequestId of its log, the DLQ's RequestID).
+        def keep_request_id(original: Any) -> Any:
+            def enrich(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+                preset = headers.get(REQUEST_ID_HEADER)
+                headers, body = original(headers, body)
+                if preset:
+                    headers[REQUEST_ID_HEADER] = preset
+                return headers, body
+
+            return staticmethod(enrich)
+
         invoke_parameters = parameters("function_name", "qualifier", "body", "headers", "response_headers")
         for backend_class in (LambdaBackend, LambdaSimpleBackend):
             patches.replace(
@@ -274,6 +300,68 @@ class MotoState:
             reason="merge into the stored event invoke config (moto appends and keeps reading the first)",
             expect=parameters("function_name", "config"),
         )
+        patches.replace(
+            LambdaResponse,
+            "_enrich_response",
+            keep_request_id,
+            reason="answer Invoke with the invocation's request id (moto writes a random one)",
+            expect=parameters("headers", "body"),
+        )
+        _register_sns(patches)
+        _register_untracked(patches)
+
+
+class _Untracked(list[Any]):
+    """A moto model class's ``instances_tracked`` that keeps no instance (iterates as empty)."""
+
+    def append(self, instance: Any, /) -> None:
+        """Keep nothing."""
+
+
+def _is_list(current: Any) -> str | None:
+    return None if isinstance(current, list) else "is no longer a list"
+
+
+def _register_untracked(patches: MotoPatches) -> None:
+    """High-volume models (a few per request or per second) go untracked, so that dropped ones are freed."""
+    from moto.cloudwatch.models import MetricAggregatedDatum, MetricDatum
+    from moto.logs.models import LogEvent
+
+    for model in (LogEvent, MetricDatum, MetricAggregatedDatum):
+        patches.replace(
+            model,
+            "instances_tracked",
+            lambda original: _Untracked(),
+            reason="keep no reference to every instance (moto's dashboard list), so retention frees memory",
+            expect=_is_list,
+        )
+
+
+def _register_sns(patches: MotoPatches) -> None:
+    """SNS Publish to a missing topic: ``NotFound`` "Topic does not exist", as SNS answers.
+
+    Amazon SNS API reference, Publish: ``NotFound``, "Indicates that the requested resource does not exist",
+    HTTP 404; the message as SNS writes it, e.g. aws-solutions/automated-security-response-on-aws#41
+    ("Topic does not exist" from a Publish to a missing topic). Platform-endpoint ARNs keep moto's answer.
+    """
+    from moto.sns.models import SNSBackend
+
+    def publish(original: Any) -> Any:
+        def patched(backend: Any, message: str, arn: str | None = None, *args: Any, **kwargs: Any) -> Any:
+            phone_number = kwargs.get("phone_number", args[0] if args else None)
+            if arn and not phone_number and ":endpoint/" not in arn:
+                backend.get_topic(arn)  # raises moto's TopicNotFound: NotFound, "Topic does not exist"
+            return original(backend, message, arn, *args, **kwargs)
+
+        return patched
+
+    patches.replace(
+        SNSBackend,
+        "publish",
+        publish,
+        reason='answer Publish to a missing topic "Topic does not exist" (moto: "Endpoint does not exist")',
+        expect=parameters("message", "arn", "phone_number"),
+    )
 
 
 def _has_use_docker(config: Any) -> str | None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -83,7 +82,8 @@ class LocalCloud:
         # scale an error is not stamped into the next alarm period (never more often than 20 times a second).
         flush_every = max(0.05, min(1.0, self.clock.real_seconds(5.0)))
         self.metrics = MetricsPublisher(self.clock, lambda: self.backend("cloudwatch"), interval=flush_every)
-        self.logs = LogShipper(lambda: self.backend("logs"), lambda: int(time.time() * 1000))
+        # Lambda's log events are stamped in cloud time, like every other timestamp of the cloud.
+        self.logs = LogShipper(lambda: self.backend("logs"), lambda: int(self.clock.now() * 1000))
         self._server: Any = None
         self._thread: threading.Thread | None = None
         self._started: list[Component] = []

@@ -106,7 +106,9 @@ def test_breach_goes_to_alarm_on_the_boundary_and_notifies(
 
     alarm = _state(aws, "breach")
     assert alarm["StateValue"] == "ALARM"
-    assert alarm["StateReason"].startswith("Threshold Crossed: 1 out of the last 1 datapoints [5.0 (")
+    # No DatapointsToAlarm: AWS's short form ("1 datapoint [...] was ..."), not "1 out of the last 1".
+    assert alarm["StateReason"].startswith("Threshold Crossed: 1 datapoint [5.0 (")
+    assert alarm["StateReason"].endswith(")] was greater than or equal to the threshold (3.0).")
     assert json.loads(alarm["StateReasonData"])["recentDatapoints"] == [5.0]
     assert abs(alarm["StateUpdatedTimestamp"].timestamp() - transition.timestamp) < 0.01
 
@@ -179,3 +181,55 @@ def test_missing_data_breaching_alarms_without_any_datapoint(
         "Threshold Crossed: no datapoints were received for 1 period and 1 missing datapoint was "
         "treated as [Breaching]."
     )
+
+
+def test_datapoints_to_alarm_keeps_the_m_out_of_n_reason(
+    cloud: LocalCloud, aws: AwsFactory, topic_queue: tuple[str, str]
+) -> None:
+    """With DatapointsToAlarm set, the reason is AWS's M out of N form."""
+    scheduler = AlarmScheduler.of(cloud)
+    _alarm(aws, "m-of-n", topic_queue[0], DatapointsToAlarm=1)
+    _put(aws, cloud, "m-of-n", 5.0)
+    transition = scheduler.wait_for("m-of-n", "ALARM", WAIT)
+    assert transition is not None
+    assert transition.reason.startswith("Threshold Crossed: 1 out of the last 1 datapoints [5.0 (")
+    assert transition.reason.endswith("(minimum 1 datapoint for OK -> ALARM transition).")
+
+
+def test_state_transitioned_timestamp_moves_only_when_the_state_value_changes(
+    cloud: LocalCloud, aws: AwsFactory, topic_queue: tuple[str, str]
+) -> None:
+    """DescribeAlarms gives StateTransitionedTimestamp: "the date and time that the alarm's StateValue most
+    recently changed" (CloudWatch API reference, MetricAlarm); a new reason alone moves only
+    StateUpdatedTimestamp."""
+    cloudwatch = aws("cloudwatch")
+    _alarm(aws, "transitioned", topic_queue[0], Period=3600, ActionsEnabled=False)
+    created = _state(aws, "transitioned")
+    assert created["StateTransitionedTimestamp"] == created["StateUpdatedTimestamp"]
+
+    cloudwatch.set_alarm_state(AlarmName="transitioned", StateValue="ALARM", StateReason="first")
+    first = _state(aws, "transitioned")
+    assert first["StateTransitionedTimestamp"] == first["StateUpdatedTimestamp"]
+    assert first["StateTransitionedTimestamp"] > created["StateTransitionedTimestamp"]
+
+    _wait_cloud_seconds(cloud, 2.0)
+    cloudwatch.set_alarm_state(AlarmName="transitioned", StateValue="ALARM", StateReason="same state")
+    same = _state(aws, "transitioned")
+    assert same["StateReason"] == "same state"
+    assert same["StateUpdatedTimestamp"] > first["StateUpdatedTimestamp"]
+    assert same["StateTransitionedTimestamp"] == first["StateTransitionedTimestamp"]
+
+    _alarm(aws, "transitioned", topic_queue[0], Period=3600, ActionsEnabled=False, Threshold=9.0)
+    assert _state(aws, "transitioned")["StateTransitionedTimestamp"] == first["StateTransitionedTimestamp"]
+
+    _wait_cloud_seconds(cloud, 2.0)
+    cloudwatch.set_alarm_state(AlarmName="transitioned", StateValue="OK", StateReason="back")
+    back = _state(aws, "transitioned")
+    assert back["StateTransitionedTimestamp"] == back["StateUpdatedTimestamp"]
+    assert back["StateTransitionedTimestamp"] > first["StateTransitionedTimestamp"]
+
+
+def _wait_cloud_seconds(cloud: LocalCloud, seconds: float) -> None:
+    target = cloud.clock.now() + seconds
+    while cloud.clock.now() < target:
+        cloud.clock.sleep(0.5)
