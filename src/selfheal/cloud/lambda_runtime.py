@@ -237,7 +237,18 @@ class ExecutionEnvironment:
     @property
     def alive(self) -> bool:
         """Whether the child process is still running."""
-        return self._process is not None and self._process.poll() is None
+        process = self._process
+        if process is None or process.poll() is not None:
+            return False
+        # poll() also answers None while another thread (the output reader) is inside waitpid, so a killed
+        # child could pass for alive and be handed an invocation: ask the kernel whether it is a zombie.
+        try:
+            with open(f"/proc/{process.pid}/stat", "rb") as stat:
+                return stat.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+        except FileNotFoundError:
+            return not os.path.isdir("/proc")  # gone (reaped meanwhile), unless there is no /proc at all
+        except OSError:
+            return True
 
     def wait_ready(self, timeout: float = INIT_TIMEOUT_SECONDS) -> bool:
         """Wait until the child finished initialising (asked for its first invocation) or died."""
