@@ -446,6 +446,8 @@ def test_logs_follow_prints_new_events_until_interrupted(
     place = Workdir(tmp_path / "w")
     place.ensure()
     shutil.copy2(credentials_file, place.credentials_file)
+    # `--since 1s` must not reach back to an invocation an earlier test of this module just made.
+    time.sleep(2.5)
     argv = ["logs", "--follow", "--since", "1s", "-o", "json", "--endpoint-url", cloud.endpoint]
     environment = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "AWS_PROFILE")}
     process = subprocess.Popen(
