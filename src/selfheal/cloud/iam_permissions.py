@@ -5,8 +5,8 @@
 name, partial ARN or ARN, plus qualifier; ``Invoke`` is ``lambda:InvokeFunction``), DynamoDB (table or index;
 ``TransactWriteItems``/``TransactGetItems`` need the per-item action on each table, batch calls each table),
 SNS (topic), CloudWatch (alarm ARNs; ``DescribeAlarms`` without names needs ``alarm:*``), Logs (log group or
-stream). Other services use the resource moto determined, else ``"*"``. :func:`iam_prefix` maps a SigV4
-signing name to its IAM action prefix.
+stream), SSM (parameter ARNs from names, paths or ARNs). Other services use the resource moto determined,
+else ``"*"``. :func:`iam_prefix` maps a SigV4 signing name to its IAM action prefix.
 """
 
 from __future__ import annotations
@@ -130,12 +130,38 @@ def _logs(operation: str, params: Mapping[str, Any], region: str, account: str) 
     return [(operation, f"{arn}:log-stream:{stream}" if stream else f"{arn}:*")]
 
 
+def _ssm_parameter_arn(name: Any, region: str, account: str) -> str:
+    """The ARN of a parameter (or path): ``/a/b`` → ``…:parameter/a/b``, ``a`` → ``…:parameter/a``; a
+    ``:version``/``:label`` selector is not part of it; an ARN (shared parameters) stays as it is."""
+    text = str(name)
+    if text.startswith("arn:"):
+        return text
+    text = text.partition(":")[0]
+    return f"arn:aws:ssm:{region}:{account}:parameter/{text.lstrip('/')}"
+
+
+def _ssm(operation: str, params: Mapping[str, Any], region: str, account: str) -> list[tuple[str, str]]:
+    if operation in ("GetParameters", "DeleteParameters"):
+        names = params.get("Names") or []
+        return [(operation, _ssm_parameter_arn(n, region, account)) for n in names] or [(operation, "*")]
+    if params.get("Name"):
+        return [(operation, _ssm_parameter_arn(params["Name"], region, account))]
+    # GetParametersByPath is authorised against the path asked for, not the parameters returned (AWS's
+    # "How Parameter Store authorizes parameter retrieval").
+    if operation == "GetParametersByPath" and params.get("Path"):
+        return [(operation, _ssm_parameter_arn(params["Path"], region, account))]
+    if params.get("ResourceType") == "Parameter" and params.get("ResourceId"):  # tagging
+        return [(operation, _ssm_parameter_arn(params["ResourceId"], region, account))]
+    return [(operation, "*")]  # DescribeParameters and the rest: no resource-level permissions here
+
+
 _RESOLVERS: dict[str, Callable[[str, Mapping[str, Any], str, str], list[tuple[str, str]]]] = {
     "lambda": _lambda,
     "dynamodb": _dynamodb,
     "sns": _sns,
     "cloudwatch": _cloudwatch,
     "logs": _logs,
+    "ssm": _ssm,
 }
 
 

@@ -20,7 +20,7 @@ __all__ = ["AwsDataSource", "AwsProvider", "AwsResource", "main"]
 
 _SERVICES = (
     "apigatewayv2", "cloudwatch", "dynamodb", "events", "iam", "kms", "lambda", "logs", "s3",
-    "scheduler", "sns", "sqs", "sts",
+    "scheduler", "sns", "sqs", "ssm", "sts",
 )  # fmt: skip
 
 

@@ -30,6 +30,22 @@ def _known(value: Any, default: Any) -> Any:
     return default if value is None or value is Unknown else value
 
 
+#: Arguments whose change is an UpdateFunctionCode / UpdateFunctionConfiguration (the real provider's
+#: needsFunctionCodeUpdate / needsFunctionConfigUpdate).
+_CODE_FIELDS = (
+    "filename", "source_code_hash", "s3_bucket", "s3_key", "s3_object_version", "image_uri", "architectures",
+)  # fmt: skip
+_CONFIG_FIELDS = (
+    "description", "handler", "file_system_config", "image_config", "memory_size", "role", "timeout",
+    "kms_key_arn", "layers", "dead_letter_config", "tracing_config", "vpc_config", "runtime",
+    "environment", "ephemeral_storage", "logging_config", "snap_start",
+)  # fmt: skip
+
+
+def _changed(prior: State, planned: State, names: tuple[str, ...]) -> bool:
+    return any(prior.get(n) != planned.get(n) for n in names)
+
+
 def _layer_account(arn: str) -> str:
     parts = arn.split(":")
     return parts[4] if len(parts) > 4 else ""
@@ -77,13 +93,13 @@ class LambdaFunction(AwsResource):
             planned["region"] = self.aws.region
         if prior is None:
             return planned
-        code_changed = (planned.get("filename"), planned.get("source_code_hash")) != (
-            prior.get("filename"),
-            prior.get("source_code_hash"),
-        )
-        if code_changed:
+        if _changed(prior, planned, ("filename", "source_code_hash")):
             planned.update(code_sha256=Unknown, source_code_size=Unknown)
-        if planned.get("publish") and (code_changed or planned != prior):
+        # The real provider's updateComputedAttributesOnPublish: a new version when code or configuration
+        # changes (or publish turns on), not for tags or reserved concurrency.
+        if planned.get("publish") and (
+            _changed(prior, planned, _CODE_FIELDS + _CONFIG_FIELDS) or not prior.get("publish")
+        ):
             planned.update(version=Unknown, qualified_arn=Unknown, qualified_invoke_arn=Unknown)
         return planned
 
@@ -182,11 +198,10 @@ class LambdaFunction(AwsResource):
         arn = cfg["FunctionArn"]
         region = arn.split(":")[3]
         invoke = f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{arn}/invocations"
-        version = cfg.get("Version") or "$LATEST"
-        if current.get("publish"):
-            versions = lam.list_versions_by_function(FunctionName=cfg["FunctionName"])["Versions"]
-            numbered = [int(v["Version"]) for v in versions if v["Version"].isdigit()]
-            version = str(max(numbered)) if numbered else "$LATEST"
+        # As the real provider: the latest published version, whether or not this resource publishes.
+        versions = lam.list_versions_by_function(FunctionName=cfg["FunctionName"])["Versions"]
+        numbered = [int(v["Version"]) for v in versions if str(v["Version"]).isdigit()]
+        version = str(max(numbered)) if numbered else "$LATEST"
         variables = (cfg.get("Environment") or {}).get("Variables") or {}
         prior_env = _one(current.get("environment"))
         if variables:
@@ -252,20 +267,23 @@ class LambdaFunction(AwsResource):
     def update(self, prior: State, planned: State) -> State:
         lam = self.client("lambda")
         name = prior["id"]
-        if (planned.get("filename"), planned.get("source_code_hash")) != (
-            prior.get("filename"),
-            prior.get("source_code_hash"),
-        ):
+        config_update = self._config_args(planned) != self._config_args(prior)
+        if config_update:
+            lam.update_function_configuration(FunctionName=name, **self._config_args(planned))
+        code_update = _changed(prior, planned, ("filename", "source_code_hash", "architectures"))
+        if code_update:
             zip_bytes = self._zip(planned)
-            lam.update_function_code(
-                FunctionName=name, ZipFile=zip_bytes, Publish=bool(planned.get("publish"))
-            )
+            code: dict[str, Any] = {"FunctionName": name, "ZipFile": zip_bytes}
+            if planned.get("architectures") != prior.get("architectures"):
+                code["Architectures"] = _known(planned.get("architectures"), ["x86_64"])
+            lam.update_function_code(**code)
             if planned.get("source_code_hash") is Unknown:
                 planned["source_code_hash"] = base64.b64encode(hashlib.sha256(zip_bytes).digest()).decode()
-        if self._config_args(planned) != self._config_args(prior):
-            lam.update_function_configuration(FunctionName=name, **self._config_args(planned))
         if planned.get("reserved_concurrent_executions") != prior.get("reserved_concurrent_executions"):
             self._set_concurrency(name, planned.get("reserved_concurrent_executions"))
+        # Published after both updates, so the version holds the new code and configuration.
+        if planned.get("publish") and (code_update or config_update or not prior.get("publish")):
+            lam.publish_version(FunctionName=name)
         self.retag(
             prior,
             planned,

@@ -4,6 +4,7 @@ dashboard names, which are also their import IDs)."""
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TypeGuard
 
 from selfheal.terraform.aws_resources import register
@@ -26,6 +27,13 @@ _OPERATORS = (
 )  # fmt: skip
 _STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
 _MISSING = ("missing", "ignore", "breaching", "notBreaching")
+#: The arguments of a single-metric alarm, which metric_query replaces.
+_SINGLE_METRIC = ("metric_name", "namespace", "period", "statistic", "extended_statistic", "dimensions")
+# The real provider's check of percentiles and trimmed statistics (p99, tm90, TM(10%:90%), IQM, ...).
+_EXTENDED = re.compile(
+    r"^((p|(tm)|(wm)|(tc)|(ts))((\d{1,2}(\.\d{1,2})?)|(100))|(IQM)|"
+    r"(((TM)|(WM)|(PR)|(TC)|(TS)))\((\d+(\.\d+)?%?)?:(\d+(\.\d+)?%?)?\))$"
+)
 
 
 def _known(value: Any) -> TypeGuard[Any]:
@@ -46,6 +54,7 @@ class CloudWatchMetricAlarm(RegionalResource):
     type_name = "aws_cloudwatch_metric_alarm"
     optional_computed = frozenset(
         {"actions_enabled", "treat_missing_data", "evaluate_low_sample_count_percentiles"}
+        | {"metric_query.return_data"}
         | RegionalResource.TAGS_ALL
         | RegionalResource.REGION
     )
@@ -73,14 +82,47 @@ class CloudWatchMetricAlarm(RegionalResource):
                 if _known(arn) and not str(arn).startswith("arn:"):
                     raise ResourceError(f'"{name}" ({arn}) is an invalid ARN', attribute=name)
         stats = (config.get("statistic"), config.get("extended_statistic"))
-        if _known(config.get("metric_name")) and all(s is None for s in stats):
+        # Exactly one of them, once both are known (validation also runs with unknown values).
+        known = not any(is_unknown(s) for s in stats)
+        if _known(config.get("metric_name")) and known and sum(s is not None for s in stats) != 1:
             raise ResourceError(
                 "One of `statistic` or `extended_statistic` must be set for a cloudwatch metric alarm"
             )
-        if _known(config.get("metric_name")) and config.get("metric_query"):
-            raise ResourceError('"metric_name": conflicts with metric_query', attribute="metric_name")
+        extended = config.get("extended_statistic")
+        if _known(extended) and not _EXTENDED.match(extended):
+            raise ResourceError(
+                "invalid statistic, see: "
+                "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html",
+                attribute="extended_statistic",
+            )
+        if isinstance(config.get("metric_query"), list) and config["metric_query"]:
+            for name in _SINGLE_METRIC:
+                if config.get(name) is not None:
+                    raise ResourceError(f'"{name}": conflicts with metric_query', attribute=name)
+        queries = config.get("metric_query")
+        for query in queries if isinstance(queries, list) else []:
+            metric = query.get("metric")
+            if (
+                _known(query.get("expression"))
+                and query["expression"] != ""
+                and isinstance(metric, list)
+                and metric
+            ):
+                raise ResourceError(
+                    "No metric_query may have both `expression` and a `metric` specified",
+                    attribute="metric_query",
+                )
         if _known(config.get("threshold")) and _known(config.get("threshold_metric_id")):
             raise ResourceError('"threshold": conflicts with threshold_metric_id', attribute="threshold")
+
+    def plan(self, prior: State | None, planned: State, config: State) -> State:
+        # metric_query.return_data defaults to false (a set block: the generic planner fills lists only).
+        queries = planned.get("metric_query")
+        if isinstance(queries, list):
+            for query in queries:
+                if isinstance(query, dict) and query.get("return_data") is None:
+                    query["return_data"] = False
+        return super().plan(prior, planned, config)
 
     def _put_input(self, planned: State) -> dict[str, Any]:
         args: dict[str, Any] = {

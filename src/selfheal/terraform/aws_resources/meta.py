@@ -39,7 +39,12 @@ class IamPolicyDocument(AwsDataSource):
     optional_computed = frozenset({"version", "statement.effect"})
 
     def validate(self, config: State) -> None:
-        for i, st in enumerate(config.get("statement") or []):
+        statements = config.get("statement")
+        if not isinstance(statements, list):  # unknown until apply (a dynamic block): checked at read
+            return
+        for i, st in enumerate(statements):
+            if not isinstance(st, dict):
+                continue
             effect = st.get("effect")
             if isinstance(effect, str) and effect not in ("Allow", "Deny"):
                 raise ResourceError(

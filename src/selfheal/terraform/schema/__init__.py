@@ -15,6 +15,8 @@ from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
+from tf.types import Unknown as _UNKNOWN
+
 __all__ = [
     "Attr",
     "BlockSchema",
@@ -55,7 +57,12 @@ class BlockType:
     max_items: int = 0
 
     def normalize(self, value: Any) -> Any:
-        """Return the block's value in wire form: a list of full objects, or one object/None if single."""
+        """Return the block's value in wire form: a list of full objects, or one object/None if single.
+
+        A block not known yet (a ``dynamic`` block whose ``for_each`` is known only at apply) stays unknown.
+        """
+        if value is _UNKNOWN:
+            return value
         if self.nesting == "single":
             return None if value is None else self.block.normalize(value)
         if value is None:
@@ -78,6 +85,8 @@ class BlockSchema:
 
     def normalize(self, value: Mapping[str, Any] | None) -> dict[str, Any]:
         """Return ``value`` with exactly this block's keys: missing attributes null, missing blocks empty."""
+        if value is _UNKNOWN:
+            return value  # type: ignore[no-any-return]
         value = value or {}
         out: dict[str, Any] = {}
         for name in self.attrs:
