@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_sns import SNSClient
+    from mypy_boto3_ssm import SSMClient
 
 __all__ = ["CLIENT_CONFIG", "Clients", "client", "default_clients", "error_code", "reset_clients"]
 
@@ -45,12 +46,13 @@ def reset_clients() -> None:
 
 @dataclass(frozen=True)
 class Clients:
-    """The four collaborators of one healer run."""
+    """The collaborators of one healer run."""
 
     lambda_: LambdaClient
     dynamodb: DynamoDBClient
     sns: SNSClient
     cloudwatch: CloudWatchClient
+    ssm: SSMClient
 
 
 def default_clients() -> Clients:
@@ -60,6 +62,7 @@ def default_clients() -> Clients:
         dynamodb=client("dynamodb"),
         sns=client("sns"),
         cloudwatch=client("cloudwatch"),
+        ssm=client("ssm"),
     )
 
 

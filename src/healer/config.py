@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 __all__ = ["ConfigError", "HealerConfig"]
 
-_FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_REGISTRY_PATH = re.compile(r"^(/[A-Za-z0-9_.-]+){1,10}/?$")
 _TABLE_NAME = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 _TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$")
 _TRUE = {"true", "1", "yes", "on"}
@@ -30,15 +30,13 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class HealerConfig:
-    """Validated healer settings (see docs/internals.md for the variable names)."""
+    """Validated healer settings (docs/platform.md); the per-function rails are in the registry."""
 
-    target_function_name: str
+    registry_path: str
     ledger_table_name: str
     escalation_topic_arn: str
-    cooldown_seconds: float = 300.0
-    max_actions_per_window: int = 3
-    action_window_seconds: float = 3600.0
-    verify_timeout_seconds: float = 300.0
+    fleet_max_in_flight: int = 3
+    fleet_max_actions_per_hour: int = 10
     dry_run: bool = False
     healer_name: str = "selfheal-healer"
     metrics_namespace: str = "Selfheal"
@@ -57,39 +55,34 @@ class HealerConfig:
                 problems.append(f"{name} is not {what}: {value!r}")
             return value
 
-        def number(name: str, default: float, *, minimum: float, integer: bool = False) -> float:
+        def whole(name: str, default: int, *, minimum: int) -> int:
             raw = env.get(name, "").strip()
             if not raw:
                 return default
-            try:
-                value = int(raw) if integer else float(raw)
-            except ValueError:
-                problems.append(f"{name} is not {'an integer' if integer else 'a number'}: {raw!r}")
+            if not raw.isascii() or not raw.isdigit():
+                problems.append(f"{name} is not a whole number: {raw!r}")
                 return default
-            if not value >= minimum or value != value or value == float("inf"):
-                problems.append(f"{name} must be a finite number >= {minimum:g}, got {raw!r}")
+            value = int(raw)
+            if value < minimum:
+                problems.append(f"{name} must be >= {minimum}, got {raw!r}")
             return value
 
-        target = required("TARGET_FUNCTION_NAME", _FUNCTION_NAME, "a Lambda function name")
+        registry = required("REGISTRY_PATH", _REGISTRY_PATH, "an SSM parameter path like /selfheal/prod")
         table = required("LEDGER_TABLE_NAME", _TABLE_NAME, "a DynamoDB table name")
         topic = required("ESCALATION_TOPIC_ARN", _TOPIC_ARN, "an SNS topic ARN")
-        cooldown = number("COOLDOWN_SECONDS", cls.cooldown_seconds, minimum=0)
-        cap = number("MAX_ACTIONS_PER_WINDOW", cls.max_actions_per_window, minimum=1, integer=True)
-        window = number("ACTION_WINDOW_SECONDS", cls.action_window_seconds, minimum=1)
-        verify = number("VERIFY_TIMEOUT_SECONDS", cls.verify_timeout_seconds, minimum=0)
+        in_flight = whole("FLEET_MAX_IN_FLIGHT", cls.fleet_max_in_flight, minimum=1)
+        per_hour = whole("FLEET_MAX_ACTIONS_PER_HOUR", cls.fleet_max_actions_per_hour, minimum=1)
         raw_dry = env.get("DRY_RUN", "").strip().lower()
         if raw_dry not in _TRUE | _FALSE:
             problems.append(f"DRY_RUN must be true or false, got {env.get('DRY_RUN')!r}")
         if problems:
             raise ConfigError(problems)
         return cls(
-            target_function_name=target,
+            registry_path=registry.rstrip("/"),
             ledger_table_name=table,
             escalation_topic_arn=topic,
-            cooldown_seconds=cooldown,
-            max_actions_per_window=int(cap),
-            action_window_seconds=window,
-            verify_timeout_seconds=verify,
+            fleet_max_in_flight=in_flight,
+            fleet_max_actions_per_hour=per_hour,
             dry_run=raw_dry in _TRUE,
             healer_name=env.get("AWS_LAMBDA_FUNCTION_NAME", "").strip() or cls.healer_name,
             metrics_namespace=env.get("POWERTOOLS_METRICS_NAMESPACE", "").strip() or cls.metrics_namespace,

@@ -8,6 +8,7 @@ and an entry of its ``transitions`` list. The item layout is in ``healer.ledger`
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,7 @@ from healer.table import Item, LedgerUnavailable, get_dt_epoch, get_dt_iso, get_
 __all__ = [
     "INCIDENTS_PK",
     "Incident",
+    "StepRecord",
     "Transition",
     "incident_from_item",
     "incident_id_for",
@@ -36,6 +38,48 @@ class Transition:
 
     state: str
     time: datetime
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    """One step of the playbook that ran: the action, when, how it ended, and what it changed."""
+
+    index: int
+    action: str
+    at: float
+    status: str
+    detail: str
+    changes: tuple[dict[str, Any], ...] = ()
+
+    def to_json(self) -> str:
+        """The step as stored in the incident's ``steps`` list (a JSON string)."""
+        return json.dumps(
+            {
+                "index": self.index,
+                "action": self.action,
+                "at": self.at,
+                "status": self.status,
+                "detail": self.detail,
+                "changes": list(self.changes),
+            },
+            sort_keys=True,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> StepRecord:
+        """Read a stored step; raise ``LedgerUnavailable`` when it does not parse."""
+        try:
+            data = json.loads(text)
+            return cls(
+                index=int(data["index"]),
+                action=str(data["action"]),
+                at=float(data["at"]),
+                status=str(data["status"]),
+                detail=str(data.get("detail", "")),
+                changes=tuple(dict(change) for change in data.get("changes", [])),
+            )
+        except (ValueError, KeyError, TypeError) as exc:
+            raise LedgerUnavailable(f"a recorded step does not parse: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -64,6 +108,14 @@ class Incident:
     claimed_by: str | None = None
     lease_expires_at: float | None = None
     takeovers: int = 0
+    mode: str | None = None
+    """The mode the incident was decided in (``observe``, ``approve``, ``auto``)."""
+    playbook: tuple[str, ...] = ()
+    step: int = 0
+    """Index in ``playbook`` of the step to run next (or being run while ``ACTING``)."""
+    steps: tuple[StepRecord, ...] = ()
+    """What each step that ran changed, in order."""
+    restored_at: datetime | None = None
 
     @property
     def is_open(self) -> bool:
@@ -129,4 +181,11 @@ def incident_from_item(item: Item) -> Incident:
         claimed_by=get_s(item, "claimed_by"),
         lease_expires_at=get_n(item, "lease_expires_at"),
         takeovers=int(get_n(item, "takeovers") or 0),
+        mode=get_s(item, "mode"),
+        playbook=tuple(entry["S"] for entry in item.get("playbook", {}).get("L", []) if "S" in entry),
+        step=int(get_n(item, "step") or 0),
+        steps=tuple(
+            StepRecord.from_json(entry["S"]) for entry in item.get("steps", {}).get("L", []) if "S" in entry
+        ),
+        restored_at=get_dt_epoch(item, "restored_at"),
     )

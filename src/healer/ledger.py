@@ -27,9 +27,9 @@ Three kinds of item:
     ``version`` v → v+1, so the cooldown and the cap hold across concurrent invocations. No TTL: the
     cooldown and the cap must outlive the incidents.
 
-Statuses (``healer.decisions.IncidentStatus``): NEW, ACTING, ACTED, RECOVERED, UNVERIFIED (not OK by the
-verify deadline; escalated), ESCALATED, DRY_RUN, FAILED (the action failed; escalated). ACTING, ACTED and
-UNVERIFIED are *open*: an ``OK`` closes them. Any failure to reach the table raises ``LedgerUnavailable``
+Statuses (``healer.decisions.IncidentStatus``) and the transitions between them are the state machine
+of ``healer.lifecycle``; every write checks its transition there and is conditional on the status it
+leaves. Any failure to reach the table raises ``LedgerUnavailable``
 (callers fail closed).
 
 Modules: ``healer.table`` (attribute values, errors), ``healer.incident`` (the incident item),
@@ -39,7 +39,7 @@ its end). ``recent_incidents`` is the read API for operators (the ``selfheal sta
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -50,13 +50,16 @@ from healer.decisions import OPEN_STATUSES, Decision, IncidentStatus
 from healer.incident import (
     INCIDENTS_PK,
     Incident,
+    StepRecord,
     Transition,
     incident_from_item,
     incident_id_for,
     incident_key,
     transition_value,
 )
+from healer.lifecycle import require
 from healer.notification import AlarmNotification, AlarmState
+from healer.registry import Protection
 from healer.table import Item, LedgerUnavailable, Table, get_s, n, s, s_time
 
 if TYPE_CHECKING:
@@ -67,6 +70,7 @@ __all__ = [
     "Incident",
     "Ledger",
     "LedgerUnavailable",
+    "StepRecord",
     "Transition",
     "incident_id_for",
     "recent_incidents",
@@ -92,7 +96,7 @@ class Ledger:
         item = response.get("Item")
         return incident_from_item(item) if item else None
 
-    def open_incident(self, notification: AlarmNotification, target: str, now: float) -> Incident:
+    def open_incident(self, notification: AlarmNotification, protection: Protection, now: float) -> Incident:
         """Record the ALARM transition as a NEW incident, or return the one already recorded for it."""
         incident_id = incident_id_for(notification)
         sk = f"{iso_utc(notification.state_change_time)}#{incident_id}"
@@ -102,7 +106,10 @@ class Ledger:
             "incident_id": s(incident_id),
             "alarm_name": s(notification.alarm_name),
             "alarm_arn": s(notification.alarm_arn),
-            "target": s(target),
+            "target": s(protection.function_name),
+            "mode": s(protection.mode),
+            "playbook": {"L": [s(step) for step in protection.playbook]},
+            "step": n(0),
             "status": s(IncidentStatus.NEW),
             "alarm_time": s_time(notification.state_change_time),
             "alarm_epoch": n(alarm_epoch),
@@ -151,12 +158,14 @@ class Ledger:
         expect: IncidentStatus = IncidentStatus.NEW,
         owner: str | None = None,
         context: str = "",
+        step: StepRecord | None = None,
     ) -> bool:
         """Record a decision that takes no action (``expect`` → ``status``); False if it lost a race.
 
         ``context`` goes before the decision's reason in the ledger. With ``owner``, the write also requires
-        that ``owner`` still holds the action claim.
+        that ``owner`` still holds the action claim. ``step`` (a failed step) is appended to ``steps``.
         """
+        require(expect, status)
         values: Item = {
             ":status": s(status),
             ":expect": s(expect),
@@ -169,60 +178,114 @@ class Ledger:
         if owner is not None:
             condition += " AND claimed_by = :owner"
             values[":owner"] = s(owner)
-        return self._table.update(
-            incident_key(incident.sk),
+        update = (
             "SET #s = :status, decision = :d, decision_code = :c, reason = :r, decided_at = :now, "
-            "updated_at = :now",
-            condition,
-            values,
-            {"#s": "status"},
+            "updated_at = :now"
         )
+        if step is not None:
+            update += ", steps = list_append(if_not_exists(steps, :empty), :step)"
+            values[":empty"] = {"L": []}
+            values[":step"] = {"L": [s(step.to_json())]}
+        return self._table.update(incident_key(incident.sk), update, condition, values, {"#s": "status"})
 
-    def record_action(
+    def record_step(
         self,
         incident: Incident,
+        step: StepRecord,
+        summary: str,
         previous_failure_rate: str | None,
-        action_at: float,
         *,
         owner: str | None = None,
     ) -> bool:
-        """ACTING → ACTED with what was changed; False if the incident moved on (e.g. already recovered).
+        """ACTING → ACTED with the step's changes; False if the incident moved on (e.g. already recovered).
 
-        With ``owner``, the write also requires that ``owner`` still holds the action claim.
+        ``summary`` becomes the incident's ``action`` (its latest change, for people); the next step is
+        ``step.index + 1``. With ``owner``, the write also requires that ``owner`` still holds the claim.
         """
+        require(IncidentStatus.ACTING, IncidentStatus.ACTED)
         values: Item = {
             ":acted": s(IncidentStatus.ACTED),
             ":acting": s(IncidentStatus.ACTING),
-            ":action": s("UpdateFunctionConfiguration FAILURE_RATE=0"),
-            ":at": n(action_at),
-            ":prev": s(previous_failure_rate if previous_failure_rate is not None else ""),
+            ":action": s(summary),
+            ":at": n(step.at),
+            ":next": n(step.index + 1),
+            ":empty": {"L": []},
+            ":step": {"L": [s(step.to_json())]},
         }
+        update = (
+            "SET #s = :acted, #a = :action, action_at = :at, updated_at = :at, step = :next, "
+            "steps = list_append(if_not_exists(steps, :empty), :step)"
+        )
+        if previous_failure_rate is not None:
+            update += ", previous_failure_rate = :prev"
+            values[":prev"] = s(previous_failure_rate)
         condition = "#s = :acting"
         if owner is not None:
             condition += " AND claimed_by = :owner"
             values[":owner"] = s(owner)
         return self._table.update(
-            incident_key(incident.sk),
-            "SET #s = :acted, #a = :action, action_at = :at, previous_failure_rate = :prev, updated_at = :at",
-            condition,
-            values,
-            {"#s": "status", "#a": "action"},
+            incident_key(incident.sk), update, condition, values, {"#s": "status", "#a": "action"}
         )
 
-    def mark_unverified(self, incident: Incident, reason: str, now: float) -> bool:
-        """ACTED → UNVERIFIED after the verify deadline passed."""
+    def mark_unverified(self, incident: Incident, decision: Decision, now: float) -> bool:
+        """ACTED → UNVERIFIED after the verify deadline passed and no next step was taken."""
+        require(IncidentStatus.ACTED, IncidentStatus.UNVERIFIED)
         return self._table.update(
             incident_key(incident.sk),
-            "SET #s = :unverified, outcome = :r, updated_at = :now",
+            "SET #s = :unverified, outcome = :r, decision = :d, decision_code = :c, reason = :r, "
+            "decided_at = :now, updated_at = :now",
             "#s = :acted",
             {
                 ":unverified": s(IncidentStatus.UNVERIFIED),
                 ":acted": s(IncidentStatus.ACTED),
-                ":r": s(reason),
+                ":d": s(decision.kind),
+                ":c": s(decision.code),
+                ":r": s(decision.reason),
                 ":now": n(now),
             },
             {"#s": "status"},
         )
+
+    def mark_restored(self, incident: Incident, now: float) -> bool:
+        """Claim the incident's restore (``restored_at``); False if it was restored already."""
+        return self._table.update(
+            incident_key(incident.sk),
+            "SET restored_at = :now, updated_at = :now",
+            "attribute_exists(pk) AND attribute_not_exists(restored_at)",
+            {":now": n(now)},
+        )
+
+    def record_restore(
+        self, incident: Incident, operator: str, outcome: str, detail: str, now: float
+    ) -> None:
+        """Write the restore as its own ledger item (``pk = RESTORES``)."""
+        self._table.call(
+            "put_item",
+            Item={
+                "pk": s("RESTORES"),
+                "sk": s(f"{iso_utc(datetime.fromtimestamp(now, UTC))}#{incident.incident_id}"),
+                "incident_id": s(incident.incident_id),
+                "target": s(incident.target),
+                "operator": s(operator),
+                "outcome": s(outcome),
+                "detail": s(detail),
+                "restored_at": n(now),
+                "expires_at": n(int(now) + TTL_SECONDS),
+            },
+        )
+
+    def find(self, incident_id: str, limit: int = 1000) -> Incident | None:
+        """The incident with ``incident_id`` among the newest ``limit`` (operator commands name one)."""
+        response = self._table.call(
+            "query",
+            KeyConditionExpression="pk = :pk",
+            FilterExpression="incident_id = :id",
+            ExpressionAttributeValues={":pk": s(INCIDENTS_PK), ":id": s(incident_id)},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        items = response.get("Items", [])
+        return incident_from_item(items[0]) if items else None
 
     def close(self, incident: Incident, ok_time: datetime, now: float, via: str = "") -> float | None:
         """Mark an open incident RECOVERED at ``ok_time``; return the time to recover, or None if not open."""

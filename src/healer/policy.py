@@ -1,92 +1,98 @@
 """The healer's policy: pure functions from what it knows to what it should do, and why.
 
-Nothing here reads or writes; the ledger makes the inputs consistent and records the output. Every
-``Decision`` the healer logs or records comes from here (codes in ``healer.decisions``).
+Nothing here reads or writes; the ledger makes the inputs consistent and records the output, and
+``healer.lifecycle`` holds the transitions a decision may cause. Every ``Decision`` the healer logs or
+records comes from here or from ``healer.setbacks`` (codes in ``healer.decisions``).
 
-``decide`` rules, in order: foreign alarms are skipped (``screen``); ``OK`` closes the alarm's open
-incident; ``INSUFFICIENT_DATA`` is skipped; for ``ALARM``: a transition whose action was claimed
-(``ACTING``) but has no recorded outcome is skipped while the claim's lease is live, and taken over once it
-has expired (see "Taking over" below); any other transition already decided is a duplicate; a new
-``ALARM`` within the cooldown of the last action, or beyond the cap of actions per window, is escalated
-(the last remediation did not hold); a target whose ``FAILURE_RATE`` is already 0 (or absent) is
-escalated (this remediation cannot fix it); in dry-run mode the healer only records what it would
-have done; otherwise it acts.
+A notification is routed by its alarm's name through the registry (``healer.registry``); an alarm that is
+not registered is skipped. ``decide`` then: ``OK`` closes the alarm's open incident; ``INSUFFICIENT_DATA``
+is skipped; for ``ALARM``: a transition whose step was claimed (``ACTING``) but has no recorded outcome is
+skipped while the claim's lease is live and taken over once it has expired (unless the function is
+observed now: then it is escalated); any other transition already decided is a duplicate; the
+per-function rails (cooldown, cap) escalate; a playbook with no runnable step (the function unreadable,
+every step refused or with nothing to change) is escalated; an observed function (its mode, the kill
+switch, or ``DRY_RUN``) only records the plan; in approve mode the plan waits for ``selfheal approve``;
+the fleet rails escalate; otherwise the healer runs the step.
 
-Taking over: the invocation that held the claim was killed before it recorded an outcome (Lambda then
-retries the message). The claim already passed the cooldown and the cap and is counted in them, so they are
-not applied again. If the target carries this incident's own marker (``HEALED_INCIDENT``) with
-``FAILURE_RATE`` 0, the killed run's update landed: the healer records it without updating again
-(``record_landed_action``); otherwise the usual rules about the target apply (unreadable or already 0 →
-escalate; dry run) and it acts (``take_over``). ``lease_expiry`` says when a claim lapses.
-
-What happens later in a run is decided here too: a race lost to another invocation (``decided_elsewhere``,
-``taken_over_elsewhere``), a claim that could not be made (``contention``), an action that failed
-(``after_failed_action``), a recovery not seen in time (``verify_timed_out``), the ledger or the healer
-failing (``ledger_unavailable``, ``internal_error``); ``recorded_status`` is the incident status a
-decision leaves in the ledger.
+``decide_approval`` judges ``selfheal approve`` on an incident awaiting it, ``decide_next_step`` whether a
+playbook goes on after its step was not verified in time. ``effective_mode`` folds the kill switch and
+``DRY_RUN`` into the registered mode.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import assert_never
 
 from healer.config import HealerConfig
 from healer.decisions import (
     ActionCode,
     CloseCode,
     Decision,
-    DryRunCode,
     EscalationCode,
     IncidentStatus,
-    OutcomeStatus,
+    ObserveCode,
     SkipCode,
 )
 from healer.notification import AlarmNotification
+from healer.rails import FleetLimits, RailState, fleet_check, function_check
+from healer.registry import KillSwitch, Mode, Protection
 
 __all__ = [
-    "LAMBDA_NAMESPACE",
-    "FunctionState",
     "LedgerState",
-    "actions_in_window",
-    "after_failed_action",
-    "contention",
+    "PlaybookPlan",
+    "StepPlan",
     "decide",
-    "decided_elsewhere",
-    "internal_error",
+    "decide_approval",
+    "decide_next_step",
+    "decide_state_change",
+    "effective_mode",
+    "fleet_limits",
     "lease_expiry",
-    "ledger_unavailable",
-    "parse_failure_rate",
-    "recorded_status",
-    "screen",
-    "taken_over_elsewhere",
-    "verify_timed_out",
+    "unregistered",
 ]
-
-LAMBDA_NAMESPACE = "AWS/Lambda"
 
 
 @dataclass(frozen=True)
-class FunctionState:
-    """The target function's configuration as read just before deciding."""
+class StepPlan:
+    """What one step of the playbook would change, as the catalogue planned it just before deciding."""
 
-    revision_id: str | None
-    variables: Mapping[str, str] = field(default_factory=dict)
-    last_update_status: str | None = None
+    index: int
+    action: str
+    summary: str
+    has_changes: bool
+    landed: bool = False
+    """This incident's own change is already in place (an interrupted run's update landed)."""
+    refusal: str | None = None
 
     @property
-    def failure_rate(self) -> str | None:
-        """The raw ``FAILURE_RATE`` variable, or None when absent."""
-        return self.variables.get("FAILURE_RATE")
+    def runnable(self) -> bool:
+        """True when the step can run: not refused, and something to change (or already landed)."""
+        return self.refusal is None and (self.has_changes or self.landed)
 
-    def remediated_for(self, incident_id: str) -> bool:
-        """True when this incident's remediation is in place: its marker, and ``FAILURE_RATE`` 0."""
-        return (
-            self.variables.get("HEALED_INCIDENT") == incident_id
-            and parse_failure_rate(self.failure_rate) == 0.0
-        )
+    def why_not(self) -> str:
+        """Why the step cannot run."""
+        return self.refusal or self.summary
+
+
+@dataclass(frozen=True)
+class PlaybookPlan:
+    """The first runnable step from the incident's next one on, and the steps passed over to reach it."""
+
+    step: StepPlan | None
+    passed_over: tuple[StepPlan, ...] = ()
+    unreadable: str | None = None
+    """Why the function could not be read (then there is no step)."""
+
+    def no_step(self, function: str) -> Decision:
+        """The escalation when no step can run."""
+        if self.unreadable is not None:
+            return Decision(
+                EscalationCode.TARGET_UNREADABLE, f"could not read {function!r}: {self.unreadable}"
+            )
+        reasons = "; ".join(plan.why_not() for plan in self.passed_over) or "the playbook has no step left"
+        refused = any(plan.refusal is not None for plan in self.passed_over)
+        code = EscalationCode.ACTION_REFUSED if refused else EscalationCode.NOTHING_TO_CHANGE
+        return Decision(code, f"no step of the playbook can help {function}: {reasons}")
 
 
 @dataclass(frozen=True)
@@ -97,37 +103,17 @@ class LedgerState:
     """Status of the incident for this very transition; None or NEW while undecided."""
     open_incident_id: str | None = None
     """The alarm's latest incident that is still waiting for ``OK``, if any."""
-    last_action_at: float | None = None
-    action_times: tuple[float, ...] = ()
     incident_id: str | None = None
-    """Id of the incident for this transition (to recognise its marker on the target)."""
     claimed_by: str | None = None
     """Who holds the incident's action claim (status ``ACTING``)."""
     lease_expires_at: float | None = None
     """When that claim lapses (epoch seconds); None when unknown, which never counts as expired."""
-    action_recorded: bool = False
-    """True once the outcome of the claimed action is in the ledger."""
+    rails: RailState = field(default_factory=RailState)
 
     @property
     def claim_without_outcome(self) -> bool:
-        """True when an action was claimed and no outcome recorded (its holder may have been killed)."""
-        return self.incident_status == IncidentStatus.ACTING and not self.action_recorded
-
-
-def parse_failure_rate(raw: str | None) -> float | None:
-    """Return ``FAILURE_RATE`` as a number (absent counts as 0), or None when it is not a number."""
-    if raw is None or not raw.strip():
-        return 0.0
-    try:
-        value = float(raw)
-    except ValueError:
-        return None
-    return value if math.isfinite(value) else None
-
-
-def actions_in_window(times: Iterable[float], now: float, window_seconds: float) -> list[float]:
-    """Return the action times inside the window ``(now - window_seconds, now]``."""
-    return sorted(t for t in times if now - window_seconds < t <= now)
+        """True when a step was claimed and its outcome not recorded (its holder may have been killed)."""
+        return self.incident_status == IncidentStatus.ACTING
 
 
 def lease_expiry(
@@ -141,88 +127,61 @@ def lease_expiry(
     return decided_at + lease_seconds
 
 
-def _unreadable(target: str, read_error: str | None) -> Decision:
-    reason = f"could not read the configuration of {target!r}"
-    return Decision(EscalationCode.TARGET_UNREADABLE, f"{reason}: {read_error}" if read_error else reason)
+def fleet_limits(config: HealerConfig) -> FleetLimits:
+    """The fleet rails of ``config``."""
+    return FleetLimits(config.fleet_max_in_flight, config.fleet_max_actions_per_hour)
 
 
-def _reset(function: FunctionState, config: HealerConfig, code: ActionCode, context: str) -> Decision:
-    """The rules about the target itself: escalate if FAILURE_RATE is already 0, else (dry-)act."""
-    rate = parse_failure_rate(function.failure_rate)
-    if rate == 0.0:
-        return Decision(
-            EscalationCode.FAILURE_RATE_ZERO,
-            f"{config.target_function_name} is failing but FAILURE_RATE is already "
-            f"{function.failure_rate or 'absent'}; resetting it cannot help",
-        )
-    shown = function.failure_rate if rate is not None else f"{function.failure_rate!r} (not a number)"
-    if config.dry_run:
-        return Decision(DryRunCode.DRY_RUN, f"dry run: would set FAILURE_RATE from {shown} to 0")
-    return Decision(code, f"{context}FAILURE_RATE is {shown}; set it to 0")
+def effective_mode(registered: Mode, kill_switch: KillSwitch, dry_run: bool) -> tuple[Mode, str]:
+    """The mode a decision runs in and why: the kill switch and ``DRY_RUN`` turn every function to observe."""
+    if kill_switch.engaged:
+        return "observe", kill_switch.reason
+    if dry_run:
+        return "observe", "DRY_RUN is set: observing only"
+    return registered, f"mode {registered}"
 
 
-def _decide_take_over(
-    ledger: LedgerState, function: FunctionState | None, config: HealerConfig, read_error: str | None
-) -> Decision:
-    holder = ledger.claimed_by or "an earlier invocation"
-    if function is None:
-        return _unreadable(config.target_function_name, read_error)
-    if ledger.incident_id is not None and function.remediated_for(ledger.incident_id):
-        return Decision(
-            ActionCode.RECORD_LANDED_ACTION,
-            f"the claim of {holder} expired without an outcome, but its update is in place "
-            f"(FAILURE_RATE 0, HEALED_INCIDENT {ledger.incident_id}); recording it without updating again",
-        )
-    return _reset(
-        function, config, ActionCode.TAKE_OVER, f"the claim of {holder} expired without an outcome; "
+def unregistered(notification: AlarmNotification) -> Decision:
+    """The skip for an alarm the registry does not know."""
+    return Decision(
+        SkipCode.UNREGISTERED_ALARM,
+        f"alarm {notification.alarm_name!r} is not in the registry; no protected function to act on",
     )
 
 
-def screen(notification: AlarmNotification, config: HealerConfig) -> Decision | None:
-    """The skip for an alarm that does not watch the target's AWS/Lambda metrics; None if it does."""
-    trigger = notification.trigger
-    target = config.target_function_name
-    if trigger.kind == "composite":
-        # Until a registry routes alarms by name, an alarm on other alarms names no function to act on.
-        return Decision(SkipCode.FOREIGN_NAMESPACE, trigger.no_target_reason() or "composite alarm")
-    if trigger.namespace != LAMBDA_NAMESPACE:
+def _step_text(plan: StepPlan) -> str:
+    return f"step {plan.index + 1}: {plan.summary}"
+
+
+def _decide_take_over(ledger: LedgerState, planned: PlaybookPlan, function: str) -> Decision:
+    holder = ledger.claimed_by or "an earlier invocation"
+    step = planned.step
+    if step is not None and step.landed:
         return Decision(
-            SkipCode.FOREIGN_NAMESPACE, f"alarm watches namespace {trigger.namespace!r}, not AWS/Lambda"
+            ActionCode.RECORD_LANDED_ACTION,
+            f"the claim of {holder} expired without an outcome, but its change is in place "
+            f"({_step_text(step)}); recording it without changing again",
         )
-    watched = trigger.dimension("FunctionName")
-    if watched is None:
-        return Decision(SkipCode.FOREIGN_FUNCTION, trigger.no_target_reason() or "alarm names no function")
-    if watched != target:
-        return Decision(
-            SkipCode.FOREIGN_FUNCTION, f"alarm watches function {watched!r}, not the target {target!r}"
-        )
-    return None
+    if step is None:
+        return planned.no_step(function)
+    return Decision(
+        ActionCode.TAKE_OVER, f"the claim of {holder} expired without an outcome; {_step_text(step)}"
+    )
 
 
 def decide(
     notification: AlarmNotification,
     ledger: LedgerState,
-    function: FunctionState | None,
+    protection: Protection,
+    planned: PlaybookPlan,
     now: float,
     config: HealerConfig,
-    *,
-    read_error: str | None = None,
+    kill_switch: KillSwitch,
 ) -> Decision:
-    """Decide what to do about ``notification``.
-
-    ``function`` None means its configuration is unreadable, for the reason ``read_error`` when known.
-    """
-    foreign = screen(notification, config)
-    if foreign is not None:
-        return foreign
-    if notification.new_state == "OK":
-        if ledger.open_incident_id is None:
-            return Decision(SkipCode.NO_OPEN_INCIDENT, "alarm is OK and no incident is waiting for it")
-        return Decision(
-            CloseCode.RECOVERED, f"alarm is OK again: incident {ledger.open_incident_id} recovered"
-        )
-    if notification.new_state == "INSUFFICIENT_DATA":
-        return Decision(SkipCode.NOT_ALARM, "alarm has insufficient data; the healer acts only on ALARM")
+    """Decide what to do about an ``ALARM`` of a registered alarm, given the playbook's plan."""
+    if notification.new_state != "ALARM":
+        return decide_state_change(notification, None)
+    function = protection.function_name
     if ledger.claim_without_outcome and ledger.lease_expires_at is not None:
         if now < ledger.lease_expires_at:
             return Decision(
@@ -230,110 +189,105 @@ def decide(
                 f"{ledger.claimed_by or 'another invocation'} holds the action claim for another "
                 f"{ledger.lease_expires_at - now:.0f}s",
             )
-        return _decide_take_over(ledger, function, config, read_error)
+        taken = _decide_take_over(ledger, planned, function)
+        mode, why = effective_mode(protection.mode, kill_switch, config.dry_run)
+        if taken.code == ActionCode.TAKE_OVER and mode == "observe":
+            return Decision(
+                EscalationCode.ACTION_REFUSED, f"{why}: not finishing the expired claim ({taken.reason})"
+            )
+        return taken
     if ledger.incident_status not in (None, IncidentStatus.NEW):
         return Decision(
             SkipCode.DUPLICATE, f"this transition was already handled (incident is {ledger.incident_status})"
         )
-    if function is None:
-        return _unreadable(config.target_function_name, read_error)
-    if ledger.last_action_at is not None and now - ledger.last_action_at < config.cooldown_seconds:
-        since = now - ledger.last_action_at
+    # The rails before the plan: a concurrent run claims (and counts) before it changes the function, so a
+    # plan that already sees its change has a control read that sees its claim: cooldown, not "no step".
+    stop = function_check(ledger.rails, protection.rails, now)
+    if stop is not None:
+        return stop
+    if planned.step is None:
+        return planned.no_step(function)
+    mode, why = effective_mode(protection.mode, kill_switch, config.dry_run)
+    if mode == "observe":
+        return Decision(ObserveCode.OBSERVE, f"{why}: would run {_step_text(planned.step)} on {function}")
+    if mode == "approve":
         return Decision(
-            EscalationCode.COOLDOWN,
-            f"last action was {since:.0f}s ago, inside the {config.cooldown_seconds:g}s cooldown; "
-            "the remediation did not hold",
+            EscalationCode.AWAITING_APPROVAL,
+            f"{function} is in approve mode: the healer would run {_step_text(planned.step)}; "
+            f"approve with: selfheal approve {ledger.incident_id}",
         )
-    recent = actions_in_window(ledger.action_times, now, config.action_window_seconds)
-    if len(recent) >= config.max_actions_per_window:
-        return Decision(
-            EscalationCode.ACTION_CAP,
-            f"{len(recent)} actions in the last {config.action_window_seconds:g}s reach the cap of "
-            f"{config.max_actions_per_window}",
-        )
-    return _reset(function, config, ActionCode.RESET_FAILURE_RATE, "")
+    stop = fleet_check(ledger.rails, fleet_limits(config), now)
+    if stop is not None:
+        return stop
+    return Decision(ActionCode.RUN_STEP, f"{_step_text(planned.step)} on {function}")
 
 
-def decided_elsewhere() -> Decision:
-    """Another invocation recorded its decision about this transition first."""
-    return Decision(SkipCode.DUPLICATE, "another invocation decided this transition")
+def decide_state_change(notification: AlarmNotification, open_incident_id: str | None) -> Decision:
+    """``OK`` closes the open incident; ``INSUFFICIENT_DATA``, or ``OK`` with none open, is skipped."""
+    if notification.new_state == "OK":
+        if open_incident_id is None:
+            return Decision(SkipCode.NO_OPEN_INCIDENT, "alarm is OK and no incident is waiting for it")
+        return Decision(CloseCode.RECOVERED, f"alarm is OK again: incident {open_incident_id} recovered")
+    return Decision(SkipCode.NOT_ALARM, f"alarm is {notification.new_state}; the healer acts only on ALARM")
 
 
-def taken_over_elsewhere() -> Decision:
-    """Another invocation took the expired claim over, or its holder finished, first."""
-    return Decision(SkipCode.DUPLICATE, "another invocation took over or finished the claim")
+def decide_approval(
+    ledger: LedgerState,
+    protection: Protection,
+    planned: PlaybookPlan,
+    now: float,
+    config: HealerConfig,
+    kill_switch: KillSwitch,
+    operator: str,
+) -> Decision:
+    """Judge ``selfheal approve`` of an incident awaiting approval (the caller checked its status)."""
+    function = protection.function_name
+    mode, why = effective_mode(protection.mode, kill_switch, config.dry_run)
+    if mode == "observe":
+        return Decision(SkipCode.KILL_SWITCH, f"{why}; the approval waits until the function may act")
+    if planned.step is None:
+        return planned.no_step(function)
+    stop = function_check(ledger.rails, protection.rails, now) or fleet_check(
+        ledger.rails, fleet_limits(config), now
+    )
+    if stop is not None:
+        return stop
+    return Decision(ActionCode.APPROVED, f"approved by {operator}: {_step_text(planned.step)} on {function}")
 
 
-def contention() -> Decision:
-    """The target's control item changed under every attempt to claim an action."""
-    return Decision(EscalationCode.CONTENTION, "the target's action record kept changing; not acting")
+def decide_next_step(
+    ledger: LedgerState,
+    protection: Protection,
+    planned: PlaybookPlan,
+    now: float,
+    config: HealerConfig,
+    kill_switch: KillSwitch,
+    not_ok: str,
+) -> Decision:
+    """After a step was not verified in time (``not_ok`` says how): the next step, or an escalation.
 
-
-def after_failed_action(status: OutcomeStatus, detail: str) -> Decision:
-    """What follows an action that did not apply: a lost claim is left alone, anything else is escalated.
-
-    ``revision_changed`` is final only once re-deciding on the changed function stopped helping.
+    The cooldown does not apply between steps of one incident; the cap and the fleet rails do.
     """
-    match status:
-        case "lease_lost":
-            return Decision(SkipCode.CLAIM_LOST, f"stopped before acting: {detail}")
-        case "permanent_error":
-            return Decision(EscalationCode.PERMANENT_ERROR, f"remediation failed: {detail}")
-        case "retries_exhausted":
-            return Decision(EscalationCode.RETRIES_EXHAUSTED, f"remediation failed: {detail}")
-        case "not_settled":
-            return Decision(EscalationCode.NOT_SETTLED, f"remediation failed: {detail}")
-        case "revision_changed":
-            return Decision(EscalationCode.REVISION_CHANGED, "the function kept changing while acting")
-        case "applied" | "already_applied":
-            raise ValueError(f"{status!r} is not a failed action")
-        case unreachable:
-            assert_never(unreachable)
-
-
-def verify_timed_out(detail: str, config: HealerConfig) -> Decision:
-    """The alarm was not OK again within the verify timeout after the action."""
-    return Decision(
-        EscalationCode.VERIFY_TIMEOUT,
-        f"alarm not OK within {config.verify_timeout_seconds:g}s of the action: {detail}",
+    function = protection.function_name
+    mode, why = effective_mode(protection.mode, kill_switch, config.dry_run)
+    if planned.step is None:
+        if planned.unreadable is not None:
+            return planned.no_step(function)
+        passed = "; ".join(plan.why_not() for plan in planned.passed_over)
+        return Decision(
+            EscalationCode.VERIFY_TIMEOUT,
+            f"alarm not OK within {protection.rails.verify_timeout_seconds:g}s of the last step ({not_ok}); "
+            "the playbook is exhausted" + (f" ({passed})" if passed else ""),
+        )
+    if mode == "observe":
+        return Decision(
+            EscalationCode.VERIFY_TIMEOUT, f"alarm not OK ({not_ok}); {why}: not running the next step"
+        )
+    stop = function_check(ledger.rails, protection.rails, now, cooldown=False) or fleet_check(
+        ledger.rails, fleet_limits(config), now
     )
-
-
-def ledger_unavailable(error: str, *, acted: bool) -> Decision:
-    """The ledger failed: no action (fail closed), or an action that could not be recorded."""
+    if stop is not None:
+        return Decision(stop.code, f"alarm not OK ({not_ok}); the next step is held back: {stop.reason}")
     return Decision(
-        EscalationCode.LEDGER_UNAVAILABLE,
-        f"ledger unavailable ({error}); "
-        + ("the action was taken but could not be recorded" if acted else "no action taken"),
+        ActionCode.NEXT_STEP, f"alarm not OK ({not_ok}); {_step_text(planned.step)} on {function}"
     )
-
-
-def internal_error(exc: BaseException) -> Decision:
-    """The healer itself failed unexpectedly."""
-    return Decision(EscalationCode.INTERNAL_ERROR, f"the healer failed: {type(exc).__name__}: {exc}")
-
-
-def recorded_status(decision: Decision) -> IncidentStatus:
-    """The status an incident takes when ``decision`` is recorded: a failed action leaves it ``FAILED``."""
-    match decision.code:
-        case (
-            EscalationCode.PERMANENT_ERROR
-            | EscalationCode.RETRIES_EXHAUSTED
-            | EscalationCode.NOT_SETTLED
-            | EscalationCode.REVISION_CHANGED
-        ):
-            return IncidentStatus.FAILED
-        case EscalationCode.VERIFY_TIMEOUT:
-            return IncidentStatus.UNVERIFIED
-        case EscalationCode():
-            return IncidentStatus.ESCALATED
-        case DryRunCode():
-            return IncidentStatus.DRY_RUN
-        case ActionCode():
-            return IncidentStatus.ACTING
-        case CloseCode():
-            return IncidentStatus.RECOVERED
-        case SkipCode():
-            raise ValueError(f"a skip ({decision.code}) leaves the incident as it is")
-        case unreachable:
-            assert_never(unreachable)

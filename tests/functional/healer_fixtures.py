@@ -29,10 +29,12 @@ from healer.clock import ManualClock
 from healer.config import HealerConfig
 from healer.healing import Healer, RunLimits
 from healer.ledger import Incident, recent_incidents
+from healer.registry import Protection, Rails
 
 __all__ = [
     "ALARM_NAME",
     "EVENTS",
+    "REGISTRY",
     "TARGET",
     "FaultyClient",
     "LambdaContext",
@@ -50,6 +52,9 @@ REGION = "us-east-1"
 TARGET = "selfheal-fragile"
 ALARM_NAME = "selfheal-fragile-errors"
 TABLE = "selfheal-ledger"
+REGISTRY = "/selfheal/selfheal"
+RAIL_KEYS = ("cooldown_seconds", "max_actions_per_window", "action_window_seconds", "verify_timeout_seconds")
+PROTECTION_KEYS = ("mode", "playbook", "set_env", "alias_name", "concurrency_limit", "allow_zero_concurrency")
 
 
 def alarm_message(
@@ -214,8 +219,10 @@ class Sandbox:
     role_arn: str
     clock: ScheduledClock = field(default_factory=ScheduledClock)
 
-    def add_target(self, name: str, alarm_name: str, failure_rate: str | None = "0.5") -> None:
-        """Create a target function and its errors alarm (in ALARM)."""
+    def add_target(
+        self, name: str, alarm_name: str, failure_rate: str | None = "0.5", *, register: bool = True
+    ) -> None:
+        """Create a function and its errors alarm (in ALARM), registered unless ``register`` is False."""
         variables = {"FAILURE_MODE": "exception", "POWERTOOLS_SERVICE_NAME": "fragile"}
         if failure_rate is not None:
             variables["FAILURE_RATE"] = failure_rate
@@ -241,21 +248,52 @@ class Sandbox:
             OKActions=[self.alarm_topic_arn],
         )
         self.set_alarm("ALARM", alarm_name)
+        if register:
+            self.register(Protection(alarm_name, name, ("set_env",), set_env={"FAILURE_RATE": "0"}))
+
+    def register(self, protection: Protection) -> None:
+        """Write ``protection`` into the registry (what the protect module does)."""
+        self.aws["ssm"].put_parameter(
+            Name=f"{REGISTRY}/alarms/{protection.alarm_name}",
+            Value=protection.to_json(),
+            Type="String",
+            Overwrite=True,
+        )
+
+    def kill_switch(self, value: str | None) -> None:
+        """Set the kill switch to ``value`` (None deletes it)."""
+        name = f"{REGISTRY}/kill-switch"
+        if value is None:
+            self.aws["ssm"].delete_parameter(Name=name)
+        else:
+            self.aws["ssm"].put_parameter(Name=name, Value=value, Type="String", Overwrite=True)
 
     def client(self, service: str) -> Any:
         """A fresh boto3 client against moto."""
         return boto3.client(service, region_name=REGION, config=CLIENT_CONFIG)  # type: ignore[call-overload]
 
     def config(self, **changes: Any) -> HealerConfig:
-        """The healer configuration for this sandbox."""
+        """The healer configuration for this sandbox; rails and protection keys re-register the target.
+
+        ``cooldown_seconds`` … ``verify_timeout_seconds`` (``RAIL_KEYS``) and ``mode``, ``playbook``,
+        ``set_env`` … (``PROTECTION_KEYS``) go into the registry entry of ``target`` (default the fragile
+        function) and its ``alarm`` (default ``<target>-errors``); the rest into the config.
+        """
+        rails = {"cooldown_seconds": 300.0, "max_actions_per_window": 3, "verify_timeout_seconds": 120.0}
+        rails.update({k: changes.pop(k) for k in RAIL_KEYS if k in changes})
+        protection: dict[str, Any] = {"playbook": ("set_env",), "set_env": {"FAILURE_RATE": "0"}}
+        protection.update({k: changes.pop(k) for k in PROTECTION_KEYS if k in changes})
+        protection["playbook"] = tuple(protection["playbook"])
+        target, alarm = changes.pop("target", TARGET), changes.pop("alarm", None)
+        alarm = alarm or (ALARM_NAME if target == TARGET else f"{target}-errors")
+        self.register(Protection(alarm, target, rails=Rails(**rails), **protection))
         values: dict[str, Any] = {
-            "target_function_name": TARGET,
+            "registry_path": REGISTRY,
             "ledger_table_name": TABLE,
             "escalation_topic_arn": self.topic_arn,
-            "cooldown_seconds": 300.0,
-            "max_actions_per_window": 3,
-            "action_window_seconds": 3600.0,
-            "verify_timeout_seconds": 120.0,
+            # Property tests run many functions in one sandbox; the fleet rails have tests of their own.
+            "fleet_max_in_flight": 1000,
+            "fleet_max_actions_per_hour": 1000,
         }
         values.update(changes)
         return HealerConfig(**values)
@@ -267,6 +305,7 @@ class Sandbox:
             "dynamodb": self.aws["dynamodb"],
             "sns": self.aws["sns"],
             "cloudwatch": self.aws["cloudwatch"],
+            "ssm": self.aws["ssm"],
         }
         values.update(overrides)
         return Clients(**values)
@@ -322,7 +361,7 @@ def healer_sandbox(failure_rate: str | None = "0.5") -> Iterator[Sandbox]:
     with mock_aws():
         aws = {
             name: boto3.client(name, region_name=REGION, config=CLIENT_CONFIG)  # type: ignore[call-overload]
-            for name in ("lambda", "dynamodb", "sns", "sqs", "cloudwatch", "iam")
+            for name in ("lambda", "dynamodb", "sns", "sqs", "cloudwatch", "iam", "ssm")
         }
         aws["dynamodb"].create_table(
             TableName=TABLE,
@@ -362,4 +401,5 @@ def healer_sandbox(failure_rate: str | None = "0.5") -> Iterator[Sandbox]:
             aws=aws, topic_arn=topic, queue_url=queue_url, alarm_topic_arn=alarm_topic, role_arn=role
         )
         sandbox.add_target(TARGET, ALARM_NAME, failure_rate)
+        sandbox.kill_switch("off")
         yield sandbox

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from healer_fixtures import FaultyClient, alarm_message, healer_sandbox, sns_event
+from healer_fixtures import REGISTRY, FaultyClient, alarm_message, healer_sandbox, sns_event
 
 from healer import app
 from healer.clients import reset_clients
@@ -53,13 +53,11 @@ def configure(monkeypatch: pytest.MonkeyPatch, topic_arn: str, **extra: str) -> 
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     values = {
         "AWS_DEFAULT_REGION": "us-east-1",
-        "TARGET_FUNCTION_NAME": "selfheal-fragile",
+        "REGISTRY_PATH": REGISTRY,
         "LEDGER_TABLE_NAME": "selfheal-ledger",
         "ESCALATION_TOPIC_ARN": topic_arn,
-        "COOLDOWN_SECONDS": "300",
-        "MAX_ACTIONS_PER_WINDOW": "3",
-        "ACTION_WINDOW_SECONDS": "3600",
-        "VERIFY_TIMEOUT_SECONDS": "30",
+        "FLEET_MAX_IN_FLIGHT": "3",
+        "FLEET_MAX_ACTIONS_PER_HOUR": "10",
         "DRY_RUN": "false",
         "SELFHEAL_TIME_SCALE": "1000",
         "SELFHEAL_TIME_ORIGIN": repr(time.time()),
@@ -76,13 +74,14 @@ def test_handler_runs_the_loop_from_its_environment(
     """Configured by env with a scaled clock, the handler acts, times out verification fast and escalates."""
     with healer_sandbox() as box:
         configure(monkeypatch, box.topic_arn)
+        box.config(verify_timeout_seconds=30)  # the registry entry's rails
         caplog.set_level("INFO")
         alarm_at = time.time()
         started = time.monotonic()
         result = app.handler(sns_event(alarm_message(at=alarm_at)), Context(time.time() + 60))
         assert time.monotonic() - started < 20  # 30 cloud seconds of polling at k=1000
         [summary] = result["results"]
-        assert summary["action_taken"] == "FAILURE_RATE reset to 0"
+        assert summary["action_taken"].startswith("set_env FAILURE_RATE=0 ")
         assert summary["verification"] == "timed_out"
         assert box.function_env()["HEALED_BY"] == "selfheal-healer"
         assert [e["Subject"] for e in box.escalations()] == [
@@ -102,8 +101,9 @@ def test_handler_runs_the_loop_from_its_environment(
 @pytest.mark.parametrize(
     ("name", "value"),
     [
-        ("TARGET_FUNCTION_NAME", ""),
-        ("COOLDOWN_SECONDS", "-3"),
+        ("REGISTRY_PATH", ""),
+        ("REGISTRY_PATH", "no-leading-slash"),
+        ("FLEET_MAX_IN_FLIGHT", "-3"),
         ("SELFHEAL_TIME_SCALE", "slow"),
         ("DRY_RUN", "perhaps"),
     ],

@@ -11,9 +11,9 @@ import boto3
 from botocore.config import Config
 from healer_fixtures import EVENTS, TARGET, FaultyClient, alarm_message, healer_sandbox, sns_event
 
+from healer.actions import Backoff
 from healer.decisions import EscalationCode, advice_for
 from healer.healing import RunLimits
-from healer.remediation import Backoff
 
 
 def test_resource_conflict_is_retried_with_backoff_then_succeeds() -> None:
@@ -25,7 +25,9 @@ def test_resource_conflict_is_retried_with_backoff_then_succeeds() -> None:
         [summary] = box.healer(box.clients(lambda_=lambda_), verify_timeout_seconds=0).handle_event(
             sns_event(alarm_message(at=box.clock.now()))
         )["results"]
-        assert summary["action_taken"] == "FAILURE_RATE reset to 0" and summary["action_attempts"] == 3
+        assert (
+            summary["action_taken"].startswith("set_env FAILURE_RATE=0 ") and summary["action_attempts"] == 3
+        )
         assert box.clock.slept[:2] == [1.0, 2.0]
         assert lambda_.count("update_function_configuration") == 3
         assert box.function_env()["FAILURE_RATE"] == "0"
@@ -117,7 +119,7 @@ def test_concurrent_change_is_reread_and_kept() -> None:
         )["results"]
         env = box.function_env()
         assert env["OWNER"] == "ops" and env["FAILURE_RATE"] == "0"
-        assert summary["redecisions"] == 1 and summary["action_taken"] == "FAILURE_RATE reset to 0"
+        assert summary["redecisions"] == 1 and summary["action_taken"].startswith("set_env FAILURE_RATE=0 ")
         updates = [kwargs for name, kwargs in lambda_.calls if name == "update_function_configuration"]
         assert [u["RevisionId"] for u in updates] == ["rev-0", "rev-1"]
         assert "OWNER" not in updates[0]["Environment"]["Variables"]
@@ -136,7 +138,7 @@ def test_concurrent_fix_is_not_overwritten() -> None:
         [summary] = box.healer(box.clients(lambda_=lambda_)).handle_event(
             sns_event(alarm_message(at=box.clock.now()))
         )["results"]
-        assert summary["code"] == "failure_rate_zero"
+        assert summary["code"] == "nothing_to_change"
         assert lambda_.count("update_function_configuration") == 1
         assert box.function_env() == {"FAILURE_RATE": "0", "FIXED_BY": "human"}
         assert box.incidents()[0].status == "ESCALATED"
@@ -218,7 +220,7 @@ def test_two_concurrent_invocations_for_one_transition_act_once() -> None:
     with healer_sandbox() as box:
         event = sns_event(alarm_message(at=box.clock.now()))
         results, lambda_ = _run_concurrently(box, [event, event])
-        assert sorted(r["code"] for r in results) == ["duplicate", "reset_failure_rate"]
+        assert sorted(r["code"] for r in results) == ["duplicate", "run_step"]
         assert lambda_.count("update_function_configuration") == 1
 
 
@@ -228,7 +230,7 @@ def test_concurrent_transitions_respect_the_cooldown() -> None:
         now = box.clock.now()
         events = [sns_event(alarm_message(at=now)), sns_event(alarm_message(at=now - 1))]
         results, lambda_ = _run_concurrently(box, events)
-        assert sorted(r["code"] for r in results) == ["cooldown", "reset_failure_rate"]
+        assert sorted(r["code"] for r in results) == ["cooldown", "run_step"]
         assert lambda_.count("update_function_configuration") == 1
 
 
@@ -321,7 +323,7 @@ def test_waits_for_the_update_to_finish() -> None:
         [summary] = box.healer(box.clients(lambda_=lambda_), verify_timeout_seconds=0).handle_event(
             sns_event(alarm_message(at=box.clock.now()))
         )["results"]
-        assert summary["action_taken"] == "FAILURE_RATE reset to 0"
+        assert summary["action_taken"].startswith("set_env FAILURE_RATE=0 ")
         assert box.clock.slept[:2] == [1.0, 1.0]
         assert lambda_.count("get_function_configuration") == 4
 

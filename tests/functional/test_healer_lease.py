@@ -20,9 +20,9 @@ from healer_fixtures import (
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from healer.actions import Backoff
 from healer.claims import Claims
 from healer.healing import RunLimits
-from healer.remediation import Backoff
 
 FIRST_RETRY = 60.0
 """Cloud seconds Lambda waits before retrying a failed async invocation (the local cloud does the same)."""
@@ -266,7 +266,7 @@ def test_any_interleaving_of_deliveries_and_crashes_acts_exactly_once() -> None:
                     cloudwatch=wrapped["cloudwatch"],
                     sns=wrapped["sns"],
                 )
-                healer = box.healer(clients, target_function_name=target, verify_timeout_seconds=0)
+                healer = box.healer(clients, target=target, alarm=alarm, verify_timeout_seconds=0)
                 try:
                     healer.handle_event(event)
                 except Killed:

@@ -40,7 +40,7 @@ def test_alarm_resets_failure_rate_keeping_every_other_variable() -> None:
         )
         assert env["PREVIOUS_FAILURE_RATE"] == "0.7" and env["HEALED_BY"] == "selfheal-healer"
         assert env["HEALED_INCIDENT"] == summary["incident_id"]
-        assert summary["decision"] == "act" and summary["action_taken"] == "FAILURE_RATE reset to 0"
+        assert summary["decision"] == "act" and summary["action_taken"].startswith("set_env FAILURE_RATE=0 ")
         [incident] = box.incidents()
         assert incident.status == "RECOVERED" and incident.action_at is not None
         assert incident.previous_failure_rate == "0.7"
@@ -76,10 +76,16 @@ def test_verify_timeout_escalates_and_never_acts_twice() -> None:
         assert summary["verification"] == "timed_out" and summary["escalated"]
         [incident] = box.incidents()
         assert incident.status == "UNVERIFIED" and "not OK within 60s" in (incident.outcome or "")
-        assert incident.reason == "FAILURE_RATE is 0.5; set it to 0"
+        assert incident.decision_code == "verify_timeout" and "playbook is exhausted" in (
+            incident.reason or ""
+        )
+        assert incident.action == "set_env FAILURE_RATE=0 (was 0.5)"
         [escalation] = box.escalations()
         assert "verify timeout" in escalation["Subject"] and len(escalation["Subject"]) <= 100
-        assert "FAILURE_RATE reset to 0" in escalation["Message"] and "What to do" in escalation["Message"]
+        assert (
+            "set_env FAILURE_RATE=0 (was 0.5)" in escalation["Message"]
+            and "What to do" in escalation["Message"]
+        )
         box.set_function_env({**box.function_env(), "FAILURE_RATE": "0.9"})
         [again] = healer.handle_event(event)["results"]
         assert again["code"] == "duplicate"
@@ -137,25 +143,27 @@ def test_dry_run_records_without_acting() -> None:
         [summary] = box.healer(box.clients(lambda_=lambda_), dry_run=True).handle_event(
             sns_event(alarm_message(at=box.clock.now()))
         )["results"]
-        assert summary["decision"] == "dry_run" and summary["action_taken"] == "none"
+        assert summary["decision"] == "observe" and summary["action_taken"] == "none"
         assert lambda_.count("update_function_configuration") == 0
         assert box.function_env()["FAILURE_RATE"] == "0.5"
         [incident] = box.incidents()
-        assert incident.status == "DRY_RUN" and "would set FAILURE_RATE" in (incident.reason or "")
+        assert incident.status == "OBSERVED" and "would run step 1: set_env FAILURE_RATE=0" in (
+            incident.reason or ""
+        )
 
 
 @pytest.mark.parametrize(
     ("fixture", "code"),
     [
-        ("alarm_other_function.json", "foreign_function"),
-        ("alarm_other_namespace.json", "foreign_namespace"),
-        ("alarm_metric_math.json", "foreign_namespace"),
+        ("alarm_other_function.json", "unregistered_alarm"),
+        ("alarm_other_namespace.json", "unregistered_alarm"),
+        ("alarm_metric_math.json", "unregistered_alarm"),
         ("alarm_fragile_insufficient_data.json", "not_alarm"),
         ("alarm_fragile_ok.json", "no_open_incident"),
     ],
 )
 def test_notifications_that_are_not_ours_change_nothing(fixture: str, code: str) -> None:
-    """Foreign alarms, INSUFFICIENT_DATA and an OK without incident are skipped with no writes."""
+    """Alarms not in the registry, INSUFFICIENT_DATA and an OK without incident are skipped with no writes."""
     with healer_sandbox() as box:
         lambda_ = FaultyClient(box.aws["lambda"])
         [summary] = box.healer(box.clients(lambda_=lambda_)).handle_event(sns_event(alarm_message(fixture)))[
@@ -166,13 +174,13 @@ def test_notifications_that_are_not_ours_change_nothing(fixture: str, code: str)
         assert box.incidents() == [] and box.escalations() == []
 
 
-@pytest.mark.parametrize("failure_rate", ["0", None])
+@pytest.mark.parametrize("failure_rate", ["0"])
 def test_failure_rate_already_zero_escalates(failure_rate: str | None) -> None:
-    """A failing target whose FAILURE_RATE is 0 or absent is escalated, not touched."""
+    """A failing target whose FAILURE_RATE is already 0 is escalated, not touched."""
     with healer_sandbox(failure_rate) as box:
         before = box.function_env()
         [summary] = box.healer().handle_event(sns_event(alarm_message(at=box.clock.now())))["results"]
-        assert (summary["decision"], summary["code"]) == ("escalate", "failure_rate_zero")
+        assert (summary["decision"], summary["code"]) == ("escalate", "nothing_to_change")
         assert box.function_env() == before
         [escalation] = box.escalations()
         assert "cannot help" in escalation["Message"]
@@ -210,7 +218,7 @@ def test_cap_per_window_escalates_then_resets() -> None:
                 healer.handle_event(sns_event(alarm_message(at=box.clock.now())))["results"][0]["code"]
             )
             box.clock.advance(100)
-        assert codes == ["reset_failure_rate", "reset_failure_rate", "action_cap"]
+        assert codes == ["run_step", "run_step", "action_cap"]
         box.clock.advance(1000)
         [summary] = healer.handle_event(sns_event(alarm_message(at=box.clock.now())))["results"]
         assert summary["decision"] == "act"

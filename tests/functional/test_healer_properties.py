@@ -49,7 +49,8 @@ def test_actions_are_unique_per_incident_outside_cooldown_and_within_cap() -> No
             lambda_.before("update_function_configuration", record)
             healer = box.healer(
                 box.clients(lambda_=lambda_),
-                target_function_name=target,
+                target=target,
+                alarm=alarm,
                 cooldown_seconds=COOLDOWN,
                 max_actions_per_window=CAP,
                 action_window_seconds=WINDOW,

@@ -110,7 +110,7 @@ def test_healer_with_module_policy_heals(cloud: LocalCloud, aws: AwsFactory) -> 
 
     summary = invoke_healer(aws, cloud, "allowed")
 
-    assert summary["action_taken"] == "FAILURE_RATE reset to 0", summary
+    assert summary["action_taken"].startswith("set_env FAILURE_RATE=0 "), summary
     assert failure_rate(aws, "allowed") == "0"
     assert cloud.iam.refusals == refusals
 

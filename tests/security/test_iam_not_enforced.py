@@ -28,6 +28,6 @@ def test_healer_without_permissions_heals_when_not_enforced(cloud: LocalCloud, a
 
     summary = invoke_healer(aws, cloud, "lax")
 
-    assert summary["action_taken"] == "FAILURE_RATE reset to 0", summary
+    assert summary["action_taken"].startswith("set_env FAILURE_RATE=0 "), summary
     assert failure_rate(aws, "lax") == "0"
     assert cloud.iam.refusals == 0 and cloud.credentials.secrets()

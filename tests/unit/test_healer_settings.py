@@ -1,4 +1,4 @@
-"""Unit tests of the healer's configuration, clock, escalation text and remediation helpers."""
+"""Unit tests of the healer's configuration, clock and escalation text."""
 
 from __future__ import annotations
 
@@ -8,68 +8,125 @@ import pytest
 
 from healer.clock import ClockError, ManualClock, ScaledClock
 from healer.config import ConfigError, HealerConfig
+from healer.decisions import EscalationCode
 from healer.escalation import MAX_SUBJECT, Escalation, subject_line
-from healer.remediation import Backoff, remediated_variables
 
 GOOD_ENV = {
-    "TARGET_FUNCTION_NAME": "selfheal-fragile",
+    "REGISTRY_PATH": "/selfheal/prod",
     "LEDGER_TABLE_NAME": "selfheal-ledger",
     "ESCALATION_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:selfheal-escalations",
-    "COOLDOWN_SECONDS": "120",
-    "MAX_ACTIONS_PER_WINDOW": "2",
-    "ACTION_WINDOW_SECONDS": "1800",
-    "VERIFY_TIMEOUT_SECONDS": "90",
+    "FLEET_MAX_IN_FLIGHT": "5",
+    "FLEET_MAX_ACTIONS_PER_HOUR": "20",
     "DRY_RUN": "false",
 }
+REQUIRED = ("REGISTRY_PATH", "LEDGER_TABLE_NAME", "ESCALATION_TOPIC_ARN")
 
 
 def test_config_reads_every_variable() -> None:
     """A complete environment yields the matching configuration."""
-    config = HealerConfig.from_env({**GOOD_ENV, "POWERTOOLS_METRICS_NAMESPACE": "Custom"})
-    assert config.cooldown_seconds == 120 and config.max_actions_per_window == 2
-    assert config.action_window_seconds == 1800 and config.verify_timeout_seconds == 90
-    assert config.dry_run is False and config.metrics_namespace == "Custom"
+    config = HealerConfig.from_env(
+        {**GOOD_ENV, "POWERTOOLS_METRICS_NAMESPACE": "Custom", "AWS_LAMBDA_FUNCTION_NAME": "prod-healer"}
+    )
+    assert config == HealerConfig(
+        registry_path="/selfheal/prod",
+        ledger_table_name="selfheal-ledger",
+        escalation_topic_arn="arn:aws:sns:us-east-1:123456789012:selfheal-escalations",
+        fleet_max_in_flight=5,
+        fleet_max_actions_per_hour=20,
+        dry_run=False,
+        healer_name="prod-healer",
+        metrics_namespace="Custom",
+    )
 
 
-def test_config_defaults_namespace_and_dry_run() -> None:
-    """Optional variables fall back to their defaults."""
-    env = {
-        k: v
-        for k, v in GOOD_ENV.items()
-        if k in ("TARGET_FUNCTION_NAME", "LEDGER_TABLE_NAME", "ESCALATION_TOPIC_ARN")
-    }
-    config = HealerConfig.from_env(env)
-    assert config.metrics_namespace == "Selfheal" and config.dry_run is False
+def test_config_defaults_the_optional_variables() -> None:
+    """With only the required variables the fleet rails are 3 and 10, DRY_RUN is off, names are defaults."""
+    config = HealerConfig.from_env({name: GOOD_ENV[name] for name in REQUIRED})
+    assert (config.fleet_max_in_flight, config.fleet_max_actions_per_hour) == (3, 10)
+    assert config.dry_run is False
+    assert (config.healer_name, config.metrics_namespace) == ("selfheal-healer", "Selfheal")
+
+
+def test_config_trims_the_registry_path_and_blank_optionals() -> None:
+    """A trailing slash of REGISTRY_PATH is dropped; blank optional variables take their defaults."""
+    config = HealerConfig.from_env(
+        {**GOOD_ENV, "REGISTRY_PATH": " /selfheal/prod/ ", "FLEET_MAX_IN_FLIGHT": " ", "DRY_RUN": ""}
+    )
+    assert config.registry_path == "/selfheal/prod"
+    assert config.fleet_max_in_flight == 3 and config.dry_run is False
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_missing_required_variable_is_named(name: str) -> None:
+    """Each required variable, absent or blank, is reported by name as not set."""
+    for env in ({k: v for k, v in GOOD_ENV.items() if k != name}, {**GOOD_ENV, name: "  "}):
+        with pytest.raises(ConfigError) as info:
+            HealerConfig.from_env(env)
+        assert info.value.problems == [f"{name} is not set"]
 
 
 @pytest.mark.parametrize(
     ("name", "value"),
     [
-        ("TARGET_FUNCTION_NAME", ""),
-        ("TARGET_FUNCTION_NAME", "bad name!"),
+        ("REGISTRY_PATH", "selfheal/prod"),
+        ("REGISTRY_PATH", "/"),
+        ("REGISTRY_PATH", "//selfheal"),
+        ("REGISTRY_PATH", "/selfheal prod"),
+        ("REGISTRY_PATH", "/selfheal/pr*d"),
+        ("REGISTRY_PATH", "/a/b/c/d/e/f/g/h/i/j/k"),
         ("LEDGER_TABLE_NAME", "x"),
+        ("LEDGER_TABLE_NAME", "bad table!"),
         ("ESCALATION_TOPIC_ARN", "selfheal-escalations"),
-        ("COOLDOWN_SECONDS", "-1"),
-        ("COOLDOWN_SECONDS", "soon"),
-        ("COOLDOWN_SECONDS", "nan"),
-        ("MAX_ACTIONS_PER_WINDOW", "0"),
-        ("MAX_ACTIONS_PER_WINDOW", "1.5"),
-        ("ACTION_WINDOW_SECONDS", "inf"),
-        ("VERIFY_TIMEOUT_SECONDS", "-5"),
+        ("ESCALATION_TOPIC_ARN", "arn:aws:sqs:us-east-1:123456789012:selfheal-escalations"),
+        ("ESCALATION_TOPIC_ARN", "arn:aws:sns:us-east-1:1234:selfheal-escalations"),
+        ("FLEET_MAX_IN_FLIGHT", "0"),
+        ("FLEET_MAX_IN_FLIGHT", "-1"),
+        ("FLEET_MAX_IN_FLIGHT", "1.5"),
+        ("FLEET_MAX_IN_FLIGHT", "three"),
+        ("FLEET_MAX_ACTIONS_PER_HOUR", "0"),
+        ("FLEET_MAX_ACTIONS_PER_HOUR", "-10"),
+        ("FLEET_MAX_ACTIONS_PER_HOUR", "2.0"),
+        ("FLEET_MAX_ACTIONS_PER_HOUR", "lots"),
         ("DRY_RUN", "maybe"),
+        ("DRY_RUN", "2"),
     ],
 )
 def test_invalid_config_is_refused_with_the_variable_named(name: str, value: str) -> None:
-    """Each invalid variable is reported by name."""
+    """Each invalid variable is the one problem reported, by name and with its value."""
     with pytest.raises(ConfigError) as info:
         HealerConfig.from_env({**GOOD_ENV, name: value})
-    assert any(name in problem for problem in info.value.problems)
+    assert len(info.value.problems) == 1, info.value.problems
+    assert info.value.problems[0].startswith(name)
+    assert repr(value) in info.value.problems[0]
+    assert name in str(info.value)
 
 
-def test_dry_run_true_values() -> None:
-    """DRY_RUN accepts the usual spellings of true."""
-    for value in ("true", "TRUE", "1", "yes"):
-        assert HealerConfig.from_env({**GOOD_ENV, "DRY_RUN": value}).dry_run
+def test_every_bad_variable_is_reported_at_once() -> None:
+    """All problems are listed together, one per variable, in the error's message too."""
+    env = {
+        "LEDGER_TABLE_NAME": "x",
+        "FLEET_MAX_IN_FLIGHT": "0",
+        "FLEET_MAX_ACTIONS_PER_HOUR": "n",
+        "DRY_RUN": "?",
+    }
+    with pytest.raises(ConfigError) as info:
+        HealerConfig.from_env(env)
+    names = ["REGISTRY_PATH", "LEDGER_TABLE_NAME", "ESCALATION_TOPIC_ARN", "FLEET_MAX_IN_FLIGHT"]
+    names += ["FLEET_MAX_ACTIONS_PER_HOUR", "DRY_RUN"]
+    assert [problem.split()[0] for problem in info.value.problems] == names
+    assert all(name in str(info.value) for name in names)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        *[(value, True) for value in ("true", "TRUE", " 1 ", "yes", "on")],
+        *[(value, False) for value in ("false", "False", "0", "no", "off")],
+    ],
+)
+def test_dry_run_spellings(value: str, expected: bool) -> None:
+    """DRY_RUN accepts the usual spellings of true and false, in any case."""
+    assert HealerConfig.from_env({**GOOD_ENV, "DRY_RUN": value}).dry_run is expected
 
 
 def test_scaled_clock_from_env_runs_faster() -> None:
@@ -118,21 +175,7 @@ def test_subject_is_short_ascii_one_line() -> None:
 def test_escalation_body_says_what_why_and_what_to_do() -> None:
     """The body names the alarm, what was seen, the decision, the reason and advice."""
     body = Escalation(
-        "a1", "cooldown", "a1 went OK -> ALARM", "no automatic action", "acted 10s ago", "inc-1"
+        "a1", EscalationCode.COOLDOWN, "a1 went OK -> ALARM", "no automatic action", "acted 10s ago", "inc-1"
     ).body()
     for part in ("a1", "What was seen", "What was done", "Why:", "What to do", "keeps breaking", "inc-1"):
         assert part in body
-
-
-def test_remediated_variables_keep_everything_else() -> None:
-    """The new environment keeps every variable and adds the markers."""
-    new = remediated_variables({"FAILURE_RATE": "0.7", "LATENCY_MS": "50"}, "healer", "inc-9", 1_795_000_000)
-    assert new["LATENCY_MS"] == "50" and new["FAILURE_RATE"] == "0"
-    assert new["PREVIOUS_FAILURE_RATE"] == "0.7" and new["HEALED_INCIDENT"] == "inc-9"
-    assert new["HEALED_BY"] == "healer" and new["HEALED_AT"].endswith("Z")
-
-
-def test_backoff_doubles_up_to_its_cap() -> None:
-    """Backoff delays double from the base and stop at the cap."""
-    backoff = Backoff(attempts=6, base=1.0, cap=8.0)
-    assert [backoff.delay(n) for n in range(1, 6)] == [1.0, 2.0, 4.0, 8.0, 8.0]

@@ -161,8 +161,9 @@ def healer_role_policies(
     alarm_arn: str,
     dlq_arn: str,
     log_group_arn: str,
+    registry_arn_prefix: str,
 ) -> dict[str, str]:
-    """The healer role's inline policies (name → JSON), as ``deploy/fragile/healer_iam.tf`` writes them.
+    """The healer role's inline policies (name → JSON), as deploy/modules/platform and protect write them.
 
     KMS and X-Ray are left out: this loop has no key and no tracing.
     """
@@ -185,10 +186,38 @@ def healer_role_policies(
             ],
             table_arn,
         ),
+        "registry": _statement("ReadRegistry", ["ssm:GetParameter"], f"{registry_arn_prefix}/*"),
         "escalation-publish": _statement("PublishEscalations", ["sns:Publish"], escalation_topic_arn),
         "describe-alarm": _statement("DescribeOwnAlarm", ["cloudwatch:DescribeAlarms"], alarm_arn),
         "dlq": _statement("SendToDlq", ["sqs:SendMessage"], dlq_arn),
     }
+
+
+def register_fragile(cloud: Cloud, config: LoopSettings) -> str:
+    """Write the fragile function's registry entry and the kill switch, as the modules do; the path."""
+    path = f"/selfheal/{config.name_prefix}"
+    entry = {
+        "schema_version": 1,
+        "function_name": config.fragile_function_name,
+        "alias_name": None,
+        "signal": "errors",
+        "playbook": ["set_env"],
+        "set_env": {"FAILURE_RATE": "0"},
+        "concurrency_limit": None,
+        "allow_zero_concurrency": False,
+        "event_source_mapping_uuids": [],
+        "mode": "auto",
+        "rails": {
+            "cooldown_seconds": config.healer_cooldown_seconds,
+            "max_actions_per_window": config.healer_max_actions_per_window,
+            "action_window_seconds": config.healer_action_window_seconds,
+            "verify_timeout_seconds": config.healer_verify_timeout_seconds,
+        },
+    }
+    ssm = cloud.client("ssm")
+    ssm.put_parameter(Name=f"{path}/alarms/{config.alarm_name}", Value=json.dumps(entry), Type="String")
+    ssm.put_parameter(Name=f"{path}/kill-switch", Value="off", Type="String")
+    return path
 
 
 def provision_loop(cloud: Cloud, **settings: Any) -> ProvisionedLoop:
@@ -228,6 +257,8 @@ def provision_loop(cloud: Cloud, **settings: Any) -> ProvisionedLoop:
         "QueueArn"
     ]
 
+    registry_path = register_fragile(cloud, config)
+
     def create_function(
         package: str, *, name: str, role: Any, timeout: int, variables: dict[str, str], **options: Any
     ) -> Any:
@@ -266,13 +297,9 @@ def provision_loop(cloud: Cloud, **settings: Any) -> ProvisionedLoop:
         # As in the module: the verify deadline plus a minute to record the outcome.
         timeout=min(900, config.healer_verify_timeout_seconds + 60),
         variables={
-            "TARGET_FUNCTION_NAME": config.fragile_function_name,
+            "REGISTRY_PATH": registry_path,
             "LEDGER_TABLE_NAME": table,
             "ESCALATION_TOPIC_ARN": escalation_topic,
-            "COOLDOWN_SECONDS": str(config.healer_cooldown_seconds),
-            "MAX_ACTIONS_PER_WINDOW": str(config.healer_max_actions_per_window),
-            "ACTION_WINDOW_SECONDS": str(config.healer_action_window_seconds),
-            "VERIFY_TIMEOUT_SECONDS": str(config.healer_verify_timeout_seconds),
             "DRY_RUN": str(config.healer_dry_run).lower(),
             "POWERTOOLS_SERVICE_NAME": f"{prefix}-healer",
             "POWERTOOLS_METRICS_NAMESPACE": "SelfHeal",
@@ -341,6 +368,7 @@ def provision_loop(cloud: Cloud, **settings: Any) -> ProvisionedLoop:
         alarm_arn=f"arn:aws:cloudwatch:{cloud.region}:{cloud.account_id}:alarm:{config.alarm_name}",
         dlq_arn=dlq_arn,
         log_group_arn=f"{log_groups}/{config.healer_function_name}",
+        registry_arn_prefix=f"arn:aws:ssm:{cloud.region}:{cloud.account_id}:parameter{registry_path}",
     )
     for name, document in policies.items():
         iam.put_role_policy(
