@@ -13,17 +13,17 @@
 
 It returns one result per alarm transition (one per SNS record, one for the other two): an
 ``AlarmNotification`` (``healer.alarm``) or the ``MalformedNotification`` explaining why it was refused.
-An event that is none of the three raises ``NotAnSnsEvent``. Nothing here talks to AWS.
+An event that is none of the three raises ``NotAnSnsEvent``. Nothing here talks to AWS. Of ``healer.alarm``
+it re-exports only what ``parse_event`` returns and raises; the rest of the types live there alone.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from healer.alarm import (
-    AlarmKind,
     AlarmNotification,
     AlarmState,
     Delivery,
@@ -51,24 +51,12 @@ from healer.alarm import (
 __all__ = [
     "ALARM_STATE_CHANGE",
     "MAX_MESSAGE_BYTES",
-    "AlarmKind",
     "AlarmNotification",
     "AlarmState",
-    "Delivery",
-    "Dimension",
-    "InvalidFieldValue",
     "MalformedNotification",
-    "MessageNotJson",
-    "MessageTooLarge",
-    "Metric",
-    "MissingField",
     "NotAnSnsEvent",
-    "NotAnSnsRecord",
-    "Trigger",
-    "WrongFieldType",
     "parse_event",
     "parse_message",
-    "parse_timestamp",
 ]
 
 MAX_MESSAGE_BYTES = 256 * 1024
@@ -119,47 +107,49 @@ def _dimension_map(obj: Mapping[str, Any], where: str) -> tuple[Dimension, ...]:
     return _sorted(dims)
 
 
-def _sns_query(item: object, where: str) -> _Query:
-    """An item of SNS's ``Trigger.Metrics``: ``Expression`` or ``MetricStat`` {``Metric``, ``Period``, …}."""
-    if not isinstance(item, dict):
-        raise WrongFieldType(f"{where[:-1]} must be an object, got {type(item).__name__}")
-    expression = field_of(item, "Expression", str, where, required=False)
-    stat = field_of(item, "MetricStat", dict, where, required=False)
-    if stat is None:
-        if expression is None:
-            raise MissingField(f"{where}Expression and {where}MetricStat are missing")
-        return _Query(None, expression, None, None)
-    at = where + "MetricStat."
-    raw = field_of(stat, "Metric", dict, at)
-    metric = Metric(
-        namespace=field_of(raw, "Namespace", str, at + "Metric."),
-        name=field_of(raw, "MetricName", str, at + "Metric."),
-        dimensions=_dimension_list(raw, at + "Metric."),
-    )
-    return _Query(
-        metric, expression, field_of(stat, "Stat", str, at, required=False), integer(stat, "Period", at)
-    )
+class _Keys(NamedTuple):
+    """How one delivery shape spells the keys of a metrics-list item, and how it lists dimensions."""
+
+    expression: str
+    metric_stat: str
+    metric: str
+    namespace: str
+    name: str
+    stat: str
+    period: str
+    dimensions: Callable[[Mapping[str, Any], str], tuple[Dimension, ...]]
 
 
-def _config_query(item: object, where: str) -> _Query:
-    """An item of ``configuration.metrics``: ``expression`` or ``metricStat`` {``metric``, ``period``, …}."""
+_SNS_KEYS = _Keys(
+    "Expression", "MetricStat", "Metric", "Namespace", "MetricName", "Stat", "Period", _dimension_list
+)
+"""SNS's ``Trigger.Metrics``."""
+_CONFIG_KEYS = _Keys(
+    "expression", "metricStat", "metric", "namespace", "name", "stat", "period", _dimension_map
+)
+"""An alarm action's or EventBridge event's ``configuration.metrics``."""
+
+
+def _query(item: object, where: str, keys: _Keys) -> _Query:
+    """A metrics-list item: an expression, or a metric stat {metric, period, stat}, as ``keys`` spell it."""
     if not isinstance(item, dict):
         raise WrongFieldType(f"{where[:-1]} must be an object, got {type(item).__name__}")
-    expression = field_of(item, "expression", str, where, required=False)
-    stat = field_of(item, "metricStat", dict, where, required=False)
+    expression = field_of(item, keys.expression, str, where, required=False)
+    stat = field_of(item, keys.metric_stat, dict, where, required=False)
     if stat is None:
         if expression is None:
-            raise MissingField(f"{where}expression and {where}metricStat are missing")
+            raise MissingField(f"{where}{keys.expression} and {where}{keys.metric_stat} are missing")
         return _Query(None, expression, None, None)
-    at = where + "metricStat."
-    raw = field_of(stat, "metric", dict, at)
+    at = f"{where}{keys.metric_stat}."
+    raw = field_of(stat, keys.metric, dict, at)
+    at_metric = f"{at}{keys.metric}."
     metric = Metric(
-        namespace=field_of(raw, "namespace", str, at + "metric."),
-        name=field_of(raw, "name", str, at + "metric."),
-        dimensions=_dimension_map(raw, at + "metric."),
+        namespace=field_of(raw, keys.namespace, str, at_metric),
+        name=field_of(raw, keys.name, str, at_metric),
+        dimensions=keys.dimensions(raw, at_metric),
     )
     return _Query(
-        metric, expression, field_of(stat, "stat", str, at, required=False), integer(stat, "period", at)
+        metric, expression, field_of(stat, keys.stat, str, at, required=False), integer(stat, keys.period, at)
     )
 
 
@@ -208,7 +198,7 @@ def _sns_trigger(obj: Mapping[str, Any]) -> Trigger:
     queries = field_of(raw, "Metrics", list, where, required=False)
     if queries is not None:
         return _math_or_metric(
-            [_sns_query(item, f"{where}Metrics[{index}].") for index, item in enumerate(queries)],
+            [_query(item, f"{where}Metrics[{index}].", _SNS_KEYS) for index, item in enumerate(queries)],
             f"{where}Metrics",
             period=period,
             evaluation_periods=evaluation_periods,
@@ -244,7 +234,8 @@ def _configuration_trigger(data: Mapping[str, Any], where: str) -> Trigger:
     if queries is None:
         raise MissingField(f"{at}metrics is missing, and so is {at}alarmRule (the rule of a composite alarm)")
     return _math_or_metric(
-        [_config_query(item, f"{at}metrics[{index}].") for index, item in enumerate(queries)], f"{at}metrics"
+        [_query(item, f"{at}metrics[{index}].", _CONFIG_KEYS) for index, item in enumerate(queries)],
+        f"{at}metrics",
     )
 
 
@@ -282,17 +273,25 @@ def parse_message(message: str, message_id: str = "") -> AlarmNotification:
     )
 
 
-def _alarm_data(
-    data: Mapping[str, Any],
-    where: str,
-    *,
-    arn: str,
-    account: str | None,
-    region: str | None,
-    message_id: str,
-    delivery: Delivery,
-) -> AlarmNotification:
-    """The ``alarmData`` of an alarm action or the ``detail`` of an EventBridge event (the same shape)."""
+class _Envelope(NamedTuple):
+    """Where an alarm action or an EventBridge event keeps the alarm's data and who sent it."""
+
+    data: str
+    account: str
+    event_id: str | None
+    delivery: Delivery
+
+
+_ALARM_ACTION = _Envelope("alarmData", "accountId", None, "alarm_action")
+_STATE_CHANGE = _Envelope("detail", "account", "id", "eventbridge")
+
+
+def _alarm_data(event: Mapping[str, Any], arn: str, envelope: _Envelope) -> AlarmNotification:
+    """An alarm action's ``alarmData`` or an EventBridge event's ``detail`` (one shape), and its envelope."""
+    account = field_of(event, envelope.account, str, "", required=False)
+    region = field_of(event, "region", str, "", required=False)
+    event_id = field_of(event, envelope.event_id, str, "", required=False) if envelope.event_id else None
+    data, where = event[envelope.data], f"{envelope.data}."
     name = non_empty(data, "alarmName", where)
     new = field_of(data, "state", dict, where)
     old = field_of(data, "previousState", dict, where)
@@ -306,41 +305,20 @@ def _alarm_data(
         region=arn_part(arn, 3) or region or "",
         account_id=account or arn_part(arn, 4),
         trigger=_configuration_trigger(data, where),
-        message_id=message_id,
-        delivery=delivery,
+        message_id=event_id or "",
+        delivery=envelope.delivery,
     )
 
 
 def _parse_alarm_action(event: Mapping[str, Any]) -> AlarmNotification:
     """The payload CloudWatch sends when an alarm action invokes the function directly."""
-    arn = alarm_arn(event, "alarmArn", "")
-    account = field_of(event, "accountId", str, "", required=False)
-    region = field_of(event, "region", str, "", required=False)
-    return _alarm_data(
-        event["alarmData"],
-        "alarmData.",
-        arn=arn,
-        account=account,
-        region=region,
-        message_id="",
-        delivery="alarm_action",
-    )
+    return _alarm_data(event, alarm_arn(event, "alarmArn", ""), _ALARM_ACTION)
 
 
 def _parse_state_change(event: Mapping[str, Any]) -> AlarmNotification:
     """An EventBridge "CloudWatch Alarm State Change" event; the alarm's ARN is its first resource."""
-    arn = alarm_arn({"resources[0]": event["resources"][0]}, "resources[0]", "")
-    account = field_of(event, "account", str, "", required=False)
-    region = field_of(event, "region", str, "", required=False)
-    event_id = field_of(event, "id", str, "", required=False)
     return _alarm_data(
-        event["detail"],
-        "detail.",
-        arn=arn,
-        account=account,
-        region=region,
-        message_id=event_id or "",
-        delivery="eventbridge",
+        event, alarm_arn({"resources[0]": event["resources"][0]}, "resources[0]", ""), _STATE_CHANGE
     )
 
 

@@ -13,11 +13,11 @@ import json
 from pathlib import Path
 from typing import Any
 
-from botocore.exceptions import EndpointConnectionError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from healer.clients import Clients
+import fuzzing
+from fuzzing import failing_clients, mutated
 from healer.clock import ManualClock
 from healer.config import HealerConfig
 from healer.healing import Healer
@@ -38,61 +38,13 @@ def fuzz(examples: int) -> settings:
     )
 
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=40),
-    lambda children: (
-        st.lists(children, max_size=5) | st.dictionaries(st.text(max_size=12), children, max_size=5)
-    ),
-    max_leaves=20,
-)
-
-
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, child in value.items():
-            found += _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            found += _paths(child, (*prefix, index))
-    return found
-
-
-@st.composite
-def mutated(draw: st.DrawFn, document: Any) -> Any:
-    """``document`` with one to four random mutations."""
-    doc = copy.deepcopy(document)
-    for _ in range(draw(st.integers(1, 4))):
-        paths = [p for p in _paths(doc) if p]
-        if not paths:
-            break
-        path = draw(st.sampled_from(paths))
-        parent = doc
-        for step in path[:-1]:
-            parent = parent[step]
-        key = path[-1]
-        kind = draw(st.sampled_from(["delete", "replace", "stringify", "case", "empty"]))
-        if kind == "delete":
-            del parent[key]
-        elif kind == "replace":
-            parent[key] = draw(json_values)
-        elif kind == "stringify":
-            parent[key] = json.dumps(parent[key]) if draw(st.booleans()) else str(parent[key])
-        elif kind == "case" and isinstance(parent[key], str):
-            parent[key] = parent[key].swapcase()
-        else:
-            parent[key] = type(parent[key])() if isinstance(parent[key], list | dict | str) else None
-    return doc
+json_values = fuzzing.json_values(text=40, items=5, keys=12, leaves=20)
 
 
 @st.composite
 def message_text(draw: st.DrawFn) -> str:
     """The Sns.Message string: a mutated notification, re-encoded and sometimes cut or corrupted."""
-    text = json.dumps(draw(mutated(MESSAGE)))
+    text = json.dumps(draw(mutated(MESSAGE, json_values)))
     damage = draw(st.sampled_from(["none", "truncate", "flip", "garbage", "huge"]))
     if damage == "truncate":
         text = text[: draw(st.integers(0, len(text)))]
@@ -116,43 +68,17 @@ def sns_events(draw: st.DrawFn) -> Any:
     records = event["Records"] * draw(st.integers(1, 3))
     event["Records"] = [copy.deepcopy(r) for r in records]
     if draw(st.booleans()):
-        event = draw(mutated(event))
+        event = draw(mutated(event, json_values))
     return event
 
 
-class RecordingFailingClient:
-    """Stands in for a boto3 client: records every call and fails it as an unreachable endpoint would."""
-
-    def __init__(self, service: str, calls: list[str]) -> None:
-        self._service, self._calls = service, calls
-
-    def __getattr__(self, operation: str) -> Any:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            self._calls.append(f"{self._service}.{operation}")
-            raise EndpointConnectionError(endpoint_url=f"https://{self._service}.fuzz.invalid")
-
-        return call
-
-
 def _healer(calls: list[str]) -> Healer:
-    clients: Any = Clients(
-        lambda_=RecordingFailingClient("lambda", calls),  # type: ignore[arg-type]
-        dynamodb=RecordingFailingClient("dynamodb", calls),  # type: ignore[arg-type]
-        sns=RecordingFailingClient("sns", calls),  # type: ignore[arg-type]
-        cloudwatch=RecordingFailingClient("cloudwatch", calls),  # type: ignore[arg-type]
-    )
     config = HealerConfig(
-        target_function_name=TARGET,
+        registry_path="/selfheal/selfheal",
         ledger_table_name="selfheal-ledger",
         escalation_topic_arn="arn:aws:sns:us-east-1:123456789012:selfheal-escalations",
     )
-    return Healer(config, clients, ManualClock())
-
-
-def _concerns_target(item: AlarmNotification | MalformedNotification) -> bool:
-    if isinstance(item, MalformedNotification):
-        return False
-    return item.trigger.namespace == "AWS/Lambda" and item.trigger.dimension("FunctionName") == TARGET
+    return Healer(config, failing_clients(calls), ManualClock())
 
 
 @fuzz(3000)
@@ -181,8 +107,9 @@ def test_parser_classifies_mutated_notifications(event: Any) -> None:
 @fuzz(4000)
 @given(sns_events())
 def test_handler_survives_fuzzed_events_and_never_acts(event: Any) -> None:
-    """The handler returns a summary for every payload, calls no AWS API for one that is not about its
-    target, and never updates the function when AWS is unreachable."""
+    """The handler returns a summary for every payload, calls no AWS API for one without a well-formed
+    notification, asks the registry before anything else, and never updates a function when AWS is
+    unreachable."""
     calls: list[str] = []
     summary = _healer(calls).handle_event(event)
     assert isinstance(summary, dict)
@@ -191,5 +118,7 @@ def test_handler_survives_fuzzed_events_and_never_acts(event: Any) -> None:
         parsed = parse_event(event)
     except NotAnSnsEvent:
         parsed = []
-    if not any(_concerns_target(item) for item in parsed):
-        assert calls == [], f"AWS was called for a payload that is not about {TARGET}: {calls}"
+    if not any(isinstance(item, AlarmNotification) for item in parsed):
+        assert calls == [], f"AWS was called for a payload without a notification: {calls}"
+    else:
+        assert not calls or calls[0] == "ssm.get_parameter", calls  # a name SSM cannot hold: no call

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import platform
 import socket
 import subprocess
 import sys
@@ -297,6 +298,44 @@ def test_status_output_json_keeps_its_keys_when_parts_are_missing(deployed: str,
     assert report["alarm"] is None and "nobody-fragile-errors" in report["alarm_error"]
     assert report["function"] is None and "nobody-fragile" in report["function_error"]
     assert report["incidents"] == [] and "incidents_error" in report
+
+
+THIS_PYTHON = f"python{sys.version_info[0]}.{sys.version_info[1]}"
+OTHER_PYTHON = "python3.13" if THIS_PYTHON == "python3.12" else "python3.12"
+
+
+@pytest.mark.parametrize("runtime", [OTHER_PYTHON, THIS_PYTHON])
+def test_status_shows_the_runtime_note_of_a_function_run_on_another_python(
+    deployed: str, tmp_path: Path, runtime: str
+) -> None:
+    """On a local cloud with no interpreter for the function's runtime, status shows the runtime and the
+    note the cloud logs at each cold start (which Python runs it instead); none when the runtime's runs it."""
+    prefix = runtime.replace(".", "")
+    _client(deployed, "lambda").create_function(
+        FunctionName=f"{prefix}-fragile",
+        Runtime=runtime,
+        Role="arn:aws:iam::123456789012:role/fragile-role",
+        Handler="app.handler",
+        Code={"ZipFile": _zip()},
+    )
+    empty = tmp_path / "bin"  # a PATH on which no pythonX.Y is found
+    empty.mkdir()
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "PATH": str(empty)}
+    argv = ["status", "--endpoint-url", deployed, "--region", "us-east-1", "--prefix", prefix]
+    text = CliRunner().invoke(app, [*argv, "--outputs", str(tmp_path / "x")], env={**env, "COLUMNS": "300"})
+    as_json = CliRunner().invoke(app, [*argv, "--outputs", str(tmp_path / "x"), "-o", "json"], env=env)
+    assert text.exit_code == 0 and as_json.exit_code == 0, text.output + as_json.output
+    function = json.loads(as_json.stdout)["function"]
+    shown = " ".join(text.stdout.replace("│", " ").split())
+    assert function["runtime"] == runtime and f"runtime {runtime} " in shown
+    if runtime == THIS_PYTHON:
+        assert function["runtime_note"] is None and "runtime note" not in shown
+        return
+    note = function["runtime_note"]
+    assert note.startswith(
+        f"selfheal: runtime {runtime} requested; running on Python {platform.python_version()}"
+    )
+    assert f"runtime note {note}" in shown
 
 
 def test_inject_output_json(deployed: str, tmp_path: Path) -> None:

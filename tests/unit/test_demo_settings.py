@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+import selfheal.demo.run
 from selfheal.cli.app import app
-from selfheal.demo.run import DemoSettings
+from selfheal.cli.stack import selfheal_command
+from selfheal.demo.run import DemoSettings, kept_running
 from selfheal.terraform.stack import read_interface
+from selfheal.workdir import Workdir
 
 MODULE = Path(__file__).resolve().parents[2] / "deploy" / "fragile"
 
@@ -87,3 +91,32 @@ def test_up_bad_var_is_one_line_and_starts_nothing(tmp_path: Path, var: str) -> 
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error: ")
     assert not workdir.exists()
+
+
+@pytest.mark.parametrize("workdir", [Path(".selfheal"), Path("/tmp/elsewhere")])
+def test_demo_keep_says_how_to_type_selfheal_down(workdir: Path) -> None:
+    """`demo --keep` ends with `down` as this shell can run it, and the venv hint of `up`'s `next:` block."""
+    hint = "(selfheal is not on PATH: `source .venv/bin/activate` to type plain `selfheal`)"
+    lines = kept_running("http://127.0.0.1:4566", Workdir(workdir), ".venv/bin/selfheal", hint)
+    flag = "" if workdir == Path(".selfheal") else f" --workdir {workdir}"
+    assert lines == [
+        f"kept running: local cloud http://127.0.0.1:4566 — `.venv/bin/selfheal down{flag}` stops it",
+        f"  {hint}",
+    ]
+    assert kept_running("http://127.0.0.1:4566", Workdir(workdir)) == [
+        f"kept running: local cloud http://127.0.0.1:4566 — `selfheal down{flag}` stops it"
+    ]
+
+
+def test_demo_command_passes_on_how_selfheal_is_typed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`selfheal demo` hands the demo the same command and hint as `up`'s `next:` block (not on PATH here)."""
+    seen: list[tuple[Any, ...]] = []
+    monkeypatch.setattr(selfheal.demo.run, "run_demo_command", lambda *args: seen.append(args) or 0)
+    path = str(tmp_path)  # the venv's bin directory is not on it
+    result = CliRunner().invoke(app, ["demo", "--keep", "--workdir", str(tmp_path / "w")], env={"PATH": path})
+    assert result.exit_code == 0, result.output
+    [(settings, _, _, command, hint)] = seen
+    assert settings.keep and (command, hint) == selfheal_command(path=path)
+    assert command.endswith("/selfheal") and "activate" in (hint or "")

@@ -9,25 +9,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import EndpointConnectionError
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from healer import policy
-from healer.clients import Clients
+import fuzzing
+from fuzzing import failing_clients, mutated
+from healer.alarm import Dimension, InvalidFieldValue, Metric, MissingField, Trigger, WrongFieldType
 from healer.clock import ManualClock
 from healer.config import HealerConfig
 from healer.healing import Healer
 from healer.notification import (
     AlarmNotification,
-    Dimension,
-    InvalidFieldValue,
     MalformedNotification,
-    Metric,
-    MissingField,
     NotAnSnsEvent,
-    Trigger,
-    WrongFieldType,
     parse_event,
     parse_message,
 )
@@ -96,7 +90,7 @@ EXPECTED = {
     ),
 }
 CONFIG = HealerConfig(
-    target_function_name=TARGET,
+    registry_path="/selfheal/selfheal",
     ledger_table_name="selfheal-ledger",
     escalation_topic_arn="arn:aws:sns:us-east-1:123456789012:selfheal-escalations",
 )
@@ -190,40 +184,29 @@ def test_metric_math_alarm_names_its_function(shape: str) -> None:
     assert trigger.namespace == "AWS/Lambda" and trigger.metric_name is None
     assert trigger.dimension("FunctionName") == TARGET and trigger.dimensions == ON_TARGET
     assert trigger.no_target_reason() is None
-    assert policy.screen(parsed, CONFIG) is None
 
 
 @pytest.mark.parametrize(
-    ("dimensions", "code", "why"),
+    ("dimensions", "why"),
     [
-        (
-            {"FunctionName": "someone-else"},
-            "foreign_function",
-            "different FunctionNames: selfheal-fragile, someone",
-        ),
-        ({}, "foreign_function", "metric AWS/Lambda/Invocations has no FunctionName dimension"),
+        ({"FunctionName": "someone-else"}, "different FunctionNames: selfheal-fragile, someone"),
+        ({}, "metric AWS/Lambda/Invocations has no FunctionName dimension"),
     ],
 )
-def test_metric_math_alarm_whose_metrics_disagree_has_no_target(
-    dimensions: dict[str, str], code: str, why: str
-) -> None:
-    """When the math's metrics do not all name one function, no target is read and the alarm is skipped."""
+def test_metric_math_alarm_whose_metrics_disagree_has_no_target(dimensions: dict[str, str], why: str) -> None:
+    """When the math's metrics do not all name one function, the trigger names none (and says why)."""
     path = ("alarmData", "configuration", "metrics", 2, "metricStat", "metric", "dimensions")
     parsed = only(changed(load("direct_alarm_metric_math.json"), path, dimensions))
     assert isinstance(parsed, AlarmNotification)
     assert parsed.trigger.dimension("FunctionName") is None and parsed.trigger.dimensions == ()
     assert why in (parsed.trigger.no_target_reason() or "")
-    decision = policy.screen(parsed, CONFIG)
-    assert decision is not None and decision.kind == "skip" and decision.code == code
 
 
-def test_metric_math_alarm_across_namespaces_is_foreign() -> None:
-    """Metrics from two namespaces share no namespace, so the alarm is not about AWS/Lambda alone."""
+def test_metric_math_alarm_across_namespaces_has_no_namespace() -> None:
+    """Metrics from two namespaces share no namespace."""
     path = ("detail", "configuration", "metrics", 1, "metricStat", "metric", "namespace")
     parsed = only(changed(load("eventbridge_alarm_metric_math.json"), path, "Custom/Fragile"))
     assert isinstance(parsed, AlarmNotification) and parsed.trigger.namespace is None
-    decision = policy.screen(parsed, CONFIG)
-    assert decision is not None and decision.code == "foreign_namespace"
 
 
 def test_expression_only_alarm_has_no_metric() -> None:
@@ -236,60 +219,39 @@ def test_expression_only_alarm_has_no_metric() -> None:
 
 @pytest.mark.parametrize("shape", SHAPES)
 def test_composite_alarm_has_a_rule_and_no_target(shape: str) -> None:
-    """A composite alarm parses with its rule and no metrics; screening skips it rather than refusing it."""
+    """A composite alarm parses with its rule and no metrics: only its name can route it."""
     parsed = only(load(f"{shape}_alarm_composite.json"))
     assert isinstance(parsed, AlarmNotification)
     trigger = parsed.trigger
     assert parsed.kind == "composite" and trigger.alarm_rule == RULE
     assert trigger.metrics == () and trigger.namespace is None and trigger.dimension("FunctionName") is None
     assert "route it by alarm name" in (trigger.no_target_reason() or "")
-    decision = policy.screen(parsed, CONFIG)
-    assert decision is not None and decision.kind == "skip"
-    assert "composite alarm watches other alarms" in decision.reason
-
-
-class RecordingFailingClient:
-    """Stands in for a boto3 client: records every call and fails it as an unreachable endpoint would."""
-
-    def __init__(self, service: str, calls: list[str]) -> None:
-        self._service, self._calls = service, calls
-
-    def __getattr__(self, operation: str) -> Any:
-        def call(*args: Any, **kwargs: Any) -> Any:
-            self._calls.append(f"{self._service}.{operation}")
-            raise EndpointConnectionError(endpoint_url=f"https://{self._service}.test.invalid")
-
-        return call
 
 
 def _handle(event: Any) -> tuple[dict[str, Any], list[str]]:
     calls: list[str] = []
-    clients: Any = Clients(
-        lambda_=RecordingFailingClient("lambda", calls),  # type: ignore[arg-type]
-        dynamodb=RecordingFailingClient("dynamodb", calls),  # type: ignore[arg-type]
-        sns=RecordingFailingClient("sns", calls),  # type: ignore[arg-type]
-        cloudwatch=RecordingFailingClient("cloudwatch", calls),  # type: ignore[arg-type]
-    )
-    return Healer(CONFIG, clients, ManualClock()).handle_event(event), calls
+    return Healer(CONFIG, failing_clients(calls), ManualClock()).handle_event(event), calls
 
 
-@pytest.mark.parametrize("shape", ["direct", "eventbridge"])
-def test_healer_skips_a_composite_alarm_without_calling_aws(shape: str) -> None:
-    """The handler reports a composite alarm as a skip (not a rejected record) and calls no AWS API."""
-    summary, calls = _handle(load(f"{shape}_alarm_composite.json"))
-    assert summary["rejected"] == [] and calls == []
-    [result] = summary["results"]
-    assert result["decision"] == "skip" and result["alarm"] == "selfheal-fragile-unhealthy"
-
-
-@pytest.mark.parametrize("shape", ["direct", "eventbridge"])
-def test_healer_takes_up_a_metric_math_alarm_on_its_target(shape: str) -> None:
-    """A metric-math alarm on the target is not screened out: the healer goes on to its ledger."""
-    summary, calls = _handle(load(f"{shape}_alarm_metric_math.json"))
+@pytest.mark.parametrize(
+    "fixture",
+    [
+        f"{shape}_alarm_{kind}.json"
+        for shape in ("direct", "eventbridge")
+        for kind in ("composite", "metric_math")
+    ],
+)
+def test_healer_routes_every_shape_by_its_registry_entry_first(fixture: str) -> None:
+    """Composite and metric-math alarms of any shape go to the registry by name before anything else; with
+    the registry unreadable the healer fails closed: no Lambda call, no ledger write, one escalation."""
+    event = load(fixture)
+    summary, calls = _handle(event)
     assert summary["rejected"] == []
     [result] = summary["results"]
-    assert result["code"] not in ("foreign_namespace", "foreign_function")
-    assert any(call.startswith("dynamodb.") for call in calls)
+    assert result["code"] == "registry_unavailable" and result["alarm"] == only(event).alarm_name  # type: ignore[union-attr]
+    assert calls[0] == "ssm.get_parameter"
+    assert not any(call.startswith(("lambda.", "dynamodb.")) for call in calls)
+    assert calls[-1] == "sns.publish"
 
 
 MALFORMED: list[tuple[str, tuple[Any, ...], Any, type[MalformedNotification]]] = [
@@ -421,54 +383,7 @@ def test_event_without_a_delivery_envelope_is_not_an_alarm_event(
         parse_event(changed(load(fixture), path, value))
 
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.text(max_size=30),
-    lambda children: (
-        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4)
-    ),
-    max_leaves=12,
-)
-
-
-def _paths(value: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [prefix]
-    if isinstance(value, dict):
-        for key, child in value.items():
-            found += _paths(child, (*prefix, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            found += _paths(child, (*prefix, index))
-    return found
-
-
-@st.composite
-def mutated(draw: st.DrawFn, document: Any) -> Any:
-    """``document`` with one to four random mutations (drop, replace, stringify, swap case, empty)."""
-    doc = copy.deepcopy(document)
-    for _ in range(draw(st.integers(1, 4))):
-        paths = [p for p in _paths(doc) if p]
-        if not paths:
-            break
-        path = draw(st.sampled_from(paths))
-        parent = doc
-        for step in path[:-1]:
-            parent = parent[step]
-        key, how = path[-1], draw(st.sampled_from(["delete", "replace", "stringify", "case", "empty"]))
-        if how == "delete":
-            del parent[key]
-        elif how == "replace":
-            parent[key] = draw(json_values)
-        elif how == "stringify":
-            parent[key] = json.dumps(parent[key])
-        elif how == "case" and isinstance(parent[key], str):
-            parent[key] = parent[key].swapcase()
-        else:
-            parent[key] = type(parent[key])() if isinstance(parent[key], list | dict | str) else None
-    return doc
+json_values = fuzzing.json_values(text=30, items=4, keys=10, leaves=12)
 
 
 @st.composite
@@ -477,9 +392,9 @@ def new_shape_events(draw: st.DrawFn) -> Any:
     event = load(draw(st.sampled_from(NEW_FIXTURES)))
     if "Records" in event:
         sns = event["Records"][0]["Sns"]
-        sns["Message"] = json.dumps(draw(mutated(json.loads(sns["Message"]))))
+        sns["Message"] = json.dumps(draw(mutated(json.loads(sns["Message"]), json_values)))
         return event
-    return draw(mutated(event))
+    return draw(mutated(event, json_values))
 
 
 @settings(max_examples=600, deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])

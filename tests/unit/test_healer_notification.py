@@ -9,16 +9,15 @@ from typing import Any
 
 import pytest
 
-from healer import notification as nmod
-from healer.notification import (
+from healer import alarm
+from healer.alarm import (
     AlarmNotification,
     MalformedNotification,
     MessageTooLarge,
     NotAnSnsEvent,
-    parse_event,
-    parse_message,
     parse_timestamp,
 )
+from healer.notification import parse_event, parse_message
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
 MALFORMED = sorted((EVENTS / "malformed").glob("*.json"))
@@ -75,7 +74,7 @@ def test_corpus_is_large_enough() -> None:
 @pytest.mark.parametrize("path", MALFORMED, ids=lambda p: p.stem)
 def test_malformed_input_raises_its_own_error(path: Path) -> None:
     """Every malformed input is refused with the error class its file name announces."""
-    expected = getattr(nmod, path.stem.split("--")[0])
+    expected = getattr(alarm, path.stem.split("--")[0])
     assert issubclass(expected, MalformedNotification)
     event = json.loads(path.read_text())
     if expected is NotAnSnsEvent:

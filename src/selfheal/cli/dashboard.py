@@ -20,10 +20,8 @@ from botocore.exceptions import ConnectTimeoutError, EndpointConnectionError
 from rich.console import Console
 
 from selfheal.cli.errors import CliError, reporting_errors
-from selfheal.cli.options import EndpointOption, OutputsOption, PrefixOption, RegionOption, WorkdirOption
-from selfheal.cli.target import Resolved, announce, resolve_target
+from selfheal.cli.target import DEFAULT_TARGET, Resolved, TargetOptions, target_command
 from selfheal.stack.cloud_process import port_available
-from selfheal.workdir import DEFAULT_WORKDIR
 
 __all__ = ["check_deployed", "dashboard_command"]
 
@@ -42,13 +40,10 @@ def check_deployed(resolved: Resolved) -> str | None:
     return None
 
 
+@target_command
 def dashboard_command(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 8765,
-    endpoint_url: EndpointOption = None,
-    region: RegionOption = None,
-    prefix: PrefixOption = None,
-    outputs: OutputsOption = None,
-    workdir: WorkdirOption = DEFAULT_WORKDIR,
+    where: TargetOptions = DEFAULT_TARGET,
 ) -> None:
     """Serve a live dashboard of the loop (charts, incidents, controls) on 127.0.0.1."""
     from selfheal.dashboard import DashboardError, start_dashboard
@@ -59,8 +54,7 @@ def dashboard_command(
             raise ValueError(f"--port must be from 0 to 65535, got {port}")
         if port and not port_available(port):  # before werkzeug, which prints its own lines about it
             raise CliError(f"port {port} on 127.0.0.1 is taken — choose another --port")
-        resolved = resolve_target(endpoint_url, region, prefix, outputs, workdir)
-    announce(resolved)
+    resolved = where.resolve()
     target, deployment = resolved.target, resolved.deployment
     with reporting_errors(target, deployment.fragile_function_name):
         unreachable = check_deployed(resolved)
@@ -78,7 +72,7 @@ def dashboard_command(
                     deployment,
                     port,
                     now=resolved.clock,
-                    restore=lambda: terraform_restore(target, workdir),
+                    restore=lambda: terraform_restore(target, where.workdir),
                 )
             except DashboardError as error:
                 raise CliError(f"{error} — choose another --port") from error

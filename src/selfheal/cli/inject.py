@@ -9,22 +9,14 @@ import typer
 from rich.console import Console
 
 from selfheal.cli.errors import reporting_errors
-from selfheal.cli.options import (
-    EndpointOption,
-    OutputFormat,
-    OutputOption,
-    OutputsOption,
-    PrefixOption,
-    RegionOption,
-    WorkdirOption,
-)
-from selfheal.cli.target import announce, resolve_target
+from selfheal.cli.options import OutputFormat, OutputOption
+from selfheal.cli.target import DEFAULT_TARGET, TargetOptions, target_command
 from selfheal.loop.injection import FailureChange, apply_failure_change
-from selfheal.workdir import DEFAULT_WORKDIR
 
 __all__ = ["inject"]
 
 
+@target_command
 def inject(
     rate: Annotated[
         float | None, typer.Option(help="FAILURE_RATE: probability (0..1) that a request fails.")
@@ -40,11 +32,7 @@ def inject(
         bool | None, typer.Option("--enable/--disable", help="FAILURE_INJECTION_ENABLED.", show_default=False)
     ] = None,
     output: OutputOption = OutputFormat.TEXT,
-    endpoint_url: EndpointOption = None,
-    region: RegionOption = None,
-    prefix: PrefixOption = None,
-    outputs: OutputsOption = None,
-    workdir: WorkdirOption = DEFAULT_WORKDIR,
+    where: TargetOptions = DEFAULT_TARGET,
 ) -> None:
     """Change the fragile function's failure settings now, keeping every other variable."""
     change = FailureChange(
@@ -52,8 +40,7 @@ def inject(
     )
     with reporting_errors():
         change.validate()
-        resolved = resolve_target(endpoint_url, region, prefix, outputs, workdir)
-    announce(resolved)
+    resolved = where.resolve()
     target = resolved.target
     function = resolved.deployment.fragile_function_name
     with reporting_errors(target, function):

@@ -20,17 +20,8 @@ import typer
 from botocore.exceptions import ClientError
 
 from selfheal.cli.errors import CliError, reporting_errors
-from selfheal.cli.options import (
-    EndpointOption,
-    OutputFormat,
-    OutputOption,
-    OutputsOption,
-    PrefixOption,
-    RegionOption,
-    WorkdirOption,
-)
-from selfheal.cli.target import announce, resolve_target
-from selfheal.workdir import DEFAULT_WORKDIR
+from selfheal.cli.options import OutputFormat, OutputOption
+from selfheal.cli.target import DEFAULT_TARGET, TargetOptions, target_command
 
 __all__ = ["LogTail", "follow", "format_event", "log_group", "logs_command", "parse_duration"]
 
@@ -114,6 +105,7 @@ def follow(
             return
 
 
+@target_command
 def logs_command(
     function: Annotated[
         str | None,
@@ -137,20 +129,15 @@ def logs_command(
         ),
     ] = "10m",
     output: OutputOption = OutputFormat.TEXT,
-    endpoint_url: EndpointOption = None,
-    region: RegionOption = None,
-    prefix: PrefixOption = None,
-    outputs: OutputsOption = None,
-    workdir: WorkdirOption = DEFAULT_WORKDIR,
+    where: TargetOptions = DEFAULT_TARGET,
 ) -> None:
     """Print a function's CloudWatch Logs events with their times, newest last; --follow to keep going."""
     with reporting_errors():
         window = parse_duration(since)
-        resolved = resolve_target(endpoint_url, region, prefix, outputs, workdir)
-        # Log events carry the cloud's time: a recorded local cloud may run its clock faster than real time.
-        now = resolved.clock() if resolved.clock is not None else time.time()
-        start_ms = int((now - window) * 1000)
-    announce(resolved)
+    resolved = where.resolve()
+    # Log events carry the cloud's time: a recorded local cloud may run its clock faster than real time.
+    now = resolved.clock() if resolved.clock is not None else time.time()
+    start_ms = int((now - window) * 1000)
     target = resolved.target
     name = function or resolved.deployment.fragile_function_name
     group = log_group(name)

@@ -11,16 +11,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
 
 from selfheal.cli.errors import CliError, describe_aws_error, reporting_errors, stderr_console
-from selfheal.cli.options import (
-    EndpointOption,
-    OutputFormat,
-    OutputOption,
-    OutputsOption,
-    PrefixOption,
-    RegionOption,
-    WorkdirOption,
-)
-from selfheal.cli.target import announce, resolve_target
+from selfheal.cli.options import OutputFormat, OutputOption
+from selfheal.cli.target import DEFAULT_TARGET, TargetOptions, target_command
 from selfheal.workdir import DEFAULT_WORKDIR
 
 __all__ = ["DEFAULT_REPORT_DIR", "report_command"]
@@ -34,6 +26,7 @@ def _progress_line(done: int, total: int, incident: str) -> None:
         stderr_console().print(f"report: incident {done + 1}/{total} ({incident})", markup=False)
 
 
+@target_command
 def report_command(
     since: Annotated[
         str, typer.Option(help="Incidents whose alarm fired within this much cloud time: 30m, 1h, 2d.")
@@ -48,11 +41,7 @@ def report_command(
         ),
     ] = None,
     output: OutputOption = OutputFormat.TEXT,
-    endpoint_url: EndpointOption = None,
-    region: RegionOption = None,
-    prefix: PrefixOption = None,
-    outputs: OutputsOption = None,
-    workdir: WorkdirOption = DEFAULT_WORKDIR,
+    where: TargetOptions = DEFAULT_TARGET,
 ) -> None:
     """Report each recent incident: error rate, alarm transitions, the healer's action, the recovery."""
     from healer.ledger import LedgerUnavailable
@@ -60,8 +49,7 @@ def report_command(
 
     with reporting_errors():
         seconds = parse_since(since)
-        resolved = resolve_target(endpoint_url, region, prefix, outputs, workdir)
-    announce(resolved)
+    resolved = where.resolve()
     target, deployment = resolved.target, resolved.deployment
     with reporting_errors(target, deployment.alarm_name):
         try:
@@ -69,7 +57,7 @@ def report_command(
                 target,
                 deployment,
                 seconds,
-                out if out is not None else workdir / "report",
+                out if out is not None else where.workdir / "report",
                 now=resolved.clock,
                 progress=_progress_line,
             )

@@ -255,7 +255,8 @@ def demo_command(
     except ValueError as error:
         raise _fail(str(error), 2) from None
     try:
-        code = run_demo_command(settings, Workdir(workdir), Console(highlight=False, soft_wrap=True))
+        console = Console(highlight=False, soft_wrap=True)
+        code = run_demo_command(settings, Workdir(workdir), console, *selfheal_command())
     except OSError as error:
         raise _os_failure(error, workdir) from None
     if code:

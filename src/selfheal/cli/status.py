@@ -3,7 +3,8 @@
 Each part is read on its own, so a missing resource shows as missing while the others still show; only
 an unreachable endpoint or missing credentials abort the whole report. ``--output json`` prints one JSON
 object with fixed keys (:func:`status_json`; a part that could not be read is null and its ``*_error`` says
-why).
+why). On a local cloud the function's runtime is shown too, with the note the cloud logs at each cold start
+when it runs the function on another Python than the runtime names (``lambda_interpreters.runtime_note``).
 """
 
 from __future__ import annotations
@@ -16,23 +17,15 @@ from typing import Annotated, Any
 import typer
 from botocore.exceptions import BotoCoreError, ClientError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from healer.ledger import Incident, LedgerUnavailable
 from selfheal.cli.errors import CliError, describe_aws_error, reporting_errors
-from selfheal.cli.options import (
-    EndpointOption,
-    OutputFormat,
-    OutputOption,
-    OutputsOption,
-    PrefixOption,
-    RegionOption,
-    WorkdirOption,
-)
-from selfheal.cli.target import Resolved, announce, resolve_target
+from selfheal.cli.options import OutputFormat, OutputOption
+from selfheal.cli.target import DEFAULT_TARGET, Resolved, TargetOptions, target_command
 from selfheal.loop.deployment import AwsTarget, Deployment
 from selfheal.loop.reader import AlarmInfo, FunctionInfo, LoopReader
-from selfheal.workdir import DEFAULT_WORKDIR
 
 __all__ = [
     "FAILURE_VARIABLES",
@@ -80,6 +73,8 @@ class StatusReport:
     alarm_error: str | None = None
     function: FunctionInfo | None = None
     function_error: str | None = None
+    runtime: str | None = None
+    runtime_note: str | None = None
     incidents: list[Incident] = field(default_factory=list)
     incidents_error: str | None = None
 
@@ -90,6 +85,19 @@ def _checked(error: Exception, target: AwsTarget, subject: str) -> str:
     if isinstance(error, BotoCoreError) or message.startswith(_FATAL):
         raise CliError(message) from error
     return message
+
+
+def local_runtime(target: AwsTarget, function: str) -> tuple[str | None, str | None]:
+    """A local cloud's function's runtime and, when this machine's local cloud runs it on another Python, the
+    note saying so; (None, None) for AWS, which runs every function on its runtime's own Python."""
+    if not target.is_local:
+        return None, None
+    # Only for a local target: importing the cloud package costs a second.
+    from selfheal.cloud.lambda_interpreters import runtime_note
+
+    config = target.client("lambda").get_function_configuration(FunctionName=function)
+    runtime = str(config.get("Runtime") or "")
+    return runtime or None, runtime_note(runtime)
 
 
 def collect_status(deployment: Deployment, target: AwsTarget, limit: int = 10) -> StatusReport:
@@ -104,6 +112,7 @@ def collect_status(deployment: Deployment, target: AwsTarget, limit: int = 10) -
         report.alarm_error = _checked(error, target, deployment.alarm_name)
     try:
         report.function = reader.function()
+        report.runtime, report.runtime_note = local_runtime(target, deployment.fragile_function_name)
     except (BotoCoreError, ClientError) as error:
         report.function_error = _checked(error, target, deployment.fragile_function_name)
     try:
@@ -152,6 +161,10 @@ def render_status(report: StatusReport, console: Console) -> None:
         function.add_row(
             "state", f"{report.function.state} / last update {report.function.last_update_status}"
         )
+        if report.runtime is not None:
+            function.add_row("runtime", escape(report.runtime))
+        if report.runtime_note is not None:
+            function.add_row("runtime note", f"[yellow]{escape(report.runtime_note)}[/yellow]")
         for name in FAILURE_VARIABLES:
             function.add_row(name, variables.get(name, "[dim](unset)[/dim]"))
         markers = [name for name in HEALED_VARIABLES if name in variables]
@@ -217,6 +230,8 @@ def status_json(report: StatusReport, resolved: Resolved | None = None) -> dict[
             "name": names.fragile_function_name,
             "state": function.state,
             "last_update_status": function.last_update_status,
+            "runtime": report.runtime,
+            "runtime_note": report.runtime_note,
             "failure": {name: function.variables.get(name) for name in FAILURE_VARIABLES},
             "markers": {name: function.variables.get(name) for name in HEALED_VARIABLES},
         },
@@ -229,21 +244,16 @@ def status_json(report: StatusReport, resolved: Resolved | None = None) -> dict[
     }
 
 
+@target_command
 def status(
     output: OutputOption = OutputFormat.TEXT,
-    endpoint_url: EndpointOption = None,
-    region: RegionOption = None,
-    prefix: PrefixOption = None,
-    outputs: OutputsOption = None,
-    workdir: WorkdirOption = DEFAULT_WORKDIR,
+    where: TargetOptions = DEFAULT_TARGET,
     limit: Annotated[
         int, typer.Option(help="How many recent healer decisions to show.", min=1, max=100)
     ] = 10,
 ) -> None:
     """Show the alarm state, the fragile function's failure settings and the healer's recent decisions."""
-    with reporting_errors():
-        resolved = resolve_target(endpoint_url, region, prefix, outputs, workdir)
-    announce(resolved)
+    resolved = where.resolve()
     target = resolved.target
     with reporting_errors(target):
         report = collect_status(resolved.deployment, target, limit)

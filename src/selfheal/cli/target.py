@@ -5,22 +5,29 @@ recorded in ``<workdir>/cloud.json`` (its endpoint and region, signed with ``<wo
 refused in one line when that process is gone; else real AWS through boto3's credentials. Names come from
 ``--prefix``, else the outputs file (default ``<workdir>/outputs.json``), else the default prefix. Each
 command says on stderr which target it talks to (``target: …``), so stdout stays the command's output.
+
+A command takes those five options as one parameter, ``where: TargetOptions``, and is decorated with
+:func:`target_command`, which shows typer the five options in that parameter's place.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from selfheal.cli.errors import CliError, stderr_console
+from selfheal.cli.errors import CliError, reporting_errors, stderr_console
+from selfheal.cli.options import EndpointOption, OutputsOption, PrefixOption, RegionOption, WorkdirOption
 from selfheal.loop.deployment import AwsTarget, Deployment
 from selfheal.stack.cloud_process import cloud_alive
 from selfheal.workdir import DEFAULT_WORKDIR, CloudRecord, Workdir
 
-__all__ = ["Resolved", "announce", "resolve_target"]
+__all__ = ["DEFAULT_TARGET", "Resolved", "TargetOptions", "announce", "resolve_target", "target_command"]
 
 
 @dataclass(frozen=True)
@@ -105,3 +112,54 @@ def resolve_target(
 def announce(resolved: Resolved) -> None:
     """Say on stderr which target the command talks to."""
     stderr_console().print(f"target: {resolved.summary}", markup=False)
+
+
+@dataclass(frozen=True)
+class TargetOptions:
+    """The options that choose a command's target and names (see the module), as one value."""
+
+    endpoint_url: str | None
+    region: str | None
+    prefix: str | None
+    outputs: Path | None
+    workdir: Path
+
+    def resolve(self) -> Resolved:
+        """The target, announced on stderr; a failure is one line and its exit code (``reporting_errors``)."""
+        with reporting_errors():
+            resolved = resolve_target(self.endpoint_url, self.region, self.prefix, self.outputs, self.workdir)
+        announce(resolved)
+        return resolved
+
+
+def target_options(
+    endpoint_url: EndpointOption = None,
+    region: RegionOption = None,
+    prefix: PrefixOption = None,
+    outputs: OutputsOption = None,
+    workdir: WorkdirOption = DEFAULT_WORKDIR,
+) -> TargetOptions:
+    """The options as typer shows them (:func:`target_command` lends it this signature)."""
+    return TargetOptions(endpoint_url, region, prefix, outputs, workdir)
+
+
+DEFAULT_TARGET = target_options()
+
+
+def target_command(command: Callable[..., None]) -> Callable[..., None]:
+    """``command`` with its ``TargetOptions`` parameter shown to typer as the five options, in its place."""
+    signature = inspect.signature(command, eval_str=True)
+    [where] = [p.name for p in signature.parameters.values() if p.annotation is TargetOptions]
+    options = inspect.signature(target_options, eval_str=True).parameters
+    parameters: list[inspect.Parameter] = []
+    for parameter in signature.parameters.values():
+        parameters += options.values() if parameter.name == where else [parameter]
+
+    @functools.wraps(command)
+    def with_options(**values: Any) -> None:
+        chosen = target_options(**{name: values.pop(name) for name in options})
+        command(**values, **{where: chosen})
+
+    with_options.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    with_options.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": None}
+    return with_options

@@ -102,14 +102,7 @@ def traffic(
                 raise CliError(
                     "give --url (no api_endpoint in Terraform outputs; run `selfheal up` first)", 2
                 )
-        plan = TrafficPlan(
-            url=url,
-            rate=rate,
-            duration=duration,
-            concurrency=concurrency,
-            timeout=timeout,
-            allow_remote=allow_remote,
-        )
+        plan = TrafficPlan(url, rate, duration, concurrency, timeout, allow_remote=allow_remote)
         plan.validate()
         snapshot = run_traffic_command(plan, Console(highlight=False))
     answered = sum(count for name, count in snapshot.statuses.items() if name.isdigit())

@@ -43,9 +43,17 @@ from selfheal.stack.control import (
     up,
 )
 from selfheal.stack.dashboard_process import DashboardProcessError, choose_dashboard_port
-from selfheal.workdir import Workdir
+from selfheal.workdir import DEFAULT_WORKDIR, Workdir
 
-__all__ = ["DemoResult", "DemoSettings", "LoopProbe", "cloud_target", "run_demo", "run_demo_command"]
+__all__ = [
+    "DemoResult",
+    "DemoSettings",
+    "LoopProbe",
+    "cloud_target",
+    "kept_running",
+    "run_demo",
+    "run_demo_command",
+]
 
 
 @dataclass(frozen=True)
@@ -235,8 +243,13 @@ def run_demo(
     *,
     reporter: Reporter | None = None,
     view: DemoView | None = None,
+    command: str = "selfheal",
+    command_hint: str | None = None,
 ) -> DemoResult:
-    """Run the whole demo; StackError when the deployment cannot be brought up (nothing left running)."""
+    """Run the whole demo; StackError when the deployment cannot be brought up (nothing left running).
+
+    ``command`` and ``command_hint`` say how ``selfheal`` is typed in this shell (see :func:`kept_running`).
+    """
     reporter = reporter or ConsoleReporter(console)
     started = time.monotonic()
     if settings.dashboard and settings.dashboard_port:
@@ -281,10 +294,8 @@ def run_demo(
         if background is not None:
             reporter.note(f"kept running: dashboard {background.url}")
     if settings.keep:
-        reporter.note(
-            f"kept running: local cloud {deployed.cloud.endpoint} — `selfheal down` "
-            f"{'' if workdir.root.as_posix() == '.selfheal' else f'--workdir {workdir.root} '}stops it"
-        )
+        for line in kept_running(deployed.cloud.endpoint, workdir, command, command_hint):
+            reporter.note(line)
     summary = DemoSummary(
         time_scale=settings.time_scale,
         timings=loop_timings(
@@ -303,10 +314,28 @@ def run_demo(
     return DemoResult(summary, 0 if failure is None else 1)
 
 
-def run_demo_command(settings: DemoSettings, workdir: Workdir, console: Console) -> int:
+def kept_running(
+    endpoint: str, workdir: Workdir, command: str = "selfheal", command_hint: str | None = None
+) -> list[str]:
+    """The closing lines of ``demo --keep``: the cloud left running and how to stop it, as it can be typed in
+    this shell — ``command`` and ``command_hint`` as ``selfheal.cli.stack.selfheal_command`` gives them for
+    ``up``'s ``next:`` block (``.venv/bin/selfheal``, and that ``source .venv/bin/activate`` allows plain
+    ``selfheal``)."""
+    at = "" if workdir.root == DEFAULT_WORKDIR else f" --workdir {workdir.root}"
+    lines = [f"kept running: local cloud {endpoint} — `{command} down{at}` stops it"]
+    return [*lines, f"  {command_hint}"] if command_hint else lines
+
+
+def run_demo_command(
+    settings: DemoSettings,
+    workdir: Workdir,
+    console: Console,
+    command: str = "selfheal",
+    command_hint: str | None = None,
+) -> int:
     """The CLI's demo: run it, print the summary, return the exit code; errors are one line."""
     try:
-        result = run_demo(settings, workdir, console)
+        result = run_demo(settings, workdir, console, command=command, command_hint=command_hint)
     except StackError as error:
         Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {error}", markup=False)
         return 1
