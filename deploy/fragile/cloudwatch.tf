@@ -1,22 +1,16 @@
+# The healer's log group is the platform module's; these two use its key (kms.tf).
 resource "aws_cloudwatch_log_group" "fragile" {
   #checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable; a one-year floor is a cost choice for each deployment.
   name              = "/aws/lambda/${local.fragile_function_name}"
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.main.arn
-}
-
-resource "aws_cloudwatch_log_group" "healer" {
-  #checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable; a one-year floor is a cost choice for each deployment.
-  name              = "/aws/lambda/${local.healer_function_name}"
-  retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.main.arn
+  kms_key_id        = module.platform.kms_key_arn
 }
 
 resource "aws_cloudwatch_log_group" "api_access" {
   #checkov:skip=CKV_AWS_338:Retention is the log_retention_days variable; a one-year floor is a cost choice for each deployment.
   name              = "/aws/apigateway/${local.api_name}/access"
   retention_in_days = var.log_retention_days
-  kms_key_id        = aws_kms_key.main.arn
+  kms_key_id        = module.platform.kms_key_arn
 }
 
 # One screen for the whole loop: load, errors against the alarm threshold, alarm state, the healer's
@@ -76,7 +70,7 @@ resource "aws_cloudwatch_dashboard" "loop" {
         height = 6
         properties = {
           title  = "Alarm state"
-          alarms = [aws_cloudwatch_metric_alarm.fragile_errors.arn]
+          alarms = [module.protect_fragile.alarm_arns["errors"]]
         }
       },
       {
@@ -92,8 +86,8 @@ resource "aws_cloudwatch_dashboard" "loop" {
           stat   = "Sum"
           period = 60
           metrics = [
-            ["AWS/Lambda", "Invocations", "FunctionName", local.healer_function_name],
-            ["AWS/Lambda", "Errors", "FunctionName", local.healer_function_name],
+            ["AWS/Lambda", "Invocations", "FunctionName", module.platform.healer_function_name],
+            ["AWS/Lambda", "Errors", "FunctionName", module.platform.healer_function_name],
           ]
         }
       },
@@ -138,7 +132,7 @@ resource "aws_cloudwatch_dashboard" "loop" {
           title  = "Healer decisions"
           region = var.aws_region
           view   = "table"
-          query  = "SOURCE '/aws/lambda/${local.healer_function_name}' | filter message = 'healer decision' | fields @timestamp, healer.alarm, healer.transition, healer.decision, healer.code, healer.reason, healer.action_taken, healer.incident_id | sort @timestamp desc | limit 50"
+          query  = "SOURCE '/aws/lambda/${module.platform.healer_function_name}' | filter message = 'healer decision' | fields @timestamp, healer.alarm, healer.transition, healer.decision, healer.code, healer.reason, healer.action_taken, healer.incident_id | sort @timestamp desc | limit 50"
         }
       },
     ]

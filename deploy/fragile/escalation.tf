@@ -1,6 +1,3 @@
-# People subscribe here (email, chat, pager); the healer publishes when it will not or could not heal.
-resource "aws_sns_topic" "escalations" {
-  name              = local.escalation_topic_name
-  display_name      = "${var.name_prefix} escalations"
-  kms_master_key_id = aws_kms_key.main.arn
-}
+# The escalation topic selfheal-escalations, where people subscribe (email, chat, pager) and the healer
+# publishes when it will not or could not heal, now lives in the platform module:
+# deploy/modules/platform/escalation.tf.

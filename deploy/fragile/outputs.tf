@@ -10,32 +10,32 @@ output "fragile_function_name" {
 
 output "healer_function_name" {
   description = "Name of the healer Lambda function."
-  value       = aws_lambda_function.healer.function_name
+  value       = module.platform.healer_function_name
 }
 
 output "alarm_name" {
   description = "Name of the fragile function's Errors alarm."
-  value       = aws_cloudwatch_metric_alarm.fragile_errors.alarm_name
+  value       = module.protect_fragile.alarm_names["errors"]
 }
 
 output "alarm_topic_arn" {
   description = "ARN of the topic that receives the alarm's ALARM and OK notifications."
-  value       = aws_sns_topic.alarms.arn
+  value       = module.platform.alarm_topic_arn
 }
 
 output "escalation_topic_arn" {
   description = "ARN of the topic the healer escalates to."
-  value       = aws_sns_topic.escalations.arn
+  value       = module.platform.escalation_topic_arn
 }
 
 output "ledger_table_name" {
   description = "Name of the healer's DynamoDB ledger table."
-  value       = aws_dynamodb_table.ledger.name
+  value       = module.platform.ledger_table_name
 }
 
 output "healer_dlq_url" {
   description = "URL of the healer's on-failure SQS queue."
-  value       = aws_sqs_queue.healer_dlq.url
+  value       = module.platform.healer_dlq_url
 }
 
 output "dashboard_name" {

@@ -15,7 +15,8 @@ variable "name_prefix" {
   default     = "selfheal"
 
   validation {
-    # 64 is Lambda's function-name limit; the longest suffix used is "-fragile-errors" (15 chars).
+    # 64 is Lambda's function-name limit; the longest suffix used is "-fragile-errors" (15 chars), and
+    # the platform module takes the same pattern for its name.
     condition     = can(regex("^[a-z][a-z0-9-]{0,39}$", var.name_prefix))
     error_message = "name_prefix must start with a lower-case letter and hold 1-40 of [a-z0-9-]."
   }
@@ -146,7 +147,7 @@ variable "alarm_datapoints_to_alarm" {
   default     = 2
 
   validation {
-    # The cross-check against alarm_evaluation_periods is a precondition on the alarm (alarms.tf).
+    # The cross-check against alarm_evaluation_periods is the protect module's signals validation.
     condition     = var.alarm_datapoints_to_alarm >= 1 && var.alarm_datapoints_to_alarm <= 100 && floor(var.alarm_datapoints_to_alarm) == var.alarm_datapoints_to_alarm
     error_message = "alarm_datapoints_to_alarm must be a whole number between 1 and 100."
   }
@@ -164,9 +165,11 @@ variable "alarm_threshold" {
 }
 
 # --- healer --------------------------------------------------------------------------------
+# The four rails below are the fragile function's rails in its registry entry (module.protect_fragile,
+# alarms.tf); the others configure the platform's healer (module.platform, healer.tf).
 
 variable "healer_cooldown_seconds" {
-  description = "Minimum time between two remediations of the fragile function (COOLDOWN_SECONDS)."
+  description = "Minimum time between two remediations of the fragile function (rails.cooldown_seconds of its registry entry)."
   type        = number
   default     = 300
 
@@ -177,7 +180,7 @@ variable "healer_cooldown_seconds" {
 }
 
 variable "healer_max_actions_per_window" {
-  description = "Most remediations allowed within one action window before the healer escalates instead (MAX_ACTIONS_PER_WINDOW)."
+  description = "Most remediations allowed within one action window before the healer escalates instead (rails.max_actions_per_window of its registry entry)."
   type        = number
   default     = 3
 
@@ -188,7 +191,7 @@ variable "healer_max_actions_per_window" {
 }
 
 variable "healer_action_window_seconds" {
-  description = "Length of the window over which remediations are counted (ACTION_WINDOW_SECONDS)."
+  description = "Length of the window over which remediations are counted (rails.action_window_seconds of its registry entry)."
   type        = number
   default     = 3600
 
@@ -199,7 +202,7 @@ variable "healer_action_window_seconds" {
 }
 
 variable "healer_verify_timeout_seconds" {
-  description = "Deadline for the alarm to return to OK after a remediation before the healer escalates (VERIFY_TIMEOUT_SECONDS). The healer's Lambda timeout is this plus 60 s, so at most 840."
+  description = "Deadline for the alarm to return to OK after a remediation before the healer escalates (rails.verify_timeout_seconds of its registry entry). The healer runs the playbook (one step here) inside one invocation of at most 900 s, so at most 840."
   type        = number
   default     = 600
 
@@ -210,7 +213,7 @@ variable "healer_verify_timeout_seconds" {
 }
 
 variable "healer_dry_run" {
-  description = "When true the healer decides and records but never changes the fragile function (DRY_RUN)."
+  description = "When true the healer decides and records but never changes the fragile function (the platform's DRY_RUN: every function observed only)."
   type        = bool
   default     = false
 
@@ -221,13 +224,15 @@ variable "healer_dry_run" {
 }
 
 variable "healer_reserved_concurrency" {
-  description = "Reserved concurrent executions of the healer; small, so a flood of notifications cannot fan out into many remediations. -1 leaves it unreserved."
+  description = "Reserved concurrent executions of the healer; small, so a flood of notifications cannot fan out into many remediations. The platform's fleet_max_in_flight (incidents acting or verifying at once) is this minus 1, so an OK notification or an operator's command always finds an environment: at least 2. -1 leaves it unreserved (fleet_max_in_flight 3)."
   type        = number
   default     = 2
 
   validation {
-    condition     = var.healer_reserved_concurrency == -1 || (var.healer_reserved_concurrency >= 1 && var.healer_reserved_concurrency <= 100 && floor(var.healer_reserved_concurrency) == var.healer_reserved_concurrency)
-    error_message = "healer_reserved_concurrency must be -1 (unreserved) or a whole number between 1 and 100."
+    # At least 2: an incident being verified holds one healer environment for its whole step, and the
+    # OK notification or an operator's command needs another (the platform module requires it).
+    condition     = var.healer_reserved_concurrency == -1 || (var.healer_reserved_concurrency >= 2 && var.healer_reserved_concurrency <= 100 && floor(var.healer_reserved_concurrency) == var.healer_reserved_concurrency)
+    error_message = "healer_reserved_concurrency must be -1 (unreserved) or a whole number between 2 and 100."
   }
 }
 
@@ -245,7 +250,7 @@ variable "healer_max_event_age_seconds" {
 # --- shared --------------------------------------------------------------------------------
 
 variable "log_retention_days" {
-  description = "Retention of the Lambda and API access log groups, in days."
+  description = "Retention of the Lambda (fragile and healer) and API access log groups, in days."
   type        = number
   default     = 30
 
@@ -278,7 +283,7 @@ variable "api_throttling_rate_limit" {
 }
 
 variable "powertools_layer_arn" {
-  description = "ARN of the Powertools for AWS Lambda (Python) v3 layer; null uses the AWS-managed x86_64 python3.12 layer (version 27) in aws_region."
+  description = "ARN of the Powertools for AWS Lambda (Python) v3 layer of the fragile function and the healer; null uses the AWS-managed x86_64 python3.12 layer (version 27) in aws_region."
   type        = string
   default     = null
 

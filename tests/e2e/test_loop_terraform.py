@@ -185,6 +185,8 @@ def _assert_cloud_empty(target: AwsTarget) -> None:
     assert target.client("dynamodb").list_tables()["TableNames"] == []
     assert target.client("apigatewayv2").get_apis()["Items"] == []
     assert [r["RoleName"] for r in target.client("iam").list_roles()["Roles"]] == []
+    # The platform's kill switch and the protect instance's registry entry.
+    assert target.client("ssm").describe_parameters()["Parameters"] == []
 
 
 def _assert_stopped(record: CloudRecord, workdir: Workdir) -> None:

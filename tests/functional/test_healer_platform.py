@@ -270,3 +270,54 @@ def _alarm_name_of(event: dict[str, Any]) -> str:
     if "detail" in event:
         return str(event["detail"]["alarmName"])
     return str(event["alarmData"]["alarmName"])
+
+
+def test_clamp_concurrency_and_restore() -> None:
+    """clamp_concurrency reserves the registered limit; restore puts the function back to unreserved."""
+    with healer_sandbox() as box:
+        box.add_target(PAYMENTS, PAYMENTS_ALARM, "0.5", register=False)
+        box.register(
+            Protection(PAYMENTS_ALARM, PAYMENTS, ("clamp_concurrency",), concurrency_limit=2, rails=RAILS)
+        )
+        healer = box.healer(verify_timeout_seconds=0)
+        [summary] = healer.handle_event(alarm(box, PAYMENTS, PAYMENTS_ALARM))["results"]
+        lam = box.aws["lambda"]
+        assert summary["code"] == "run_step"
+        assert lam.get_function_concurrency(FunctionName=PAYMENTS)["ReservedConcurrentExecutions"] == 2
+        [incident] = box.incidents()
+        assert incident.action == "clamp_concurrency ReservedConcurrentExecutions=2 (was unset)"
+        assert command(box, healer, "restore", incident.incident_id)["results"][0]["restore"] == "restored"
+        assert "ReservedConcurrentExecutions" not in lam.get_function_concurrency(FunctionName=PAYMENTS)
+
+
+def test_disable_event_source_keeps_messages_and_restore_enables_it() -> None:
+    """disable_event_source disables the listed mapping of the function only; restore enables it again."""
+    with healer_sandbox() as box:
+        box.add_target(PAYMENTS, PAYMENTS_ALARM, "0.5", register=False)
+        lam, sqs = box.aws["lambda"], box.aws["sqs"]
+        uuids = []
+        for name in ("payments-in", "other-in"):
+            url = sqs.create_queue(QueueName=name)["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"][
+                "QueueArn"
+            ]
+            function = PAYMENTS if name == "payments-in" else TARGET
+            uuids.append(lam.create_event_source_mapping(EventSourceArn=arn, FunctionName=function)["UUID"])
+        box.register(
+            Protection(
+                PAYMENTS_ALARM,
+                PAYMENTS,
+                ("disable_event_source",),
+                event_source_mapping_uuids=(uuids[0],),
+                rails=RAILS,
+            )
+        )
+        healer = box.healer(verify_timeout_seconds=0)
+        [summary] = healer.handle_event(alarm(box, PAYMENTS, PAYMENTS_ALARM))["results"]
+        assert summary["code"] == "run_step"
+        states = [lam.get_event_source_mapping(UUID=u)["State"] for u in uuids]
+        assert states[0] in ("Disabled", "Disabling") and states[1] in ("Enabled", "Enabling")
+        [incident] = box.incidents()
+        restored = command(box, healer, "restore", incident.incident_id)["results"][0]
+        assert restored["restore"] == "restored", restored
+        assert lam.get_event_source_mapping(UUID=uuids[0])["State"] in ("Enabled", "Enabling")

@@ -9,8 +9,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from conftest import AwsFactory, failure_rate, invoke_healer
 
+from conftest import AwsFactory, failure_rate, invoke_healer
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.testing import ProvisionedLoop, provision_loop
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import AwsFactory, failure_rate, invoke_healer
 
+from conftest import AwsFactory, failure_rate, invoke_healer
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.testing import provision_loop
 

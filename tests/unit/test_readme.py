@@ -30,10 +30,12 @@ def test_every_terraform_variable_is_in_the_configuration_reference() -> None:
 
 
 def test_every_healer_and_fragile_environment_variable_is_documented() -> None:
-    """Each variable the module sets on a function is explained in the README."""
-    text = "".join(p.read_text() for p in (ROOT / "deploy" / "fragile").glob("*.tf"))
+    """Each variable deploy/fragile (the fragile function) and its platform module (the healer) set on a
+    function is explained in the README."""
+    directories = (ROOT / "deploy" / "fragile", ROOT / "deploy" / "modules" / "platform")
+    text = "".join(p.read_text() for directory in directories for p in directory.glob("*.tf"))
     set_by_terraform = set(re.findall(r"^\s+([A-Z][A-Z_]+)\s+=", text, re.M))
-    assert {"FAILURE_RATE", "TARGET_FUNCTION_NAME"} <= set_by_terraform
+    assert {"FAILURE_RATE", "REGISTRY_PATH", "FLEET_MAX_IN_FLIGHT"} <= set_by_terraform
     assert not {name for name in set_by_terraform if f"`{name}`" not in README}
 
 

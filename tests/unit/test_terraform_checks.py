@@ -1,8 +1,9 @@
-"""Tests of the module's static checks: terraform fmt (embedded Terraform) and scripts/tf_checks.sh."""
+"""Tests of the Terraform static checks: terraform fmt (embedded Terraform) and scripts/tf_checks.sh."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -11,7 +12,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-MODULE = ROOT / "deploy" / "fragile"
+DEPLOY = ROOT / "deploy"
+MODULE = DEPLOY / "fragile"
 SCRIPT = ROOT / "scripts" / "tf_checks.sh"
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 
@@ -34,26 +36,32 @@ def terraform_fmt(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def copy_module(tmp_path: Path) -> Path:
-    target = tmp_path / "fragile"
-    shutil.copytree(MODULE, target, ignore=shutil.ignore_patterns(".build", ".terraform"))
-    return target
+    """A copy of deploy/fragile beside a copy of the modules it calls (../modules/...); its path."""
+    for part in ("fragile", "modules"):
+        shutil.copytree(
+            DEPLOY / part, tmp_path / part, ignore=shutil.ignore_patterns(".build", ".terraform*")
+        )
+    return tmp_path / "fragile"
 
 
-def test_module_is_terraform_fmt_clean() -> None:
-    """`terraform fmt -check` finds nothing to reformat in deploy/fragile."""
-    result = terraform_fmt("-check", "-recursive", str(MODULE))
+def test_deploy_is_terraform_fmt_clean() -> None:
+    """`terraform fmt -check` finds nothing to reformat in deploy/ (the seed's example, modules, examples)."""
+    assert list(MODULE.glob("*.tf")) and list((DEPLOY / "modules").rglob("*.tf"))
+    result = terraform_fmt("-check", "-recursive", str(DEPLOY))
     assert result.returncode == 0, result.stdout
 
 
 def test_fmt_check_flags_and_does_not_rewrite_a_badly_formatted_file(tmp_path: Path) -> None:
     """A misaligned file makes `fmt -check` fail, naming the file, and leaves it untouched."""
     module = copy_module(tmp_path)
-    bad = module / "ledger.tf"
-    text = bad.read_text().replace('billing_mode = "PAY_PER_REQUEST"', 'billing_mode="PAY_PER_REQUEST"')
+    bad = module / "lambda.tf"
+    original = bad.read_text()
+    text = original.replace('runtime       = "python3.12"', 'runtime="python3.12"')
+    assert text != original
     bad.write_text(text)
     result = terraform_fmt("-check", "-recursive", str(module))
     assert result.returncode != 0
-    assert "ledger.tf" in result.stdout
+    assert "lambda.tf" in result.stdout
     assert bad.read_text() == text
 
 
@@ -70,12 +78,14 @@ def run_script(module_dir: Path) -> subprocess.CompletedProcess[str]:
 
 
 @needs_checkov
-def test_tf_checks_pass_on_the_module() -> None:
-    """scripts/tf_checks.sh succeeds on deploy/fragile: fmt clean, no failed checkov check."""
-    result = run_script(MODULE)
+def test_tf_checks_pass_on_deploy() -> None:
+    """scripts/tf_checks.sh succeeds on deploy/ (deploy/fragile with the modules it calls, the example)."""
+    result = run_script(DEPLOY)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "fmt: ok" in result.stdout
     assert "checkov: ok" in result.stdout
+    passed = re.search(r"Passed checks: (\d+), Failed checks: 0", result.stdout)
+    assert passed and int(passed.group(1)) > 200, "checkov checked (almost) nothing"
 
 
 @needs_checkov

@@ -17,7 +17,7 @@ from selfheal.loop.traffic import TrafficSnapshot
 __all__ = ["GAVE_UP", "VERIFIED", "Event", "Milestones", "Sample", "Timeline"]
 
 VERIFIED = "RECOVERED"
-GAVE_UP = frozenset({"ESCALATED", "FAILED", "UNVERIFIED", "DRY_RUN"})
+GAVE_UP = frozenset({"ESCALATED", "FAILED", "UNVERIFIED", "OBSERVED", "AWAITING_APPROVAL"})
 _RATE_WINDOW = 3.0
 
 
