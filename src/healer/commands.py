@@ -16,11 +16,12 @@ from typing import Any
 
 from healer import policy, setbacks
 from healer.actions import ACTIONS, Change
-from healer.decisions import IncidentStatus
+from healer.decisions import Decision, IncidentStatus
 from healer.ledger import Incident
 from healer.log import logger
 from healer.playbook import Run, Steps, Summary, seen_of
-from healer.registry import Protection, RegistryInvalid, RegistryUnavailable
+from healer.policy import LedgerState, PlaybookPlan
+from healer.registry import KillSwitch, Protection, RegistryInvalid, RegistryUnavailable
 
 __all__ = ["COMMANDS", "handle", "is_command"]
 
@@ -107,54 +108,28 @@ def _approve(
 ) -> None:
     if incident.status != IncidentStatus.AWAITING_APPROVAL:
         raise Rejected(f"incident {incident.incident_id} is {incident.status}, not AWAITING_APPROVAL")
-    for _ in range(steps.limits.max_redecisions):
-        planned, plan = steps.plan_from(protection, incident, incident.step)
-        control = steps.claims.read_control(protection.function_name)
-        fleet = steps.claims.read_fleet()
-        now = steps.clock.now()
-        state = steps.ledger_state(incident, control, fleet, now)
-        decision = policy.decide_approval(
-            state, protection, planned, now, steps.config, steps.registry.kill_switch(), operator
-        )
-        run.decided(decision)
-        if decision.kind == "skip":
-            raise Rejected(decision.reason)
-        if decision.kind != "act" or plan is None or planned.step is None:
-            recorded = steps.ledger.record_decision(
-                incident,
-                setbacks.recorded_status(decision),
-                decision,
-                now,
-                expect=IncidentStatus.AWAITING_APPROVAL,
-            )
-            if recorded and decision.kind == "escalate":
-                steps.escalate(incident.alarm_name, run, decision)
-            return
-        claim = steps.claim(
-            incident,
-            protection,
-            control,
-            fleet,
-            decision,
-            planned.step.index,
-            run,
-            IncidentStatus.AWAITING_APPROVAL,
-        )
-        if claim == "already_decided":
-            raise Rejected(f"incident {incident.incident_id} was decided meanwhile (approved twice, or OK)")
-        if claim == "claimed":
-            steps.run(protection, incident, plan, planned.step.index, run, remaining)
-            return
-    contention = setbacks.contention()
-    run.decided(contention)
-    if steps.ledger.record_decision(
+
+    def judge(state: LedgerState, planned: PlaybookPlan, now: float, switch: KillSwitch) -> Decision:
+        return policy.decide_approval(state, protection, planned, now, steps.config, switch, operator)
+
+    tried = steps.attempt(protection, incident, IncidentStatus.AWAITING_APPROVAL, run, judge)
+    run.decided(tried.decision)
+    if tried.decision.kind == "skip":
+        raise Rejected(tried.decision.reason)
+    if tried.lost:
+        raise Rejected(f"incident {incident.incident_id} was decided meanwhile (approved twice, or OK)")
+    if tried.claimed and tried.plan is not None and tried.planned.step is not None:
+        steps.run(protection, incident, tried.plan, tried.planned.step.index, run, remaining)
+        return
+    recorded = steps.ledger.record_decision(
         incident,
-        IncidentStatus.ESCALATED,
-        contention,
+        setbacks.recorded_status(tried.decision),
+        tried.decision,
         steps.clock.now(),
         expect=IncidentStatus.AWAITING_APPROVAL,
-    ):
-        steps.escalate(incident.alarm_name, run, contention)
+    )
+    if recorded and tried.decision.kind == "escalate":
+        steps.escalate(incident.alarm_name, run, tried.decision)
 
 
 def _restore(steps: Steps, incident: Incident, operator: str, run: Run) -> None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from healer import commands, policy, setbacks
-from healer.actions import Plan
 from healer.clients import Clients
 from healer.clock import Clock, iso_utc
 from healer.config import HealerConfig
@@ -25,8 +24,9 @@ from healer.decisions import Decision, IncidentStatus
 from healer.ledger import Incident, LedgerUnavailable
 from healer.log import logger
 from healer.notification import AlarmNotification, MalformedNotification, NotAnSnsEvent, parse_event
-from healer.playbook import Run, RunLimits, Steps, Summary, seen_of
-from healer.registry import Protection, Registry, RegistryInvalid, RegistryUnavailable
+from healer.playbook import Attempt, Run, RunLimits, Steps, Summary, seen_of
+from healer.policy import LedgerState, PlaybookPlan
+from healer.registry import KillSwitch, Protection, Registry, RegistryInvalid, RegistryUnavailable
 
 __all__ = ["Healer", "RunLimits"]
 
@@ -163,43 +163,22 @@ class Healer:
         run: Run,
         remaining: Callable[[], float] | None,
     ) -> None:
-        steps = self.steps
         incident = self.ledger.open_incident(notification, protection, self.clock.now())
         run.summary["incident_id"] = incident.incident_id
-        for _ in range(self.limits.max_redecisions):
-            # The function before the control items: a concurrent run claims in the ledger before it
-            # changes the function, so if this read already sees its change the control read below sees
-            # its claim, and the decision is "cooldown" rather than "nothing to change".
-            planned, plan = steps.plan_from(protection, incident, incident.step)
-            control = self.claims.read_control(protection.function_name)
-            fleet = self.claims.read_fleet()
-            now = self.clock.now()
-            state = steps.ledger_state(incident, control, fleet, now)
-            decision = policy.decide(
-                notification, state, protection, planned, now, self.config, self.registry.kill_switch()
-            )
-            run.decided(decision)
-            if decision.kind == "skip":
-                return
-            if incident.status == IncidentStatus.ACTING:
-                self._take_over(protection, incident, decision, plan, planned, run, remaining)
-                return
-            if decision.kind != "act" or plan is None or planned.step is None:
-                self._record(incident, decision, run, now)
-                return
-            claim = steps.claim(
-                incident, protection, control, fleet, decision, planned.step.index, run, IncidentStatus.NEW
-            )
-            if claim == "already_decided":
-                run.decided(setbacks.decided_elsewhere())
-                return
-            if claim == "claimed":
-                steps.run(protection, incident, plan, planned.step.index, run, remaining)
-                return
-            # control_changed / fleet_changed: another incident acted meanwhile; read and decide again.
-        contention = setbacks.contention()
-        run.decided(contention)
-        self._record(incident, contention, run, self.clock.now())
+
+        def judge(state: LedgerState, planned: PlaybookPlan, now: float, switch: KillSwitch) -> Decision:
+            return policy.decide(notification, state, protection, planned, now, self.config, switch)
+
+        tried = self.steps.attempt(protection, incident, IncidentStatus.NEW, run, judge)
+        run.decided(setbacks.decided_elsewhere() if tried.lost else tried.decision)
+        if tried.claimed and tried.plan is not None and tried.planned.step is not None:
+            self.steps.run(protection, incident, tried.plan, tried.planned.step.index, run, remaining)
+        elif tried.lost or tried.decision.kind == "skip":
+            return
+        elif incident.status == IncidentStatus.ACTING:
+            self._take_over(protection, incident, tried, run, remaining)
+        else:
+            self._record(incident, tried.decision, run, self.clock.now())
 
     def _record(self, incident: Incident, decision: Decision, run: Run, now: float) -> None:
         """Record a decision that takes no action on a NEW incident; escalate it if it is an escalation."""
@@ -213,20 +192,19 @@ class Healer:
         self,
         protection: Protection,
         incident: Incident,
-        decision: Decision,
-        plan: Plan | None,
-        planned: policy.PlaybookPlan,
+        tried: Attempt,
         run: Run,
         remaining: Callable[[], float] | None,
     ) -> None:
-        """Take over an expired claim whose holder recorded no outcome, then act on ``decision``."""
+        """Take over an expired claim whose holder recorded no outcome, then act on the decision."""
         now = self.clock.now()
         if not self.claims.take_over(incident, run.owner, now + self.limits.lease_seconds, now):
             run.decided(setbacks.taken_over_elsewhere())
             return
         run.summary["claimed_by"] = run.owner
         run.summary["took_over_from"] = incident.claimed_by
-        if decision.kind == "act" and planned.step is not None and plan is not None:
-            self.steps.run(protection, incident, plan, planned.step.index, run, remaining)
+        step = tried.planned.step
+        if tried.decision.kind == "act" and step is not None and tried.plan is not None:
+            self.steps.run(protection, incident, tried.plan, step.index, run, remaining)
             return
-        self.steps.give_up(incident, run, decision, None)
+        self.steps.give_up(incident, run, tried.decision, None)

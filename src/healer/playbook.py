@@ -28,10 +28,10 @@ from healer.ledger import Incident, Ledger
 from healer.log import SERVICE_NAME, logger
 from healer.policy import LedgerState, PlaybookPlan, StepPlan
 from healer.rails import FLEET_WINDOW_SECONDS, RailState, actions_in_window
-from healer.registry import Protection, Registry
+from healer.registry import KillSwitch, Protection, Registry
 from healer.verification import emit_time_to_recover, wait_for_ok
 
-__all__ = ["Run", "RunLimits", "Steps", "Summary"]
+__all__ = ["Attempt", "Judge", "Run", "RunLimits", "Steps", "Summary"]
 
 Summary = dict[str, Any]
 Remaining = Callable[[], float] | None
@@ -55,6 +55,22 @@ class RunLimits:
     verify_poll: float = 10.0
     margin_real_seconds: float = 5.0
     lease_seconds: float = 50.0
+
+
+Judge = Callable[[LedgerState, PlaybookPlan, float, KillSwitch], Decision]
+"""A policy decision over what ``Steps.attempt`` read: the ledger state, the plan, the time, the switch."""
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """What ``Steps.attempt`` came to: the decision, the plan, and whether the step is claimed for the run
+    (``claimed``) or another invocation decided first (``lost``)."""
+
+    decision: Decision
+    planned: PlaybookPlan
+    plan: Plan | None
+    claimed: bool = False
+    lost: bool = False
 
 
 class Run:
@@ -214,6 +230,37 @@ class Steps:
             run.summary["step"] = step
         return result
 
+    def attempt(
+        self, protection: Protection, incident: Incident, expect: IncidentStatus, run: Run, judge: Judge
+    ) -> Attempt:
+        """Plan, read the rails, let ``judge`` decide and, when it says act, claim the step (``expect`` →
+        ACTING); read and decide again while another incident's claim moves the control items under it.
+
+        The function is read before the control items: a concurrent run claims in the ledger before it
+        changes the function, so a plan that already sees its change has a control read that sees its
+        claim (and the decision is "cooldown" rather than "nothing to change"). An incident already
+        ``ACTING`` (a claim to take over) is decided, never claimed here.
+        """
+        for _ in range(self.limits.max_redecisions):
+            planned, plan = self.plan_from(protection, incident, incident.step)
+            control = self.claims.read_control(protection.function_name)
+            fleet = self.claims.read_fleet()
+            now = self.clock.now()
+            state = self.ledger_state(incident, control, fleet, now)
+            decision = judge(state, planned, now, self.registry.kill_switch())
+            step = planned.step
+            if (
+                decision.kind != "act"
+                or step is None
+                or plan is None
+                or incident.status == IncidentStatus.ACTING
+            ):
+                return Attempt(decision, planned, plan)
+            result = self.claim(incident, protection, control, fleet, decision, step.index, run, expect)
+            if result != "control_changed" and result != "fleet_changed":
+                return Attempt(decision, planned, plan, claimed=result == "claimed", lost=result != "claimed")
+        return Attempt(setbacks.contention(), PlaybookPlan(None), None)
+
     # --- acting -------------------------------------------------------------------------------------
 
     def apply_step(
@@ -358,39 +405,26 @@ class Steps:
         self, protection: Protection, incident: Incident, not_ok: str, run: Run
     ) -> tuple[Incident, Plan, int] | None:
         """Claim the next step after a missed verify deadline, or record UNVERIFIED and escalate."""
-        for _ in range(self.limits.max_redecisions):
-            fresh = self.ledger.get_incident(incident.sk)
-            if fresh is None or fresh.status != IncidentStatus.ACTED:
-                run.summary["verification"] = "incident closed meanwhile"
-                return None
-            planned, plan = self.plan_from(protection, fresh, fresh.step)
-            control = self.claims.read_control(protection.function_name)
-            fleet = self.claims.read_fleet()
-            now = self.clock.now()
-            state = self.ledger_state(fresh, control, fleet, now)
-            decision = policy.decide_next_step(
-                state, protection, planned, now, self.config, self.registry.kill_switch(), not_ok
-            )
-            # The run's decision stays the one about the notification; what followed is listed after it.
-            run.summary.setdefault("then", []).append({"code": decision.code, "reason": decision.reason})
-            if decision.kind != "act" or planned.step is None or plan is None:
-                if self.ledger.mark_unverified(fresh, decision, now):
-                    self.claims.release(fresh.incident_id, now)
-                    if decision.kind == "escalate":
-                        self.escalate(fresh.alarm_name, run, decision)
-                return None
-            claim = self.claim(
-                fresh, protection, control, fleet, decision, planned.step.index, run, IncidentStatus.ACTED
-            )
-            if claim == "already_decided":
-                run.decided(setbacks.decided_elsewhere())
-                return None
-            if claim == "claimed":
-                return fresh, plan, planned.step.index
-        contention = setbacks.contention()
-        run.summary.setdefault("then", []).append({"code": contention.code, "reason": contention.reason})
-        if self.ledger.mark_unverified(incident, contention, self.clock.now()):
-            self.escalate(incident.alarm_name, run, contention)
+        fresh = self.ledger.get_incident(incident.sk)
+        if fresh is None or fresh.status != IncidentStatus.ACTED:
+            run.summary["verification"] = "incident closed meanwhile"
+            return None
+
+        def judge(state: LedgerState, planned: PlaybookPlan, now: float, switch: KillSwitch) -> Decision:
+            return policy.decide_next_step(state, protection, planned, now, self.config, switch, not_ok)
+
+        tried = self.attempt(protection, fresh, IncidentStatus.ACTED, run, judge)
+        decision = tried.decision
+        # The run's decision stays the one about the notification; what followed is listed after it.
+        run.summary.setdefault("then", []).append({"code": decision.code, "reason": decision.reason})
+        if tried.claimed and tried.plan is not None and tried.planned.step is not None:
+            return fresh, tried.plan, tried.planned.step.index
+        if tried.lost:
+            return None
+        if self.ledger.mark_unverified(fresh, decision, self.clock.now()):
+            self.claims.release(fresh.incident_id, self.clock.now())
+            if decision.kind == "escalate":
+                self.escalate(fresh.alarm_name, run, decision)
         return None
 
     def close(self, incident: Incident, ok_time: Any, run: Run, *, via: str) -> None:
