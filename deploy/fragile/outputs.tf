@@ -33,6 +33,11 @@ output "ledger_table_name" {
   value       = module.platform.ledger_table_name
 }
 
+output "registry_path" {
+  description = "SSM Parameter Store path of the registry of protected functions (its alarms/ entries and kill-switch)."
+  value       = module.platform.registry_path
+}
+
 output "healer_dlq_url" {
   description = "URL of the healer's on-failure SQS queue."
   value       = module.platform.healer_dlq_url

@@ -23,7 +23,20 @@ from selfheal.cli.stack import next_steps
 from selfheal.stack.control import UpResult
 from selfheal.workdir import CloudRecord, Workdir
 
-COMMANDS = ["cloud", "up", "down", "demo", "status", "inject", "logs", "traffic", "dashboard", "report"]
+COMMANDS = [
+    "cloud",
+    "up",
+    "down",
+    "demo",
+    "status",
+    "approve",
+    "restore",
+    "inject",
+    "logs",
+    "traffic",
+    "dashboard",
+    "report",
+]
 NO_AWS = {
     "AWS_ACCESS_KEY_ID": None,
     "AWS_SECRET_ACCESS_KEY": None,

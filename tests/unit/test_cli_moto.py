@@ -267,6 +267,9 @@ def test_status_output_json_has_stable_keys(deployed: str, tmp_path: Path) -> No
         "function_error",
         "incidents",
         "incidents_error",
+        "kill_switch",
+        "protected",
+        "protected_error",
     ]
     assert report["target"]["endpoint_url"] == deployed and report["target"]["local"] is True
     assert report["target"]["chosen_by"] == "--endpoint-url"
@@ -287,6 +290,10 @@ def test_status_output_json_has_stable_keys(deployed: str, tmp_path: Path) -> No
     assert incident["incident_id"] == "inc-1" and incident["status"] == "RECOVERED"
     assert incident["time_to_recover"] == 42.5 and incident["alarm_time"] == "2026-11-23T19:52:00Z"
     assert result.stderr.startswith(f"target: the local cloud at {deployed} (--endpoint-url")
+    # No registry under /selfheal/selfheal: no protected function, and the kill switch reads as engaged
+    # (the healer fails closed on a kill switch it cannot read).
+    assert report["protected"] == [] and report["protected_error"] is None
+    assert report["kill_switch"]["engaged"] is True and "ParameterNotFound" in report["kill_switch"]["reason"]
 
 
 def test_status_output_json_keeps_its_keys_when_parts_are_missing(deployed: str, tmp_path: Path) -> None:
@@ -389,3 +396,184 @@ def test_dashboard_of_a_deployment_that_is_not_there_fails_fast(deployed: str, t
     errors = [line for line in completed.stderr.splitlines() if line.startswith("error: ")]
     assert len(errors) == 1 and "not found" in errors[0] and "nobody-fragile" in errors[0]
     assert "dashboard:" not in completed.stdout
+
+
+# ----- the protected functions of `status` ----------------------------------------------------------------
+
+UNIT_REGISTRY = "/selfheal/unit"
+UNIT_LEDGER = "unit-ledger"
+
+
+def _incident_item(incident_id: str, alarm: str, status: str, minute: int) -> dict[str, Any]:
+    return {
+        "pk": {"S": "INCIDENTS"},
+        "sk": {"S": f"2026-11-23T20:{minute:02d}:00Z#{incident_id}"},
+        "incident_id": {"S": incident_id},
+        "alarm_name": {"S": alarm},
+        "status": {"S": status},
+        "alarm_time": {"S": f"2026-11-23T20:{minute:02d}:00+00:00"},
+    }
+
+
+@pytest.fixture(scope="module")
+def registered(deployed: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A registry under /selfheal/unit (the fragile alarm in auto mode, `orders` behind an alias in approve
+    mode with no alarm of its own, an entry that does not parse; kill switch on), a ledger with open and
+    closed incidents, and the outputs file naming both."""
+    from healer.registry import Protection
+
+    ssm = _client(deployed, "ssm")
+    entries = {
+        ALARM: Protection(
+            ALARM, FUNCTION, ("set_env",), "auto", signal="errors", set_env={"FAILURE_RATE": "0"}
+        ),
+        "orders-errors": Protection(
+            "orders-errors",
+            "orders",
+            ("rollback_alias", "restart"),
+            "approve",
+            alias_name="live",
+            signal="errors",
+        ),
+    }
+    for alarm, protection in entries.items():
+        ssm.put_parameter(Name=f"{UNIT_REGISTRY}/alarms/{alarm}", Value=protection.to_json(), Type="String")
+    ssm.put_parameter(Name=f"{UNIT_REGISTRY}/alarms/zz-broken", Value="{}", Type="String")
+    ssm.put_parameter(Name=f"{UNIT_REGISTRY}/kill-switch", Value="on", Type="String")
+    dynamodb = _client(deployed, "dynamodb")
+    dynamodb.create_table(
+        TableName=UNIT_LEDGER,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    for item in (
+        _incident_item("inc-done", ALARM, "RECOVERED", 1),
+        _incident_item("inc-open", ALARM, "ACTED", 2),
+        _incident_item("inc-wait", "orders-errors", "AWAITING_APPROVAL", 3),
+    ):
+        dynamodb.put_item(TableName=UNIT_LEDGER, Item=item)
+    outputs = tmp_path_factory.mktemp("registry") / "outputs.json"
+    outputs.write_text(json.dumps({"ledger_table_name": UNIT_LEDGER, "registry_path": UNIT_REGISTRY}))
+    return outputs
+
+
+def _status(endpoint: str, outputs: Path, *extra: str) -> Any:
+    argv = ["status", "--endpoint-url", endpoint, "--region", "us-east-1", "--outputs", str(outputs), *extra]
+    env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "COLUMNS": "300"}
+    return CliRunner().invoke(app, argv, env=env)
+
+
+def test_status_lists_every_registered_alarm_with_its_state_and_open_incidents(
+    deployed: str, registered: Path
+) -> None:
+    """The registry named by the outputs' `registry_path`: one row per alarm with function, signal, mode,
+    playbook, the alarm's state and its open incidents only; a bad entry's row says its problem."""
+    result = _status(deployed, registered, "-o", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["kill_switch"]["engaged"] is True and "is on" in report["kill_switch"]["reason"]
+    assert report["protected_error"] is None
+    assert report["protected"] == [
+        {
+            "function": "orders",
+            "alarm": "orders-errors",
+            "signal": "errors",
+            "mode": "approve",
+            "playbook": ["rollback_alias", "restart"],
+            "alias": "live",
+            "alarm_state": None,
+            "open_incidents": ["inc-wait"],
+            "problem": None,
+        },
+        {
+            "function": FUNCTION,
+            "alarm": ALARM,
+            "signal": "errors",
+            "mode": "auto",
+            "playbook": ["set_env"],
+            "alias": None,
+            "alarm_state": "ALARM",
+            "open_incidents": ["inc-open"],
+            "problem": None,
+        },
+        {
+            "function": None,
+            "alarm": "zz-broken",
+            "signal": None,
+            "mode": None,
+            "playbook": [],
+            "alias": None,
+            "alarm_state": None,
+            "open_incidents": [],
+            "problem": "schema_version must be 1, got None",
+        },
+    ]
+
+
+def test_status_text_shows_the_protected_functions_table(deployed: str, registered: Path) -> None:
+    """The text report titles the table with the registry and the kill switch, and says why it is on."""
+    result = _status(deployed, registered)
+    assert result.exit_code == 0, result.output
+    text = result.stdout
+    assert "Protected functions (registry /selfheal/unit, kill switch on)" in text
+    rows = {line.split("│")[2].strip(): line for line in text.splitlines() if line.count("│") == 8}
+    assert set(rows) == {"orders-errors", ALARM, "zz-broken"}, text
+    assert "orders:live" in rows["orders-errors"] and "approve" in rows["orders-errors"]
+    assert "rollback_alias, restart" in rows["orders-errors"] and "not found" in rows["orders-errors"]
+    assert "inc-wait" in rows["orders-errors"]
+    assert "ALARM" in rows[ALARM] and "inc-open" in rows[ALARM] and "inc-done" not in rows[ALARM]
+    assert "invalid entry: schema_version must be 1" in rows["zz-broken"]
+    assert "kill switch /selfheal/unit/kill-switch is on: observing only" in text
+
+
+def test_an_unreadable_registry_is_one_line_and_the_rest_still_shows(
+    deployed: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A registry that cannot be listed is a yellow line (text) or null + `protected_error` (JSON); the
+    alarm, function and incidents still show and the exit code is 0."""
+    from botocore.exceptions import ClientError
+
+    from healer.registry import Registry, RegistryUnavailable
+
+    def refuse(self: Registry) -> Any:
+        denied = ClientError(
+            {"Error": {"Code": "AccessDeniedException", "Message": "not allowed"}}, "GetParametersByPath"
+        )
+        raise RegistryUnavailable("GetParametersByPath failed") from denied
+
+    monkeypatch.setattr(Registry, "protections", refuse)
+    text = _status(deployed, tmp_path / "x")
+    as_json = _status(deployed, tmp_path / "x", "-o", "json")
+    assert text.exit_code == 0 and as_json.exit_code == 0, text.output + as_json.output
+    assert "registry /selfheal/selfheal unreadable: access denied" in text.stdout
+    assert "not allowed" in text.stdout and "FAILURE_RATE" in text.stdout and "RECOVERED" in text.stdout
+    report = json.loads(as_json.stdout)
+    assert report["protected"] is None and report["kill_switch"] is None
+    assert report["protected_error"].startswith("registry /selfheal/selfheal unreadable: access denied")
+    assert report["alarm"]["state"] == "ALARM" and report["incidents"]
+
+
+def test_alarm_states_are_read_100_names_a_call() -> None:
+    """DescribeAlarms takes at most 100 names: 250 alarms are three calls, metric and composite alarms."""
+    from selfheal.loop.protected import alarm_states
+
+    calls: list[dict[str, Any]] = []
+
+    class Cloudwatch:
+        def describe_alarms(self, **request: Any) -> dict[str, Any]:
+            calls.append(request)
+            names = request["AlarmNames"]
+            return {
+                "MetricAlarms": [{"AlarmName": n, "StateValue": "OK"} for n in names if n != "a-007"],
+                "CompositeAlarms": [{"AlarmName": n, "StateValue": "ALARM"} for n in names if n == "a-007"],
+            }
+
+    names = [f"a-{i:03d}" for i in range(250)]
+    states = alarm_states(Cloudwatch(), [*names, "a-001"])
+    assert [len(call["AlarmNames"]) for call in calls] == [100, 100, 50]
+    assert all(call["AlarmTypes"] == ["MetricAlarm", "CompositeAlarm"] for call in calls)
+    assert len(states) == 250 and states["a-007"] == "ALARM" and states["a-249"] == "OK"

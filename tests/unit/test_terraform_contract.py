@@ -738,6 +738,7 @@ def test_outputs_follow_internals() -> None:
         "alarm_topic_arn": "${module.platform.alarm_topic_arn}",
         "escalation_topic_arn": "${module.platform.escalation_topic_arn}",
         "ledger_table_name": "${module.platform.ledger_table_name}",
+        "registry_path": "${module.platform.registry_path}",
         "healer_dlq_url": "${module.platform.healer_dlq_url}",
         "dashboard_name": "${aws_cloudwatch_dashboard.loop.dashboard_name}",
         "region": "${var.aws_region}",

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from selfheal.cli import cloud, dashboard, inject, logs, report, stack, status, traffic
+from selfheal.cli import cloud, dashboard, incident_commands, inject, logs, report, stack, status, traffic
 from selfheal.cli.errors import print_error, stderr_console
 
 __all__ = ["SelfhealGroup", "app", "main", "package_version"]
@@ -144,7 +144,8 @@ def _report_click_error(error: typer.TyperException) -> int:
 app = typer.Typer(
     name="selfheal",
     cls=SelfhealGroup,
-    help="A self-healing serverless platform: the local cloud, the loop's status, failure injection, load.",
+    help="A self-healing serverless platform: the local cloud, the loop's status, operator commands, "
+    "failure injection, load.",
     no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
@@ -190,6 +191,8 @@ app.command("up")(stack.up_command)
 app.command("down")(stack.down_command)
 app.command("demo")(stack.demo_command)
 app.command("status")(status.status)
+app.command("approve")(incident_commands.approve_command)
+app.command("restore")(incident_commands.restore_command)
 app.command("inject")(inject.inject)
 app.command("logs")(logs.logs_command)
 app.command("traffic")(traffic.traffic)

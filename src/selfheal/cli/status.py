@@ -1,4 +1,5 @@
-"""``selfheal status``: the alarm, the fragile function's failure settings and the healer's decisions.
+"""``selfheal status``: the alarm, the fragile function's failure settings, the healer's decisions and the
+protected functions of the registry (each registered alarm: function, mode, playbook, state, open incidents).
 
 Each part is read on its own, so a missing resource shows as missing while the others still show; only
 an unreachable endpoint or missing credentials abort the whole report. ``--output json`` prints one JSON
@@ -21,10 +22,12 @@ from rich.markup import escape
 from rich.table import Table
 
 from healer.ledger import Incident, LedgerUnavailable
+from healer.registry import RegistryUnavailable
 from selfheal.cli.errors import CliError, describe_aws_error, reporting_errors
 from selfheal.cli.options import OutputFormat, OutputOption
 from selfheal.cli.target import DEFAULT_TARGET, Resolved, TargetOptions, target_command
 from selfheal.loop.deployment import AwsTarget, Deployment
+from selfheal.loop.protected import ProtectedFunctions, read_protected
 from selfheal.loop.reader import AlarmInfo, FunctionInfo, LoopReader
 
 __all__ = [
@@ -77,6 +80,8 @@ class StatusReport:
     runtime_note: str | None = None
     incidents: list[Incident] = field(default_factory=list)
     incidents_error: str | None = None
+    protected: ProtectedFunctions | None = None
+    protected_error: str | None = None
 
 
 def _checked(error: Exception, target: AwsTarget, subject: str) -> str:
@@ -125,6 +130,18 @@ def collect_status(deployment: Deployment, target: AwsTarget, limit: int = 10) -
             report.incidents_error = f"ledger {deployment.ledger_table_name} unavailable: {error}"
     except (BotoCoreError, ClientError) as error:
         report.incidents_error = _checked(error, target, deployment.ledger_table_name)
+    try:
+        report.protected = read_protected(target, deployment, report.incidents)
+    except RegistryUnavailable as error:
+        cause = error.__cause__
+        reason = (
+            _checked(cause, target, "GetParametersByPath")
+            if isinstance(cause, BotoCoreError | ClientError)
+            else str(error)
+        )
+        report.protected_error = f"registry {deployment.registry_path} unreadable: {reason}"
+    except (BotoCoreError, ClientError) as error:
+        report.protected_error = _checked(error, target, deployment.registry_path)
     return report
 
 
@@ -194,6 +211,48 @@ def render_status(report: StatusReport, console: Console) -> None:
         console.print(f"[yellow]{report.incidents_error}[/yellow]")
     elif not report.incidents:
         console.print("[dim]no incidents recorded[/dim]")
+    render_protected(report, console)
+
+
+def render_protected(report: StatusReport, console: Console) -> None:
+    """Print the registry's protected functions: one row per registered alarm, and the kill switch."""
+    protected = report.protected
+    if protected is None:
+        console.print(f"[yellow]{escape(report.protected_error or 'registry not read')}[/yellow]")
+        return
+    switch = protected.kill_switch
+    state = "[bold red]on[/]" if switch.engaged else "off"
+    table = Table(
+        title=f"Protected functions (registry {escape(protected.registry_path)}, kill switch {state})",
+        title_justify="left",
+    )
+    for column in ("function", "alarm", "signal", "mode", "playbook", "alarm state", "open incidents"):
+        table.add_column(column)
+    for row in protected.alarms:
+        if row.problem is not None:
+            table.add_row(
+                "?", escape(row.alarm_name), "-", "-", f"[red]invalid entry: {escape(row.problem)}[/]"
+            )
+            continue
+        function = f"{row.function_name}:{row.alias_name}" if row.alias_name else str(row.function_name)
+        alarm_state = row.alarm_state
+        shown = "?" if protected.alarm_states_error else "[yellow]not found[/]"
+        table.add_row(
+            escape(function),
+            escape(row.alarm_name),
+            escape(row.signal or "-"),
+            escape(row.mode or "-"),
+            escape(", ".join(row.playbook) or "-"),
+            shown if alarm_state is None else f"[{_STATE_STYLE.get(alarm_state, 'white')}]{alarm_state}[/]",
+            escape(", ".join(row.open_incidents)) or "-",
+        )
+    console.print(table)
+    if switch.engaged:
+        console.print(f"[yellow]{escape(switch.reason)}[/yellow]")
+    if protected.alarm_states_error:
+        console.print(f"[yellow]{escape(protected.alarm_states_error)}[/yellow]")
+    if not protected.alarms:
+        console.print(f"[dim]no alarm registered under {escape(protected.registry_path)}/alarms/[/dim]")
 
 
 def _json_value(value: Any) -> Any:
@@ -241,6 +300,13 @@ def status_json(report: StatusReport, resolved: Resolved | None = None) -> dict[
             for incident in report.incidents
         ],
         "incidents_error": report.incidents_error,
+        "kill_switch": None
+        if report.protected is None
+        else {"engaged": report.protected.kill_switch.engaged, "reason": report.protected.kill_switch.reason},
+        "protected": None if report.protected is None else [row.as_json() for row in report.protected.alarms],
+        "protected_error": report.protected_error
+        if report.protected is None
+        else report.protected.alarm_states_error,
     }
 
 
@@ -249,10 +315,16 @@ def status(
     output: OutputOption = OutputFormat.TEXT,
     where: TargetOptions = DEFAULT_TARGET,
     limit: Annotated[
-        int, typer.Option(help="How many recent healer decisions to show.", min=1, max=100)
+        int,
+        typer.Option(
+            help="How many recent healer decisions to show (and to find open incidents among).",
+            min=1,
+            max=100,
+        ),
     ] = 10,
 ) -> None:
-    """Show the alarm state, the fragile function's failure settings and the healer's recent decisions."""
+    """Show the alarm state, the fragile function's failure settings, the healer's recent decisions and the
+    protected functions (alarms, mode, open incidents) with the kill switch."""
     resolved = where.resolve()
     target = resolved.target
     with reporting_errors(target):

@@ -33,6 +33,7 @@ _TRUST_POLICY = json.dumps(
     }
 )
 _FAILURE_MODES = ("exception", "latency", "timeout", "status")
+_HEALER_MODES = ("observe", "approve", "auto")
 _LAMBDA_RUNTIME = "python3.12"
 
 
@@ -57,6 +58,8 @@ class LoopSettings:
     healer_verify_timeout_seconds: int = 600
     healer_dry_run: bool = False
     healer_max_event_age_seconds: int = 3600
+    healer_mode: str = "auto"
+    """The fragile function's mode in its registry entry (``observe`` | ``approve`` | ``auto``)."""
 
     def __post_init__(self) -> None:
         problems: list[str] = []
@@ -67,6 +70,10 @@ class LoopSettings:
         if self.failure_mode not in _FAILURE_MODES:
             problems.append(
                 f"failure_mode must be one of {', '.join(_FAILURE_MODES)}, got {self.failure_mode!r}"
+            )
+        if self.healer_mode not in _HEALER_MODES:
+            problems.append(
+                f"healer_mode must be one of {', '.join(_HEALER_MODES)}, got {self.healer_mode!r}"
             )
         period = self.alarm_period_seconds
         if not (period in (10, 20, 30) or (period > 0 and period % 60 == 0)):
@@ -206,7 +213,7 @@ def register_fragile(cloud: Cloud, config: LoopSettings) -> str:
         "concurrency_limit": None,
         "allow_zero_concurrency": False,
         "event_source_mapping_uuids": [],
-        "mode": "auto",
+        "mode": config.healer_mode,
         "rails": {
             "cooldown_seconds": config.healer_cooldown_seconds,
             "max_actions_per_window": config.healer_max_actions_per_window,

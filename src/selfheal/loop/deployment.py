@@ -120,6 +120,7 @@ class Deployment:
     healer_function_name: str
     alarm_name: str
     ledger_table_name: str
+    registry_path: str = f"/selfheal/{DEFAULT_PREFIX}"
     api_endpoint: str | None = None
     region: str | None = None
     source: str = "prefix"
@@ -136,6 +137,7 @@ class Deployment:
             healer_function_name=f"{prefix}-healer",
             alarm_name=f"{prefix}-fragile-errors",
             ledger_table_name=f"{prefix}-ledger",
+            registry_path=f"/selfheal/{prefix}",
             source=f"prefix {prefix!r}",
         )
 
@@ -151,6 +153,7 @@ class Deployment:
             healer_function_name=outputs.get("healer_function_name", fallback.healer_function_name),
             alarm_name=outputs.get("alarm_name", fallback.alarm_name),
             ledger_table_name=outputs.get("ledger_table_name", fallback.ledger_table_name),
+            registry_path=outputs.get("registry_path", fallback.registry_path),
             api_endpoint=outputs.get("api_endpoint"),
             region=outputs.get("region"),
             source=str(outputs_path),
@@ -229,8 +232,9 @@ class AwsTarget:
         """Where requests go, for messages."""
         return f"the local cloud at {self.endpoint_url}" if self.endpoint_url else f"AWS ({self.region})"
 
-    def client(self, service: str) -> Any:
-        """A boto3 client for ``service``, signed with ``operator_key`` if set, else boto3's credentials.
+    def client(self, service: str, config: Config | None = None) -> Any:
+        """A boto3 client for ``service``, signed with ``operator_key`` if set, else boto3's credentials;
+        ``config`` overrides settings of the usual client configuration (e.g. a longer read timeout).
 
         Without either, its calls fail with botocore's ``NoCredentialsError`` (never a guessed key).
         """
@@ -243,5 +247,7 @@ class AwsTarget:
         else:
             session = boto3.session.Session(region_name=self.region)
         return session.client(  # type: ignore[call-overload]
-            service, endpoint_url=self.endpoint_url, config=_CLIENT_CONFIG
+            service,
+            endpoint_url=self.endpoint_url,
+            config=_CLIENT_CONFIG if config is None else _CLIENT_CONFIG.merge(config),
         )
