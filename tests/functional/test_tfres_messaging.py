@@ -100,7 +100,8 @@ def endpoint() -> Iterator[str]:
         yield url
 
 
-def _client(service: str, endpoint: str) -> Any:
+def moto_client(service: str, endpoint: str) -> Any:
+    """A boto3 client of ``service`` at the moto server ``endpoint``."""
     return boto3.client(
         service,  # type: ignore[call-overload]
         endpoint_url=endpoint,
@@ -113,7 +114,7 @@ def _client(service: str, endpoint: str) -> Any:
 def test_messaging_lifecycle(tmp_path: Path, endpoint: str) -> None:
     """Apply creates topic, queue, policies, subscription and key; re-plan is empty; changes update or
     replace as the real provider does; import reads back everything; destroy leaves nothing behind."""
-    sns, sqs, kms = (_client(s, endpoint) for s in ("sns", "sqs", "kms"))
+    sns, sqs, kms = (moto_client(s, endpoint) for s in ("sns", "sqs", "kms"))
     tf = terraform_fixture(tmp_path, MAIN_TF, endpoint)
     tf.init()
     tf.apply()
@@ -203,7 +204,7 @@ def test_messaging_lifecycle(tmp_path: Path, endpoint: str) -> None:
 
 def test_bad_arguments_fail_before_anything_is_created(tmp_path: Path, endpoint: str) -> None:
     """Out-of-range or malformed arguments fail the plan with the argument named, and nothing is created."""
-    sqs = _client("sqs", endpoint)
+    sqs = moto_client("sqs", endpoint)
     before = sqs.list_queues().get("QueueUrls", [])
     tf = terraform_fixture(
         tmp_path,

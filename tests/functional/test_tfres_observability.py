@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
+from test_tfres_messaging import moto_client
 
 from selfheal.terraform.testing import moto_endpoint, terraform_fixture
 
@@ -139,20 +138,10 @@ def endpoint() -> Iterator[str]:
         yield url
 
 
-def _client(service: str, endpoint: str) -> Any:
-    return boto3.client(
-        service,  # type: ignore[call-overload]
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="t",
-        aws_secret_access_key="t",
-    )
-
-
 def test_observability_lifecycle(tmp_path: Path, endpoint: str) -> None:
     """Apply creates alarm, dashboard, log group, HTTP API and table with the provider's defaults; re-plan
     is empty; drift shows; changes update or replace; import reads back; destroy leaves nothing."""
-    cw, logs, ag, ddb = (_client(s, endpoint) for s in ("cloudwatch", "logs", "apigatewayv2", "dynamodb"))
+    cw, logs, ag, ddb = (moto_client(s, endpoint) for s in ("cloudwatch", "logs", "apigatewayv2", "dynamodb"))
     tf = terraform_fixture(tmp_path, MAIN_TF, endpoint)
     tf.init()
     tf.apply()
@@ -254,7 +243,7 @@ def test_observability_lifecycle(tmp_path: Path, endpoint: str) -> None:
 
 def test_invalid_alarm_period_is_refused(tmp_path: Path, endpoint: str) -> None:
     """A period CloudWatch would refuse fails the plan naming the argument, and no alarm is created."""
-    cw = _client("cloudwatch", endpoint)
+    cw = moto_client("cloudwatch", endpoint)
     before = cw.describe_alarms()["MetricAlarms"]
     tf = terraform_fixture(
         tmp_path,

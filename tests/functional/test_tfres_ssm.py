@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.iam_permissions import Permission, required_permissions
+from selfheal.terraform.driver import Terraform
 from selfheal.terraform.testing import terraform_fixture
 
 pytestmark = pytest.mark.timeout(300)
@@ -104,6 +105,11 @@ def cloud() -> Iterator[LocalCloud]:
         yield running
 
 
+def _terraform(cloud: LocalCloud, directory: Path, config: str) -> Terraform:
+    """Terraform on ``config`` in ``directory``, against ``cloud`` as its operator."""
+    return terraform_fixture(directory, config, cloud.endpoint, credentials=cloud.operator_key.environment())
+
+
 def _tags(ssm: Any, name: str) -> dict[str, str]:
     tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
     return {t["Key"]: t["Value"] for t in tags}
@@ -121,7 +127,7 @@ def test_ssm_parameter_lifecycle(tmp_path: Path, cloud: LocalCloud) -> None:
     apply is empty; an operator's change of an ignored value holds; drift is reverted; description and
     tags update in place; a rename replaces; destroy removes them."""
     ssm = cloud.client("ssm")
-    tf = terraform_fixture(tmp_path, MAIN_TF, cloud.endpoint, credentials=cloud.operator_key.environment())
+    tf = _terraform(cloud, tmp_path, MAIN_TF)
     tf.init()
     tf.apply()
     state = tf.resources()
@@ -207,9 +213,7 @@ def test_ssm_parameter_import_and_errors(tmp_path: Path, cloud: LocalCloud) -> N
           description = "made by hand"
         }
     """
-    tf = terraform_fixture(
-        tmp_path / "import", config, cloud.endpoint, credentials=cloud.operator_key.environment()
-    )
+    tf = _terraform(cloud, tmp_path / "import", config)
     tf.init()
     assert tf.import_("aws_ssm_parameter.p", "/selfheal/imported").rc == 0
     assert tf.resources()["aws_ssm_parameter.p"]["tier"] == "Standard"
@@ -229,9 +233,7 @@ def test_ssm_parameter_import_and_errors(tmp_path: Path, cloud: LocalCloud) -> N
           value = "x"
         }
     """
-    tf = terraform_fixture(
-        tmp_path / "bad", bad, cloud.endpoint, credentials=cloud.operator_key.environment()
-    )
+    tf = _terraform(cloud, tmp_path / "bad", bad)
     tf.init()
     plan = tf.plan(check=False)
     assert plan.rc == 1

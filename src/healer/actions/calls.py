@@ -6,19 +6,23 @@ makes one AWS write: temporary errors (update in progress, throttling, connectio
 (someone changed the resource since it was read), any other error is ``permanent_error``, and a
 ``before_update`` that returns False stops before the attempt (``lease_lost``). ``wait_until`` polls, on
 the healer's clock and bounded, until a probe says done (``function_settled``: ``LastUpdateStatus`` is
-``Successful``). ``Restoration`` tallies what an undo restored, found already restored, or refused, and
-makes its outcome.
+``Successful``). ``Run`` is one ``apply`` or ``undo``: its settings, its calls and its timed outcome.
+``Restoration`` makes an undo's reads and restoring writes in its ``Run``, tallies what it restored,
+found already restored, or refused, and makes its outcome.
+``Remediation`` is the ``Action`` every action is: it turns ``apply``'s and ``undo``'s keywords into a
+``Run`` and stops a plan that cannot or need not run, so that an action says only what is its own.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generic, TypeAlias, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeAlias, TypeVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from healer.actions.model import ActionOutcome, Backoff, Change, JsonScalar, Plan, TargetUnreadable
+from healer.actions.model import ActionOutcome, Backoff, Change, JsonScalar, Plan, Target, TargetUnreadable
 from healer.clients import error_code
 from healer.clock import Clock
 from healer.decisions import OutcomeStatus
@@ -31,8 +35,9 @@ __all__ = [
     "TEMPORARY_ERROR_CODES",
     "CallResult",
     "Probe",
+    "Remediation",
     "Restoration",
-    "Stopwatch",
+    "Run",
     "call_with_retries",
     "function_settled",
     "read",
@@ -161,12 +166,32 @@ def function_settled(client: LambdaClient, function_name: str) -> Probe:
     return probe
 
 
-class Stopwatch:
-    """Times one ``apply`` or ``undo`` on the healer's clock and makes its outcome."""
+class Run:
+    """One ``apply`` or ``undo``: its clock, backoff, settle timeout and ``before_update`` (an undo has
+    none); it times itself on the healer's clock and makes its outcome."""
 
-    def __init__(self, clock: Clock) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        backoff: Backoff | None = None,
+        settle_timeout: float = 30.0,
+        before_update: Callable[[], bool] | None = None,
+    ) -> None:
         self.clock = clock
+        self.backoff = backoff or Backoff()
+        self.settle_timeout = settle_timeout
+        self.before_update = before_update
         self.started = clock.now()
+
+    def call(self, call: Callable[[], T], what: str) -> CallResult[T]:
+        """Make ``call`` with ``call_with_retries``, with this run's backoff and ``before_update``."""
+        return call_with_retries(
+            call, what=what, clock=self.clock, backoff=self.backoff, before_update=self.before_update
+        )
+
+    def settle(self, probe: Probe) -> tuple[bool, str]:
+        """Wait, within the settle timeout, until ``probe`` decides (``wait_until``)."""
+        return wait_until(probe, clock=self.clock, timeout=self.settle_timeout)
 
     def outcome(
         self, status: OutcomeStatus, detail: str, changes: tuple[Change, ...] = (), attempts: int = 0
@@ -174,28 +199,50 @@ class Stopwatch:
         """An outcome that took from the start until now."""
         return ActionOutcome(status, detail, changes, attempts, self.clock.now() - self.started)
 
+    def failed(self, result: CallResult[Any]) -> ActionOutcome:
+        """The outcome of an apply whose one write did not succeed: nothing changed."""
+        return self.outcome(result.status, result.detail, (), result.attempts)
 
-def unrunnable(plan: Plan, action: str, watch: Stopwatch) -> ActionOutcome | None:
+
+def unrunnable(plan: Plan, action: str, run: Run) -> ActionOutcome | None:
     """The outcome of applying a plan that cannot or need not run (``None`` when it can run)."""
     if plan.action != action:
-        return watch.outcome("permanent_error", f"a plan of {plan.action} was given to {action}")
+        return run.outcome("permanent_error", f"a plan of {plan.action} was given to {action}")
     if plan.refusal is not None:
-        return watch.outcome("permanent_error", f"refused: {plan.refusal}")
+        return run.outcome("permanent_error", f"refused: {plan.refusal}")
     if plan.nothing_to_change:
-        return watch.outcome("already_applied", "nothing to change")
+        return run.outcome("already_applied", "nothing to change")
     return None
 
 
 @dataclass
 class Restoration:
-    """What an undo of ``total`` changes has done so far."""
+    """What an undo of ``total`` changes, made in ``run``, has done so far."""
 
+    run: Run
     total: int
     restored: list[Change] = field(default_factory=list)
     already: list[str] = field(default_factory=list)
     refused: list[str] = field(default_factory=list)
     attempts: int = 0
     failure: tuple[OutcomeStatus, str] | None = None
+
+    def read(self, call: Callable[[], T], what: str, gone: Change | None = None) -> T | None:
+        """Read the current state (``call``, bounded) and return the response; ``None`` when the read
+        failed, which stops the undo, except that a resource that no longer exists refuses the change
+        ``gone`` (when given) and the undo goes on (``stopped`` says which)."""
+        got = self.run.call(call, what)
+        self.attempts += got.attempts
+        if gone is not None and got.code == "ResourceNotFoundException":
+            self.refuse(gone, "no longer exists")
+        elif got.response is None:
+            self.fail(got.status, got.detail)
+        return got.response
+
+    @property
+    def stopped(self) -> bool:
+        """True once a failure stops the undo."""
+        return self.failure is not None
 
     def needs_restore(self, change: Change, current: JsonScalar) -> bool:
         """True when ``current`` is still the recorded ``after``; otherwise note why not."""
@@ -211,8 +258,10 @@ class Restoration:
         """Refuse to restore ``change`` (someone changed it since, or it is not this action's)."""
         self.refused.append(f"{change.resource} {change.field} {why}")
 
-    def record(self, result: CallResult[T], changes: list[Change]) -> bool:
-        """Count a restoring write; on success ``changes`` were put back. Returns whether it succeeded."""
+    def restore(self, call: Callable[[], object], what: str, changes: list[Change]) -> bool:
+        """Make the restoring write ``call`` (bounded); on success ``changes`` were put back. Returns
+        whether it succeeded."""
+        result = self.run.call(call, what)
         self.attempts += result.attempts
         if result.ok:
             self.restored.extend(change.reverted() for change in changes)
@@ -225,7 +274,7 @@ class Restoration:
         if self.failure is None:
             self.failure = (status, detail)
 
-    def outcome(self, watch: Stopwatch, unsettled: str | None = None) -> ActionOutcome:
+    def outcome(self, unsettled: str | None = None) -> ActionOutcome:
         """The undo's outcome: a failure's status, ``revision_changed`` if anything was refused, else
         ``applied`` (``already_applied`` when nothing needed restoring)."""
         parts = [f"restored {len(self.restored)} of {self.total}"]
@@ -248,4 +297,58 @@ class Restoration:
             status = "already_applied"
             if not self.total:
                 parts = ["nothing to restore"]
-        return watch.outcome(status, "; ".join(parts), tuple(self.restored), self.attempts)
+        return self.run.outcome(status, "; ".join(parts), tuple(self.restored), self.attempts)
+
+
+class Remediation(ABC):
+    """An ``Action`` (``healer.actions.model``) with the protocol's ``apply`` and ``undo``: each makes a
+    ``Run`` of its keywords; ``apply`` stops a plan that cannot or need not run (``unrunnable``) and hands
+    the others to ``_apply``; ``undo`` hands the recorded changes to ``_undo`` with a ``Restoration``.
+    Neither raises."""
+
+    name: str
+
+    @abstractmethod
+    def plan(self, lambda_client: LambdaClient, target: Target, incident_id: str) -> Plan:
+        """Read the target's current state and say what the action would change; may raise
+        ``TargetUnreadable``."""
+
+    def apply(
+        self,
+        lambda_client: LambdaClient,
+        plan: Plan,
+        *,
+        clock: Clock,
+        backoff: Backoff | None = None,
+        settle_timeout: float = 30.0,
+        before_update: Callable[[], bool] | None = None,
+    ) -> ActionOutcome:
+        """Carry out ``plan``; never raises. ``before_update`` runs before every write attempt."""
+        run = Run(clock, backoff, settle_timeout, before_update)
+        stopped = unrunnable(plan, self.name, run)
+        if stopped is not None:
+            return stopped
+        return self._apply(lambda_client, plan, run)
+
+    def undo(
+        self,
+        lambda_client: LambdaClient,
+        changes: Sequence[Change],
+        *,
+        clock: Clock,
+        backoff: Backoff | None = None,
+        settle_timeout: float = 30.0,
+    ) -> ActionOutcome:
+        """Put each ``before`` back where the current value still equals the recorded ``after``; never
+        raises."""
+        return self._undo(
+            lambda_client, changes, Restoration(Run(clock, backoff, settle_timeout), len(changes))
+        )
+
+    @abstractmethod
+    def _apply(self, client: LambdaClient, plan: Plan, run: Run) -> ActionOutcome:
+        """Carry out a plan that has something to do (or has landed); never raises."""
+
+    @abstractmethod
+    def _undo(self, client: LambdaClient, changes: Sequence[Change], tally: Restoration) -> ActionOutcome:
+        """Restore ``changes``, tallied in ``tally`` (its outcome); never raises."""

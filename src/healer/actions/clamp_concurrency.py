@@ -15,10 +15,9 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
-from healer.actions.calls import Restoration, Stopwatch, call_with_retries, read, unrunnable
+from healer.actions.calls import Remediation, Restoration, Run, read
 from healer.actions.environment import function_resource
-from healer.actions.model import ActionOutcome, Backoff, Change, Plan, Target
-from healer.clock import Clock
+from healer.actions.model import ActionOutcome, Change, Plan, Target
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -29,7 +28,7 @@ FIELD = "ReservedConcurrentExecutions"
 _PREFIX = "function:"
 
 
-class ClampConcurrency:
+class ClampConcurrency(Remediation):
     """Reserve ``target.concurrency_limit`` concurrent executions for the function (and no more)."""
 
     name = "clamp_concurrency"
@@ -58,56 +57,26 @@ class ClampConcurrency:
             self.name, target, incident_id, (Change(function_resource(function), FIELD, before, limit),)
         )
 
-    def apply(
-        self,
-        lambda_client: LambdaClient,
-        plan: Plan,
-        *,
-        clock: Clock,
-        backoff: Backoff | None = None,
-        settle_timeout: float = 30.0,
-        before_update: Callable[[], bool] | None = None,
-    ) -> ActionOutcome:
-        """Put the limit as reserved concurrency; never raises. It takes effect at once."""
-        watch = Stopwatch(clock)
-        stopped = unrunnable(plan, self.name, watch)
-        if stopped is not None:
-            return stopped
+    def _apply(self, client: LambdaClient, plan: Plan, run: Run) -> ActionOutcome:
+        """Put the limit as reserved concurrency. It takes effect at once."""
         (change,) = plan.changes
         function, limit = plan.target.function_name, change.after
         if not isinstance(limit, int) or isinstance(limit, bool):
-            return watch.outcome("permanent_error", f"the plan's limit {limit!r} is not a concurrency")
-        result = call_with_retries(
+            return run.outcome("permanent_error", f"the plan's limit {limit!r} is not a concurrency")
+        result = run.call(
             partial(
-                lambda_client.put_function_concurrency,
-                FunctionName=function,
-                ReservedConcurrentExecutions=limit,
+                client.put_function_concurrency, FunctionName=function, ReservedConcurrentExecutions=limit
             ),
-            what=f"PutFunctionConcurrency({function})",
-            clock=clock,
-            backoff=backoff or Backoff(),
-            before_update=before_update,
+            f"PutFunctionConcurrency({function})",
         )
         if not result.ok:
-            return watch.outcome(result.status, result.detail, (), result.attempts)
+            return run.failed(result)
         before = "unreserved" if change.before is None else change.before
         detail = f"reserved concurrency of {function}: {before} -> {change.after}"
-        return watch.outcome("applied", detail, plan.changes, result.attempts)
+        return run.outcome("applied", detail, plan.changes, result.attempts)
 
-    def undo(
-        self,
-        lambda_client: LambdaClient,
-        changes: Sequence[Change],
-        *,
-        clock: Clock,
-        backoff: Backoff | None = None,
-        settle_timeout: float = 30.0,
-    ) -> ActionOutcome:
-        """Put the recorded reserved concurrency back where the function is still at the clamped value;
-        never raises."""
-        watch = Stopwatch(clock)
-        backoff = backoff or Backoff()
-        tally = Restoration(len(changes))
+    def _undo(self, client: LambdaClient, changes: Sequence[Change], tally: Restoration) -> ActionOutcome:
+        """Put the recorded reserved concurrency back where the function is still at the clamped value."""
         for change in changes:
             function = change.resource.removeprefix(_PREFIX)
             before = change.before
@@ -117,31 +86,26 @@ class ClampConcurrency:
             if before is not None and (isinstance(before, bool) or not isinstance(before, int)):
                 tally.refuse(change, f"has a recorded value {before!r} that is not a concurrency")
                 continue
-            got = call_with_retries(
-                partial(lambda_client.get_function_concurrency, FunctionName=function),
-                what=f"GetFunctionConcurrency({function})",
-                clock=clock,
-                backoff=backoff,
+            got = tally.read(
+                partial(client.get_function_concurrency, FunctionName=function),
+                f"GetFunctionConcurrency({function})",
             )
-            tally.attempts += got.attempts
-            if got.response is None:
-                tally.fail(got.status, got.detail)
+            if got is None:
                 break
-            if not tally.needs_restore(change, got.response.get("ReservedConcurrentExecutions")):
+            if not tally.needs_restore(change, got.get("ReservedConcurrentExecutions")):
                 continue
             if before is None:
                 restore: Callable[[], object] = partial(
-                    lambda_client.delete_function_concurrency, FunctionName=function
+                    client.delete_function_concurrency, FunctionName=function
                 )
                 what = f"DeleteFunctionConcurrency({function})"
             else:
                 restore = partial(
-                    lambda_client.put_function_concurrency,
+                    client.put_function_concurrency,
                     FunctionName=function,
                     ReservedConcurrentExecutions=before,
                 )
                 what = f"PutFunctionConcurrency({function})"
-            result = call_with_retries(restore, what=what, clock=clock, backoff=backoff)
-            if not tally.record(result, [change]):
+            if not tally.restore(restore, what, [change]):
                 break
-        return tally.outcome(watch)
+        return tally.outcome()

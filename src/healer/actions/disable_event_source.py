@@ -11,15 +11,14 @@ action never reports ``landed``. An undo re-enables the mappings that are still 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from healer.actions.calls import Restoration, Stopwatch, call_with_retries, read, unrunnable, wait_until
-from healer.actions.model import ActionOutcome, Backoff, Change, Plan, Target
-from healer.clock import Clock
+from healer.actions.calls import Probe, Remediation, Restoration, Run, read
+from healer.actions.model import ActionOutcome, Change, Plan, Target
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -70,7 +69,7 @@ def _listed(client: LambdaClient, owner: str) -> list[Mapping[str, Any]]:
     ]
 
 
-def _states(client: LambdaClient, uuids: Iterable[str]) -> Callable[[], tuple[bool | None, str]]:
+def _states(client: LambdaClient, uuids: Iterable[str]) -> Probe:
     """A probe: have all ``uuids`` reached the state they are heading for (not ``…ing``)?"""
 
     def probe() -> tuple[bool | None, str]:
@@ -87,7 +86,7 @@ def _states(client: LambdaClient, uuids: Iterable[str]) -> Callable[[], tuple[bo
     return probe
 
 
-class DisableEventSource:
+class DisableEventSource(Remediation):
     """Disable every enabled event source mapping of the function (and of its alias)."""
 
     name = "disable_event_source"
@@ -113,88 +112,50 @@ class DisableEventSource:
             return Plan(self.name, target, incident_id, refusal=f"no enabled event source mapping on {where}")
         return Plan(self.name, target, incident_id, tuple(changes))
 
-    def apply(
-        self,
-        lambda_client: LambdaClient,
-        plan: Plan,
-        *,
-        clock: Clock,
-        backoff: Backoff | None = None,
-        settle_timeout: float = 30.0,
-        before_update: Callable[[], bool] | None = None,
-    ) -> ActionOutcome:
-        """Disable each planned mapping, then wait until they read ``Disabled``; never raises."""
-        watch = Stopwatch(clock)
-        stopped = unrunnable(plan, self.name, watch)
-        if stopped is not None:
-            return stopped
+    def _apply(self, client: LambdaClient, plan: Plan, run: Run) -> ActionOutcome:
+        """Disable each planned mapping, then wait until they read ``Disabled``."""
         done: list[Change] = []
         attempts = 0
         for change in plan.changes:
             uuid = change.resource.removeprefix(_PREFIX)
-            result = call_with_retries(
-                partial(lambda_client.update_event_source_mapping, UUID=uuid, Enabled=False),
-                what=f"UpdateEventSourceMapping({uuid})",
-                clock=clock,
-                backoff=backoff or Backoff(),
-                before_update=before_update,
+            result = run.call(
+                partial(client.update_event_source_mapping, UUID=uuid, Enabled=False),
+                f"UpdateEventSourceMapping({uuid})",
             )
             attempts += result.attempts
             if not result.ok:
                 detail = f"{result.detail} (disabled {len(done)} of {len(plan.changes)} first)"
-                return watch.outcome(result.status, detail, tuple(done), attempts)
+                return run.outcome(result.status, detail, tuple(done), attempts)
             done.append(change)
         uuids = [change.resource.removeprefix(_PREFIX) for change in done]
-        settled, detail = wait_until(_states(lambda_client, uuids), clock=clock, timeout=settle_timeout)
+        settled, detail = run.settle(_states(client, uuids))
         detail = f"disabled {', '.join(uuids)}: {detail}"
-        return watch.outcome("applied" if settled else "not_settled", detail, tuple(done), attempts)
+        return run.outcome("applied" if settled else "not_settled", detail, tuple(done), attempts)
 
-    def undo(
-        self,
-        lambda_client: LambdaClient,
-        changes: Sequence[Change],
-        *,
-        clock: Clock,
-        backoff: Backoff | None = None,
-        settle_timeout: float = 30.0,
-    ) -> ActionOutcome:
-        """Re-enable each mapping that is still disabled; never raises."""
-        watch = Stopwatch(clock)
-        backoff = backoff or Backoff()
-        tally = Restoration(len(changes))
+    def _undo(self, client: LambdaClient, changes: Sequence[Change], tally: Restoration) -> ActionOutcome:
+        """Re-enable each mapping that is still disabled, then wait until they read ``Enabled``."""
         enabled: list[str] = []
         for change in changes:
             uuid = change.resource.removeprefix(_PREFIX)
             if not change.resource.startswith(_PREFIX) or change.field != FIELD or change.before != "Enabled":
                 tally.refuse(change, "is not an event source mapping that was disabled")
                 continue
-            got = call_with_retries(
-                partial(lambda_client.get_event_source_mapping, UUID=uuid),
-                what=f"GetEventSourceMapping({uuid})",
-                clock=clock,
-                backoff=backoff,
+            got = tally.read(
+                partial(client.get_event_source_mapping, UUID=uuid), f"GetEventSourceMapping({uuid})", change
             )
-            tally.attempts += got.attempts
-            if got.code == "ResourceNotFoundException":
-                tally.refuse(change, "no longer exists")
-                continue
-            if got.response is None:
-                tally.fail(got.status, got.detail)
+            if tally.stopped:
                 break
-            state = got.response.get("State", "")
+            if got is None:
+                continue
+            state = got.get("State", "")
             if not tally.needs_restore(change, _SETTLED.get(state, state)):
                 continue
-            result = call_with_retries(
-                partial(lambda_client.update_event_source_mapping, UUID=uuid, Enabled=True),
-                what=f"UpdateEventSourceMapping({uuid})",
-                clock=clock,
-                backoff=backoff,
-            )
-            if not tally.record(result, [change]):
+            enable = partial(client.update_event_source_mapping, UUID=uuid, Enabled=True)
+            if not tally.restore(enable, f"UpdateEventSourceMapping({uuid})", [change]):
                 break
             enabled.append(uuid)
         unsettled = None
         if enabled:
-            settled, detail = wait_until(_states(lambda_client, enabled), clock=clock, timeout=settle_timeout)
+            settled, detail = tally.run.settle(_states(client, enabled))
             unsettled = None if settled else detail
-        return tally.outcome(watch, unsettled)
+        return tally.outcome(unsettled)

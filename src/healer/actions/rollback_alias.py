@@ -14,13 +14,12 @@ stays, as history.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
-from healer.actions.calls import Restoration, Stopwatch, call_with_retries, read, unrunnable
-from healer.actions.model import ActionOutcome, Backoff, Change, Plan, Target
-from healer.clock import Clock
+from healer.actions.calls import Remediation, Restoration, Run, read
+from healer.actions.model import ActionOutcome, Change, Plan, Target
 
 if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
@@ -51,7 +50,7 @@ def _shifting(weights: Mapping[str, float]) -> str:
     )
 
 
-class RollbackAlias:
+class RollbackAlias(Remediation):
     """Roll the alias back one published version."""
 
     name = "rollback_alias"
@@ -101,24 +100,11 @@ class RollbackAlias:
         change = Change(resource, FIELD, current, str(max(older)))
         return Plan(self.name, target, incident_id, (change,), guard=guard)
 
-    def apply(
-        self,
-        lambda_client: LambdaClient,
-        plan: Plan,
-        *,
-        clock: Clock,
-        backoff: Backoff | None = None,
-        settle_timeout: float = 30.0,
-        before_update: Callable[[], bool] | None = None,
-    ) -> ActionOutcome:
-        """Point the alias at the older version (RevisionId-guarded); never raises. An alias update takes
-        effect at once: nothing to wait for."""
-        watch = Stopwatch(clock)
-        stopped = unrunnable(plan, self.name, watch)
-        if stopped is not None:
-            return stopped
+    def _apply(self, client: LambdaClient, plan: Plan, run: Run) -> ActionOutcome:
+        """Point the alias at the older version (RevisionId-guarded). An alias update takes effect at once:
+        nothing to wait for."""
         if plan.landed:
-            return watch.outcome(
+            return run.outcome(
                 "already_applied", "the alias already points where this incident left it", plan.changes
             )
         (change,) = plan.changes
@@ -127,80 +113,51 @@ class RollbackAlias:
 
         def update() -> object:
             if plan.guard:
-                return lambda_client.update_alias(
+                return client.update_alias(
                     FunctionName=function,
                     Name=alias,
                     FunctionVersion=str(change.after),
                     Description=description,
                     RevisionId=plan.guard,
                 )
-            return lambda_client.update_alias(
+            return client.update_alias(
                 FunctionName=function, Name=alias, FunctionVersion=str(change.after), Description=description
             )
 
-        result = call_with_retries(
-            update,
-            what=f"UpdateAlias({function}:{alias})",
-            clock=clock,
-            backoff=backoff or Backoff(),
-            before_update=before_update,
-        )
+        result = run.call(update, f"UpdateAlias({function}:{alias})")
         if not result.ok:
-            return watch.outcome(result.status, result.detail, (), result.attempts)
+            return run.failed(result)
         detail = f"alias {alias} rolled back from version {change.before} to {change.after}"
-        return watch.outcome("applied", detail, plan.changes, result.attempts)
+        return run.outcome("applied", detail, plan.changes, result.attempts)
 
-    def undo(
-        self,
-        lambda_client: LambdaClient,
-        changes: Sequence[Change],
-        *,
-        clock: Clock,
-        backoff: Backoff | None = None,
-        settle_timeout: float = 30.0,
-    ) -> ActionOutcome:
+    def _undo(self, client: LambdaClient, changes: Sequence[Change], tally: Restoration) -> ActionOutcome:
         """Point each alias back at its recorded version where it still points at the rolled-back one and
-        is not shifting traffic; never raises."""
-        watch = Stopwatch(clock)
-        backoff = backoff or Backoff()
-        tally = Restoration(len(changes))
+        is not shifting traffic."""
         for change in changes:
             function, _, alias = change.resource.removeprefix(_PREFIX).rpartition(":")
             if not change.resource.startswith(_PREFIX) or not function or change.field != FIELD:
                 tally.refuse(change, "is not an alias's version")
                 continue
-            got = call_with_retries(
-                partial(lambda_client.get_alias, FunctionName=function, Name=alias),
-                what=f"GetAlias({function}:{alias})",
-                clock=clock,
-                backoff=backoff,
+            got = tally.read(
+                partial(client.get_alias, FunctionName=function, Name=alias),
+                f"GetAlias({function}:{alias})",
+                change,
             )
-            tally.attempts += got.attempts
-            if got.code == "ResourceNotFoundException":
-                tally.refuse(change, "no longer exists")
-                continue
-            if got.response is None:
-                tally.fail(got.status, got.detail)
+            if tally.stopped:
                 break
-            weights = dict(got.response.get("RoutingConfig", {}).get("AdditionalVersionWeights", {}))
+            if got is None:
+                continue
+            weights = dict(got.get("RoutingConfig", {}).get("AdditionalVersionWeights", {}))
             if weights:
                 tally.refuse(change, f"is shifting traffic to {_shifting(weights)}")
                 continue
-            if not tally.needs_restore(change, got.response["FunctionVersion"]):
+            if not tally.needs_restore(change, got["FunctionVersion"]):
                 continue
-            revision_id = got.response.get("RevisionId") or None
+            revision_id = got.get("RevisionId") or None
             update = partial(
-                lambda_client.update_alias,
-                FunctionName=function,
-                Name=alias,
-                FunctionVersion=str(change.before),
+                client.update_alias, FunctionName=function, Name=alias, FunctionVersion=str(change.before)
             )
-            result = call_with_retries(
-                partial(update, RevisionId=revision_id) if revision_id else update,
-                what=f"UpdateAlias({function}:{alias})",
-                clock=clock,
-                backoff=backoff,
-            )
-            if not tally.record(result, [change]):
+            restore = partial(update, RevisionId=revision_id) if revision_id else update
+            if not tally.restore(restore, f"UpdateAlias({function}:{alias})", [change]):
                 break
-        return tally.outcome(watch)
+        return tally.outcome()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any, TypeGuard
 
+from selfheal.terraform.aws_resources._common import tagging
 from selfheal.terraform.aws_resources._regional import RegionalResource, parse_two_part_id
 from selfheal.terraform.resource import State, is_unknown
 
@@ -36,9 +37,4 @@ class ApiChild(RegionalResource):
 def retag(res: RegionalResource, prior: State, planned: State, arn: str) -> None:
     """Bring the tags of ``arn`` from ``prior``'s to ``planned``'s."""
     ag = res.client("apigatewayv2")
-    res.retag(
-        prior,
-        planned,
-        lambda keys: ag.untag_resource(ResourceArn=arn, TagKeys=keys),
-        lambda tags: ag.tag_resource(ResourceArn=arn, Tags=tags),
-    )
+    res.retag(prior, planned, *tagging(ag.untag_resource, ag.tag_resource, tags_as=dict, ResourceArn=arn))

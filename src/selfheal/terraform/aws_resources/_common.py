@@ -5,15 +5,27 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from selfheal.terraform.policy import go_json, policies_equivalent
 from selfheal.terraform.resource import ResourceError
 
-__all__ = ["check_policy_json", "error_code", "ignoring", "policy_state", "tag_list", "unique_name"]
+__all__ = [
+    "add_tags",
+    "check_policy_json",
+    "error_code",
+    "found",
+    "ignoring",
+    "policy_state",
+    "tag_list",
+    "tagging",
+    "unique_name",
+]
+
+T = TypeVar("T")
 
 _counter = itertools.count(1)
 _counter_lock = threading.Lock()
@@ -45,6 +57,17 @@ def ignoring(*codes: str) -> Iterator[None]:
             raise
 
 
+def found(call: Callable[[], T], *codes: str) -> T | None:
+    """What the read ``call`` returns, or ``None`` when it fails with an AWS error with one of ``codes``
+    (the resource does not exist)."""
+    try:
+        return call()
+    except Exception as exc:
+        if error_code(exc) in codes:
+            return None
+        raise
+
+
 def policy_state(actual: Any, current: str | None) -> str:
     """The policy string to keep in state: the current one if AWS's is equivalent, else AWS's JSON."""
     if current is not None and policies_equivalent(current, actual):
@@ -65,6 +88,33 @@ def _sorted(value: Any) -> Any:
 def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:
     """Tags in the ``[{"Key": k, "Value": v}]`` shape most AWS APIs take."""
     return [{"Key": k, "Value": v} for k, v in sorted(tags.items())]
+
+
+def add_tags(
+    args: dict[str, Any],
+    tags: dict[str, str],
+    *,
+    key: str = "Tags",
+    tags_as: Callable[[dict[str, str]], object] = tag_list,
+) -> None:
+    """Put ``tags`` into a create call's ``args`` as ``key`` (in the shape ``tags_as`` makes), if any."""
+    if tags:
+        args[key] = tags_as(tags)
+
+
+def tagging(
+    untag: Callable[..., object],
+    tag: Callable[..., object],
+    *,
+    tags_as: Callable[[dict[str, str]], object] = tag_list,
+    **resource: Any,
+) -> tuple[Callable[[list[str]], object], Callable[[dict[str, str]], object]]:
+    """``AwsResource.retag``'s ``untag`` and ``tag`` for an API whose untag and tag calls name the resource
+    by the arguments ``resource`` and take ``TagKeys`` and ``Tags`` (in the shape ``tags_as`` makes)."""
+    return (
+        lambda keys: untag(**resource, TagKeys=keys),
+        lambda tags: tag(**resource, Tags=tags_as(tags)),
+    )
 
 
 def check_policy_json(value: Any, attribute: str = "policy") -> None:

@@ -10,12 +10,12 @@ the configuration left it null, and equivalent JSON keeps the configured string.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from selfheal.terraform.aws_provider import AwsResource
-from selfheal.terraform.aws_resources._common import error_code, ignoring, unique_name
+from selfheal.terraform.aws_resources._common import error_code, found, ignoring, unique_name
 from selfheal.terraform.resource import ResourceError, State, Unknown, is_unknown
 
 __all__ = [
@@ -29,6 +29,8 @@ __all__ = [
     "json_state",
     "parse_two_part_id",
 ]
+
+T = TypeVar("T")
 
 
 class RegionalResource(AwsResource):
@@ -59,6 +61,10 @@ class RegionalResource(AwsResource):
     def gone(self, exc: BaseException) -> bool:
         """True if ``exc`` says the resource does not exist."""
         return error_code(exc) in self.not_found_codes
+
+    def found(self, call: Callable[[], T]) -> T | None:
+        """What the read ``call`` returns, or ``None`` when it fails saying the resource does not exist."""
+        return found(call, *self.not_found_codes)
 
     def ignoring_gone(self) -> AbstractContextManager[None]:
         """A block in which an error saying the resource does not exist (see :meth:`gone`) passes quietly."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from selfheal.terraform.aws_resources import register
 from selfheal.terraform.aws_resources._apigatewayv2 import ApiChild, known, put_fields, retag
+from selfheal.terraform.aws_resources._common import add_tags
 from selfheal.terraform.aws_resources._regional import RegionalResource, empty_as
 from selfheal.terraform.resource import ResourceError, State, is_unknown
 
@@ -59,19 +60,14 @@ class ApiGatewayV2Api(RegionalResource):
         put_fields(args, planned, {**self._FIELDS, **fields})
         if planned.get("cors_configuration"):
             args["CorsConfiguration"] = _cors(planned["cors_configuration"][0])
-        tags = self.all_tags(planned)
-        if tags:
-            args["Tags"] = tags
+        add_tags(args, self.all_tags(planned), tags_as=dict)
         planned["id"] = ag.create_api(**args)["ApiId"]
         return self.read(planned) or planned
 
     def read(self, current: State) -> State | None:
-        try:
-            api = self.client("apigatewayv2").get_api(ApiId=current["id"])
-        except Exception as exc:
-            if self.gone(exc):
-                return None
-            raise
+        api = self.found(lambda: self.client("apigatewayv2").get_api(ApiId=current["id"]))
+        if api is None:
+            return None
         region, account = self.region_of(current), self.aws.account_id
         cors = api.get("CorsConfiguration")
         return {
@@ -192,14 +188,13 @@ class ApiGatewayV2Integration(ApiChild):
         return self.read(planned) or planned
 
     def read(self, current: State) -> State | None:
-        try:
-            got = self.client("apigatewayv2").get_integration(
+        got = self.found(
+            lambda: self.client("apigatewayv2").get_integration(
                 ApiId=current["api_id"], IntegrationId=current["id"]
             )
-        except Exception as exc:
-            if self.gone(exc):
-                return None
-            raise
+        )
+        if got is None:
+            return None
         state: State = {**current, "id": got["IntegrationId"], "integration_type": got["IntegrationType"],
                         "region": self.region_of(current)}  # fmt: skip
         for tf_name, aws_name in _INTEGRATION_FIELDS.items():

@@ -11,7 +11,7 @@ from typing import Any
 
 from selfheal.terraform.aws_resources import register
 from selfheal.terraform.aws_resources._apigatewayv2 import ApiChild, known, put_fields, retag
-from selfheal.terraform.aws_resources._common import error_code
+from selfheal.terraform.aws_resources._common import add_tags, error_code
 from selfheal.terraform.aws_resources._regional import RegionalResource, empty_as
 from selfheal.terraform.resource import State, Unknown
 
@@ -46,12 +46,11 @@ class ApiGatewayV2Route(ApiChild):
         return self.read(planned) or planned
 
     def read(self, current: State) -> State | None:
-        try:
-            got = self.client("apigatewayv2").get_route(ApiId=current["api_id"], RouteId=current["id"])
-        except Exception as exc:
-            if self.gone(exc):
-                return None
-            raise
+        got = self.found(
+            lambda: self.client("apigatewayv2").get_route(ApiId=current["api_id"], RouteId=current["id"])
+        )
+        if got is None:
+            return None
         state: State = {**current, "id": got["RouteId"], "region": self.region_of(current)}
         for tf_name, aws_name in _ROUTE_FIELDS.items():
             state[tf_name] = empty_as(got.get(aws_name), current.get(tf_name))
@@ -169,9 +168,7 @@ class ApiGatewayV2Stage(ApiChild):
 
     def create(self, planned: State) -> State:
         args = self._args(planned)
-        tags = self.all_tags(planned)
-        if tags:
-            args["Tags"] = tags
+        add_tags(args, self.all_tags(planned), tags_as=dict)
         got = self.client("apigatewayv2").create_stage(
             ApiId=planned["api_id"], StageName=planned["name"], **args
         )

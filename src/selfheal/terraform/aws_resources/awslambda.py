@@ -14,7 +14,7 @@ from typing import Any
 
 from selfheal.terraform.aws_provider import AwsResource
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import error_code, ignoring, unique_name
+from selfheal.terraform.aws_resources._common import error_code, ignoring, tagging, unique_name
 from selfheal.terraform.resource import ResourceError, State, Unknown
 
 __all__ = ["LambdaEventInvokeConfig", "LambdaFunction", "LambdaPermission"]
@@ -287,8 +287,7 @@ class LambdaFunction(AwsResource):
         self.retag(
             prior,
             planned,
-            lambda keys: lam.untag_resource(Resource=prior["arn"], TagKeys=keys),
-            lambda tags: lam.tag_resource(Resource=prior["arn"], Tags=tags),
+            *tagging(lam.untag_resource, lam.tag_resource, tags_as=dict, Resource=prior["arn"]),
         )
         return self.read(planned) or planned
 

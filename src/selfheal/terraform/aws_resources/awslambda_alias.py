@@ -65,12 +65,13 @@ class LambdaAlias(RegionalResource):
         return self.read(planned) or planned
 
     def read(self, current: State) -> State | None:
-        try:
-            got = self.client("lambda").get_alias(FunctionName=current["function_name"], Name=current["name"])
-        except Exception as exc:
-            if self.gone(exc):
-                return None
-            raise
+        got = self.found(
+            lambda: self.client("lambda").get_alias(
+                FunctionName=current["function_name"], Name=current["name"]
+            )
+        )
+        if got is None:
+            return None
         weights = (got.get("RoutingConfig") or {}).get("AdditionalVersionWeights") or {}
         if weights:
             routing = [{"additional_version_weights": {k: _number(v) for k, v in weights.items()}}]

@@ -8,7 +8,7 @@ import re
 from typing import Any, TypeGuard
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import tag_list
+from selfheal.terraform.aws_resources._common import add_tags, tagging
 from selfheal.terraform.aws_resources._regional import (
     RegionalResource,
     check_one_of,
@@ -161,9 +161,7 @@ class CloudWatchMetricAlarm(RegionalResource):
         if cw.describe_alarms(AlarmNames=[name], AlarmTypes=["MetricAlarm"])["MetricAlarms"]:
             raise ResourceError(f'CloudWatch metric alarm "{name}" already exists', attribute="alarm_name")
         args = self._put_input(planned)
-        tags = self.all_tags(planned)
-        if tags:
-            args["Tags"] = tag_list(tags)
+        add_tags(args, self.all_tags(planned))
         cw.put_metric_alarm(**args)
         planned["id"] = name
         return self.read(planned) or planned
@@ -216,12 +214,7 @@ class CloudWatchMetricAlarm(RegionalResource):
         cw = self.client("cloudwatch")
         cw.put_metric_alarm(**self._put_input(planned))
         arn = prior["arn"]
-        self.retag(
-            prior,
-            planned,
-            lambda keys: cw.untag_resource(ResourceARN=arn, TagKeys=keys),
-            lambda tags: cw.tag_resource(ResourceARN=arn, Tags=tag_list(tags)),
-        )
+        self.retag(prior, planned, *tagging(cw.untag_resource, cw.tag_resource, ResourceARN=arn))
         return self.read(planned) or planned
 
     def delete(self, prior: State) -> None:
@@ -299,12 +292,9 @@ class CloudWatchDashboard(RegionalResource):
         return self.read(planned) or planned
 
     def read(self, current: State) -> State | None:
-        try:
-            got = self.client("cloudwatch").get_dashboard(DashboardName=current["id"])
-        except Exception as exc:
-            if self.gone(exc):
-                return None
-            raise
+        got = self.found(lambda: self.client("cloudwatch").get_dashboard(DashboardName=current["id"]))
+        if got is None:
+            return None
         body = got["DashboardBody"]
         if isinstance(current.get("dashboard_body"), str) and json_equivalent(
             current["dashboard_body"], body

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any, TypeGuard
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import tag_list
+from selfheal.terraform.aws_resources._common import add_tags, tagging
 from selfheal.terraform.aws_resources._regional import RegionalResource
 from selfheal.terraform.resource import ResourceError, State, Unknown, is_unknown
 
@@ -146,9 +146,7 @@ class DynamoDbTable(RegionalResource):
             args["GlobalSecondaryIndexes"] = [
                 self._gsi(i, planned) for i in planned["global_secondary_index"]
             ]
-        tags = self.all_tags(planned)
-        if tags:
-            args["Tags"] = tag_list(tags)
+        add_tags(args, self.all_tags(planned))
         ddb.create_table(**args)
         name = planned["name"]
         planned["id"] = name
@@ -188,12 +186,9 @@ class DynamoDbTable(RegionalResource):
 
     def read(self, current: State) -> State | None:
         ddb = self.client("dynamodb")
-        try:
-            table = ddb.describe_table(TableName=current["id"])["Table"]
-        except Exception as exc:
-            if self.gone(exc):
-                return None
-            raise
+        table = self.found(lambda: ddb.describe_table(TableName=current["id"])["Table"])
+        if table is None:
+            return None
         name = table["TableName"]
         ttl = ddb.describe_time_to_live(TableName=name)["TimeToLiveDescription"]
         backups = ddb.describe_continuous_backups(TableName=name)["ContinuousBackupsDescription"]
@@ -353,12 +348,7 @@ class DynamoDbTable(RegionalResource):
                     TableName=name, PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": False}
                 )
         arn = prior["arn"]
-        self.retag(
-            prior,
-            planned,
-            lambda keys: ddb.untag_resource(ResourceArn=arn, TagKeys=keys),
-            lambda tags: ddb.tag_resource(ResourceArn=arn, Tags=tag_list(tags)),
-        )
+        self.retag(prior, planned, *tagging(ddb.untag_resource, ddb.tag_resource, ResourceArn=arn))
         return self.read(planned) or planned
 
     def delete(self, prior: State) -> None:

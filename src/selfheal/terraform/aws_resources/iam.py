@@ -9,9 +9,11 @@ from selfheal.terraform.aws_resources import register
 from selfheal.terraform.aws_resources._common import (
     check_policy_json,
     error_code,
+    found,
     ignoring,
     policy_state,
     tag_list,
+    tagging,
     unique_name,
 )
 from selfheal.terraform.resource import ResourceError, State, Unknown
@@ -27,13 +29,22 @@ def _name(planned: State) -> str:
     return unique_name()
 
 
-def _plan_name(planned: State, config: State) -> None:
-    if config.get("name") is None and config.get("name_prefix") is None and planned.get("name") is None:
-        planned["name"] = Unknown
+class _NamedIamResource(AwsResource):
+    """An IAM resource with ``name`` and ``name_prefix``: both left out, a name is generated at create."""
+
+    def plan(self, prior: State | None, planned: State, config: State) -> State:
+        if (
+            prior is None
+            and config.get("name") is None
+            and config.get("name_prefix") is None
+            and planned.get("name") is None
+        ):
+            planned["name"] = Unknown
+        return super().plan(prior, planned, config)
 
 
 @register
-class IamRole(AwsResource):
+class IamRole(_NamedIamResource):
     """An IAM role (id: the role name)."""
 
     type_name = "aws_iam_role"
@@ -62,11 +73,6 @@ class IamRole(AwsResource):
                 attribute="max_session_duration",
             )
 
-    def plan(self, prior: State | None, planned: State, config: State) -> State:
-        if prior is None:
-            _plan_name(planned, config)
-        return super().plan(prior, planned, config)
-
     def create(self, planned: State) -> State:
         iam = self.client("iam")
         name = _name(planned)
@@ -87,12 +93,9 @@ class IamRole(AwsResource):
 
     def read(self, current: State) -> State | None:
         iam = self.client("iam")
-        try:
-            role = iam.get_role(RoleName=current["id"])["Role"]
-        except Exception as exc:
-            if error_code(exc) == "NoSuchEntity":
-                return None
-            raise
+        role = found(lambda: iam.get_role(RoleName=current["id"])["Role"], "NoSuchEntity")
+        if role is None:
+            return None
         attached = iam.list_attached_role_policies(RoleName=role["RoleName"])["AttachedPolicies"]
         tags = {t["Key"]: t["Value"] for t in role.get("Tags", [])}
         boundary = role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn")
@@ -136,12 +139,7 @@ class IamRole(AwsResource):
                 )
             else:
                 iam.delete_role_permissions_boundary(RoleName=name)
-        self.retag(
-            prior,
-            planned,
-            lambda keys: iam.untag_role(RoleName=name, TagKeys=keys),
-            lambda tags: iam.tag_role(RoleName=name, Tags=tag_list(tags)),
-        )
+        self.retag(prior, planned, *tagging(iam.untag_role, iam.tag_role, RoleName=name))
         return self.read(planned) or planned
 
     def delete(self, prior: State) -> None:
@@ -157,7 +155,7 @@ class IamRole(AwsResource):
 
 
 @register
-class IamRolePolicy(AwsResource):
+class IamRolePolicy(_NamedIamResource):
     """An inline policy of a role (id: ``role:name``)."""
 
     type_name = "aws_iam_role_policy"
@@ -167,11 +165,6 @@ class IamRolePolicy(AwsResource):
 
     def validate(self, config: State) -> None:
         check_policy_json(config.get("policy"), "policy")
-
-    def plan(self, prior: State | None, planned: State, config: State) -> State:
-        if prior is None:
-            _plan_name(planned, config)
-        return planned
 
     def create(self, planned: State) -> State:
         name = _name(planned)
@@ -183,12 +176,11 @@ class IamRolePolicy(AwsResource):
 
     def read(self, current: State) -> State | None:
         role, _, name = str(current["id"]).partition(":")
-        try:
-            got = self.client("iam").get_role_policy(RoleName=role, PolicyName=name)
-        except Exception as exc:
-            if error_code(exc) == "NoSuchEntity":
-                return None
-            raise
+        got = found(
+            lambda: self.client("iam").get_role_policy(RoleName=role, PolicyName=name), "NoSuchEntity"
+        )
+        if got is None:
+            return None
         return {
             **current,
             "role": role,
@@ -214,7 +206,7 @@ class IamRolePolicy(AwsResource):
 
 
 @register
-class IamPolicy(AwsResource):
+class IamPolicy(_NamedIamResource):
     """A customer-managed IAM policy (id: its ARN)."""
 
     type_name = "aws_iam_policy"
@@ -227,11 +219,6 @@ class IamPolicy(AwsResource):
 
     def validate(self, config: State) -> None:
         check_policy_json(config.get("policy"), "policy")
-
-    def plan(self, prior: State | None, planned: State, config: State) -> State:
-        if prior is None:
-            _plan_name(planned, config)
-        return super().plan(prior, planned, config)
 
     def create(self, planned: State) -> State:
         args: dict[str, Any] = {
@@ -279,12 +266,7 @@ class IamPolicy(AwsResource):
                 )
                 iam.delete_policy_version(PolicyArn=arn, VersionId=oldest["VersionId"])
             iam.create_policy_version(PolicyArn=arn, PolicyDocument=planned["policy"], SetAsDefault=True)
-        self.retag(
-            prior,
-            planned,
-            lambda keys: iam.untag_policy(PolicyArn=arn, TagKeys=keys),
-            lambda tags: iam.tag_policy(PolicyArn=arn, Tags=tag_list(tags)),
-        )
+        self.retag(prior, planned, *tagging(iam.untag_policy, iam.tag_policy, PolicyArn=arn))
         return self.read(planned) or planned
 
     def delete(self, prior: State) -> None:
@@ -312,13 +294,11 @@ class IamRolePolicyAttachment(AwsResource):
 
     def read(self, current: State) -> State | None:
         role, _, arn = str(current["id"]).partition("/")
-        try:
-            attached = self.client("iam").list_attached_role_policies(RoleName=role)["AttachedPolicies"]
-        except Exception as exc:
-            if error_code(exc) == "NoSuchEntity":
-                return None
-            raise
-        if not any(p["PolicyArn"] == arn for p in attached):
+        iam = self.client("iam")
+        attached = found(
+            lambda: iam.list_attached_role_policies(RoleName=role)["AttachedPolicies"], "NoSuchEntity"
+        )
+        if attached is None or not any(p["PolicyArn"] == arn for p in attached):
             return None
         return {**current, "role": role, "policy_arn": arn}
 

@@ -10,7 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import check_policy_json, policy_state, tag_list
+from selfheal.terraform.aws_resources._common import (
+    add_tags,
+    check_policy_json,
+    policy_state,
+    tag_list,
+    tagging,
+)
 from selfheal.terraform.aws_resources._regional import PrefixNamedResource, RegionalResource, check_range
 from selfheal.terraform.resource import ResourceError, State, is_unknown
 
@@ -62,9 +68,7 @@ class KmsKey(RegionalResource):
             args["Policy"] = planned["policy"]
         if planned.get("multi_region") is True:
             args["MultiRegion"] = True
-        tags = self.all_tags(planned)
-        if tags:
-            args["Tags"] = _key_tags(tags)
+        add_tags(args, self.all_tags(planned), tags_as=_key_tags)
         key_id = kms.create_key(**args)["KeyMetadata"]["KeyId"]
         planned["id"] = key_id
         if planned.get("enable_key_rotation"):
@@ -83,12 +87,9 @@ class KmsKey(RegionalResource):
     def read(self, current: State) -> State | None:
         kms = self.client("kms")
         key_id = current["id"]
-        try:
-            meta = kms.describe_key(KeyId=key_id)["KeyMetadata"]
-        except Exception as exc:
-            if self.gone(exc):
-                return None
-            raise
+        meta = self.found(lambda: kms.describe_key(KeyId=key_id)["KeyMetadata"])
+        if meta is None:
+            return None
         if meta.get("KeyState") in ("PendingDeletion", "PendingReplicaDeletion"):
             return None
         policy = kms.get_key_policy(KeyId=key_id, PolicyName="default")["Policy"]
@@ -142,10 +143,7 @@ class KmsKey(RegionalResource):
             else:
                 kms.disable_key_rotation(KeyId=key_id)
         self.retag(
-            prior,
-            planned,
-            lambda keys: kms.untag_resource(KeyId=key_id, TagKeys=keys),
-            lambda tags: kms.tag_resource(KeyId=key_id, Tags=_key_tags(tags)),
+            prior, planned, *tagging(kms.untag_resource, kms.tag_resource, tags_as=_key_tags, KeyId=key_id)
         )
         return self.read(planned) or planned
 

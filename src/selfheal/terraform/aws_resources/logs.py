@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
+from selfheal.terraform.aws_resources._common import add_tags
 from selfheal.terraform.aws_resources._regional import PrefixNamedResource, RegionalResource
 from selfheal.terraform.resource import ResourceError, State, is_unknown
 
@@ -69,9 +70,7 @@ class CloudWatchLogGroup(PrefixNamedResource):
             args["kmsKeyId"] = planned["kms_key_id"]
         if planned.get("log_group_class") and planned["log_group_class"] != "STANDARD":
             args["logGroupClass"] = planned["log_group_class"]
-        tags = self.all_tags(planned)
-        if tags:
-            args["tags"] = tags
+        add_tags(args, self.all_tags(planned), key="tags", tags_as=dict)
         logs.create_log_group(**args)
         if planned.get("retention_in_days"):
             logs.put_retention_policy(logGroupName=name, retentionInDays=int(planned["retention_in_days"]))

@@ -11,7 +11,13 @@ import re
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import check_policy_json, policy_state, tag_list, unique_name
+from selfheal.terraform.aws_resources._common import (
+    add_tags,
+    check_policy_json,
+    policy_state,
+    tagging,
+    unique_name,
+)
 from selfheal.terraform.aws_resources._regional import (
     PrefixNamedResource,
     RegionalResource,
@@ -124,9 +130,7 @@ class SnsTopic(PrefixNamedResource):
         if planned.get("fifo_topic"):
             attributes["FifoTopic"] = "true"
         args: dict[str, Any] = {"Name": name, "Attributes": attributes}
-        tags = self.all_tags(planned)
-        if tags:
-            args["Tags"] = tag_list(tags)
+        add_tags(args, self.all_tags(planned))
         arn = sns.create_topic(**args)["TopicArn"]
         for tf_name, aws_name in TOPIC_ATTRIBUTES.items():
             value = planned.get(tf_name)
@@ -192,12 +196,7 @@ class SnsTopic(PrefixNamedResource):
             sns.set_topic_attributes(
                 TopicArn=arn, AttributeName=aws_name, AttributeValue=_attr_value(tf_name, new)
             )
-        self.retag(
-            prior,
-            planned,
-            lambda keys: sns.untag_resource(ResourceArn=arn, TagKeys=keys),
-            lambda tags: sns.tag_resource(ResourceArn=arn, Tags=tag_list(tags)),
-        )
+        self.retag(prior, planned, *tagging(sns.untag_resource, sns.tag_resource, ResourceArn=arn))
         return self.read(planned) or planned
 
     def delete(self, prior: State) -> None:
@@ -272,14 +271,13 @@ class SnsTopicSubscription(RegionalResource):
         return self.read(planned) or planned
 
     def read(self, current: State) -> State | None:
-        try:
-            attrs = self.client("sns").get_subscription_attributes(SubscriptionArn=current["id"])[
+        attrs = self.found(
+            lambda: self.client("sns").get_subscription_attributes(SubscriptionArn=current["id"])[
                 "Attributes"
             ]
-        except Exception as exc:
-            if self.gone(exc):
-                return None
-            raise
+        )
+        if attrs is None:
+            return None
         state: State = {
             **current,
             "arn": attrs.get("SubscriptionArn", current["id"]),
@@ -366,12 +364,11 @@ class SnsTopicPolicy(RegionalResource):
         return self.read(planned) or planned
 
     def read(self, current: State) -> State | None:
-        try:
-            attrs = self.client("sns").get_topic_attributes(TopicArn=current["id"])["Attributes"]
-        except Exception as exc:
-            if self.gone(exc):
-                return None
-            raise
+        attrs = self.found(
+            lambda: self.client("sns").get_topic_attributes(TopicArn=current["id"])["Attributes"]
+        )
+        if attrs is None:
+            return None
         return {
             **current,
             "arn": attrs["TopicArn"],

@@ -11,7 +11,7 @@ import re
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import check_policy_json, policy_state
+from selfheal.terraform.aws_resources._common import add_tags, check_policy_json, policy_state, tagging
 from selfheal.terraform.aws_resources._regional import (
     PrefixNamedResource,
     RegionalResource,
@@ -130,9 +130,7 @@ class SqsQueue(PrefixNamedResource):
                 continue  # standard queues refuse these attributes
             attributes[aws_name] = _wire(value)
         args: dict[str, Any] = {"QueueName": name, "Attributes": attributes}
-        tags = self.all_tags(planned)
-        if tags:
-            args["tags"] = tags
+        add_tags(args, self.all_tags(planned), key="tags", tags_as=dict)
         planned["id"] = sqs.create_queue(**args)["QueueUrl"]
         return self.read(planned) or planned
 
@@ -192,12 +190,7 @@ class SqsQueue(PrefixNamedResource):
                 if current.get("Policy"):
                     changed["Policy"] = current["Policy"]
             sqs.set_queue_attributes(QueueUrl=url, Attributes=changed)
-        self.retag(
-            prior,
-            planned,
-            lambda keys: sqs.untag_queue(QueueUrl=url, TagKeys=keys),
-            lambda tags: sqs.tag_queue(QueueUrl=url, Tags=tags),
-        )
+        self.retag(prior, planned, *tagging(sqs.untag_queue, sqs.tag_queue, tags_as=dict, QueueUrl=url))
         return self.read(planned) or planned
 
     def delete(self, prior: State) -> None:
@@ -232,12 +225,11 @@ class SqsQueuePolicy(RegionalResource):
         return self.read(planned) or planned
 
     def read(self, current: State) -> State | None:
-        try:
-            attrs = self.client("sqs").get_queue_attributes(QueueUrl=current["id"], AttributeNames=["Policy"])
-        except Exception as exc:
-            if self.gone(exc):
-                return None
-            raise
+        attrs = self.found(
+            lambda: self.client("sqs").get_queue_attributes(QueueUrl=current["id"], AttributeNames=["Policy"])
+        )
+        if attrs is None:
+            return None
         policy = attrs.get("Attributes", {}).get("Policy")
         if not policy:
             return None  # the real provider: a queue without a policy has no policy resource

@@ -13,7 +13,7 @@ from typing import Any
 
 from selfheal.terraform.aws_provider import AwsDataSource
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import error_code, tag_list
+from selfheal.terraform.aws_resources._common import error_code, tag_list, tagging
 from selfheal.terraform.aws_resources._regional import RegionalResource, check_one_of, empty_as
 from selfheal.terraform.resource import ResourceError, State, Unknown, is_unknown
 
@@ -34,7 +34,7 @@ def _set(value: Any) -> bool:
     return value is not None and value != "" and not is_unknown(value)
 
 
-def _tagged(name: str) -> dict[str, str]:
+def _tagged(name: str) -> dict[str, Any]:
     """The arguments naming a parameter to SSM's tagging calls."""
     return {"ResourceType": "Parameter", "ResourceId": name}
 
@@ -200,10 +200,7 @@ class SsmParameter(RegionalResource):
             ssm.put_parameter(**self._put(planned, True if overwrite is None else bool(overwrite), prior))
         name = prior["name"]
         self.retag(
-            prior,
-            planned,
-            lambda keys: ssm.remove_tags_from_resource(**_tagged(name), TagKeys=keys),
-            lambda tags: ssm.add_tags_to_resource(**_tagged(name), Tags=tag_list(tags)),
+            prior, planned, *tagging(ssm.remove_tags_from_resource, ssm.add_tags_to_resource, **_tagged(name))
         )
         return self.read(planned) or planned
 
