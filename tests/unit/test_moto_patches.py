@@ -246,6 +246,9 @@ EXPECTED = {
     "moto.logs.models.LogEvent.instances_tracked",
     "moto.cloudwatch.models.MetricDatum.instances_tracked",
     "moto.cloudwatch.models.MetricAggregatedDatum.instances_tracked",
+    "moto.events.models.Rule.send_to_targets",
+    "moto.events.models.EventsBackend.put_events (on one instance)",
+    "moto.events.models.EventsBackend.put_rule (on one instance)",
     *(
         CLOUDWATCH_BACKEND.format(name)
         for name in (
@@ -308,7 +311,8 @@ def test_a_running_cloud_patches_moto_only_through_registries_and_stop_restores_
         assert changed == registered - not_functions
         assert moto.core.config.default_user_config["lambda"] == {"use_docker": False}
         backend = cloud.backend("cloudwatch")
-        assert {patch.owner for patch in patches if not isinstance(patch.owner, type | dict)} == {backend}
+        owners = {patch.owner for patch in patches if not isinstance(patch.owner, type | dict)}
+        assert owners == {backend, cloud.backend("events")}
 
     assert not any(id(patch) not in before_active for patch in active_patches())
     for (cls, name), value in functions.items():

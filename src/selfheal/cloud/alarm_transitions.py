@@ -5,6 +5,10 @@ or set by ``SetAlarmState``), records it in the :class:`~selfheal.cloud.alarm_hi
 by ``DescribeAlarmHistory``) and, when the alarm's actions are enabled, publishes AWS's notification to each
 SNS action of the new state through moto's SNS backend (so SNS delivery applies; other actions are recorded
 as failed). :meth:`AlarmTransitions.wait_for` waits for one.
+
+Other components follow transitions through one hook (:func:`observe_transitions`): every transition is
+handed to each observer (EventBridge's "CloudWatch Alarm State Change" event), and a Lambda function
+action is run by the first observer that takes it (AWS's direct invocation payload).
 """
 
 from __future__ import annotations
@@ -12,15 +16,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from .alarm_evaluation import AlarmState
 from .alarm_history import AlarmHistory
 from .alarm_moto import AlarmState3, alarm_snapshot, epoch
 from .alarm_notification import build_notification
 
-__all__ = ["AlarmTransition", "AlarmTransitions"]
+__all__ = ["AlarmTransition", "AlarmTransitions", "StateChange", "TransitionObserver", "observe_transitions"]
 
 log = logging.getLogger("selfheal.cloud.alarms")
 
@@ -69,6 +74,7 @@ class AlarmTransitions:
             actions,
         )
         log.info("alarm %s: %s -> %s: %s", alarm.name, old[0], new_state, alarm.state_reason)
+        change = StateChange(alarm, old, self._previous_change(alarm), changed_at, account_id, region)
         if actions:
             notification = build_notification(
                 snapshot,
@@ -80,11 +86,22 @@ class AlarmTransitions:
                 region=region,
             )
             for action in actions:
-                error = publish(action, notification.subject, notification.message)
+                if _is_lambda(action):
+                    error = _run_lambda_action(action, change)
+                else:
+                    error = publish(action, notification.subject, notification.message)
                 self.history.action(alarm.name, changed_at, action, error)
+        _notify(change)
         self.transitions.append(transition)
         self._changed.notify_all()
         return transition
+
+    def _previous_change(self, alarm: Any) -> float | None:
+        """When ``alarm`` last changed state before now (its latest transition here), if known."""
+        for transition in reversed(self.transitions):
+            if transition.alarm_name == alarm.name:
+                return transition.timestamp
+        return None
 
     def wait_for(
         self, alarm_name: str, state: AlarmState, timeout: float, *, after: int = 0
@@ -103,6 +120,68 @@ class AlarmTransitions:
                 if remaining <= 0:
                     return None
                 self._changed.wait(remaining)
+
+
+# -- the hook: observers of transitions (EventBridge events, Lambda function actions) -----------------------
+
+
+@dataclass(frozen=True)
+class StateChange:
+    """A transition for observers: moto's alarm (new state already set), the old state and both times."""
+
+    alarm: Any
+    old: AlarmState3
+    old_timestamp: float | None
+    timestamp: float
+    account_id: str
+    region: str
+
+
+class TransitionObserver(Protocol):
+    """Follows transitions; called under the scheduler's lock, so it must not block."""
+
+    def state_changed(self, change: StateChange) -> None:
+        """A transition happened (whatever the alarm's actions)."""
+        ...
+
+    def lambda_action(self, action: str, change: StateChange) -> str | None:
+        """Invoke the Lambda function ARN ``action`` for ``change``; return an error text, or None."""
+        ...
+
+
+_observers: list[TransitionObserver] = []
+
+
+def observe_transitions(observer: TransitionObserver) -> Callable[[], None]:
+    """Hand every transition to ``observer`` (process-wide, as moto is); return the function that stops it."""
+    _observers.append(observer)
+
+    def remove() -> None:
+        if observer in _observers:
+            _observers.remove(observer)
+
+    return remove
+
+
+def _is_lambda(action: str) -> bool:
+    parts = action.split(":")
+    return len(parts) >= 7 and parts[2] == "lambda" and parts[5] == "function"
+
+
+def _run_lambda_action(action: str, change: StateChange) -> str | None:
+    observers = list(_observers)
+    if observers:
+        return observers[0].lambda_action(action, change)
+    log.warning("alarm action %s: no component runs Lambda alarm actions", action)
+    return "no component of the local cloud runs Lambda alarm actions"
+
+
+def _notify(change: StateChange) -> None:
+    for observer in list(_observers):
+        try:
+            observer.state_changed(change)
+        except Exception:
+            log.exception("a transition observer failed")
 
 
 def publish(action: str, subject: str, message: str) -> str | None:

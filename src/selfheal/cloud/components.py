@@ -1,4 +1,4 @@
-"""The default set of pluggable parts of the local cloud (HTTP API data plane, SNS delivery, alarms).
+"""The default pluggable parts of the local cloud (HTTP API data plane, SNS delivery, EventBridge, alarms).
 
 A component (:class:`~selfheal.cloud.protocol.Component`) is started after the endpoint, moto and the Lambda
 service are up, and stopped (in reverse order) before they go down; it sees the cloud through the
@@ -8,6 +8,7 @@ service are up, and stopped (in reverse order) before they go down; it sees the 
 from __future__ import annotations
 
 from .alarm_scheduler import AlarmScheduler
+from .eventbridge import EventBridge
 from .http_api import HttpApiDataPlane
 from .protocol import Component
 from .sns_delivery import SnsDelivery
@@ -20,5 +21,6 @@ def default_components() -> list[Component]:
     components: list[Component] = []
     components.append(HttpApiDataPlane())
     components.append(SnsDelivery())
+    components.append(EventBridge())
     components.append(AlarmScheduler())
     return components

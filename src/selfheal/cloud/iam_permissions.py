@@ -5,7 +5,8 @@
 name, partial ARN or ARN, plus qualifier; ``Invoke`` is ``lambda:InvokeFunction``), DynamoDB (table or index;
 ``TransactWriteItems``/``TransactGetItems`` need the per-item action on each table, batch calls each table),
 SNS (topic), CloudWatch (alarm ARNs; ``DescribeAlarms`` without names needs ``alarm:*``), Logs (log group or
-stream), SSM (parameter ARNs from names, paths or ARNs). Other services use the resource moto determined,
+stream), SSM (parameter ARNs from names, paths or ARNs), EventBridge (rule ARNs from rule names and buses,
+``PutEvents`` each entry's bus). Other services use the resource moto determined,
 else ``"*"``. :func:`iam_prefix` maps a SigV4 signing name to its IAM action prefix.
 """
 
@@ -155,6 +156,29 @@ def _ssm(operation: str, params: Mapping[str, Any], region: str, account: str) -
     return [(operation, "*")]  # DescribeParameters and the rest: no resource-level permissions here
 
 
+def _events_bus_arn(bus: Any, region: str, account: str) -> str:
+    name = str(bus or "default")
+    return name if name.startswith("arn:") else f"arn:aws:events:{region}:{account}:event-bus/{name}"
+
+
+def _events(operation: str, params: Mapping[str, Any], region: str, account: str) -> list[tuple[str, str]]:
+    if operation == "PutEvents":
+        buses = {_events_bus_arn(e.get("EventBusName"), region, account) for e in params.get("Entries") or []}
+        return [(operation, bus) for bus in sorted(buses)] or [(operation, "*")]
+    rule = params.get("Rule") if operation in ("PutTargets", "RemoveTargets", "ListTargetsByRule") else None
+    if rule is None and operation.endswith("Rule"):
+        rule = params.get("Name")
+    if rule:
+        bus = str(params.get("EventBusName") or "default").rsplit("/", 1)[-1]
+        path = str(rule) if bus == "default" else f"{bus}/{rule}"
+        return [(operation, f"arn:aws:events:{region}:{account}:rule/{path}")]
+    if operation.endswith("EventBus") and params.get("Name"):
+        return [(operation, _events_bus_arn(params["Name"], region, account))]
+    if params.get("ResourceARN"):
+        return [(operation, str(params["ResourceARN"]))]
+    return [(operation, "*")]
+
+
 _RESOLVERS: dict[str, Callable[[str, Mapping[str, Any], str, str], list[tuple[str, str]]]] = {
     "lambda": _lambda,
     "dynamodb": _dynamodb,
@@ -162,6 +186,7 @@ _RESOLVERS: dict[str, Callable[[str, Mapping[str, Any], str, str], list[tuple[st
     "cloudwatch": _cloudwatch,
     "logs": _logs,
     "ssm": _ssm,
+    "events": _events,
 }
 
 
