@@ -17,6 +17,7 @@ data" in the CloudWatch User Guide:
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ __all__ = [
     "evaluate",
     "evaluation_range",
     "format_number",
+    "percentile",
 ]
 
 AlarmState = Literal["OK", "ALARM", "INSUFFICIENT_DATA"]
@@ -60,6 +62,7 @@ _OPERATOR_WORDS: dict[str, str] = {
     "LessThanOrEqualToThreshold": "less than or equal to",
 }
 _MISSING_WORDS: dict[str, str] = {"breaching": "Breaching", "notBreaching": "NonBreaching"}
+_PERCENTILE = re.compile(r"p(\d{1,3}(?:\.\d{1,10})?)")
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,10 @@ class AlarmRule:
     datapoints_to_alarm: int | None = None
     treat_missing_data: TreatMissingData = "missing"
     statistic: Statistic = "Sum"
+    #: ``pNN`` for a percentile alarm (``statistic`` is then unused); reported in the reason data.
+    extended_statistic: str | None = None
+    #: A metric-math alarm: its reason data names no statistic.
+    metric_math: bool = False
 
     def __post_init__(self) -> None:
         if self.comparison_operator not in _OPERATOR_WORDS:
@@ -86,6 +93,8 @@ class AlarmRule:
             raise ValueError(
                 f"statistic must be one of {', '.join(get_args(Statistic))}, got {self.statistic!r}"
             )
+        if self.extended_statistic is not None and percentile(self.extended_statistic) is None:
+            raise ValueError(f"extended statistic must be p0 to p100, got {self.extended_statistic!r}")
         if isinstance(self.threshold, bool) or not math.isfinite(self.threshold):
             raise ValueError(f"threshold must be a finite number, got {self.threshold!r}")
         if (
@@ -146,6 +155,15 @@ class Evaluation:
     reason_data: dict[str, Any]
 
 
+def percentile(statistic: str) -> float | None:
+    """The percentile a ``pNN`` statistic names (``p99`` → 99.0, ``p99.9`` → 99.9); None for anything else."""
+    match = _PERCENTILE.fullmatch(statistic)
+    if match is None:
+        return None
+    value = float(match.group(1))
+    return value if 0 <= value <= 100 else None
+
+
 def evaluation_range(rule: AlarmRule) -> int:
     """How many of the most recent periods CloudWatch retrieves to evaluate ``rule``."""
     return rule.evaluation_periods + EXTRA_RANGE_PERIODS
@@ -195,7 +213,8 @@ def _reason_data(rule: AlarmRule, evaluated: Sequence[Datapoint], query_time: fl
     }
     if evaluated:
         data["startDate"] = _iso(evaluated[0].timestamp)
-    data["statistic"] = rule.statistic
+    if not rule.metric_math:
+        data["statistic"] = rule.extended_statistic or rule.statistic
     data["period"] = rule.period
     data["recentDatapoints"] = [p.value for p in evaluated if p.value is not None]
     data["threshold"] = float(rule.threshold)

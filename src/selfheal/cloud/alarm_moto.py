@@ -1,7 +1,9 @@
 """moto's CloudWatch alarms as the alarm scheduler reads and patches them.
 
-- reading a moto alarm: its evaluable rule (:func:`alarm_rule`), its notification snapshot
-  (:func:`alarm_snapshot`), timestamps in moto's naive UTC (:func:`naive`, :func:`epoch`);
+- reading a moto alarm: its evaluable rule (:func:`alarm_rule`, single-metric alarms; the scheduler uses
+  :func:`~selfheal.cloud.alarm_math.alarm_plan`, which also reads metric-math and percentile alarms), its
+  notification snapshot (:func:`alarm_snapshot`: metric, metric-math or composite), timestamps in moto's
+  naive UTC (:func:`naive`, :func:`epoch`);
 - giving a created or updated alarm CloudWatch's state (:func:`adopt_state`: a new alarm starts
   ``INSUFFICIENT_DATA``, moto starts it ``OK``; ``PutMetricAlarm`` on an existing alarm keeps its state);
 - the patches on the cloud's one CloudWatch backend (:func:`cloudwatch_patches`): ``put_metric_alarm``,
@@ -9,7 +11,10 @@
   ``selfheal_alarm_history`` added, ``DescribeAlarmHistory`` added to moto's CloudWatch response class
   (:func:`describe_alarm_history`, served from the scheduler's history), and ``state_transitioned_timestamp``
   added to moto's ``Alarm`` (rendered by ``DescribeAlarms`` as ``StateTransitionedTimestamp``, which moto
-  lacks; :func:`mark_transition` sets it when the state value changes).
+  lacks; :func:`mark_transition` sets it when the state value changes); ``PutCompositeAlarm`` added
+  (:func:`~selfheal.cloud.alarm_composite.put_composite_alarm`) and ``alarm_rule`` on moto's ``Alarm``, so
+  ``DescribeAlarms`` gives a composite alarm's ``AlarmRule``; ``GetMetricStatistics`` wrapped to answer
+  ``ExtendedStatistics`` (:func:`wrap_get_metric_statistics`).
 """
 
 from __future__ import annotations
@@ -19,7 +24,10 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, cast
 
+from .alarm_composite import put_composite_alarm, triggering_children
+from .alarm_datapoints import period_stats
 from .alarm_evaluation import AlarmRule, Statistic, TreatMissingData
+from .alarm_math import alarm_period
 from .alarm_notification import AlarmSnapshot
 from .metric_index import MetricIndex
 from .moto_patches import MotoPatches, parameters
@@ -36,6 +44,7 @@ __all__ = [
     "mark_transition",
     "naive",
     "state_transitioned_timestamp",
+    "wrap_get_metric_statistics",
 ]
 
 INITIAL_REASON = "Unchecked: Initial alarm creation"
@@ -69,6 +78,36 @@ def alarm_rule(alarm: Any) -> AlarmRule | None:
     )
 
 
+def _query_item(query: Any) -> dict[str, Any]:
+    """A metric-math query as a notification's ``Trigger.Metrics`` lists it."""
+    item: dict[str, Any] = {}
+    if query.expression:
+        item["Expression"] = query.expression
+    item["Id"] = query.id
+    if query.label:
+        item["Label"] = query.label
+    if query.metric_stat is not None:
+        stat = query.metric_stat
+        item["MetricStat"] = {
+            "Metric": {
+                "Dimensions": [{"value": d.value, "name": d.name} for d in stat.metric.dimensions],
+                "MetricName": stat.metric.metric_name,
+                "Namespace": stat.metric.namespace,
+            },
+            "Period": int(stat.period) if stat.period else None,
+            "Stat": stat.stat,
+        }
+        if stat.unit:
+            item["MetricStat"]["Unit"] = stat.unit
+    returns = query.return_data
+    item["ReturnData"] = (
+        returns.strip().lower() == "true"
+        if isinstance(returns, str)
+        else (True if returns is None else bool(returns))
+    )
+    return item
+
+
 def alarm_snapshot(alarm: Any) -> AlarmSnapshot:
     """What a notification about a moto alarm reports of it."""
     return AlarmSnapshot(
@@ -81,16 +120,20 @@ def alarm_snapshot(alarm: Any) -> AlarmSnapshot:
         statistic=alarm.statistic or "",
         unit=alarm.unit,
         dimensions=tuple((d.name, d.value) for d in alarm.dimensions),
-        period=int(alarm.period or 0),
-        evaluation_periods=int(alarm.evaluation_periods),
+        period=int(alarm_period(alarm) or 0),
+        evaluation_periods=int(alarm.evaluation_periods or 0),
         datapoints_to_alarm=alarm.datapoints_to_alarm,
-        comparison_operator=alarm.comparison_operator,
+        comparison_operator=alarm.comparison_operator or "",
         threshold=float(alarm.threshold or 0.0),
         treat_missing_data=alarm.treat_missing_data,
         evaluate_low_sample_count_percentile=alarm.evaluate_low_sample_count_percentile,
         ok_actions=tuple(alarm.ok_actions),
         alarm_actions=tuple(alarm.alarm_actions),
         insufficient_data_actions=tuple(alarm.insufficient_data_actions),
+        extended_statistic=alarm.extended_statistic or None,
+        metrics=tuple(_query_item(q) for q in alarm.metric_data_queries),
+        alarm_rule=alarm.rule,
+        triggering_children=triggering_children(alarm.state_reason_data) if alarm.rule is not None else (),
     )
 
 
@@ -162,6 +205,22 @@ def describe_alarm_history(response: Any) -> Any:
     if limit:
         items = items[: int(limit)]
     return ActionResult({"AlarmHistoryItems": items})
+
+
+def wrap_get_metric_statistics(original: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """moto response method wrapper: answer ``ExtendedStatistics`` (``p99``), which moto ignores."""
+
+    def get_metric_statistics(response: Any) -> Any:
+        result = original(response)
+        extended = response._get_param("ExtendedStatistics") or []
+        if extended:
+            for point in result.result.get("Datapoints", []):
+                stats = period_stats(point.metric_data)
+                values = {name: stats.value(name) for name in extended}
+                point.extended_statistics = {k: v for k, v in values.items() if v is not None}
+        return result
+
+    return get_metric_statistics
 
 
 def cloudwatch_patches(
@@ -257,6 +316,24 @@ def cloudwatch_patches(
         "describe_alarm_history",
         describe_alarm_history,
         reason="serve DescribeAlarmHistory (moto lacks it) from the scheduler's history",
+    )
+    patches.replace(
+        CloudWatchResponse,
+        "get_metric_statistics",
+        wrap_get_metric_statistics,
+        reason="answer ExtendedStatistics (percentiles) in GetMetricStatistics (moto ignores them)",
+    )
+    patches.add(
+        CloudWatchResponse,
+        "put_composite_alarm",
+        put_composite_alarm,
+        reason="serve PutCompositeAlarm (moto lacks it) as a moto alarm with a rule",
+    )
+    patches.add(
+        Alarm,
+        "alarm_rule",
+        property(lambda alarm: alarm.rule),
+        reason="render a composite alarm's AlarmRule in DescribeAlarms (moto keeps it as `rule`)",
     )
     patches.add(
         Alarm,

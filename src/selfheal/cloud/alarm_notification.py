@@ -1,7 +1,11 @@
-"""The message CloudWatch publishes to SNS when a metric alarm changes state, byte for byte in AWS's shape.
+"""The message CloudWatch publishes to SNS when an alarm changes state, byte for byte in AWS's shape.
 
 :func:`build_notification` returns the subject (``ALARM: "name" in US East (N. Virginia)``) and the JSON
-message (key order as AWS writes it: AlarmName, AlarmDescription, AWSAccountId, …, Trigger). Pure.
+message (key order as AWS writes it: AlarmName, AlarmDescription, AWSAccountId, …, Trigger). A metric
+alarm's ``Trigger`` names its metric and ``Statistic`` (or ``ExtendedStatistic`` for ``p99``); a metric-math
+alarm's ``Trigger`` has ``Metrics`` (``Expression``/``MetricStat`` items) instead of ``MetricName``/
+``Namespace``/``Dimensions``; a composite alarm's message has no ``Trigger`` but ``AlarmRule`` and
+``TriggeringChildren``. Pure.
 """
 
 from __future__ import annotations
@@ -74,6 +78,12 @@ class AlarmSnapshot:
     ok_actions: tuple[str, ...]
     alarm_actions: tuple[str, ...]
     insufficient_data_actions: tuple[str, ...]
+    extended_statistic: str | None = None
+    #: A metric-math alarm's ``Metrics``, as the notification's ``Trigger.Metrics`` lists them.
+    metrics: tuple[dict[str, Any], ...] = ()
+    #: A composite alarm's rule, and the children that made it change: (ARN, state, timestamp text).
+    alarm_rule: str | None = None
+    triggering_children: tuple[tuple[str, str, str], ...] = ()
 
     def actions_for(self, state: AlarmState) -> tuple[str, ...]:
         """The actions CloudWatch runs on entering ``state``."""
@@ -115,6 +125,15 @@ def build_notification(
 ) -> Notification:
     """Return what CloudWatch publishes for ``alarm`` moving from ``old_state`` to ``new_state``."""
     region_name = region_display_name(region)
+    subject = f'{new_state}: "{alarm.name}" in {region_name}'
+    if alarm.alarm_rule is not None:
+        return Notification(
+            subject=subject[:MAX_SUBJECT_LENGTH],
+            message=json.dumps(
+                _composite_message(alarm, old_state, new_state, reason, change_time, account_id, region_name),
+                separators=(",", ":"),
+            ),
+        )
     trigger: dict[str, Any] = {
         "MetricName": alarm.metric_name,
         "Namespace": alarm.namespace,
@@ -132,6 +151,14 @@ def build_notification(
         "TreatMissingData": alarm.treat_missing_data or "",
         "EvaluateLowSampleCountPercentile": alarm.evaluate_low_sample_count_percentile or "",
     }
+    if alarm.metrics:
+        for key in ("MetricName", "Namespace", "StatisticType", "Statistic", "Unit", "Dimensions"):
+            del trigger[key]
+        trigger["Metrics"] = [dict(item) for item in alarm.metrics]
+    elif alarm.extended_statistic:
+        del trigger["Statistic"]
+        trigger["StatisticType"] = "ExtendedStatistic"
+        trigger["ExtendedStatistic"] = alarm.extended_statistic
     message: dict[str, Any] = {
         "AlarmName": alarm.name,
         "AlarmDescription": alarm.description or None,
@@ -148,7 +175,37 @@ def build_notification(
         "InsufficientDataActions": list(alarm.insufficient_data_actions),
         "Trigger": trigger,
     }
-    subject = f'{new_state}: "{alarm.name}" in {region_name}'
     return Notification(
         subject=subject[:MAX_SUBJECT_LENGTH], message=json.dumps(message, separators=(",", ":"))
     )
+
+
+def _composite_message(
+    alarm: AlarmSnapshot,
+    old_state: AlarmState,
+    new_state: AlarmState,
+    reason: str,
+    change_time: float,
+    account_id: str,
+    region_name: str,
+) -> dict[str, Any]:
+    """A composite alarm's message: no Trigger; its rule and the children that triggered the change."""
+    return {
+        "AlarmName": alarm.name,
+        "AlarmDescription": alarm.description or None,
+        "AWSAccountId": account_id,
+        "NewStateValue": new_state,
+        "NewStateReason": reason,
+        "StateChangeTime": cloudwatch_timestamp(change_time),
+        "Region": region_name,
+        "AlarmArn": alarm.arn,
+        "OldStateValue": old_state,
+        "OKActions": list(alarm.ok_actions),
+        "AlarmActions": list(alarm.alarm_actions),
+        "InsufficientDataActions": list(alarm.insufficient_data_actions),
+        "AlarmRule": alarm.alarm_rule,
+        "TriggeringChildren": [
+            {"Arn": arn, "State": {"Value": state, "Timestamp": stamp}}
+            for arn, state, stamp in alarm.triggering_children
+        ],
+    }

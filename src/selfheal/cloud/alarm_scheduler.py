@@ -4,7 +4,11 @@ While started, it
 
 - evaluates every metric alarm in moto's CloudWatch backend at each boundary of the alarm's period in cloud
   time (every 10 cloud seconds for sub-minute periods), with :mod:`.alarm_evaluation`, over statistics it
-  reads from moto's stored datums (:mod:`.alarm_datapoints`);
+  reads from moto's stored datums (:mod:`.alarm_datapoints`; percentiles too) or over a metric-math
+  expression's values (:mod:`.alarm_math`, :mod:`.metric_math`); an alarm it cannot evaluate (an unsupported
+  function, ``SEARCH``, …) goes ``INSUFFICIENT_DATA`` with a reason naming what is unsupported, logged once;
+- evaluates composite alarms (:mod:`.alarm_composite`) whenever another alarm changes state and on every
+  cycle;
 - indexes moto's datums by metric and time (:mod:`.metric_index`, kept current through a wrapped
   ``put_metric_data``), so one evaluation reads only its own metric's window, and expires datums older than
   :meth:`AlarmScheduler.retention` in cloud time from the index and from moto, every
@@ -28,10 +32,11 @@ import threading
 import time
 from typing import Any
 
-from .alarm_datapoints import MetricSelector, period_datapoints
+from .alarm_composite import composite_evaluation
 from .alarm_evaluation import AlarmState, evaluate, evaluation_range
 from .alarm_history import AlarmHistory
-from .alarm_moto import AlarmState3, adopt_state, alarm_rule, cloudwatch_patches, mark_transition, naive
+from .alarm_math import alarm_period, alarm_plan
+from .alarm_moto import AlarmState3, adopt_state, cloudwatch_patches, mark_transition, naive
 from .alarm_transitions import AlarmTransition, AlarmTransitions
 from .metric_index import MetricIndex
 from .moto_patches import MotoPatches
@@ -55,6 +60,7 @@ RETENTION_FLOOR = 3 * 3600.0
 RETENTION_MARGIN = 3600.0
 EXPIRE_EVERY = 60.0  # cloud seconds between expiry passes
 _MAX_WAIT = 10.0  # real seconds the thread sleeps at most, so that expiry runs when no alarm is due
+UNSUPPORTED_REASON = "Unsupported in the local cloud: {}"
 
 
 def _interval(period: int) -> int:
@@ -78,6 +84,7 @@ class AlarmScheduler:
         self._thread: threading.Thread | None = None
         self._due: dict[str, float] = {}
         self._skipped: set[str] = set()
+        self._in_composites = False
         self._patches = MotoPatches()
         self._index: MetricIndex | None = None
         self._next_expiry = -math.inf
@@ -147,9 +154,18 @@ class AlarmScheduler:
         adopt_state(alarm, existing, now)
         self.history.configuration(alarm.name, now, created=existing is None)
         self._skipped.discard(alarm.name)
-        if alarm.period:
-            interval = _interval(int(alarm.period))
+        period = alarm_period(alarm)
+        if period:
+            interval = _interval(period)
             self._due[alarm.name] = (math.floor(now / interval) + 1) * interval
+            try:
+                alarm_plan(alarm)
+            except ValueError as exc:  # say so at once, not only at the first boundary
+                if self._cloud is not None:
+                    self._unsupported(alarm, str(exc), None, now)
+        elif alarm.rule is not None and self._cloud is not None:
+            self._due.pop(alarm.name, None)
+            self._evaluate_composites(now)
 
     def _unschedule(self, alarm_names: list[str]) -> None:
         for name in alarm_names:
@@ -168,6 +184,11 @@ class AlarmScheduler:
             with self._lock:
                 due = min(self._due.values(), default=None)
             if due is None:
+                try:
+                    with self._lock:
+                        self._evaluate_composites(clock.now())
+                except Exception:
+                    log.exception("composite alarm evaluation failed")
                 self._wake.wait(1.0)
                 self._wake.clear()
                 continue
@@ -187,14 +208,17 @@ class AlarmScheduler:
         longest = 0.0
         with self._lock:
             for alarm in self._backend.alarms.values():
-                if not alarm.period:
+                period = alarm_period(alarm)
+                if not period:
                     continue
                 try:
-                    rule = alarm_rule(alarm)
+                    plan = alarm_plan(alarm)
                 except ValueError:
-                    rule = None
-                periods = evaluation_range(rule) if rule is not None else int(alarm.evaluation_periods)
-                longest = max(longest, float(alarm.period) * periods)
+                    plan = None
+                periods = (
+                    evaluation_range(plan.rule) if plan is not None else int(alarm.evaluation_periods or 1)
+                )
+                longest = max(longest, float(period) * periods)
         return max(RETENTION_FLOOR, longest + RETENTION_MARGIN)
 
     def expire_metrics(self, now: float) -> int:
@@ -222,56 +246,109 @@ class AlarmScheduler:
                 if alarm is None:
                     self._due.pop(name, None)
                     continue
-                interval = _interval(int(alarm.period))
+                period = alarm_period(alarm)
+                if not period:
+                    self._due.pop(name, None)
+                    continue
+                interval = _interval(period)
                 boundary = math.floor(now / interval) * interval
                 self._due[name] = boundary + interval
                 transition = self._evaluate(alarm, boundary, now)
                 if transition is not None:
                     made.append(transition)
+            made.extend(self._evaluate_composites(now))
         return made
 
     def _evaluate(self, alarm: Any, boundary: float, now: float) -> AlarmTransition | None:
         try:
-            rule = alarm_rule(alarm)
+            plan = alarm_plan(alarm)
         except ValueError as exc:
-            rule = None
-            if alarm.name not in self._skipped:
-                log.warning("alarm %s is not evaluated: %s", alarm.name, exc)
-        if rule is None:
-            self._skipped.add(alarm.name)
+            return self._unsupported(alarm, str(exc), boundary, now)
+        if plan is None:
             return None
-        selector = MetricSelector(
-            alarm.namespace,
-            alarm.metric_name,
-            frozenset((d.name, d.value) for d in alarm.dimensions),
-            alarm.unit,
-        )
+        rule = plan.rule
         end = math.floor(boundary / rule.period) * rule.period
         periods = evaluation_range(rule)
         assert self._index is not None
-        points = period_datapoints(
-            self._index.window(selector, end - rule.period * periods, end),
-            selector,
-            rule.statistic,
-            rule.period,
-            end,
-            periods,
-        )
+        try:
+            points = plan.datapoints(self._index.window, end, periods)
+        except ValueError as exc:
+            return self._unsupported(alarm, str(exc), boundary, now)
+        self._skipped.discard(alarm.name)
         result = evaluate(rule, points, alarm.state_value, now)
-        if result.state == alarm.state_value:
+        return self._set_state(
+            alarm,
+            result.state,
+            result.reason,
+            json.dumps(result.reason_data, separators=(",", ":")),
+            now,
+            boundary,
+        )
+
+    def _unsupported(
+        self, alarm: Any, problem: str, boundary: float | None, now: float
+    ) -> AlarmTransition | None:
+        """Put an alarm the local cloud cannot evaluate in INSUFFICIENT_DATA, saying why; log it once."""
+        if alarm.name not in self._skipped:
+            log.warning("alarm %s cannot be evaluated in the local cloud: %s", alarm.name, problem)
+            self._skipped.add(alarm.name)
+        reason = UNSUPPORTED_REASON.format(problem)
+        if alarm.state_value == "INSUFFICIENT_DATA":
+            if alarm.state_reason != reason:
+                alarm.state_reason, alarm.state_reason_data = reason, "{}"
+                alarm.state_updated_timestamp = naive(now)
+            return None
+        return self._set_state(alarm, "INSUFFICIENT_DATA", reason, "{}", now, boundary)
+
+    def _set_state(
+        self, alarm: Any, state: str, reason: str, reason_data: str, now: float, boundary: float | None
+    ) -> AlarmTransition | None:
+        """Move moto's alarm to ``state`` and record the transition (None when the state is unchanged)."""
+        if state == alarm.state_value:
             return None
         old = (alarm.state_value, alarm.state_reason, alarm.state_reason_data)
-        alarm.update_state(result.reason, json.dumps(result.reason_data, separators=(",", ":")), result.state)
+        alarm.update_state(reason, reason_data, state)
         alarm.state_updated_timestamp = naive(now)
         mark_transition(alarm, alarm.state_updated_timestamp)
         return self._record(alarm, old, boundary=boundary)
 
+    def _evaluate_composites(self, now: float) -> list[AlarmTransition]:
+        """Bring every composite alarm in line with its children (under the lock), until nothing changes."""
+        if self._in_composites or self._backend is None:
+            return []
+        self._in_composites = True
+        made: list[AlarmTransition] = []
+        try:
+            alarms = self._backend.alarms
+            for _ in range(len(alarms) + 1):  # composites of composites settle within that many rounds
+                changed = False
+                for alarm in [a for a in alarms.values() if a.rule is not None]:
+                    try:
+                        result = composite_evaluation(alarm, alarms)
+                    except ValueError as exc:
+                        transition = self._unsupported(alarm, str(exc), None, now)
+                    else:
+                        transition = self._set_state(
+                            alarm, result.state, result.reason, result.reason_data, now, None
+                        )
+                    if transition is not None:
+                        made.append(transition)
+                        changed = True
+                if not changed:
+                    break
+        finally:
+            self._in_composites = False
+        return made
+
     def _record(self, alarm: Any, old: AlarmState3, boundary: float | None) -> AlarmTransition:
         """Record a transition moto's alarm already shows and run its actions (under the lock)."""
         assert self._cloud is not None
-        return self._transitions.record(
+        transition = self._transitions.record(
             alarm, old, boundary, account_id=self._cloud.account_id, region=self._cloud.region
         )
+        if not self._in_composites:
+            self._evaluate_composites(transition.timestamp)
+        return transition
 
     # -- waiting -------------------------------------------------------------------------------------------
 

@@ -6,7 +6,9 @@ by timestamp, so that the datums of one metric in a time window are found by bis
 stored. It reads moto's list incrementally: it remembers how far it has read and indexes what was appended
 since (at each read, and after each ``put_metric_data`` while the wrapper :meth:`MetricIndex.patch` registers
 on a :class:`~selfheal.cloud.moto_patches.MotoPatches` is installed). A list replaced or shortened behind its
-back (a reset backend) is re-read from the start.
+back (a reset backend) is re-read from the start. The wrapper also attaches to a stored statistic set the
+(value, count) pairs its metric datum carried under ``SelfhealValues`` (the Lambda metrics publisher's
+durations), for percentiles (:data:`~selfheal.cloud.alarm_datapoints.VALUES_ATTRIBUTE`).
 
 :meth:`MetricIndex.expire` drops the datums stamped before a cutoff from both the index and moto's list.
 """
@@ -20,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from .alarm_datapoints import MetricSelector
+from .alarm_datapoints import VALUES_ATTRIBUTE, MetricSelector
 from .moto_patches import MotoPatches
 
 __all__ = ["MetricIndex", "MetricKey"]
@@ -110,7 +112,12 @@ class MetricIndex:
     def _indexing(self, original: Callable[..., Any]) -> Callable[..., Any]:
         def put_metric_data(*args: Any, **kwargs: Any) -> Any:
             with self._lock:
+                data = self._backend.metric_data
+                before = len(data)
                 result = original(*args, **kwargs)
+                members = kwargs.get("metric_data", args[1] if len(args) > 1 else None)
+                if members and data is self._backend.metric_data:
+                    _attach_values(members, data[before:])
                 self._catch_up()
             return result
 
@@ -147,3 +154,19 @@ class MetricIndex:
 
 def _first(pair: tuple[int, Any]) -> int:
     return pair[0]
+
+
+def _attach_values(members: list[dict[str, Any]], stored: list[Any]) -> None:
+    """Give each stored statistic set the value pairs its member carried (moto stores members in order)."""
+    at = 0
+    for member in members:
+        if member.get("Values"):
+            counts = member.get("Counts") or ["1"] * len(member["Values"])
+            at += sum(int(float(count)) for count in counts)
+            continue
+        if at >= len(stored):
+            return
+        pairs = member.get("SelfhealValues")
+        if pairs is not None and member.get("StatisticValues"):
+            setattr(stored[at], VALUES_ATTRIBUTE, tuple((float(v), float(c)) for v, c in pairs))
+        at += 1

@@ -4,11 +4,19 @@ The Lambda service records each invocation, throttle and concurrency level here.
 every real second, one ``put_metric_data`` per function (Invocations, Errors, Duration as a statistic set,
 Throttles, ConcurrentExecutions as Maximum) straight into moto's CloudWatch backend, stamped in *cloud* time
 so that alarm periods pass ``clock.scale`` times faster.
+
+Duration's statistic set also carries the durations themselves, as at most :data:`MAX_DURATION_VALUES`
+(value, count) pairs under :data:`VALUES_KEY` (moto ignores the key; the alarm scheduler's datum index
+attaches the pairs to the stored datum), so that percentile alarms (``p99``) can be evaluated: exact while a
+window holds few distinct durations, else rounded up to buckets 1 % wide (a percentile is then at most 1 %
+high), so memory stays bounded whatever the invocation rate.
 """
 
 from __future__ import annotations
 
+import math
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,9 +25,42 @@ from typing import Any
 from selfheal.clock import Clock
 from selfheal.cloud.flusher import PeriodicFlusher
 
-__all__ = ["NAMESPACE", "FunctionTotals", "MetricsPublisher"]
+__all__ = [
+    "MAX_DURATION_VALUES",
+    "NAMESPACE",
+    "VALUES_KEY",
+    "FunctionTotals",
+    "MetricsPublisher",
+    "value_counts",
+]
 
 NAMESPACE = "AWS/Lambda"
+VALUES_KEY = "SelfhealValues"
+MAX_DURATION_VALUES = 150  # as many distinct values as PutMetricData's Values takes
+_BUCKET = math.log(1.01)
+
+
+def value_counts(values: list[float], limit: int = MAX_DURATION_VALUES) -> list[tuple[float, float]]:
+    """``values`` as (value, count) pairs, sorted: exact when at most ``limit`` are distinct, else bucketed.
+
+    Buckets are 1 % wide on a log scale and represented by their upper bound, so no percentile comes out
+    lower than the exact one; if even the buckets exceed ``limit``, neighbours are merged (upper bound kept).
+    """
+    counts = Counter(values)
+    if len(counts) > limit:
+        bucketed: Counter[float] = Counter()
+        for value, count in counts.items():
+            key = value if value <= 0 else math.exp(math.ceil(math.log(value) / _BUCKET) * _BUCKET)
+            bucketed[max(value, key)] += count
+        counts = bucketed
+    pairs = sorted((float(v), float(c)) for v, c in counts.items())
+    while len(pairs) > limit:
+        merged: list[tuple[float, float]] = []
+        for i in range(0, len(pairs), 2):
+            group = pairs[i : i + 2]
+            merged.append((group[-1][0], sum(c for _, c in group)))
+        pairs = merged
+    return pairs
 
 
 @dataclass(frozen=True)
@@ -70,7 +111,14 @@ class _Window:
                 "Minimum": min(self.durations),
                 "Maximum": max(self.durations),
             }
-            out.append(datum("Duration", "Milliseconds", StatisticValues=stats))
+            out.append(
+                datum(
+                    "Duration",
+                    "Milliseconds",
+                    StatisticValues=stats,
+                    **{VALUES_KEY: value_counts(self.durations)},
+                )
+            )
         return out
 
 
