@@ -236,6 +236,10 @@ EXPECTED = {
     "moto.awslambda.models.LambdaFunction.get_configuration",
     "moto.awslambda.models.LambdaBackend.put_function_event_invoke_config",
     "moto.awslambda.models.LambdaBackend.update_function_event_invoke_config",
+    "moto.awslambda.models.LambdaBackend.create_event_source_mapping",
+    "moto.awslambda.models.LambdaBackend.update_event_source_mapping",
+    "moto.awslambda.models.LambdaBackend.delete_event_source_mapping",
+    "moto.awslambda.models.EventSourceMapping.get_configuration",
     "moto.core.authorization.ActionAuthenticatorMixin._authenticate_and_authorize_normal_action",
     "moto.apigatewayv2.models.Api.to_json",
     "moto.awslambda.responses.LambdaResponse._enrich_response",
@@ -247,6 +251,10 @@ EXPECTED = {
     "moto.cloudwatch.models.MetricDatum.instances_tracked",
     "moto.cloudwatch.models.MetricAggregatedDatum.instances_tracked",
     "moto.events.models.Rule.send_to_targets",
+    "moto.awslambda.responses.LambdaResponse.invoke",
+    "moto.cloudwatch.models.Alarm.alarm_rule",
+    "moto.cloudwatch.responses.CloudWatchResponse.put_composite_alarm",
+    "moto.cloudwatch.responses.CloudWatchResponse.get_metric_statistics",
     "moto.events.models.EventsBackend.put_events (on one instance)",
     "moto.events.models.EventsBackend.put_rule (on one instance)",
     *(
@@ -304,6 +312,8 @@ def test_a_running_cloud_patches_moto_only_through_registries_and_stop_restores_
         # Not among moto's own functions before the cloud ran: additions, and replaced non-functions.
         not_functions = {
             (CloudWatchResponse, "describe_alarm_history"),
+            (CloudWatchResponse, "put_composite_alarm"),
+            (Alarm, "alarm_rule"),
             (Alarm, "state_transitioned_timestamp"),
             (LambdaResponse, "_enrich_response"),
             *((model, "instances_tracked") for model in (LogEvent, MetricDatum, MetricAggregatedDatum)),

@@ -16,6 +16,9 @@ changed what they rely on; restored on stop):
   ``update_function_event_invoke_config`` merges into it;
 * ``LambdaResponse._enrich_response`` keeps the invocation's request id as ``x-amzn-RequestId`` (moto writes
   a random 52-character one on every response; Lambda answers with the invocation's UUID);
+* ``LambdaResponse.invoke`` takes the version or alias from Invoke's ``Qualifier`` query parameter (moto
+  reads ``qualifier``, lower case, from the query string and then from the JSON payload: every qualified
+  invoke ran ``$LATEST``, and an event with a ``"qualifier"`` key chose the version);
 * SNS ``publish`` to a topic ARN that does not exist raises ``NotFound`` "Topic does not exist", as SNS does
   (moto falls back to platform endpoints and says "Endpoint does not exist");
 * ``instances_tracked`` of moto's ``LogEvent``, ``MetricDatum`` and ``MetricAggregatedDatum`` keeps nothing:
@@ -307,6 +310,7 @@ class MotoState:
             reason="answer Invoke with the invocation's request id (moto writes a random one)",
             expect=parameters("headers", "body"),
         )
+        _register_invoke_qualifier(patches)
         _register_sns(patches)
         _register_untracked(patches)
 
@@ -335,6 +339,35 @@ def _register_untracked(patches: MotoPatches) -> None:
             reason="keep no reference to every instance (moto's dashboard list), so retention frees memory",
             expect=_is_list,
         )
+
+
+def _register_invoke_qualifier(patches: MotoPatches) -> None:
+    """Invoke runs the version or alias its ``Qualifier`` names.
+
+    Lambda API reference, Invoke: ``Qualifier`` is a URI query parameter ("Specify a version or alias to
+    invoke a published version of the function"). moto's ``LambdaResponse.invoke`` asks
+    ``_get_param("qualifier")``, which finds no such query parameter and falls back to the request body,
+    the caller's event. The replacement puts the ``Qualifier`` query parameter (or none) under the name
+    moto reads, so the body is never consulted; a qualifier inside the function name (``NAME:ALIAS``, an
+    ARN) still wins, as in moto.
+    """
+    from moto.awslambda.responses import LambdaResponse
+
+    def invoke(original: Any) -> Any:
+        def patched(response: Any) -> Any:
+            given = response.querystring.get("Qualifier") or [None]
+            response.querystring["qualifier"] = [given[0]]
+            return original(response)
+
+        return patched
+
+    patches.replace(
+        LambdaResponse,
+        "invoke",
+        invoke,
+        reason="invoke the version or alias of the Qualifier query parameter (moto reads 'qualifier')",
+        expect=parameters(),
+    )
 
 
 def _register_sns(patches: MotoPatches) -> None:
