@@ -133,7 +133,10 @@ def test_metric_math_and_percentile_alarms(tmp_path: Path, cloud: LocalCloud) ->
     p99 = _alarm(cloud, "orders-duration-p99")
     assert (p99["ExtendedStatistic"], p99["EvaluateLowSampleCountPercentile"]) == ("p99", "ignore")
     assert "Statistic" not in p99 and p99["Unit"] == "Milliseconds"
-    assert rate["StateValue"] == p99["StateValue"] == "INSUFFICIENT_DATA"  # as a new alarm on AWS
+    # A new alarm starts INSUFFICIENT_DATA, as on AWS; with no traffic and notBreaching the scheduler may
+    # already have evaluated it to OK if the apply straddled a period boundary.
+    assert {rate["StateValue"], p99["StateValue"]} <= {"INSUFFICIENT_DATA", "OK"}
+    assert "ALARM" not in (rate["StateValue"], p99["StateValue"])
 
     state = tf.resources()
     by_id = {q["id"]: q for q in state["aws_cloudwatch_metric_alarm.error_rate"]["metric_query"]}
