@@ -101,7 +101,7 @@ def test_dashboard_shows_alarm_then_recovery_and_the_healer_marker(
 
     page.hover(".marker.action")
     tip = page.wait_for_selector("#tip:not([hidden])")
-    assert "FAILURE_RATE is 0.5" in (tip.text_content() or "")
+    assert "set_env FAILURE_RATE=0 (was 0.5)" in (tip.text_content() or "")
 
     shot = tmp_path / "dashboard.png"
     page.screenshot(path=str(shot), full_page=True)

@@ -84,7 +84,7 @@ def test_report_has_the_figures_and_a_timeline(
     assert all(image.read_bytes().startswith(PNG_MAGIC) for image in result.images)
     page = next(p.read_text() for p in result.pages if "RECOVERED" in p.read_text())
     assert "data:image/png;base64," in page
-    assert "UpdateFunctionConfiguration FAILURE_RATE=0" in page
+    assert "set_env FAILURE_RATE=0 (was " in page
     # The alarm's first evaluation may already breach: INSUFFICIENT_DATA → ALARM is as valid as OK → ALARM.
     # Rows of the transitions table (the figures' labels also say "ALARM → OK", so match the cells).
     assert re.search(r"<td>(OK|INSUFFICIENT_DATA) → ALARM</td>", page) and "<td>ALARM → OK</td>" in page

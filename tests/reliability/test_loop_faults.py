@@ -261,6 +261,10 @@ def test_two_alarms_at_once_lead_to_one_action(cloud: LocalCloud) -> None:
         )
     }
     cloudwatch.put_metric_alarm(AlarmName=f"{loop.alarm_name}-twin", **twin)
+    # The healer routes by alarm name: the twin is registered for the same function, as a second signal.
+    ssm = client(cloud, "ssm")
+    registered = ssm.get_parameter(Name=f"/selfheal/twin/alarms/{loop.alarm_name}")["Parameter"]["Value"]
+    ssm.put_parameter(Name=f"/selfheal/twin/alarms/{loop.alarm_name}-twin", Value=registered, Type="String")
     scheduler = AlarmScheduler.of(cloud)
     counted, count = _healer_updates(cloud, loop)
     with (
