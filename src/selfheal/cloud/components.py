@@ -1,4 +1,5 @@
-"""The default pluggable parts of the local cloud (HTTP API data plane, SNS delivery, EventBridge, alarms).
+"""The default pluggable parts of the local cloud (HTTP API data plane, SNS delivery, EventBridge, SQS event
+source mappings, alarms).
 
 A component (:class:`~selfheal.cloud.protocol.Component`) is started after the endpoint, moto and the Lambda
 service are up, and stopped (in reverse order) before they go down; it sees the cloud through the
@@ -10,6 +11,7 @@ from __future__ import annotations
 from .alarm_scheduler import AlarmScheduler
 from .eventbridge import EventBridge
 from .http_api import HttpApiDataPlane
+from .lambda_event_sources import EventSourceMappings
 from .protocol import Component
 from .sns_delivery import SnsDelivery
 
@@ -22,5 +24,6 @@ def default_components() -> list[Component]:
     components.append(HttpApiDataPlane())
     components.append(SnsDelivery())
     components.append(EventBridge())
+    components.append(EventSourceMappings())
     components.append(AlarmScheduler())
     return components
