@@ -1,4 +1,5 @@
-"""Static checks and contract tests of deploy/modules/{platform,protect} and deploy/examples/two_functions."""
+"""Static checks and contract tests of deploy/modules/{platform,protect}, deploy/examples/two_functions and
+deploy/scenarios/bad_deploy."""
 
 from __future__ import annotations
 
@@ -22,7 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 PLATFORM = ROOT / "deploy" / "modules" / "platform"
 PROTECT = ROOT / "deploy" / "modules" / "protect"
 EXAMPLE = ROOT / "deploy" / "examples" / "two_functions"
-DIRS = {"platform": PLATFORM, "protect": PROTECT, "two_functions": EXAMPLE}
+BAD_DEPLOY = ROOT / "deploy" / "scenarios" / "bad_deploy"
+DIRS = {"platform": PLATFORM, "protect": PROTECT, "two_functions": EXAMPLE, "bad_deploy": BAD_DEPLOY}
 DOCS = ROOT / "docs" / "platform.md"
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 SCHEMA_CANDIDATES = (
@@ -204,6 +206,8 @@ def test_modules_and_example_are_terraform_fmt_clean() -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     result = terraform_fmt("-check", "-recursive", str(ROOT / "deploy" / "examples"))
     assert result.returncode == 0, result.stdout + result.stderr
+    result = terraform_fmt("-check", "-recursive", str(ROOT / "deploy" / "scenarios"))
+    assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_modules_and_example_validate(tmp_path: Path) -> None:
@@ -215,7 +219,7 @@ def test_modules_and_example_validate(tmp_path: Path) -> None:
     from selfheal.terraform.driver import Terraform
     from selfheal.terraform.testing import MOTO_CREDENTIALS
 
-    for part in ("deploy/modules", "deploy/examples"):
+    for part in ("deploy/modules", "deploy/examples", "deploy/scenarios"):
         shutil.copytree(ROOT / part, tmp_path / part, ignore=shutil.ignore_patterns(".build", ".terraform*"))
     shutil.copytree(ROOT / "src" / "healer", tmp_path / "src" / "healer")
     for name, directory in DIRS.items():
@@ -239,7 +243,8 @@ needs_checkov = pytest.mark.skipif(
 def test_checkov_passes_on_modules_and_example() -> None:
     """checkov finds no failed check in deploy/modules and deploy/examples (skips inline, with reasons)."""
     result = subprocess.run(
-        [str(CHECKOV), "-d", "deploy/modules", "-d", "deploy/examples", "--framework", "terraform",
+        [str(CHECKOV), "-d", "deploy/modules", "-d", "deploy/examples", "-d", "deploy/scenarios",
+         "--framework", "terraform",
          "--skip-download", "--compact", "--quiet", "--output", "json"],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
@@ -250,7 +255,7 @@ def test_checkov_passes_on_modules_and_example() -> None:
         report, end = decoder.raw_decode(text)
         reports.extend(report if isinstance(report, list) else [report])
         text = text[end:].strip()
-    assert len(reports) == 2
+    assert len(reports) == 3
     passed = sum(r["summary"]["passed"] for r in reports)
     failed = sum(r["summary"]["failed"] for r in reports)
     assert failed == 0

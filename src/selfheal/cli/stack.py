@@ -19,6 +19,7 @@ from rich.console import Console
 
 from selfheal.cli.errors import CliError, describe_os_error, print_error
 from selfheal.cli.options import WorkdirOption
+from selfheal.demo.scenarios import DEFAULT_SCENARIO, scenarios_help
 from selfheal.demo.settings import DEFAULT_DEADLINE, DEFAULT_RATE, DEFAULT_TIME_SCALE, DemoSettings
 from selfheal.progress import ConsoleReporter
 from selfheal.stack.cloud_process import CloudProcessError
@@ -226,6 +227,9 @@ def down_command(
 
 
 def demo_command(
+    scenario: Annotated[
+        str, typer.Option("--scenario", metavar="NAME", help=scenarios_help())
+    ] = DEFAULT_SCENARIO,
     time_scale: Annotated[
         float, typer.Option(help="Cloud time runs this many times faster than real time.")
     ] = DEFAULT_TIME_SCALE,
@@ -239,11 +243,12 @@ def demo_command(
     no_dashboard: NoDashboardOption = False,
     workdir: WorkdirOption = DEFAULT_WORKDIR,
 ) -> None:
-    """Deploy, send traffic, watch the loop heal the service live, show timings and Terraform drift."""
+    """Deploy, cause a failure, watch the healer heal it live, show timings and Terraform drift."""
     from selfheal.demo.run import run_demo_command
 
     try:
         settings = DemoSettings(
+            scenario=scenario,
             time_scale=time_scale,
             rate=rate,
             deadline=deadline,

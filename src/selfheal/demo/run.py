@@ -1,9 +1,12 @@
 """`selfheal demo`: deploy with Terraform, send traffic, watch the loop heal the service live, report.
 
-The demo runs `selfheal up` (background cloud + ``terraform apply`` of ``deploy/fragile``), sends
-requests to the HTTP API while polling the cloud, ends when the healer's incident is verified (or at a
-deadline), shows what ``terraform plan`` now finds (FAILURE_RATE back to its baseline), tears everything
-down unless ``--keep``, and prints the timings. Defaults finish in well under a minute on two cores.
+The demo runs `selfheal up` (background cloud + ``terraform apply`` of the scenario's module, by default
+``deploy/fragile``), sends requests to the HTTP API while polling the cloud, causes the scenario's failure
+if it has one to cause (:mod:`selfheal.demo.plays`), ends when the healer's incident is verified (or at a
+deadline), shows what ``terraform plan`` now finds (for ``flag``, FAILURE_RATE back to its baseline; for
+``bad-deploy``, the alias forward to the bad version again), tears everything down unless ``--keep``, and
+prints the timings. ``--scenario all`` runs the scenarios one after another, each with its own cloud.
+Defaults finish in well under a minute per scenario on two cores.
 
 Unless ``--no-dashboard``, the live dashboard is served in-process for the demo's duration (port
 policy of :func:`selfheal.stack.dashboard_process.choose_dashboard_port`), its clock the recorded cloud's
@@ -16,7 +19,8 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -25,6 +29,8 @@ from rich.console import Console
 from healer.ledger import Incident, LedgerUnavailable
 from selfheal.clock import Clock
 from selfheal.dashboard import DashboardError, DashboardServer, start_dashboard, terraform_restore
+from selfheal.demo.breaker import Breaker
+from selfheal.demo.plays import FLAG, Play, find_deploy_dir, play
 from selfheal.demo.settings import DemoSettings
 from selfheal.demo.summary import DemoSummary, drift_lines, loop_timings, render_summary
 from selfheal.demo.timeline import Sample, Timeline
@@ -77,9 +83,17 @@ class LoopProbe:
     """The demo's poll of the loop (alarm, FAILURE_RATE, the healer's ledger) through :class:`LoopReader`.
 
     Each read returns None or empty when that part cannot be read right now: the demo keeps polling.
+    ``read_setting`` reads the value the view watches instead of FAILURE_RATE (e.g. an alias's version).
     """
 
-    def __init__(self, target: AwsTarget, outputs: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        target: AwsTarget,
+        outputs: dict[str, Any],
+        read_setting: Callable[[Any, Mapping[str, Any]], str | None] | None = None,
+    ) -> None:
+        self.outputs, self.read_setting = outputs, read_setting
+        self.lam = target.client("lambda") if read_setting is not None else None
         deployment = Deployment(
             fragile_function_name=str(outputs["fragile_function_name"]),
             healer_function_name=str(outputs.get("healer_function_name", "")),
@@ -132,12 +146,15 @@ class LoopProbe:
         """One poll of everything."""
         state, reason = self.alarm()
         variables = self.function_variables() or {}
+        setting = variables.get("FAILURE_RATE")
+        if self.read_setting is not None:
+            setting = self.read_setting(self.lam, self.outputs)
         return Sample(
             at=at,
             traffic=generator.stats.snapshot(),
             alarm_state=state,
             alarm_reason=reason,
-            failure_rate=variables.get("FAILURE_RATE"),
+            failure_rate=setting,
             incidents=self.incidents(),
             healed_at=variables.get("HEALED_AT"),
         )
@@ -183,14 +200,23 @@ def _watch(
     console: Console,
     view: DemoView | None,
     dashboard_url: str | None = None,
+    scenario: Play | None = None,
+    variables: Mapping[str, str] | None = None,
 ) -> tuple[Timeline, str | None, int, int, IncidentErrors]:
-    """Send traffic and poll until verified, given up or the deadline; return the timeline, the failure
-    (None when verified), the requests and 5xx served, and the incident's errors per alarm period."""
+    """Send traffic, cause the scenario's failure if it has one, and poll until verified, given up or the
+    deadline; return the timeline, the failure (None when verified), the requests and 5xx served, and the
+    incident's errors per alarm period."""
+    scenario = scenario or play(settings.scenario)
     outputs = deployed.outputs
     url = str(outputs["api_endpoint"])
-    probe = LoopProbe(cloud_target(workdir, deployed), outputs)
-    baseline = (probe.function_variables() or {}).get("FAILURE_RATE")
-    timeline = Timeline(baseline=baseline or f"{settings.failure_rate:g}")
+    target = cloud_target(workdir, deployed)
+    # flag watches FAILURE_RATE, which comes with the environment the probe reads anyway.
+    probe = LoopProbe(target, outputs, None if scenario is FLAG else scenario.read_setting)
+    lam = target.client("lambda")
+    breaker = Breaker(scenario, workdir, deployed, lam, variables or {})
+    baseline = scenario.read_setting(lam, outputs)
+    default = f"{settings.failure_rate:g}" if scenario is FLAG else "—"
+    timeline = Timeline(baseline=baseline or default, setting=scenario.setting)
     plan = TrafficPlan(url=url, rate=settings.rate, duration=settings.deadline + 60, concurrency=16)
     generator = LoadGenerator(plan)
     sender = threading.Thread(target=generator.run, name="demo-traffic", daemon=True)
@@ -203,8 +229,17 @@ def _watch(
             while True:
                 at = time.monotonic() - started
                 new = timeline.observe(probe.sample(at, generator))
+                new += breaker.maybe_start(at, timeline, settings.break_after)
+                done = breaker.take()
+                if done is not None:
+                    # What the failure left (the bad release) is the value the healer must move away from.
+                    timeline.baseline = done.setting or timeline.baseline
+                    new.append(timeline.note(at, "deploy", done.text))
                 view.update(timeline, new)
-                if timeline.verified:
+                if breaker.error is not None:
+                    failure = breaker.error
+                    break
+                if timeline.verified and not breaker.pending:
                     break
                 failure = timeline.gave_up
                 if failure:
@@ -213,7 +248,7 @@ def _watch(
                     latest, incident = timeline.latest, timeline.incident
                     failure = (
                         f"no verified recovery within {settings.deadline:g} s: alarm {latest.alarm_state}, "
-                        f"FAILURE_RATE {latest.failure_rate}, incident "
+                        f"{timeline.setting} {latest.failure_rate}, incident "
                         f"{incident.status if incident else 'none'}"
                     )
                     break
@@ -221,6 +256,7 @@ def _watch(
     finally:
         generator.stop()
         sender.join(timeout=20)
+        breaker.join(timeout=60)
     final = generator.stats.snapshot()
     return timeline, failure, final.completed, final.server_errors, probe.incident_errors(timeline.incident)
 
@@ -246,10 +282,14 @@ def run_demo(
     command: str = "selfheal",
     command_hint: str | None = None,
 ) -> DemoResult:
-    """Run the whole demo; StackError when the deployment cannot be brought up (nothing left running).
+    """Run the demo of one scenario (``settings.scenario``); StackError when the deployment cannot be
+    brought up (nothing left running); ValueError for ``all`` (:func:`run_demo_command` runs each in turn).
 
     ``command`` and ``command_hint`` say how ``selfheal`` is typed in this shell (see :func:`kept_running`).
     """
+    if len(settings.scenarios) != 1:
+        raise ValueError(f"run_demo runs one scenario, not {settings.scenario!r} (see run_demo_command)")
+    scenario = play(settings.scenarios[0])
     reporter = reporter or ConsoleReporter(console)
     started = time.monotonic()
     if settings.dashboard and settings.dashboard_port:
@@ -257,11 +297,13 @@ def run_demo(
             choose_dashboard_port(settings.dashboard_port)  # a taken port is refused before anything starts
         except DashboardProcessError as error:
             raise StackError(str(error)) from None
+    variables = scenario.variables(settings)
     deployed = up(
         workdir,
-        variables=settings.variables(),
+        variables=variables,
         port=settings.port,
         time_scale=settings.time_scale,
+        module_dir=find_deploy_dir(scenario.module),
         reporter=reporter,
     )
     drift: tuple[str, ...] = ()
@@ -271,15 +313,14 @@ def run_demo(
             dashboard = _serve_dashboard(settings, workdir, deployed, reporter)
         url = dashboard.url if dashboard is not None else None
         timeline, failure, requests, errors, incident_errors = _watch(
-            settings, workdir, deployed, console, view, url
+            settings, workdir, deployed, console, view, url, scenario, variables
         )
         with reporter.phase("terraform plan (drift after the healer's change)"):
             plan = stack_terraform(workdir, deployed.cloud.endpoint).plan(check=False)
-        drift = drift_lines(plan.stdout)
-        if failure is None and not any("FAILURE_RATE" in line for line in drift):
-            failure = (
-                f"terraform plan shows no FAILURE_RATE drift (exit {plan.rc}; see {workdir.terraform_log})"
-            )
+        drift = drift_lines(plan.stdout, scenario.drift)
+        needed = scenario.drift_needed
+        if failure is None and not any(needed in line for line in drift):
+            failure = f"terraform plan shows no {needed} drift (exit {plan.rc}; see {workdir.terraform_log})"
     finally:
         if dashboard is not None:
             stop_demo_dashboard(dashboard, settings.keep, reporter)
@@ -304,14 +345,30 @@ def run_demo(
             incident_errors.errors,
             incident_errors.period,
             incident_errors.fine,
+            scenario.act_span,
         ),
         requests=requests,
         errors_served=errors,
         drift=drift,
         wall_seconds=time.monotonic() - started,
         failure=failure,
+        scenario=scenario.name,
+        change=healed_change(timeline),
+        drift_note=scenario.drift_note if drift else None,
     )
     return DemoResult(summary, 0 if failure is None else 1)
+
+
+def healed_change(timeline: Timeline) -> str | None:
+    """What the healer's action changed, as the view watched it: ``alias live 2 → 1 (rollback_alias …)``;
+    None when no incident acted."""
+    incident, latest = timeline.incident, timeline.latest
+    if incident is None or not incident.action:
+        return None
+    action = incident.action.split(" ", 1)[0]
+    moved = f"{timeline.baseline} → {latest.failure_rate}" if latest.failure_rate else "?"
+    by = f"the healer's {action} (incident {incident.incident_id}, {incident.status})"
+    return f"{timeline.setting} {moved} by {by}"
 
 
 def kept_running(
@@ -333,14 +390,23 @@ def run_demo_command(
     command: str = "selfheal",
     command_hint: str | None = None,
 ) -> int:
-    """The CLI's demo: run it, print the summary, return the exit code; errors are one line."""
-    try:
-        result = run_demo(settings, workdir, console, command=command, command_hint=command_hint)
-    except StackError as error:
-        Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {error}", markup=False)
-        return 1
-    except ValueError as error:
-        Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {error}", markup=False)
-        return 2
-    render_summary(result.summary, console)
-    return result.exit_code
+    """The CLI's demo: run each scenario of ``settings.scenario`` in turn (``all``: every one), print each
+    one's summary, return the worst exit code; errors are one line and stop the run."""
+    names = settings.scenarios
+    worst = 0
+    for index, name in enumerate(names):
+        if len(names) > 1:
+            console.print(f"scenario {index + 1}/{len(names)}: {name}", markup=False, highlight=False)
+        try:
+            result = run_demo(
+                replace(settings, scenario=name), workdir, console, command=command, command_hint=command_hint
+            )
+        except StackError as error:
+            Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {error}", markup=False)
+            return 1
+        except ValueError as error:
+            Console(stderr=True, highlight=False, soft_wrap=True).print(f"error: {error}", markup=False)
+            return 2
+        render_summary(result.summary, console)
+        worst = max(worst, result.exit_code)
+    return worst

@@ -5,6 +5,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from selfheal.demo.scenarios import ALL, DEFAULT_SCENARIO, resolve_scenarios
+
 __all__ = ["DEFAULT_DEADLINE", "DEFAULT_RATE", "DEFAULT_TIME_SCALE", "DemoSettings"]
 
 DEFAULT_TIME_SCALE = 20.0
@@ -25,6 +27,8 @@ class DemoSettings:
     dashboard_port: int | None = None
     failure_rate: float = 0.3
     poll_seconds: float = 0.25
+    scenario: str = DEFAULT_SCENARIO
+    break_after: float = 2.0  # real seconds of clean traffic before a scenario causes its failure
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.time_scale) and 1 <= self.time_scale <= 3600):
@@ -43,6 +47,14 @@ class DemoSettings:
             )
         if not 0 < self.failure_rate <= 1:
             raise ValueError(f"failure rate must be above 0 and at most 1, got {self.failure_rate:g}")
+        resolve_scenarios(self.scenario)
+        if self.keep and self.scenario == ALL:
+            raise ValueError(f"--keep keeps one scenario's deployment: name one with --scenario, not {ALL}")
+
+    @property
+    def scenarios(self) -> tuple[str, ...]:
+        """The scenarios to run, in order (``all``: every one)."""
+        return resolve_scenarios(self.scenario)
 
     def variables(self) -> dict[str, str]:
         """Terraform variables: errors alarm of 60 s periods, 2 of 2 at ≥ 3 errors, 30 % failures."""

@@ -42,6 +42,9 @@ class DemoSummary:
     drift: tuple[str, ...]
     wall_seconds: float
     failure: str | None = None
+    scenario: str = "flag"
+    change: str | None = None
+    drift_note: str | None = None
 
 
 def _pair(cloud: float | None, real: float | None, scale: float) -> tuple[float | None, float | None]:
@@ -58,13 +61,15 @@ def loop_timings(
     errors: Sequence[Datapoint] = (),
     period: float = 60.0,
     fine_errors: Sequence[Datapoint] = (),
+    act_span: str = "ALARM → configuration updated",
 ) -> tuple[Timing, ...]:
     """Detect, act and recover as :func:`selfheal.loop.timings.incident_timings` defines them for the
     dashboard and the report too: from the ledger's incident and the ``errors`` metric per ``period``.
 
     Where a step is not in the cloud's records (no incident, no errors counted), the demo's own
     observation stands in (real seconds since traffic started, as precise as the polling); cloud time runs
-    ``scale`` times faster, so r real seconds are r * scale cloud seconds.
+    ``scale`` times faster, so r real seconds are r * scale cloud seconds. ``act_span`` names what the
+    healer's action changed.
     """
     marks, incident = timeline.marks, timeline.incident
 
@@ -84,7 +89,7 @@ def loop_timings(
 
     rows = (  # name, span, where the cloud's figure comes from, what the demo saw
         ("detect", "first failure → ALARM", "metrics + ledger", observed(marks.first_failure, marks.alarm)),
-        ("act", "ALARM → configuration updated", "ledger", observed(marks.alarm, marks.acted)),
+        ("act", act_span, "ledger", observed(marks.alarm, marks.acted)),
         ("recover", "ALARM → OK", "ledger", observed(marks.alarm, marks.ok)),
     )
     return tuple(
@@ -93,12 +98,14 @@ def loop_timings(
     )
 
 
-def drift_lines(plan_output: str) -> tuple[str, ...]:
-    """The lines of a plan's text that show the healer's changes being reverted, and the plan's tally."""
+def drift_lines(plan_output: str, pattern: re.Pattern[str] | None = None) -> tuple[str, ...]:
+    """The lines of a plan's text that show the healer's changes being reverted, and the plan's tally;
+    ``pattern`` picks other lines than FAILURE_RATE's and the healer's markers (the plan line always)."""
+    picked = pattern or _DRIFT_LINE
     return tuple(
         line.strip()
         for line in plan_output.splitlines()
-        if _DRIFT_LINE.search(line) or _PLAN_LINE.match(line.strip())
+        if picked.search(line) or _PLAN_LINE.match(line.strip())
     )
 
 
@@ -111,7 +118,10 @@ def _seconds(value: float | None) -> str:
 def render_summary(summary: DemoSummary, console: Console) -> None:
     """Print the summary: a table of timings, the traffic totals and the drift lines."""
     title = "loop verified" if summary.failure is None else "loop NOT verified"
-    table = Table(title=f"{title} — time scale {summary.time_scale:g}", title_justify="left")
+    table = Table(
+        title=f"{title} — scenario {summary.scenario}, time scale {summary.time_scale:g}",
+        title_justify="left",
+    )
     for column in ("step", "span", "cloud", "real", "from"):
         table.add_column(column, justify="right" if column in ("cloud", "real") else "left")
     for t in summary.timings:
@@ -123,10 +133,14 @@ def render_summary(summary: DemoSummary, console: Console) -> None:
         f"requests served: {summary.requests}; errors served (5xx): {summary.errors_served} ({share:.1%})",
         markup=False,
     )
+    if summary.change:
+        console.print(f"healed: {summary.change}", markup=False, highlight=False)
     if summary.drift:
         console.print("terraform plan — the drift the next apply reverts:", markup=False)
         for line in summary.drift:
             console.print(f"  {line}", markup=False, highlight=False)
+        if summary.drift_note:
+            console.print(f"  ({summary.drift_note})", markup=False, highlight=False)
     console.print(f"demo wall time: {summary.wall_seconds:.1f} s", markup=False)
     if summary.failure is not None:
         console.print(f"[bold red]failed:[/bold red] {summary.failure}", highlight=False)

@@ -56,9 +56,11 @@ class Milestones:
 
 @dataclass
 class Timeline:
-    """Accumulates samples; ``baseline`` is the FAILURE_RATE Terraform set."""
+    """Accumulates samples; ``baseline`` is the value of the watched ``setting`` (the sample's
+    ``failure_rate``: FAILURE_RATE, or the version an alias names) before the healer acted."""
 
     baseline: str
+    setting: str = "FAILURE_RATE"
     events: list[Event] = field(default_factory=list)
     marks: Milestones = field(default_factory=Milestones)
     latest: Sample = field(default_factory=lambda: Sample(0.0))
@@ -93,7 +95,7 @@ class Timeline:
         rate = sample.failure_rate or previous.failure_rate
         if sample.failure_rate is not None and sample.failure_rate != previous.failure_rate:
             if previous.failure_rate is not None:
-                new.append(Event(sample.at, "config", f"FAILURE_RATE {previous.failure_rate} → {rate}"))
+                new.append(Event(sample.at, "config", f"{self.setting} {previous.failure_rate} → {rate}"))
             if rate != self.baseline and self.marks.alarm is not None and self.marks.acted is None:
                 self.marks.acted = sample.at
         for incident in reversed(sample.incidents):  # oldest first
@@ -114,6 +116,12 @@ class Timeline:
         )
         self.events.extend(new)
         return new
+
+    def note(self, at: float, kind: str, text: str) -> Event:
+        """Record an event the demo itself caused (e.g. a bad deploy) at real second ``at``."""
+        event = Event(at, kind, text)
+        self.events.append(event)
+        return event
 
     def _incident_events(self, at: float, incident: Incident) -> list[Event]:
         key = (incident.status, incident.decision, incident.action)

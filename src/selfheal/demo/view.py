@@ -36,7 +36,7 @@ def status_line(timeline: Timeline, scale: float) -> str:
     latest = timeline.latest
     return (
         f"{timeline.request_rate:5.1f} req/s  errors {timeline.error_rate:4.0%}  "
-        f"alarm {latest.alarm_state or '—'}  FAILURE_RATE {latest.failure_rate or '—'}  "
+        f"alarm {latest.alarm_state or '—'}  {timeline.setting} {latest.failure_rate or '—'}  "
         f"cloud +{latest.at * scale:.0f} s"
     )
 
@@ -58,7 +58,7 @@ def _render(timeline: Timeline, scale: float, url: str, dashboard_url: str | Non
     numbers.add_row(
         Text("errors (last 3 s)", style="dim"),
         Text(f"{timeline.error_rate:.0%}", style=error_style),
-        Text("FAILURE_RATE", style="dim"),
+        Text(timeline.setting, style="dim"),
         Text(latest.failure_rate or "—", style="bold"),
     )
     numbers.add_row(
@@ -90,7 +90,7 @@ def _render(timeline: Timeline, scale: float, url: str, dashboard_url: str | Non
 
 
 class LiveView:
-    """A panel redrawn in place: numbers, alarm state, FAILURE_RATE and the latest events."""
+    """A panel redrawn in place: numbers, alarm state, the watched setting and the latest events."""
 
     def __init__(self, console: Console, scale: float, url: str, dashboard_url: str | None = None) -> None:
         self.scale, self.url, self.dashboard_url = scale, url, dashboard_url

@@ -1,0 +1,174 @@
+"""What each demo scenario does: the Terraform it applies, the failure it causes, what the live view
+watches and which drift ``terraform plan`` must show afterwards.
+
+- ``flag``: ``deploy/fragile`` with FAILURE_RATE 0.3 from the start; the view watches FAILURE_RATE, which the
+  healer's ``set_env`` writes to 0; the plan puts 0.3 back.
+- ``bad-deploy``: ``deploy/scenarios/bad_deploy`` (checkout behind the alias ``live``, served by an HTTP API)
+  at FAILURE_RATE 0; after a few seconds of clean traffic the demo deploys a bad release as a team would, a
+  second ``terraform apply`` with ``failure_rate`` raised, which publishes version N+1 and moves ``live``
+  onto it; the view watches the alias, which the healer's ``rollback_alias`` moves back to N; the plan
+  moves it forward again (the bad release is still what Terraform says).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from selfheal.demo.settings import DemoSettings
+from selfheal.stack.control import StackError, stack_terraform
+from selfheal.terraform.driver import TerraformError
+from selfheal.terraform.stack import write_stack
+from selfheal.workdir import Workdir
+
+__all__ = [
+    "BAD_DEPLOY",
+    "BAD_RELEASE_FAILURE_RATE",
+    "FLAG",
+    "Breakage",
+    "Play",
+    "find_deploy_dir",
+    "play",
+]
+
+BAD_RELEASE_FAILURE_RATE = 0.5
+_ALARM = {"alarm_period_seconds": "60", "alarm_evaluation_periods": "2", "alarm_threshold": "3"}
+
+
+@dataclass(frozen=True)
+class Breakage:
+    """What the scenario's failure did: the event's text and the watched setting's value after it."""
+
+    text: str
+    setting: str | None
+
+
+@dataclass(frozen=True)
+class Play:
+    """One scenario.
+
+    ``read_setting(lambda_client, outputs)`` reads the value the view watches (None: cannot be read
+    now); ``breaks(workdir, endpoint, variables, lambda_client, outputs)``, when given, causes the failure
+    once clean traffic flows and says what it did; ``drift`` picks the plan lines to show,
+    ``drift_needed`` is what one of them must hold for the demo to pass, and ``drift_note`` what the
+    summary says about that drift; ``breaking`` says what ``breaks`` is doing while it runs.
+    """
+
+    name: str
+    module: Path
+    setting: str
+    act_span: str
+    variables: Callable[[DemoSettings], dict[str, str]]
+    read_setting: Callable[[Any, Mapping[str, Any]], str | None]
+    drift: re.Pattern[str]
+    drift_needed: str
+    breaks: Callable[[Workdir, str, Mapping[str, str], Any, Mapping[str, Any]], Breakage] | None = None
+    drift_note: str | None = None
+    breaking: str = "causing the failure"
+
+
+def find_deploy_dir(relative: Path, start: Path | None = None) -> Path:
+    """``relative`` (e.g. ``deploy/fragile``) under the current directory, else beside the source tree."""
+    here = (start or Path.cwd()).resolve()
+    for candidate in (here / relative, Path(__file__).resolve().parents[3] / relative):
+        if (candidate / "variables.tf").is_file():
+            return candidate
+    raise StackError(f"cannot find the Terraform module {relative} (run from the selfheal checkout)")
+
+
+def _failure_rate(lam: Any, outputs: Mapping[str, Any]) -> str | None:
+    try:
+        config = lam.get_function_configuration(FunctionName=str(outputs["fragile_function_name"]))
+    except (BotoCoreError, ClientError):
+        return None
+    variables: dict[str, str] = (config.get("Environment") or {}).get("Variables") or {}
+    return variables.get("FAILURE_RATE")
+
+
+def _alias_version(lam: Any, outputs: Mapping[str, Any]) -> str | None:
+    try:
+        alias = lam.get_alias(
+            FunctionName=str(outputs["fragile_function_name"]), Name=str(outputs["alias_name"])
+        )
+    except (BotoCoreError, ClientError):
+        return None
+    return str(alias["FunctionVersion"])
+
+
+def _bad_deploy_variables(settings: DemoSettings) -> dict[str, str]:
+    return {"failure_rate": "0", **_ALARM}
+
+
+def _deploy_bad_release(
+    workdir: Workdir,
+    endpoint: str,
+    variables: Mapping[str, str],
+    lam: Any,
+    outputs: Mapping[str, Any],
+) -> Breakage:
+    """``terraform apply`` with ``failure_rate`` raised: a new, failing version behind ``live``."""
+    before = _alias_version(lam, outputs)
+    module = find_deploy_dir(BAD_DEPLOY.module)
+    rate = f"{BAD_RELEASE_FAILURE_RATE:g}"
+    write_stack(workdir.stack_dir, module, {**variables, "failure_rate": rate})
+
+    def log(line: str, stream: Any) -> None:
+        with workdir.terraform_log.open("a", encoding="utf-8") as file:
+            file.write(line + "\n")
+
+    with workdir.terraform_log.open("a", encoding="utf-8") as file:
+        file.write(f"\n=== terraform apply, the bad deploy ({time.strftime('%Y-%m-%d %H:%M:%S')})\n")
+    tf = stack_terraform(workdir, endpoint, log)
+    try:
+        # Nothing changed out of band since the first apply: no refresh needed, and it halves the time.
+        tf.run("apply", "-input=false", "-no-color", "-auto-approve", "-refresh=false", check=True)
+    except TerraformError as error:
+        raise StackError(f"the bad deploy's terraform apply failed (see {workdir.terraform_log})") from error
+    after = _alias_version(lam, outputs)
+    text = (
+        f"bad deploy: terraform apply -var failure_rate={rate} published version {after}; "
+        f"alias {outputs['alias_name']} {before} → {after}"
+    )
+    return Breakage(text, after)
+
+
+FLAG = Play(
+    name="flag",
+    module=Path("deploy") / "fragile",
+    setting="FAILURE_RATE",
+    act_span="ALARM → configuration updated",
+    variables=lambda settings: settings.variables(),
+    read_setting=_failure_rate,
+    drift=re.compile(r'"(FAILURE_RATE|PREVIOUS_FAILURE_RATE|HEALED_[A-Z]+)"\s*='),
+    drift_needed="FAILURE_RATE",
+)
+
+BAD_DEPLOY = Play(
+    name="bad-deploy",
+    module=Path("deploy") / "scenarios" / "bad_deploy",
+    setting="alias live",
+    act_span="ALARM → alias moved back",
+    variables=_bad_deploy_variables,
+    read_setting=_alias_version,
+    drift=re.compile(r"\bfunction_version\s*="),
+    drift_needed="function_version",
+    breaks=_deploy_bad_release,
+    breaking="deploying a bad release (terraform apply)",
+    drift_note=(
+        "the bad release is still in the configuration (failure_rate): fix it there before the next apply, "
+        "or that apply deploys it again"
+    ),
+)
+
+_PLAYS = {p.name: p for p in (FLAG, BAD_DEPLOY)}
+
+
+def play(name: str) -> Play:
+    """The scenario called ``name`` (one of :data:`selfheal.demo.scenarios.SCENARIOS`); KeyError else."""
+    return _PLAYS[name]

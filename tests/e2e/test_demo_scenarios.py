@@ -1,0 +1,79 @@
+"""`selfheal demo --scenario NAME` end to end: each scenario's real failure, healed through the modules.
+
+Each test runs the CLI's demo in-process (typer's CliRunner, so the demo's own code path: `up` with real
+Terraform, traffic, the live view in plain lines, the healer in the local Lambda runtime, `terraform plan`,
+teardown) and reads what its summary says.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from selfheal.cli.app import app
+from selfheal.stack.cloud_process import group_members
+from selfheal.stack.control import down
+from selfheal.workdir import Workdir
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
+
+# The issue's budget for one scenario on a 2-core machine, at the demo's default time scale.
+
+
+@pytest.fixture()
+def workdir(tmp_path: Path) -> Iterator[Workdir]:
+    """A fresh work directory; whatever a failed demo left running is torn down afterwards."""
+    place = Workdir(tmp_path / ".selfheal")
+    yield place
+    down(place, grace=5.0)
+
+
+def _demo(workdir: Workdir, scenario: str) -> str:
+    """Run `selfheal demo --scenario SCENARIO`; assert it exited 0, left nothing running, kept the budget."""
+    args = ["demo", "--scenario", scenario, "--workdir", str(workdir.root), "--no-dashboard"]
+    result = CliRunner().invoke(app, args)
+    output = result.output
+    assert result.exit_code == 0, output[-4000:]
+    assert not workdir.cloud_json.exists()
+    for pid in re.findall(r"stopping the local cloud \(pid (\d+)\)", output):
+        assert group_members(int(pid)) == []
+    wall = float(re.findall(r"^demo wall time: ([\d.]+) s$", output, re.MULTILINE)[-1])
+    # Reported, not asserted: a timed assertion flakes on a busy machine (the budget is in bench/, README).
+    print(f"{scenario}: demo wall time {wall:.1f} s")
+    return output
+
+
+def test_flag_scenario_heals_failure_rate_and_shows_the_drift(workdir: Workdir) -> None:
+    """`--scenario flag` is the seed's loop: set_env writes FAILURE_RATE=0, plan puts 0.3 back."""
+    output = _demo(workdir, "flag")
+    assert "loop verified — scenario flag, time scale 20" in output
+    healed = r"^healed: FAILURE_RATE 0\.3 → 0 by the healer's set_env \(incident inc-\w+, RECOVERED\)$"
+    assert re.search(healed, output, re.MULTILINE)
+    assert re.search(r"detect\s+│ first failure → ALARM", output)
+    assert re.search(r'"FAILURE_RATE"\s*=\s*"0" -> "0.3"', output)
+
+
+def test_bad_deploy_scenario_rolls_the_alias_back_and_shows_the_drift(workdir: Workdir) -> None:
+    """`--scenario bad-deploy`: a failing version N behind live → ALARM → rollback_alias to N-1 → OK."""
+    output = _demo(workdir, "bad-deploy")
+    assert "loop verified — scenario bad-deploy, time scale 20" in output
+    deployed = re.search(r"published version (\d+); alias live (\d+) → (\d+)$", output, re.MULTILINE)
+    assert deployed is not None, output[-3000:]
+    bad, before, after = (int(v) for v in deployed.groups())
+    assert after == bad == before + 1
+    healed = re.search(
+        r"^healed: alias live (\d+) → (\d+) by the healer's rollback_alias \(incident inc-\w+, RECOVERED\)$",
+        output,
+        re.MULTILINE,
+    )
+    assert healed is not None, output[-3000:]
+    assert (int(healed.group(1)), int(healed.group(2))) == (bad, bad - 1)
+    assert "healer acted: rollback_alias" in output
+    assert re.search(r"act\s+│ ALARM → alias moved back", output)
+    # Terraform still says version N: the next apply would move the alias forward again.
+    assert re.search(rf'~ function_version = "{bad - 1}" -> "{bad}"', output)
+    assert "Plan: 0 to add, 1 to change, 0 to destroy." in output
