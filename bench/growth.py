@@ -154,6 +154,7 @@ def _invocation_rate(functions: int, duration: float, threads: int = 4) -> dict[
                 Code={"ZipFile": code},
                 Environment={"Variables": {"FAILURE_RATE": "0"}},
             )
+            lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.05})
         counts = [0] * threads
         errors = [0] * threads
         stop = threading.Event()

@@ -78,6 +78,9 @@ def api_url(cloud: LocalCloud) -> str:
         Timeout=5,
         Environment={"Variables": {"FAILURE_RATE": "0", "POWERTOOLS_SERVICE_NAME": "fragile"}},
     )
+    _client(cloud, "lambda").get_waiter("function_active_v2").wait(
+        FunctionName=FUNCTION, WaiterConfig={"Delay": 0.05}
+    )
     apigw = _client(cloud, "apigatewayv2")
     api = apigw.create_api(Name="selfheal-api", ProtocolType="HTTP")
     integration = apigw.create_integration(

@@ -175,6 +175,7 @@ def _busy_lambda_environment(workdir: Workdir, record: CloudRecord) -> list[int]
         Timeout=120,
         Environment={"Variables": {"FAILURE_RATE": "1", "FAILURE_MODE": "latency", "LATENCY_MS": "60000"}},
     )
+    lam.get_waiter("function_active_v2").wait(FunctionName="busy", WaiterConfig={"Delay": 0.05})
     assert lam.invoke(FunctionName="busy", InvocationType="Event", Payload=b"{}")["StatusCode"] == 202
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:

@@ -88,6 +88,7 @@ def functions(cloud: LocalCloud) -> dict[str, str]:
             Code={"ZipFile": buffer.getvalue()},
             Timeout=30,
         )
+        lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.05})
     return {name: name for name in names}
 
 

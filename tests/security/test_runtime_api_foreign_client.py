@@ -96,6 +96,9 @@ def victim(cloud: LocalCloud) -> str:
         Code={"ZipFile": helpers.build_zip(files={"app.py": VICTIM_SOURCE})},
         Timeout=20,
     )
+    cloud.client("lambda").get_waiter("function_active_v2").wait(
+        FunctionName=name, WaiterConfig={"Delay": 0.05}
+    )
     return name
 
 

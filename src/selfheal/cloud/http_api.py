@@ -6,6 +6,11 @@ the stage and route come from moto's apigatewayv2 backend, stage throttling appl
 runs, moto reports ``{endpoint}/_api/{api_id}`` as every API's ``ApiEndpoint`` (``Api.to_json`` is replaced
 through a :class:`~selfheal.cloud.moto_patches.MotoPatches` registry shared by the running data planes:
 installed by the first to start, restored when the last stops).
+
+Every request the data plane attributes to an API stage is recorded in the cloud's metrics publisher
+(:meth:`~selfheal.cloud.metrics.MetricsPublisher.record_api_request`), which writes API Gateway's
+``AWS/ApiGateway`` metrics (``Count``, ``4xx``, ``5xx``, ``Latency``, ``IntegrationLatency``) per ``ApiId``
+and per ``ApiId`` + ``Stage`` in cloud time. Requests for no known API or stage are counted nowhere.
 """
 
 from __future__ import annotations
@@ -14,7 +19,9 @@ import http
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -30,6 +37,7 @@ from .http_api_event import (
 )
 from .http_api_routes import select_route, select_stage
 from .http_api_throttle import Throttles, limits_for
+from .metrics import MetricsPublisher
 from .moto_patches import MotoPatches
 
 if TYPE_CHECKING:
@@ -123,6 +131,15 @@ def _headers(environ: WSGIEnvironment) -> list[tuple[str, str]]:
     return headers
 
 
+@dataclass
+class _Served:
+    """Whose request it was (API, stage) and how long its integration took, for the API's metrics."""
+
+    api_id: str = ""
+    stage: str = ""
+    integration_ms: float | None = None
+
+
 class _BadRequest(Exception):
     def __init__(self, response: ApiResponse) -> None:
         super().__init__(response.status)
@@ -184,10 +201,14 @@ class HttpApiDataPlane:
         self._cloud: Cloud | None = None
         self._throttles: Throttles | None = None
         self._endpoint: str | None = None
+        self._metrics: MetricsPublisher | None = None
 
     def start(self, cloud: Cloud) -> None:
         """Mount the data plane and report its URL as every API's ApiEndpoint."""
         self._cloud = cloud
+        # The cloud's publisher (LocalCloud.metrics); a cloud without one gets no AWS/ApiGateway metrics.
+        metrics = getattr(cloud, "metrics", None)
+        self._metrics = metrics if isinstance(metrics, MetricsPublisher) else None
         self._throttles = Throttles(cloud.clock.now)
         self._endpoint = cloud.endpoint
         _report_endpoint(cloud.endpoint)
@@ -199,15 +220,24 @@ class HttpApiDataPlane:
             _forget_endpoint(self._endpoint)
         self._cloud = None
         self._endpoint = None
+        self._metrics = None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request_id = new_request_id()
+        started = time.perf_counter()
+        served = _Served()
         try:
-            response = self.handle(environ, request_id)
+            response = self.handle(environ, request_id, served)
         except Exception:
             # A request must never take the endpoint down; log it and answer as API Gateway would.
             _log.exception("HTTP API request %s failed inside the local cloud", request_id)
             response = error_response(500, "Internal Server Error")
+        metrics = self._metrics
+        if metrics is not None and served.stage:
+            latency_ms = (time.perf_counter() - started) * 1000.0
+            metrics.record_api_request(
+                served.api_id, served.stage, response.status, latency_ms, served.integration_ms
+            )
         headers = [(name, value) for name, value in response.headers if name.lower() != "content-length"]
         headers.append(("Content-Length", str(len(response.body))))
         headers.append(("apigw-requestid", request_id))
@@ -218,8 +248,13 @@ class HttpApiDataPlane:
         start_response(f"{response.status} {reason}", headers)
         return [response.body]
 
-    def handle(self, environ: WSGIEnvironment, request_id: str) -> ApiResponse:
-        """Serve one request and return the response (never raises for bad input)."""
+    def handle(self, environ: WSGIEnvironment, request_id: str, served: _Served | None = None) -> ApiResponse:
+        """Serve one request and return the response (never raises for bad input).
+
+        ``served`` learns the API and stage the request was for, and how long the integration took.
+        """
+        if served is None:
+            served = _Served()
         cloud = self._cloud
         if cloud is None or self._throttles is None:
             return error_response(503, "Service Unavailable")
@@ -244,6 +279,7 @@ class HttpApiDataPlane:
         stage = api.stages.get(stage_match.stage)
         if stage is None:
             return error_response(404, "Not Found")
+        served.api_id, served.stage = api_id, str(stage.name)
         method = str(environ.get("REQUEST_METHOD") or "GET").upper()
         routes = {route.route_key: route for route in list(api.routes.values())}
         match = select_route(list(routes), method, stage_match.route_path)
@@ -290,7 +326,11 @@ class HttpApiDataPlane:
             request_id=request_id,
             epoch_seconds=cloud.clock.now(),
         )
-        return self._invoke(cloud, function, event)
+        integration_started = time.perf_counter()
+        try:
+            return self._invoke(cloud, function, event)
+        finally:
+            served.integration_ms = (time.perf_counter() - integration_started) * 1000.0
 
     @staticmethod
     def _integration(api: Any, route: Any) -> Any:

@@ -8,6 +8,12 @@ environment is started from and compared by.
 The directory is named after the owning process, ``selfheal-lambda-code-<pid>-*``: a cloud that was killed
 never removes its own, so each new :class:`CodeCache` first removes those of processes no longer running
 (:func:`remove_orphaned_code_dirs`), never a live cloud's.
+
+A new function's state, as Lambda reports it: ``Pending`` ("The function is being created.", ``Creating``)
+for :data:`PENDING_SECONDS` of cloud time after ``CreateFunction``, then ``Active``. The moto hooks stamp
+the moment it turns Active on the function (:func:`mark_pending`) and report the state from it
+(:func:`pending_fields`); an invoke of a Pending function raises :class:`FunctionPending`
+(:func:`check_invocable`), Lambda's ``ResourceConflictException``.
 """
 
 from __future__ import annotations
@@ -24,16 +30,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import FunctionNotFound, InvalidRequestContent
+from .errors import CloudError, FunctionNotFound, InvalidRequestContent
 from .lambda_runtime import EnvironmentSpec
 
 __all__ = [
+    "ACTIVE_AT_ATTRIBUTE",
     "CODE_DIR_PREFIX",
     "DEAD_LETTER_ATTRIBUTE",
+    "PENDING_SECONDS",
     "CodeCache",
     "FunctionConfig",
+    "FunctionPending",
+    "check_invocable",
     "function_name",
     "lookup_function",
+    "mark_pending",
+    "pending_fields",
     "pid_alive",
     "remove_orphaned_code_dirs",
 ]
@@ -41,6 +53,10 @@ __all__ = [
 #: Where the moto hooks (:mod:`.moto_state`) keep a function's ``DeadLetterConfig``, which moto drops.
 DEAD_LETTER_ATTRIBUTE = "_selfheal_dead_letter_config"
 CODE_DIR_PREFIX = "selfheal-lambda-code-"
+#: Where the moto hooks keep the cloud time at which a new function turns Active.
+ACTIVE_AT_ATTRIBUTE = "_selfheal_active_at"
+#: How long (cloud seconds) a new function stays Pending; read at each CreateFunction.
+PENDING_SECONDS = 0.25
 _OWNED_CODE_DIR = re.compile(rf"^{re.escape(CODE_DIR_PREFIX)}(\d+)-")
 
 
@@ -106,6 +122,44 @@ def lookup_function(
         role=str(fn.role or ""),
         runtime=str(fn.run_time or ""),
     )
+
+
+class FunctionPending(CloudError):
+    """The function is still being created (``State: Pending``): Lambda does not invoke it yet."""
+
+    code = "ResourceConflictException"
+    status = 409
+
+
+def mark_pending(model: Any, now: float, seconds: float | None = None) -> None:
+    """Make moto's function ``model`` Pending until ``seconds`` (default :data:`PENDING_SECONDS`) of cloud
+    time after ``now``."""
+    setattr(model, ACTIVE_AT_ATTRIBUTE, now + (PENDING_SECONDS if seconds is None else seconds))
+
+
+def _pending(model: Any, now: float) -> bool:
+    active_at = getattr(model, ACTIVE_AT_ATTRIBUTE, None)
+    return active_at is not None and now < active_at
+
+
+def pending_fields(model: Any, now: float) -> dict[str, str]:
+    """What GetFunctionConfiguration reports of ``model``'s state while it is Pending, else nothing."""
+    if not _pending(model, now):
+        return {}
+    return {
+        "State": "Pending",
+        "StateReason": "The function is being created.",
+        "StateReasonCode": "Creating",
+    }
+
+
+def check_invocable(model: Any, now: float) -> None:
+    """Raise FunctionPending, with Lambda's message, while ``model`` is Pending."""
+    if _pending(model, now):
+        raise FunctionPending(
+            "The operation cannot be performed at this time. "
+            "The function is currently in the following state: Pending"
+        )
 
 
 def pid_alive(pid: int) -> bool:

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from selfheal.clock import Clock
 
 from .errors import InvalidRequestContent, ServiceUnavailable, TooManyRequests
-from .lambda_functions import CodeCache, FunctionConfig, function_name
+from .lambda_functions import CodeCache, FunctionConfig, check_invocable, function_name
 from .lambda_interpreters import child_base_environment, choose_interpreter
 from .lambda_logs import LogShipper, log_group_name, log_stream_name
 from .lambda_runtime import EnvironmentSpec, ExecutionEnvironment, RawResult
@@ -145,7 +145,9 @@ class Invoker:
     # ----- one invocation --------------------------------------------------------------------------
 
     def invoke(self, fn: FunctionConfig, payload: bytes, log_type: LogType = "None") -> InvokeResult:
-        """Run a RequestResponse invoke of ``fn``; raise TooManyRequests when throttled."""
+        """Run a RequestResponse invoke of ``fn``; raise TooManyRequests when throttled, FunctionPending
+        while it is still being created."""
+        check_invocable(fn.model, self.clock.now())
         request_id = str(uuid.uuid4())
         result, lines = self.run(fn, request_id, payload)
         tail = None

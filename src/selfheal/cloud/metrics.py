@@ -10,6 +10,13 @@ Duration's statistic set also carries the durations themselves, as at most :data
 attaches the pairs to the stored datum), so that percentile alarms (``p99``) can be evaluated: exact while a
 window holds few distinct durations, else rounded up to buckets 1 % wide (a percentile is then at most 1 %
 high), so memory stays bounded whatever the invocation rate.
+
+The HTTP API data plane records each request it attributes to an API stage
+(:meth:`MetricsPublisher.record_api_request`); the same flush writes API Gateway's HTTP API metrics into
+``AWS/ApiGateway``, per ``ApiId`` and per ``ApiId`` + ``Stage`` (the dimension sets HTTP APIs publish without
+detailed metrics):
+``Count``, ``4xx`` and ``5xx`` as statistic sets of one 0/1 sample per request (Sum counts, Average is the
+rate, as on AWS), ``Latency`` and ``IntegrationLatency`` in milliseconds with their values for percentiles.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from selfheal.clock import Clock
 from selfheal.cloud.flusher import PeriodicFlusher
 
 __all__ = [
+    "API_NAMESPACE",
     "MAX_DURATION_VALUES",
     "NAMESPACE",
     "VALUES_KEY",
@@ -35,6 +43,7 @@ __all__ = [
 ]
 
 NAMESPACE = "AWS/Lambda"
+API_NAMESPACE = "AWS/ApiGateway"
 VALUES_KEY = "SelfhealValues"
 MAX_DURATION_VALUES = 150  # as many distinct values as PutMetricData's Values takes
 _BUCKET = math.log(1.01)
@@ -122,6 +131,68 @@ class _Window:
         return out
 
 
+def _statistic_set(values: list[float]) -> dict[str, float]:
+    return {
+        "SampleCount": float(len(values)),
+        "Sum": float(sum(values)),
+        "Minimum": float(min(values)),
+        "Maximum": float(max(values)),
+    }
+
+
+class _ApiWindow:
+    """What one HTTP API stage served since the last flush."""
+
+    def __init__(self, started: float) -> None:
+        self.count = 0
+        self.client_errors = 0
+        self.server_errors = 0
+        self.latencies: list[float] = []
+        self.integration_latencies: list[float] = []
+        self.started = started  # cloud time of the window's first request
+
+    def add(self, other: _ApiWindow) -> None:
+        self.count += other.count
+        self.client_errors += other.client_errors
+        self.server_errors += other.server_errors
+        self.latencies += other.latencies
+        self.integration_latencies += other.integration_latencies
+        self.started = min(self.started, other.started)
+
+    def datums(self, dimensions: list[dict[str, str]], timestamp: datetime) -> list[dict[str, Any]]:
+        def counted(name: str, hits: int) -> dict[str, Any]:
+            # One 0/1 sample per request, as API Gateway records them: Sum counts, Average is the rate.
+            stats = {
+                "SampleCount": float(self.count),
+                "Sum": float(hits),
+                "Minimum": 0.0 if hits < self.count else 1.0,
+                "Maximum": 1.0 if hits else 0.0,
+            }
+            return {
+                "MetricName": name,
+                "Dimensions": dimensions,
+                "Timestamp": timestamp,
+                "Unit": "Count",
+                "StatisticValues": stats,
+            }
+
+        out = [counted("Count", self.count), counted("4xx", self.client_errors)]
+        out.append(counted("5xx", self.server_errors))
+        for name, values in (("Latency", self.latencies), ("IntegrationLatency", self.integration_latencies)):
+            if values:
+                out.append(
+                    {
+                        "MetricName": name,
+                        "Dimensions": dimensions,
+                        "Timestamp": timestamp,
+                        "Unit": "Milliseconds",
+                        "StatisticValues": _statistic_set(values),
+                        VALUES_KEY: value_counts(values),
+                    }
+                )
+        return out
+
+
 class MetricsPublisher(PeriodicFlusher):
     """Aggregate Lambda metrics per function and flush them to CloudWatch every ``interval`` real seconds.
 
@@ -138,6 +209,7 @@ class MetricsPublisher(PeriodicFlusher):
         self._windows: dict[str, _Window] = {}
         self._totals: dict[str, FunctionTotals] = {}
         self._concurrency: dict[str, int] = {}
+        self._api_windows: dict[tuple[str, str], _ApiWindow] = {}
         self.flushes = 0
 
     def _window(self, function_name: str) -> _Window:
@@ -184,11 +256,36 @@ class MetricsPublisher(PeriodicFlusher):
             window.max_concurrency = max(window.max_concurrency, concurrent)
             self._add(function_name, concurrent_executions=lambda _: concurrent)
 
+    def record_api_request(
+        self,
+        api_id: str,
+        stage: str,
+        status: int,
+        latency_ms: float,
+        integration_latency_ms: float | None = None,
+    ) -> None:
+        """Count one request an HTTP API stage answered with ``status`` (``integration_latency_ms``: how
+        long its integration took, None when none was called)."""
+        key = (api_id, stage)
+        with self._lock:
+            window = self._api_windows.get(key)
+            if window is None:
+                window = self._api_windows[key] = _ApiWindow(self._clock.now())
+            window.count += 1
+            if 400 <= status < 500:
+                window.client_errors += 1
+            elif status >= 500:
+                window.server_errors += 1
+            window.latencies.append(latency_ms)
+            if integration_latency_ms is not None:
+                window.integration_latencies.append(integration_latency_ms)
+
     def flush(self) -> int:
-        """Write the pending aggregates now, one put per function; return how many puts were made."""
+        """Write the pending aggregates now, one put per function and per API; return how many puts."""
         with self._lock:
             windows, self._windows = self._windows, {}
-        if not windows:
+            api_windows, self._api_windows = self._api_windows, {}
+        if not windows and not api_windows:
             return 0
         # moto stores naive UTC datetimes for API-written data; an aware one would not compare with them.
         backend = self._cloudwatch()
@@ -198,8 +295,28 @@ class MetricsPublisher(PeriodicFlusher):
             # into the next period.
             timestamp = datetime.fromtimestamp(window.started, tz=UTC).replace(tzinfo=None)
             backend.put_metric_data(NAMESPACE, window.datums(function_name, timestamp))
-        self.flushes += len(windows)
-        return len(windows)
+        puts = len(windows) + self._flush_apis(backend, api_windows)
+        self.flushes += puts
+        return puts
+
+    @staticmethod
+    def _flush_apis(backend: Any, windows: dict[tuple[str, str], _ApiWindow]) -> int:
+        """One put per API: its stages' datums (ApiId + Stage) and their sum (ApiId)."""
+        by_api: dict[str, list[tuple[str, _ApiWindow]]] = {}
+        for (api_id, stage), window in windows.items():
+            by_api.setdefault(api_id, []).append((stage, window))
+        for api_id, stages in by_api.items():
+            datums: list[dict[str, Any]] = []
+            whole = _ApiWindow(min(window.started for _, window in stages))
+            for stage, window in stages:
+                whole.add(window)
+                timestamp = datetime.fromtimestamp(window.started, tz=UTC).replace(tzinfo=None)
+                dimensions = [{"Name": "ApiId", "Value": api_id}, {"Name": "Stage", "Value": stage}]
+                datums += window.datums(dimensions, timestamp)
+            timestamp = datetime.fromtimestamp(whole.started, tz=UTC).replace(tzinfo=None)
+            datums += whole.datums([{"Name": "ApiId", "Value": api_id}], timestamp)
+            backend.put_metric_data(API_NAMESPACE, datums)
+        return len(by_api)
 
     def snapshot(self) -> dict[str, FunctionTotals]:
         """Return cumulative totals per function name."""

@@ -12,6 +12,9 @@ changed what they rely on; restored on stop):
   environments;
 * ``create_function``/``update_function_configuration`` keep ``DeadLetterConfig`` (moto drops it) and
   ``LambdaFunction.get_configuration`` reports it;
+* ``create_function`` makes the new function ``Pending`` for a moment of cloud time
+  (:func:`~selfheal.cloud.lambda_functions.mark_pending`), ``get_configuration`` reports it and ``invoke``
+  refuses it meanwhile (``ResourceConflictException``), as Lambda does;
 * ``put_function_event_invoke_config`` replaces the stored config (moto appends and keeps reading the first),
   ``update_function_event_invoke_config`` merges into it;
 * ``LambdaResponse._enrich_response`` keeps the invocation's request id as ``x-amzn-RequestId`` (moto writes
@@ -38,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from moto.core.exceptions import JsonRESTError
 
 from .errors import CloudError
-from .lambda_functions import DEAD_LETTER_ATTRIBUTE
+from .lambda_functions import DEAD_LETTER_ATTRIBUTE, check_invocable, mark_pending, pending_fields
 from .moto_patches import MotoPatches, parameters
 
 if TYPE_CHECKING:
@@ -135,6 +138,8 @@ class MotoState:
         from moto.awslambda_simple.models import LambdaSimpleBackend
 
         mine = self._mine
+        # The cloud's clock, which LambdaService keeps on its invoker: function states run in cloud time.
+        now = lambdas._invoker.clock.now
 
         def invoke(original: Any) -> Any:
             def patched(
@@ -148,6 +153,7 @@ class MotoState:
                 try:
                     if invocation_type not in _INVOCATION_TYPES:
                         raise_invalid(invocation_type)
+                    _refuse_pending(backend, function_name, qualifier, now())
                     kind: InvocationType = invocation_type  # type: ignore[assignment]
                     result = lambdas.invoke(
                         function_name,
@@ -195,6 +201,8 @@ class MotoState:
         def keep_dead_letter_on_create(original: Any) -> Any:
             def patched(backend: Any, spec: dict[str, Any]) -> Any:
                 fn = original(backend, spec)
+                if mine(backend):
+                    _mark_created(backend, fn, spec["FunctionName"], now())
                 if spec.get("DeadLetterConfig"):
                     latest = backend.get_function(spec["FunctionName"])
                     for target in {id(fn): fn, id(latest): latest}.values():
@@ -206,6 +214,8 @@ class MotoState:
         def report_dead_letter(original: Any) -> Any:
             def patched(fn: Any, *args: Any, **kwargs: Any) -> Any:
                 config = original(fn, *args, **kwargs)
+                if isinstance(config, dict):
+                    config.update(pending_fields(fn, now()))
                 dead_letter = getattr(fn, DEAD_LETTER_ATTRIBUTE, None)
                 if dead_letter and isinstance(config, dict):
                     config["DeadLetterConfig"] = dead_letter
@@ -280,14 +290,14 @@ class MotoState:
             LambdaBackend,
             "create_function",
             keep_dead_letter_on_create,
-            reason="keep DeadLetterConfig (moto drops it)",
+            reason="keep DeadLetterConfig (moto drops it); start the function Pending",
             expect=parameters("spec"),
         )
         patches.replace(
             LambdaFunction,
             "get_configuration",
             report_dead_letter,
-            reason="report the kept DeadLetterConfig",
+            reason="report the kept DeadLetterConfig and a new function's Pending state",
         )
         patches.replace(
             LambdaBackend,
@@ -313,6 +323,28 @@ class MotoState:
         _register_invoke_qualifier(patches)
         _register_sns(patches)
         _register_untracked(patches)
+
+
+def _mark_created(backend: Any, fn: Any, name: str, now: float) -> None:
+    """Make a new function (``$LATEST``, the returned model, a version published with it) Pending."""
+    models = {id(fn): fn}
+    for qualifier in {None, str(fn.version)}:
+        try:
+            model = backend.get_function(name, None if qualifier == "$LATEST" else qualifier)
+        except Exception:  # the version is moto's to report; nothing to mark
+            continue
+        models[id(model)] = model
+    for model in models.values():
+        mark_pending(model, now)
+
+
+def _refuse_pending(backend: Any, function_name: str, qualifier: str | None, now: float) -> None:
+    """Raise FunctionPending when the invoked function is still being created."""
+    try:
+        model = backend.get_function(function_name, qualifier)
+    except Exception:  # not found: the Lambda service answers that
+        return
+    check_invocable(model, now)
 
 
 class _Untracked(list[Any]):

@@ -270,7 +270,7 @@ def provision_loop(cloud: Cloud, **settings: Any) -> ProvisionedLoop:
         package: str, *, name: str, role: Any, timeout: int, variables: dict[str, str], **options: Any
     ) -> Any:
         """A function running ``package``'s ``app.handler``, with the module's runtime and memory size."""
-        return lam.create_function(
+        created = lam.create_function(
             FunctionName=name,
             Runtime=_LAMBDA_RUNTIME,
             Role=role["Role"]["Arn"],
@@ -281,6 +281,9 @@ def provision_loop(cloud: Cloud, **settings: Any) -> ProvisionedLoop:
             Environment={"Variables": variables},
             **options,
         )
+        # A new function is Pending for a moment, as on AWS: wait until it can be invoked.
+        lam.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.05})
+        return created
 
     fragile = create_function(
         "fragile_service",

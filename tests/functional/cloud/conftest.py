@@ -110,6 +110,8 @@ def make_function(aws: AwsFactory, lambda_role: str) -> FunctionFactory:
             Timeout=timeout,
             Environment={"Variables": dict(variables or {})},
         )
+        # A new function is Pending for a moment, as on AWS: wait until it can be invoked.
+        aws("lambda").get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.05})
         return name
 
     return create

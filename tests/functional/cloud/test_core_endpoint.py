@@ -37,6 +37,9 @@ def test_boto3_reaches_several_services(aws: AwsFactory, lambda_role: str, lambd
         Code={"ZipFile": lambda_zip(files={"app.py": "def handler(event, context):\n    return 41 + 1\n"})},
     )
     assert created["FunctionName"] == "endpoint-fn"
+    aws("lambda").get_waiter("function_active_v2").wait(
+        FunctionName="endpoint-fn", WaiterConfig={"Delay": 0.05}
+    )
     assert aws("lambda").invoke(FunctionName="endpoint-fn")["Payload"].read() == b"42"
 
 

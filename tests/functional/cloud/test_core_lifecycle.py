@@ -36,6 +36,7 @@ def _create_function(cloud: LocalCloud, lambda_zip: object, name: str, source: s
         Code={"ZipFile": lambda_zip(files={"app.py": source})},
         **extra,
     )
+    client.get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.05})
     return client
 
 

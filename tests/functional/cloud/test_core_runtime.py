@@ -119,6 +119,9 @@ def test_event_invoke_request_id_is_a_uuid_and_reaches_the_dead_letter_queue(
         Code={"ZipFile": lambda_zip(files={"app.py": FAILING})},
         DeadLetterConfig={"TargetArn": queue_arn},
     )
+    aws("lambda").get_waiter("function_active_v2").wait(
+        FunctionName="always-failing", WaiterConfig={"Delay": 0.05}
+    )
     aws("lambda").put_function_event_invoke_config(FunctionName="always-failing", MaximumRetryAttempts=0)
     response = aws("lambda").invoke(
         FunctionName="always-failing", InvocationType="Event", Payload=json.dumps({"padding": 3000})
@@ -175,6 +178,7 @@ def _create(aws: AwsFactory, lambda_role: str, lambda_zip: Any, name: str) -> No
         Handler="app.handler",
         Code={"ZipFile": lambda_zip(files={"app.py": VERSION})},
     )
+    aws("lambda").get_waiter("function_active_v2").wait(FunctionName=name, WaiterConfig={"Delay": 0.05})
 
 
 def _messages(aws: AwsFactory, cloud: LocalCloud, name: str) -> list[str]:

@@ -2,6 +2,7 @@
 
 Layers owned by another account (AWS-managed ones such as Powertools) cannot exist in the local cloud,
 whose runtime provides their content itself: they are kept in Terraform state but not sent to it.
+Creating a function waits until it is ``Active``, as the real provider does (:mod:`._lambda_states`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from selfheal.terraform.aws_provider import AwsResource
 from selfheal.terraform.aws_resources import register
 from selfheal.terraform.aws_resources._common import error_code, ignoring, tagging, unique_name
+from selfheal.terraform.aws_resources._lambda_states import wait_active
 from selfheal.terraform.resource import ResourceError, State, Unknown
 
 __all__ = ["LambdaEventInvokeConfig", "LambdaFunction", "LambdaPermission"]
@@ -179,6 +181,7 @@ class LambdaFunction(AwsResource):
             Tags=self.all_tags(planned),
             **args,
         )
+        wait_active(lam, name)
         if planned.get("reserved_concurrent_executions", -1) >= 0:
             self._set_concurrency(name, planned["reserved_concurrent_executions"])
         planned["id"] = name
