@@ -3,7 +3,9 @@
 The Lambda service records each invocation, throttle and concurrency level here. A flusher thread writes,
 every real second, one ``put_metric_data`` per function (Invocations, Errors, Duration as a statistic set,
 Throttles, ConcurrentExecutions as Maximum) straight into moto's CloudWatch backend, stamped in *cloud* time
-so that alarm periods pass ``clock.scale`` times faster.
+so that alarm periods pass ``clock.scale`` times faster. Counts are kept per bucket of cloud time (1 s, or
+5 s above time scale 5: both divide every alarm period) and stamped at the bucket's start, so however late
+a flush runs, a count stays in the period it happened in.
 
 Duration's statistic set also carries the durations themselves, as at most :data:`MAX_DURATION_VALUES`
 (value, count) pairs under :data:`VALUES_KEY` (moto ignores the key; the alarm scheduler's datum index
@@ -201,22 +203,34 @@ class MetricsPublisher(PeriodicFlusher):
 
     thread_name = "lambda-metrics"
 
-    def __init__(self, clock: Clock, cloudwatch: Callable[[], Any], *, interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        cloudwatch: Callable[[], Any],
+        *,
+        interval: float = 1.0,
+        bucket_seconds: float | None = None,
+    ) -> None:
         super().__init__(interval)
         self._clock = clock
         self._cloudwatch = cloudwatch
+        # Counts go to the bucket of cloud time they happened in (1 s, 5 s above time scale 5: both divide
+        # every alarm period), so a late flush never moves them into another period.
+        self._bucket = bucket_seconds if bucket_seconds is not None else (1.0 if clock.scale <= 5 else 5.0)
         self._lock = threading.Lock()
-        self._windows: dict[str, _Window] = {}
+        self._windows: dict[tuple[str, float], _Window] = {}
         self._totals: dict[str, FunctionTotals] = {}
         self._concurrency: dict[str, int] = {}
         self._api_windows: dict[tuple[str, str], _ApiWindow] = {}
         self.flushes = 0
 
     def _window(self, function_name: str) -> _Window:
-        window = self._windows.get(function_name)
+        """The window of ``function_name`` for the cloud-time bucket happening now."""
+        start = math.floor(self._clock.now() / self._bucket) * self._bucket
+        window = self._windows.get((function_name, start))
         if window is None:
-            window = self._windows[function_name] = _Window()
-            window.started = self._clock.now()
+            window = self._windows[(function_name, start)] = _Window()
+            window.started = start
             window.max_concurrency = self._concurrency.get(function_name, 0)
         return window
 
@@ -289,13 +303,16 @@ class MetricsPublisher(PeriodicFlusher):
             return 0
         # moto stores naive UTC datetimes for API-written data; an aware one would not compare with them.
         backend = self._cloudwatch()
-        for function_name, window in windows.items():
-            # Stamped when the window's first event happened, as Lambda stamps an invocation's metrics
-            # with its own time: stamping at flush time pushed the last events before an alarm boundary
-            # into the next period.
+        by_function: dict[str, list[dict[str, Any]]] = {}
+        for (function_name, _), window in windows.items():
+            # Stamped at the start of the bucket the events happened in, as Lambda stamps an invocation's
+            # metrics with its own time: stamping at flush time (or at the first event before a late
+            # flush) moved counts across alarm periods (15 then 105 requests at a steady rate).
             timestamp = datetime.fromtimestamp(window.started, tz=UTC).replace(tzinfo=None)
-            backend.put_metric_data(NAMESPACE, window.datums(function_name, timestamp))
-        puts = len(windows) + self._flush_apis(backend, api_windows)
+            by_function.setdefault(function_name, []).extend(window.datums(function_name, timestamp))
+        for datums in by_function.values():
+            backend.put_metric_data(NAMESPACE, datums)
+        puts = len(by_function) + self._flush_apis(backend, api_windows)
         self.flushes += puts
         return puts
 
