@@ -18,8 +18,11 @@ replaces that hook with one that:
   the service's own error (``AccessDeniedException`` for JSON services, SNS's ``AuthorizationError``,
   ``AccessDenied`` for query services) with AWS's message wording.
 
-What is not evaluated (see the README's "IAM enforced locally" section): conditions, policy variables,
-resource-based policies, permission boundaries, session policies, SCPs, S3, presigned URLs.
+Conditions are evaluated only on the condition keys the resolver knows for a request (e.g. Lambda's
+``lambda:FunctionArn`` for event source mappings) and with the operators ``iam_policy`` implements; any other
+makes an Allow grant nothing and a Deny apply. What is not evaluated (see the README's "IAM enforced
+locally" section): policy variables, resource-based policies, permission boundaries, session policies, SCPs,
+S3, presigned URLs.
 """
 
 from __future__ import annotations
@@ -182,7 +185,7 @@ class IamEnforcement:
             documents = []
         params = _params(response)
         for permission in required_permissions(prefix, operation, params, region, account, moto_resource):
-            decision = evaluate(documents, permission.action, permission.resource)
+            decision = evaluate(documents, permission.action, permission.resource, permission.context)
             if decision != "allow":
                 with self._lock:
                     self.refusals += 1

@@ -2,18 +2,21 @@
 
 :func:`required_permissions` maps a request (IAM service prefix, operation, parameters, region, account) to
 :class:`Permission` items, with a resolver per service for the resource ARNs: Lambda (function ARN from a
-name, partial ARN or ARN, plus qualifier; ``Invoke`` is ``lambda:InvokeFunction``), DynamoDB (table or index;
-``TransactWriteItems``/``TransactGetItems`` need the per-item action on each table, batch calls each table),
-SNS (topic), CloudWatch (alarm ARNs; ``DescribeAlarms`` without names needs ``alarm:*``), Logs (log group or
-stream), SSM (parameter ARNs from names, paths or ARNs), EventBridge (rule ARNs from rule names and buses,
-``PutEvents`` each entry's bus). Other services use the resource moto determined,
-else ``"*"``. :func:`iam_prefix` maps a SigV4 signing name to its IAM action prefix.
+name, partial ARN or ARN, plus qualifier; ``Invoke`` is ``lambda:InvokeFunction``; event source mappings
+as the Service Authorization Reference has them, with the ``lambda:FunctionArn`` condition key), DynamoDB
+(table or index; ``TransactWriteItems``/``TransactGetItems`` need the per-item action on each table, batch
+calls each table), SNS (topic), CloudWatch (alarm ARNs; ``DescribeAlarms`` without names needs
+``alarm:*``), Logs (log group or stream), SSM (parameter ARNs from names, paths or ARNs), EventBridge (rule
+ARNs from rule names and buses, ``PutEvents`` each entry's bus). Other services use the resource moto
+determined, else ``"*"``. A :class:`Permission` also carries the request's condition keys the resolver
+knows (its ``context``, for :func:`~selfheal.cloud.iam_policy.evaluate`); any other key stays unknown, so
+a condition on it is not evaluated. :func:`iam_prefix` maps a SigV4 signing name to its IAM action prefix.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import unquote
 
@@ -23,6 +26,10 @@ __all__ = ["Permission", "iam_prefix", "required_permissions"]
 _IAM_PREFIX = {"monitoring": "cloudwatch", "email": "ses", "execute-api": "execute-api"}
 # API operation names whose IAM action differs.
 _IAM_ACTION = {("lambda", "Invoke"): "InvokeFunction"}
+# Event source mapping actions (Service Authorization Reference for Lambda): these act on the mapping's ARN;
+# CreateEventSourceMapping and ListEventSourceMappings support no resource ARN ("*").
+_ESM_BY_UUID = ("GetEventSourceMapping", "UpdateEventSourceMapping", "DeleteEventSourceMapping")
+_ESM_UNSCOPED = ("CreateEventSourceMapping", "ListEventSourceMappings")
 _TRANSACT_ACTIONS = {
     "Put": "PutItem",
     "Update": "UpdateItem",
@@ -34,10 +41,12 @@ _TRANSACT_ACTIONS = {
 
 @dataclass(frozen=True)
 class Permission:
-    """One IAM action on one resource ARN (``"*"`` when the action has no resource-level permissions)."""
+    """One IAM action on one resource ARN (``"*"`` when the action has no resource-level permissions), with
+    the condition keys known for the request (``context``: key → values, ``()`` when known to be absent)."""
 
     action: str
     resource: str
+    context: Mapping[str, tuple[str, ...]] = field(default_factory=dict, hash=False)
 
 
 def iam_prefix(signing_name: str) -> str:
@@ -63,11 +72,32 @@ def _lambda_function_arn(reference: str, qualifier: str | None, region: str, acc
 
 
 def _lambda(operation: str, params: Mapping[str, Any], region: str, account: str) -> list[tuple[str, str]]:
+    if operation in _ESM_BY_UUID:
+        uuid = params.get("UUID")
+        return [
+            (operation, f"arn:aws:lambda:{region}:{account}:event-source-mapping:{uuid}" if uuid else "*")
+        ]
+    if operation in _ESM_UNSCOPED:
+        return [(operation, "*")]
     function = params.get("FunctionName")
     if not function:
         return [(operation, "*")]
     qualifier = params.get("Qualifier")
     return [(operation, _lambda_function_arn(str(function), qualifier and str(qualifier), region, account))]
+
+
+def _lambda_context(
+    operation: str, params: Mapping[str, Any], region: str, account: str
+) -> dict[str, tuple[str, ...]]:
+    # lambda:FunctionArn is the function a Create or Update names (FunctionName); a Get, a Delete or an
+    # Update that names no function is taken to carry none (IfExists conditions hold, others fail).
+    # ListEventSourceMappings supports no condition key: left unknown.
+    if operation not in _ESM_BY_UUID and operation != "CreateEventSourceMapping":
+        return {}
+    function = params.get("FunctionName")
+    if not function:
+        return {"lambda:FunctionArn": ()}
+    return {"lambda:FunctionArn": (_lambda_function_arn(str(function), None, region, account),)}
 
 
 def _dynamodb(operation: str, params: Mapping[str, Any], region: str, account: str) -> list[tuple[str, str]]:
@@ -179,7 +209,10 @@ def _events(operation: str, params: Mapping[str, Any], region: str, account: str
     return [(operation, "*")]
 
 
-_RESOLVERS: dict[str, Callable[[str, Mapping[str, Any], str, str], list[tuple[str, str]]]] = {
+_Resolver = Callable[[str, Mapping[str, Any], str, str], list[tuple[str, str]]]
+_ContextResolver = Callable[[str, Mapping[str, Any], str, str], dict[str, tuple[str, ...]]]
+
+_RESOLVERS: dict[str, _Resolver] = {
     "lambda": _lambda,
     "dynamodb": _dynamodb,
     "sns": _sns,
@@ -188,6 +221,8 @@ _RESOLVERS: dict[str, Callable[[str, Mapping[str, Any], str, str], list[tuple[st
     "ssm": _ssm,
     "events": _events,
 }
+# Condition keys known per request, by service (the request's, so each of its permissions carries them).
+_CONTEXTS: dict[str, _ContextResolver] = {"lambda": _lambda_context}
 
 
 def required_permissions(
@@ -202,14 +237,16 @@ def required_permissions(
 
     Services without a resolver here use the resource moto determined (SQS queues, IAM/STS roles), else
     ``"*"`` — which only a policy with ``"Resource": "*"`` allows: stricter than AWS for actions that
-    support resource-level permissions.
+    support resource-level permissions. Each permission carries the condition keys known for the request.
     """
     resolver = _RESOLVERS.get(prefix)
     if resolver is None:
         needed = [(operation, moto_resource or "*")]
     else:
         needed = resolver(operation, params, region, account)
+    contexts = _CONTEXTS.get(prefix)
+    context = contexts(operation, params, region, account) if contexts is not None else {}
     return [
-        Permission(f"{prefix}:{_IAM_ACTION.get((prefix, action), action)}", resource)
+        Permission(f"{prefix}:{_IAM_ACTION.get((prefix, action), action)}", resource, context)
         for action, resource in needed
     ]
