@@ -6,6 +6,9 @@
 config); throttled events wait and try again without using an attempt. Then the on-failure destination
 (SQS, SNS, Lambda) gets AWS's invocation record, or else the dead-letter queue or topic gets the event; an
 on-success destination gets the record of a success.
+
+An event keeps the version or alias it was sent to (its qualified ARN) and is looked up again at each
+attempt, so an alias with additional version weights routes every attempt afresh, as Lambda does.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from selfheal.clock import Clock
 
 from .errors import FunctionNotFound, ServiceUnavailable, TooManyRequests
 from .lambda_functions import FunctionConfig, function_name
-from .lambda_invoke import checked_payload, json_or_text
+from .lambda_invoke import Target, checked_payload, json_or_text
 from .lambda_logs import LogShipper, log_group_name
 from .lambda_runtime import RawResult
 
@@ -50,7 +53,9 @@ DLQ_MESSAGE_BYTES = 1024
 Attributes = dict[str, dict[str, str]]
 
 #: Runs one invocation (see :meth:`selfheal.cloud.lambda_invoke.Invoker.run`).
-Run = Callable[[FunctionConfig, str, bytes], tuple[RawResult, list[str]]]
+Run = Callable[[Target, str, bytes], tuple[RawResult, list[str]]]
+#: Looks a function reference up (raising FunctionNotFound); ``route``: pick an alias's version now.
+Lookup = Callable[[str, bool], Target]
 
 
 @dataclass(order=True)
@@ -93,15 +98,15 @@ class _AsyncQueue:
 class AsyncInvocations:
     """Queue Event invokes and deliver them; ``close`` stops the workers, ``join`` waits for them.
 
-    ``lookup(function)`` reads a function's configuration (raising FunctionNotFound), ``run`` runs one
-    invocation (raising TooManyRequests when throttled), ``backend(service)`` is moto's backend (SQS and SNS
-    destinations are sent through it).
+    ``lookup(function, route)`` reads what an invocation of ``function`` runs (raising FunctionNotFound),
+    ``run`` runs one invocation (raising TooManyRequests when throttled), ``backend(service)`` is moto's
+    backend (SQS and SNS destinations are sent through it).
     """
 
     def __init__(
         self,
         *,
-        lookup: Callable[[str], FunctionConfig],
+        lookup: Lookup,
         run: Run,
         backend: Callable[[str], Any],
         clock: Clock,
@@ -123,15 +128,17 @@ class AsyncInvocations:
     def invoke_async(self, function: str, payload: bytes) -> str:
         """Queue an Event invoke and return its request id."""
         payload = checked_payload(payload)
-        fn = self._lookup(function)
+        target = self._lookup(function, False)
         request_id = str(uuid.uuid4())
-        self.enqueue(fn, request_id, payload)
+        self.enqueue(target, request_id, payload)
         return request_id
 
-    def enqueue(self, fn: FunctionConfig, request_id: str, payload: bytes) -> None:
-        """Queue an Event invoke of ``fn``, due now; raise ServiceUnavailable once closed."""
-        event = _Event(time.monotonic(), next(self._seq), request_id, fn.arn, payload, self.clock.now())
-        self._push(fn.name, event)
+    def enqueue(self, target: Target, request_id: str, payload: bytes) -> None:
+        """Queue an Event invoke of ``target``, due now; raise ServiceUnavailable once closed."""
+        event = _Event(
+            time.monotonic(), next(self._seq), request_id, target.reference, payload, self.clock.now()
+        )
+        self._push(target.fn.name, event)
 
     def close(self) -> None:
         """Refuse new events and wake every worker so that it returns (idempotent)."""
@@ -197,16 +204,17 @@ class AsyncInvocations:
 
     def _deliver(self, event: _Event) -> None:
         try:
-            fn = self._lookup(event.function)
+            target = self._lookup(event.function, True)
         except FunctionNotFound:
             return  # deleted since: nothing left to run or to report to
+        fn = target.fn
         max_age = float(fn.event_config.get("MaximumEventAgeInSeconds", DEFAULT_MAX_EVENT_AGE))
         max_retries = int(fn.event_config.get("MaximumRetryAttempts", len(self.retry_delays)))
         if self.clock.now() - event.first_cloud_time > max_age:
             self._on_failure(fn, event, "EventAgeExceeded", None)
             return
         try:
-            result, _ = self._run(fn, event.request_id, event.payload)
+            result, _ = self._run(target, event.request_id, event.payload)
         except TooManyRequests:
             # Throttled events wait and try again until they are too old; that is not a retry attempt.
             event.due = time.monotonic() + min(2.0, 0.1 * 2 ** min(event.seq % 5, 4))
@@ -230,7 +238,8 @@ class AsyncInvocations:
             + "Z",
             "requestContext": {
                 "requestId": event.request_id,
-                "functionArn": f"{fn.arn}:{fn.version}" if not fn.arn.endswith(fn.version) else fn.arn,
+                # The version or alias it was sent to; unqualified: $LATEST.
+                "functionArn": event.function if event.function.count(":") > 6 else f"{fn.arn}:{fn.version}",
                 "condition": condition,
                 "approximateInvokeCount": event.attempts,
             },

@@ -8,6 +8,11 @@ environments (the least recently used idle one is evicted); beyond either an inv
 (``TooManyRequests``). Idle environments are reaped after ``idle_seconds``. An environment runs the Python
 its function's runtime names when one is installed (:mod:`.lambda_interpreters`); when not, its cold start
 writes why into its log stream.
+
+A :class:`Target` is what one invocation runs: the configuration of the version that runs, plus the version
+or alias the caller named (its metrics then carry AWS's ``Resource`` and ``ExecutedVersion`` dimension sets).
+A function's environments serve all its versions; an idle one is reused by an invocation of its own
+version only, so that an alias splitting traffic between two versions keeps both warm.
 """
 
 from __future__ import annotations
@@ -38,6 +43,7 @@ __all__ = [
     "InvokeResult",
     "Invoker",
     "LogType",
+    "Target",
     "checked_payload",
     "json_or_text",
 ]
@@ -58,6 +64,39 @@ class InvokeResult:
     executed_version: str
     log_result: str | None
     request_id: str = ""
+
+
+@dataclass(frozen=True)
+class Target:
+    """What one invocation runs: ``fn``, the version that runs, as the caller named it.
+
+    ``qualifier`` is the version or alias the caller named (None: unqualified, ``$LATEST``); ``alias`` says
+    it is an alias (``fn`` is then the version the alias routed this invocation to).
+    """
+
+    fn: FunctionConfig
+    qualifier: str | None = None
+    alias: bool = False
+
+    @property
+    def resource(self) -> str | None:
+        """The metrics' ``Resource`` dimension (``name:qualifier``), None when unqualified."""
+        return f"{self.fn.name}:{self.qualifier}" if self.qualifier else None
+
+    @property
+    def executed_version(self) -> str | None:
+        """The metrics' ``ExecutedVersion`` dimension: the version that ran, through an alias only."""
+        return self.fn.version if self.alias else None
+
+    @property
+    def reference(self) -> str:
+        """The function's ARN with the caller's qualifier: looking it up again routes again."""
+        unqualified = ":".join(self.fn.arn.split(":")[:7])
+        return f"{unqualified}:{self.qualifier}" if self.qualifier else unqualified
+
+
+def _target(fn: FunctionConfig | Target) -> Target:
+    return fn if isinstance(fn, Target) else Target(fn)
 
 
 def checked_payload(payload: bytes) -> bytes:
@@ -144,25 +183,33 @@ class Invoker:
 
     # ----- one invocation --------------------------------------------------------------------------
 
-    def invoke(self, fn: FunctionConfig, payload: bytes, log_type: LogType = "None") -> InvokeResult:
-        """Run a RequestResponse invoke of ``fn``; raise TooManyRequests when throttled, FunctionPending
-        while it is still being created."""
+    def invoke(
+        self, target: FunctionConfig | Target, payload: bytes, log_type: LogType = "None"
+    ) -> InvokeResult:
+        """Run a RequestResponse invoke of ``target``; raise TooManyRequests when throttled,
+        FunctionPending while it is still being created."""
+        fn = _target(target).fn
         check_invocable(fn.model, self.clock.now())
         request_id = str(uuid.uuid4())
-        result, lines = self.run(fn, request_id, payload)
+        result, lines = self.run(target, request_id, payload)
         tail = None
         if log_type == "Tail":
             encoded = "\n".join(lines).encode()[-TAIL_BYTES:] + b"\n"
             tail = base64.b64encode(encoded).decode()
         return InvokeResult(200, result.payload, result.error_type, fn.version, tail, request_id)
 
-    def run(self, fn: FunctionConfig, request_id: str, payload: bytes) -> tuple[RawResult, list[str]]:
+    def run(
+        self, target: FunctionConfig | Target, request_id: str, payload: bytes
+    ) -> tuple[RawResult, list[str]]:
         """Run one invocation, with Lambda's START/END/REPORT lines; raise TooManyRequests when throttled."""
+        qualified = _target(target)
+        fn = qualified.fn
+        dimensions = {"resource": qualified.resource, "executed_version": qualified.executed_version}
         spec = self._code.spec(fn)
         try:
             env, cold = self._acquire(fn, spec)
         except TooManyRequests:
-            self.metrics.record_throttle(fn.name)
+            self.metrics.record_throttle(fn.name, **dimensions)
             raise
         with self._lock:
             running = self._pools[fn.name].running
@@ -201,7 +248,9 @@ class Invoker:
             lines += [end_line, report]
         finally:
             self._release(fn, env)
-        self.metrics.record_invocation(fn.name, result.duration_ms, result.error_type is not None)
+        self.metrics.record_invocation(
+            fn.name, result.duration_ms, result.error_type is not None, **dimensions
+        )
         return result, lines
 
     # ----- environments ----------------------------------------------------------------------------
@@ -255,8 +304,12 @@ class Invoker:
                 pool = self._pools.setdefault(fn.name, _Pool())
                 if fn.reserved_concurrency is not None and pool.running >= fn.reserved_concurrency:
                     raise TooManyRequests("Rate Exceeded.")
-                while pool.idle:
-                    env = pool.idle.pop()
+                # The most recently used idle environment of this version; those of the version that no
+                # longer match (or died) are stale; other versions' are kept for their own invocations.
+                for env in list(reversed(pool.idle)):
+                    if env.spec.version != spec.version:
+                        continue
+                    pool.idle.remove(env)
                     if env.spec == spec and env.alive:
                         pool.running += 1
                         return env, False

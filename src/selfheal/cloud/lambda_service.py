@@ -7,21 +7,55 @@ hands it over):
 - :mod:`.lambda_functions`: the function as moto stores it (configuration snapshot, code extraction);
 - :mod:`.lambda_invoke`: synchronous invocation in pooled environments (concurrency, throttles);
 - :mod:`.lambda_async`: the Event invocation queue (retries, event age, destinations, dead-letter queue).
+
+An invocation names a version or an alias by ``Qualifier`` or inside the function name (``name:q``, a
+qualified ARN; that one wins, as in Lambda's API). An alias with ``RoutingConfig.AdditionalVersionWeights``
+(``{"2": 0.1}``) sends that share of its invocations to the additional version, chosen per invocation
+(:func:`routed_version`) from :attr:`LambdaService.draw` (``random.random``; tests give a fixed sequence);
+an Event invoke routes when it runs, each attempt afresh. The version that ran is the answer's
+``ExecutedVersion``.
 """
 
 from __future__ import annotations
 
+import random
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from .errors import InvalidRequestContent
 from .lambda_async import DEFAULT_RETRY_DELAYS, AsyncInvocations
 from .lambda_functions import FunctionConfig, lookup_function
 from .lambda_interpreters import runtime_note
-from .lambda_invoke import InvocationType, Invoker, InvokeResult, LogType, checked_payload
+from .lambda_invoke import InvocationType, Invoker, InvokeResult, LogType, Target, checked_payload
 
-__all__ = ["InvocationType", "InvokeResult", "LambdaService", "LogType"]
+__all__ = ["InvocationType", "InvokeResult", "LambdaService", "LogType", "named_qualifier", "routed_version"]
+
+
+def named_qualifier(function: str, qualifier: str | None = None) -> tuple[str, str | None]:
+    """(function name, qualifier) of a reference: a name, ``name:q``, an ARN or a partial ARN
+    (``account:function:name[:q]``); a qualifier inside the reference wins over ``qualifier``."""
+    parts = function.split(":")
+    if function.startswith("arn:") and len(parts) >= 7:
+        name, inside = parts[6], (parts[7] if len(parts) > 7 else None)
+    elif len(parts) >= 3 and parts[1] == "function":
+        name, inside = parts[2], (parts[3] if len(parts) > 3 else None)
+    elif len(parts) == 2:
+        name, inside = parts
+    else:
+        name, inside = function, None
+    return name, (inside or qualifier or None)
+
+
+def routed_version(primary: str, weights: Mapping[str, float], draw: float) -> str:
+    """The version an alias runs for one invocation: an additional version with probability its weight,
+    else ``primary``; ``draw`` is uniform in [0, 1) (AWS picks at random per invocation)."""
+    bound = 0.0
+    for version, weight in sorted(weights.items()):
+        bound += float(weight)
+        if draw < bound:
+            return str(version)
+    return primary
 
 
 class LambdaService:
@@ -37,11 +71,14 @@ class LambdaService:
         invoker: Invoker,
         *,
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+        draw: Callable[[], float] = random.random,
     ) -> None:
         self._backend = backend
         self._invoker = invoker
+        #: The random source of weighted alias routing: a float in [0, 1) per routed invocation.
+        self.draw = draw
         self._async = AsyncInvocations(
-            lookup=self._lookup,
+            lookup=lambda function, route: self._resolve(function, route=route),
             run=invoker.run,
             backend=backend,
             clock=invoker.clock,
@@ -51,6 +88,27 @@ class LambdaService:
 
     def _lookup(self, function: str, qualifier: str | None = None) -> FunctionConfig:
         return lookup_function(self._backend, function, qualifier)
+
+    def _resolve(self, function: str, qualifier: str | None = None, *, route: bool = True) -> Target:
+        """What an invocation of ``function`` (``qualifier``) runs; raise FunctionNotFound.
+
+        Through an alias with additional version weights, ``route`` picks the version for this invocation;
+        without, the alias's own version.
+        """
+        fn = self._lookup(function, qualifier)
+        _, named = named_qualifier(function, qualifier)
+        if named is None or named == "$LATEST" or named.isdigit():
+            return Target(fn, named)
+        # An alias (aliases cannot be all digits, versions always are).
+        weights: Mapping[str, float] = {}
+        if route:
+            alias = self._backend("lambda").get_alias(named, fn.name)
+            weights = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
+        if weights:
+            version = routed_version(fn.version, weights, self.draw())
+            if version != fn.version:
+                fn = self._lookup(fn.name, version)
+        return Target(fn, named, alias=True)
 
     @property
     def cold_starts(self) -> int:
@@ -75,14 +133,15 @@ class LambdaService:
         if invocation_type not in ("RequestResponse", "Event", "DryRun"):
             raise InvalidRequestContent(f"unknown invocation type {invocation_type!r}")
         payload = checked_payload(payload)
-        fn = self._lookup(function, qualifier)
+        # Event invokes are routed when they run (each attempt afresh); DryRun runs nothing.
+        target = self._resolve(function, qualifier, route=invocation_type == "RequestResponse")
         if invocation_type == "DryRun":
-            return InvokeResult(204, b"", None, fn.version, None)
+            return InvokeResult(204, b"", None, target.fn.version, None)
         if invocation_type == "Event":
             request_id = str(uuid.uuid4())  # Lambda's request ids are UUIDs with dashes
-            self._async.enqueue(fn, request_id, payload)
-            return InvokeResult(202, b"", None, fn.version, None, request_id)
-        return self._invoker.invoke(fn, payload, log_type)
+            self._async.enqueue(target, request_id, payload)
+            return InvokeResult(202, b"", None, target.fn.version, None, request_id)
+        return self._invoker.invoke(target, payload, log_type)
 
     def invoke_async(self, function: str, payload: bytes) -> str:
         """Queue an Event invoke and return its request id."""

@@ -7,6 +7,14 @@ so that alarm periods pass ``clock.scale`` times faster. Counts are kept per buc
 5 s above time scale 5: both divide every alarm period) and stamped at the bucket's start, so however late
 a flush runs, a count stays in the period it happened in.
 
+An invocation through a version or an alias is also counted under AWS's extra dimension sets (AWS Lambda
+Developer Guide, "Viewing metrics for Lambda functions": by ``FunctionName``, by ``Resource`` — a version or
+alias —, by ``ExecutedVersion`` — "a combination of alias and version"): ``FunctionName`` + ``Resource``
+(``name:alias`` or ``name:version``) and, through an alias, ``FunctionName`` + ``Resource`` +
+``ExecutedVersion`` (the version that ran; the set AWS's metric metadata lists, see
+:func:`dimension_sets`). Invocations, Errors, Throttles and Duration are published per set;
+ConcurrentExecutions only per ``FunctionName``. All of a function's sets go in its one put.
+
 Duration's statistic set also carries the durations themselves, as at most :data:`MAX_DURATION_VALUES`
 (value, count) pairs under :data:`VALUES_KEY` (moto ignores the key; the alarm scheduler's datum index
 attaches the pairs to the stored datum), so that percentile alarms (``p99``) can be evaluated: exact while a
@@ -39,8 +47,10 @@ __all__ = [
     "MAX_DURATION_VALUES",
     "NAMESPACE",
     "VALUES_KEY",
+    "Dimensions",
     "FunctionTotals",
     "MetricsPublisher",
+    "dimension_sets",
     "value_counts",
 ]
 
@@ -49,6 +59,29 @@ API_NAMESPACE = "AWS/ApiGateway"
 VALUES_KEY = "SelfhealValues"
 MAX_DURATION_VALUES = 150  # as many distinct values as PutMetricData's Values takes
 _BUCKET = math.log(1.01)
+
+#: One dimension set, as (name, value) pairs in the order they are published.
+Dimensions = tuple[tuple[str, str], ...]
+
+
+def dimension_sets(
+    function_name: str, resource: str | None = None, executed_version: str | None = None
+) -> list[Dimensions]:
+    """The dimension sets Lambda counts one invocation under.
+
+    Always ``FunctionName`` (every version and alias together); invoked through a version or an alias
+    (``resource``: ``name:qualifier``), also ``FunctionName`` + ``Resource``; through an alias
+    (``executed_version``: the version that ran), also ``FunctionName`` + ``Resource`` +
+    ``ExecutedVersion``, the set AWS's metric metadata gives ``ExecutedVersion`` (e.g. ``Invocations``:
+    {FunctionName}, {FunctionName, Resource}, {ExecutedVersion, FunctionName, Resource}).
+    """
+    base: Dimensions = (("FunctionName", function_name),)
+    if not resource:
+        return [base]
+    qualified = (*base, ("Resource", resource))
+    if not executed_version:
+        return [base, qualified]
+    return [base, qualified, (*qualified, ("ExecutedVersion", executed_version))]
 
 
 def value_counts(values: list[float], limit: int = MAX_DURATION_VALUES) -> list[tuple[float, float]]:
@@ -86,24 +119,22 @@ class FunctionTotals:
     concurrent_executions: int = 0
 
 
-class _Window:
-    """What happened to one function since the last flush."""
+class _Series:
+    """What happened under one dimension set of one function since the last flush."""
 
     def __init__(self) -> None:
         self.invocations = 0
         self.errors = 0
         self.throttles = 0
         self.durations: list[float] = []
-        self.max_concurrency = 0
-        self.started = 0.0  # cloud time of the window's first record
 
-    def datums(self, function_name: str, timestamp: datetime) -> list[dict[str, Any]]:
-        dimensions = [{"Name": "FunctionName", "Value": function_name}]
+    def datums(self, dimensions: Dimensions, timestamp: datetime) -> list[dict[str, Any]]:
+        listed = [{"Name": name, "Value": value} for name, value in dimensions]
 
         def datum(name: str, unit: str, **value: Any) -> dict[str, Any]:
             return {
                 "MetricName": name,
-                "Dimensions": dimensions,
+                "Dimensions": listed,
                 "Timestamp": timestamp,
                 "Unit": unit,
                 **value,
@@ -113,23 +144,46 @@ class _Window:
             datum("Invocations", "Count", Value=float(self.invocations)),
             datum("Errors", "Count", Value=float(self.errors)),
             datum("Throttles", "Count", Value=float(self.throttles)),
-            datum("ConcurrentExecutions", "Count", Value=float(self.max_concurrency)),
         ]
         if self.durations:
-            stats = {
-                "SampleCount": float(len(self.durations)),
-                "Sum": sum(self.durations),
-                "Minimum": min(self.durations),
-                "Maximum": max(self.durations),
-            }
             out.append(
                 datum(
                     "Duration",
                     "Milliseconds",
-                    StatisticValues=stats,
+                    StatisticValues=_statistic_set(self.durations),
                     **{VALUES_KEY: value_counts(self.durations)},
                 )
             )
+        return out
+
+
+class _Window:
+    """What happened to one function since the last flush: one series per dimension set."""
+
+    def __init__(self, function_name: str) -> None:
+        self.series: dict[Dimensions, _Series] = {(("FunctionName", function_name),): _Series()}
+        self.max_concurrency = 0
+        self.started = 0.0  # cloud time of the window's first record
+
+    def counted(self, sets: list[Dimensions]) -> list[_Series]:
+        """The series of ``sets``, created when new."""
+        return [self.series.get(key) or self.series.setdefault(key, _Series()) for key in sets]
+
+    def datums(self, timestamp: datetime) -> list[dict[str, Any]]:
+        (function_set, whole), *qualified = self.series.items()  # the FunctionName set comes first
+        out = whole.datums(function_set, timestamp)
+        out.insert(
+            3,  # after Invocations, Errors, Throttles, as before there were other sets
+            {
+                "MetricName": "ConcurrentExecutions",
+                "Dimensions": [{"Name": name, "Value": value} for name, value in function_set],
+                "Timestamp": timestamp,
+                "Unit": "Count",
+                "Value": float(self.max_concurrency),
+            },
+        )
+        for dimensions, series in qualified:
+            out += series.datums(dimensions, timestamp)
         return out
 
 
@@ -229,7 +283,7 @@ class MetricsPublisher(PeriodicFlusher):
         start = math.floor(self._clock.now() / self._bucket) * self._bucket
         window = self._windows.get((function_name, start))
         if window is None:
-            window = self._windows[(function_name, start)] = _Window()
+            window = self._windows[(function_name, start)] = _Window(function_name)
             window.started = start
             window.max_concurrency = self._concurrency.get(function_name, 0)
         return window
@@ -241,13 +295,26 @@ class MetricsPublisher(PeriodicFlusher):
             values[name] = change(values[name])
         self._totals[function_name] = FunctionTotals(**values)
 
-    def record_invocation(self, function_name: str, duration_ms: float, error: bool) -> None:
-        """Count one finished invocation (``error``: it ended in an unhandled error or timeout)."""
+    def record_invocation(
+        self,
+        function_name: str,
+        duration_ms: float,
+        error: bool,
+        *,
+        resource: str | None = None,
+        executed_version: str | None = None,
+    ) -> None:
+        """Count one finished invocation (``error``: it ended in an unhandled error or timeout).
+
+        ``resource``: ``name:qualifier`` when it was invoked through a version or an alias;
+        ``executed_version``: the version that ran, when through an alias (see :func:`dimension_sets`).
+        """
         with self._lock:
             window = self._window(function_name)
-            window.invocations += 1
-            window.errors += int(error)
-            window.durations.append(float(duration_ms))
+            for series in window.counted(dimension_sets(function_name, resource, executed_version)):
+                series.invocations += 1
+                series.errors += int(error)
+                series.durations.append(float(duration_ms))
             self._add(
                 function_name,
                 invocations=lambda n: n + 1,
@@ -256,10 +323,15 @@ class MetricsPublisher(PeriodicFlusher):
                 duration_ms_max=lambda m: max(m, duration_ms),
             )
 
-    def record_throttle(self, function_name: str) -> None:
-        """Count one throttled invocation."""
+    def record_throttle(
+        self, function_name: str, *, resource: str | None = None, executed_version: str | None = None
+    ) -> None:
+        """Count one throttled invocation (``resource``, ``executed_version``: as for
+        :meth:`record_invocation`)."""
         with self._lock:
-            self._window(function_name).throttles += 1
+            window = self._window(function_name)
+            for series in window.counted(dimension_sets(function_name, resource, executed_version)):
+                series.throttles += 1
             self._add(function_name, throttles=lambda n: n + 1)
 
     def record_concurrency(self, function_name: str, concurrent: int) -> None:
@@ -309,7 +381,7 @@ class MetricsPublisher(PeriodicFlusher):
             # metrics with its own time: stamping at flush time (or at the first event before a late
             # flush) moved counts across alarm periods (15 then 105 requests at a steady rate).
             timestamp = datetime.fromtimestamp(window.started, tz=UTC).replace(tzinfo=None)
-            by_function.setdefault(function_name, []).extend(window.datums(function_name, timestamp))
+            by_function.setdefault(function_name, []).extend(window.datums(timestamp))
         for datums in by_function.values():
             backend.put_metric_data(NAMESPACE, datums)
         puts = len(by_function) + self._flush_apis(backend, api_windows)
