@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from healer.notification import parse_event
+from selfheal.cloud.alarm_transitions import StateChange
 from selfheal.cloud.eventbridge_alarms import lambda_action_payload, state_change_event
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
@@ -62,7 +63,7 @@ def _shape(value: Any) -> Any:
 def test_payloads_have_the_fixtures_shape(fixture: str, build: Any) -> None:
     """Both payloads have AWS's keys, in AWS's order, as the recorded fixtures show them."""
     expected = json.loads((EVENTS / fixture).read_text())
-    built = build(_alarm(), OLD, BEFORE, CHANGED, account_id="123456789012", region="us-east-1")
+    built = build(StateChange(_alarm(), OLD, BEFORE, CHANGED, "123456789012", "us-east-1"))
     assert _shape(built) == _shape(expected)
     data = built.get("detail") or built["alarmData"]
     wanted = expected.get("detail") or expected["alarmData"]
@@ -95,12 +96,14 @@ def test_metric_math_and_composite_configurations() -> None:
         SimpleNamespace(id="m", expression=None, label=None, metric_stat=stat, return_data="false"),
     ]
     math = lambda_action_payload(
-        _alarm(metric_data_queries=queries, metric_name=None, namespace=None, statistic=None),
-        OLD,
-        None,
-        CHANGED,
-        account_id="123456789012",
-        region="us-east-1",
+        StateChange(
+            _alarm(metric_data_queries=queries, metric_name=None, namespace=None, statistic=None),
+            OLD,
+            None,
+            CHANGED,
+            "123456789012",
+            "us-east-1",
+        )
     )
     metrics = math["alarmData"]["configuration"]["metrics"]
     assert [(m["id"], m.get("expression"), m["returnData"]) for m in metrics] == [
@@ -112,12 +115,9 @@ def test_metric_math_and_composite_configurations() -> None:
     assert not isinstance(parsed, Exception) and parsed.trigger.kind == "metric_math"
 
     composite = state_change_event(
-        _alarm(rule='ALARM("a") OR ALARM("b")'),
-        OLD,
-        BEFORE,
-        CHANGED,
-        account_id="123456789012",
-        region="us-east-1",
+        StateChange(
+            _alarm(rule='ALARM("a") OR ALARM("b")'), OLD, BEFORE, CHANGED, "123456789012", "us-east-1"
+        )
     )
     assert composite["detail"]["configuration"] == {
         "description": "Errors of the fragile function",

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import sys
 import traceback
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from typing import Annotated, Any
@@ -186,18 +186,22 @@ def _options(
             group.on_debug(debug_aws)
 
 
-app.command("cloud")(cloud.cloud)
-app.command("up")(stack.up_command)
-app.command("down")(stack.down_command)
-app.command("demo")(stack.demo_command)
-app.command("status")(status.status)
-app.command("approve")(incident_commands.approve_command)
-app.command("restore")(incident_commands.restore_command)
-app.command("inject")(inject.inject)
-app.command("logs")(logs.logs_command)
-app.command("traffic")(traffic.traffic)
-app.command("dashboard")(dashboard.dashboard_command)
-app.command("report")(report.report_command)
+_COMMANDS: dict[str, Callable[..., None]] = {
+    "cloud": cloud.cloud,
+    "up": stack.up_command,
+    "down": stack.down_command,
+    "demo": stack.demo_command,
+    "status": status.status,
+    "approve": incident_commands.approve_command,
+    "restore": incident_commands.restore_command,
+    "inject": inject.inject,
+    "logs": logs.logs_command,
+    "traffic": traffic.traffic,
+    "dashboard": dashboard.dashboard_command,
+    "report": report.report_command,
+}
+for _name, _command in _COMMANDS.items():
+    app.command(_name)(_command)
 
 
 def main() -> None:

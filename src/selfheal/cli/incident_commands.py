@@ -19,6 +19,7 @@ from __future__ import annotations
 import getpass
 import json
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
@@ -206,23 +207,27 @@ def _run(
         render_summary(command, dict(answer["results"][0]), Console(highlight=False))
 
 
-@target_command
-def approve_command(
-    incident: IncidentArgument,
-    operator: OperatorOption = None,
-    output: OutputOption = OutputFormat.TEXT,
-    where: TargetOptions = DEFAULT_TARGET,
-) -> None:
-    """Let an incident AWAITING_APPROVAL run its playbook: the healer acts and verifies, within the rails."""
-    _run("approve", incident, operator, output, where)
+def _operator_command(command: str, summary: str) -> Callable[..., None]:
+    """``selfheal COMMAND INCIDENT``, named ``COMMAND_command``, ``summary`` its help."""
+
+    def run(
+        incident: IncidentArgument,
+        operator: OperatorOption = None,
+        output: OutputOption = OutputFormat.TEXT,
+        where: TargetOptions = DEFAULT_TARGET,
+    ) -> None:
+        _run(command, incident, operator, output, where)
+
+    run.__doc__ = summary
+    run.__name__ = run.__qualname__ = f"{command}_command"
+    return target_command(run)
 
 
-@target_command
-def restore_command(
-    incident: IncidentArgument,
-    operator: OperatorOption = None,
-    output: OutputOption = OutputFormat.TEXT,
-    where: TargetOptions = DEFAULT_TARGET,
-) -> None:
-    """Undo what an incident's steps changed (where unchanged since), recorded as its own ledger entry."""
-    _run("restore", incident, operator, output, where)
+approve_command = _operator_command(
+    "approve",
+    "Let an incident AWAITING_APPROVAL run its playbook: the healer acts and verifies, within the rails.",
+)
+restore_command = _operator_command(
+    "restore",
+    "Undo what an incident's steps changed (where unchanged since), recorded as its own ledger entry.",
+)

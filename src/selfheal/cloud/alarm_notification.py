@@ -126,14 +126,39 @@ def build_notification(
     """Return what CloudWatch publishes for ``alarm`` moving from ``old_state`` to ``new_state``."""
     region_name = region_display_name(region)
     subject = f'{new_state}: "{alarm.name}" in {region_name}'
-    if alarm.alarm_rule is not None:
-        return Notification(
-            subject=subject[:MAX_SUBJECT_LENGTH],
-            message=json.dumps(
-                _composite_message(alarm, old_state, new_state, reason, change_time, account_id, region_name),
-                separators=(",", ":"),
-            ),
-        )
+    message: dict[str, Any] = {
+        "AlarmName": alarm.name,
+        "AlarmDescription": alarm.description or None,
+        "AWSAccountId": account_id,
+    }
+    if alarm.alarm_rule is None:  # a composite alarm's message does not say when it was configured
+        message["AlarmConfigurationUpdatedTimestamp"] = cloudwatch_timestamp(alarm.configuration_updated)
+    message |= {
+        "NewStateValue": new_state,
+        "NewStateReason": reason,
+        "StateChangeTime": cloudwatch_timestamp(change_time),
+        "Region": region_name,
+        "AlarmArn": alarm.arn,
+        "OldStateValue": old_state,
+        "OKActions": list(alarm.ok_actions),
+        "AlarmActions": list(alarm.alarm_actions),
+        "InsufficientDataActions": list(alarm.insufficient_data_actions),
+    }
+    if alarm.alarm_rule is None:
+        message["Trigger"] = _trigger(alarm)
+    else:
+        message["AlarmRule"] = alarm.alarm_rule
+        message["TriggeringChildren"] = [
+            {"Arn": arn, "State": {"Value": state, "Timestamp": stamp}}
+            for arn, state, stamp in alarm.triggering_children
+        ]
+    return Notification(
+        subject=subject[:MAX_SUBJECT_LENGTH], message=json.dumps(message, separators=(",", ":"))
+    )
+
+
+def _trigger(alarm: AlarmSnapshot) -> dict[str, Any]:
+    """A metric alarm's Trigger: its metric and statistic, or its metric math ``Metrics``."""
     trigger: dict[str, Any] = {
         "MetricName": alarm.metric_name,
         "Namespace": alarm.namespace,
@@ -159,53 +184,4 @@ def build_notification(
         del trigger["Statistic"]
         trigger["StatisticType"] = "ExtendedStatistic"
         trigger["ExtendedStatistic"] = alarm.extended_statistic
-    message: dict[str, Any] = {
-        "AlarmName": alarm.name,
-        "AlarmDescription": alarm.description or None,
-        "AWSAccountId": account_id,
-        "AlarmConfigurationUpdatedTimestamp": cloudwatch_timestamp(alarm.configuration_updated),
-        "NewStateValue": new_state,
-        "NewStateReason": reason,
-        "StateChangeTime": cloudwatch_timestamp(change_time),
-        "Region": region_name,
-        "AlarmArn": alarm.arn,
-        "OldStateValue": old_state,
-        "OKActions": list(alarm.ok_actions),
-        "AlarmActions": list(alarm.alarm_actions),
-        "InsufficientDataActions": list(alarm.insufficient_data_actions),
-        "Trigger": trigger,
-    }
-    return Notification(
-        subject=subject[:MAX_SUBJECT_LENGTH], message=json.dumps(message, separators=(",", ":"))
-    )
-
-
-def _composite_message(
-    alarm: AlarmSnapshot,
-    old_state: AlarmState,
-    new_state: AlarmState,
-    reason: str,
-    change_time: float,
-    account_id: str,
-    region_name: str,
-) -> dict[str, Any]:
-    """A composite alarm's message: no Trigger; its rule and the children that triggered the change."""
-    return {
-        "AlarmName": alarm.name,
-        "AlarmDescription": alarm.description or None,
-        "AWSAccountId": account_id,
-        "NewStateValue": new_state,
-        "NewStateReason": reason,
-        "StateChangeTime": cloudwatch_timestamp(change_time),
-        "Region": region_name,
-        "AlarmArn": alarm.arn,
-        "OldStateValue": old_state,
-        "OKActions": list(alarm.ok_actions),
-        "AlarmActions": list(alarm.alarm_actions),
-        "InsufficientDataActions": list(alarm.insufficient_data_actions),
-        "AlarmRule": alarm.alarm_rule,
-        "TriggeringChildren": [
-            {"Arn": arn, "State": {"Value": state, "Timestamp": stamp}}
-            for arn, state, stamp in alarm.triggering_children
-        ],
-    }
+    return trigger

@@ -41,6 +41,7 @@ from .alarm_transitions import AlarmTransition, AlarmTransitions
 from .metric_index import MetricIndex
 from .moto_patches import MotoPatches
 from .protocol import Cloud, component_of
+from .worker_thread import WorkerThread
 
 __all__ = [
     "EXPIRE_EVERY",
@@ -80,8 +81,7 @@ class AlarmScheduler:
         self._lock = threading.RLock()
         self._transitions = AlarmTransitions(self._lock)
         self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = WorkerThread("alarm-scheduler", self._run)
         self._due: dict[str, float] = {}
         self._skipped: set[str] = set()
         self._in_composites = False
@@ -109,7 +109,7 @@ class AlarmScheduler:
 
     def start(self, cloud: Cloud) -> None:
         """Patch moto's CloudWatch backend and start the evaluation thread."""
-        if self._thread is not None:
+        if self._worker.started:
             raise RuntimeError("the alarm scheduler is already started")
         backend = cloud.backend("cloudwatch")
         index = MetricIndex(backend)
@@ -134,17 +134,11 @@ class AlarmScheduler:
             now = cloud.clock.now()
             for alarm in backend.alarms.values():
                 self._adopt(alarm, now, None)
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="alarm-scheduler", daemon=True)
-        self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
         """Stop the thread and undo every patch."""
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            self._stopping.set()
-            self._wake.set()
-            thread.join(timeout=10)
+        self._worker.stop(wake=self._wake)
         self._patches.restore()
         self._index = None
         self._backend = None
@@ -176,7 +170,7 @@ class AlarmScheduler:
     def _run(self) -> None:
         assert self._cloud is not None
         clock = self._cloud.clock
-        while not self._stopping.is_set():
+        while not self._worker.stopping.is_set():
             try:
                 self.expire_if_due(clock.now())
             except Exception:

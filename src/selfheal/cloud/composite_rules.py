@@ -14,6 +14,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from selfheal.cloud.expression_tokens import TokenParser
+
 __all__ = [
     "MAX_RULE_LENGTH",
     "Constant",
@@ -28,7 +30,6 @@ __all__ = [
 ]
 
 MAX_RULE_LENGTH = 10_240  # PutCompositeAlarm's AlarmRule limit
-_MAX_DEPTH = 64
 _STATES = ("ALARM", "OK", "INSUFFICIENT_DATA")
 
 _TOKEN = re.compile(
@@ -85,36 +86,10 @@ def _alarm_name(reference: str) -> str:
     return reference
 
 
-def _tokens(rule: str) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    at = 0
-    rule = rule.rstrip()
-    while at < len(rule):
-        match = _TOKEN.match(rule, at)
-        if match is None or match.end() == at:
-            raise InvalidAlarmRule(f"unexpected character at position {at} of the alarm rule")
-        kind = match.lastgroup
-        assert kind is not None
-        out.append((kind, match.group(kind)))
-        at = match.end()
-    return out
-
-
-class _Parser:
-    def __init__(self, rule: str) -> None:
-        self.tokens = _tokens(rule)
-        self.at = 0
-        self.depth = 0
-
-    def peek(self) -> tuple[str, str] | None:
-        return self.tokens[self.at] if self.at < len(self.tokens) else None
-
-    def take(self) -> tuple[str, str]:
-        token = self.peek()
-        if token is None:
-            raise InvalidAlarmRule("the alarm rule ends too early")
-        self.at += 1
-        return token
+class _Parser(TokenParser):
+    pattern = _TOKEN
+    error = InvalidAlarmRule
+    subject = "alarm rule"
 
     def keyword(self, word: str) -> bool:
         token = self.peek()
@@ -124,16 +99,11 @@ class _Parser:
         return False
 
     def rule(self) -> RuleNode:
-        self.depth += 1
-        if self.depth > _MAX_DEPTH:
-            raise InvalidAlarmRule(f"the alarm rule nests deeper than {_MAX_DEPTH} levels")
-        try:
+        with self.nested():
             node = self.conjunction()
             while self.keyword("OR"):
                 node = Logical("OR", node, self.conjunction())
             return node
-        finally:
-            self.depth -= 1
 
     def conjunction(self) -> RuleNode:
         node = self.negation()
@@ -164,10 +134,8 @@ class _Parser:
         )
 
     def close(self) -> None:
-        token = self.peek()
-        if token != ("paren", ")"):
-            found = "the end" if token is None else repr(token[1])
-            raise InvalidAlarmRule(f"expected ')' in the alarm rule, found {found}")
+        if self.peek() != ("paren", ")"):
+            raise InvalidAlarmRule(f"expected ')' in the alarm rule, found {self.found()}")
         self.at += 1
 
     def state(self, word: str) -> RuleNode:
@@ -188,15 +156,9 @@ class _Parser:
 
 def parse(rule: str) -> RuleNode:
     """Parse a composite alarm's ``AlarmRule``; raise :class:`InvalidAlarmRule` when it is not valid."""
-    if not rule or not rule.strip():
-        raise InvalidAlarmRule("the alarm rule is empty")
-    if len(rule) > MAX_RULE_LENGTH:
-        raise InvalidAlarmRule(f"the alarm rule is longer than {MAX_RULE_LENGTH} characters")
-    parser = _Parser(rule)
+    parser = _Parser(rule, MAX_RULE_LENGTH)
     node = parser.rule()
-    token = parser.peek()
-    if token is not None:
-        raise InvalidAlarmRule(f"unexpected {token[1]!r} after a complete alarm rule")
+    parser.finish()
     return node
 
 

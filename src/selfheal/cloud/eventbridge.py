@@ -46,6 +46,7 @@ from .eventbridge_patterns import InvalidEventPattern, matches, parse_pattern
 from .eventbridge_schedule import InvalidSchedule, Schedule, parse_schedule
 from .moto_patches import MotoPatches, parameters
 from .protocol import Cloud, component_of
+from .worker_thread import WorkerThread
 
 __all__ = ["EventBridge", "TargetDelivery"]
 
@@ -86,8 +87,7 @@ class EventBridge:
         self._cloud: Cloud | None = None
         self._patterns: dict[str, dict[str, Any] | None] = {}
         self._schedules: dict[str, _Scheduled] = {}
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = WorkerThread("eventbridge-schedules", self._run)
         self._unobserve: Callable[[], None] | None = None
         self._moto_send: Callable[..., None] | None = None
 
@@ -160,16 +160,11 @@ class EventBridge:
         patches.install()
         self._patches = patches
         self._unobserve = observe_transitions(self)
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name="eventbridge-schedules", daemon=True)
-        self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
         """Stop the schedule thread, stop following alarms, restore moto's delivery."""
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            self._stopping.set()
-            thread.join(timeout=10)
+        self._worker.stop()
         if self._unobserve is not None:
             self._unobserve()
             self._unobserve = None
@@ -284,28 +279,12 @@ class EventBridge:
         cloud = self._cloud
         if cloud is None or (change.account_id, change.region) != (cloud.account_id, cloud.region):
             return
-        self.put_event(
-            state_change_event(
-                change.alarm,
-                change.old,
-                change.old_timestamp,
-                change.timestamp,
-                account_id=change.account_id,
-                region=change.region,
-            )
-        )
+        self.put_event(state_change_event(change))
 
     def lambda_action(self, action: str, change: StateChange) -> str | None:
         """Invoke the function ``action`` asynchronously with CloudWatch's alarm payload."""
         cloud = self._require_cloud()
-        payload = lambda_action_payload(
-            change.alarm,
-            change.old,
-            change.old_timestamp,
-            change.timestamp,
-            account_id=change.account_id,
-            region=change.region,
-        )
+        payload = lambda_action_payload(change)
         try:
             cloud.lambdas.invoke_async(action, json.dumps(payload).encode())
         except Exception as exc:
@@ -316,7 +295,7 @@ class EventBridge:
     # -- schedules ---------------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        while not self._stopping.is_set():
+        while not self._worker.stopping.is_set():
             try:
                 due = self.fire_due()
             except Exception:
@@ -324,7 +303,7 @@ class EventBridge:
                 due = math.inf
             assert self._cloud is not None
             delay = self._cloud.clock.to_real(due) - time.time() if math.isfinite(due) else _POLL
-            self._stopping.wait(min(_POLL, max(0.005, delay)))
+            self._worker.stopping.wait(min(_POLL, max(0.005, delay)))
 
     def fire_due(self) -> float:
         """Fire the scheduled rules that are due at cloud time now; return the next due time (or inf)."""

@@ -19,6 +19,7 @@ from typing import Any
 
 from .alarm_moto import AlarmState3, epoch
 from .alarm_notification import cloudwatch_timestamp
+from .alarm_transitions import StateChange
 
 __all__ = ["ALARM_STATE_CHANGE", "alarm_data", "event_time", "lambda_action_payload", "state_change_event"]
 
@@ -90,43 +91,27 @@ def alarm_data(alarm: Any, old: AlarmState3, old_timestamp: float | None, timest
     }
 
 
-def state_change_event(
-    alarm: Any,
-    old: AlarmState3,
-    old_timestamp: float | None,
-    timestamp: float,
-    *,
-    account_id: str,
-    region: str,
-) -> dict[str, Any]:
-    """The "CloudWatch Alarm State Change" event, ready for the default bus (without ``id``)."""
+def state_change_event(change: StateChange) -> dict[str, Any]:
+    """The "CloudWatch Alarm State Change" event of ``change``, ready for the default bus (without ``id``)."""
     return {
         "version": "0",
         "detail-type": ALARM_STATE_CHANGE,
         "source": "aws.cloudwatch",
-        "account": account_id,
-        "time": event_time(timestamp),
-        "region": region,
-        "resources": [alarm.alarm_arn],
-        "detail": alarm_data(alarm, old, old_timestamp, timestamp),
+        "account": change.account_id,
+        "time": event_time(change.timestamp),
+        "region": change.region,
+        "resources": [change.alarm.alarm_arn],
+        "detail": alarm_data(change.alarm, change.old, change.old_timestamp, change.timestamp),
     }
 
 
-def lambda_action_payload(
-    alarm: Any,
-    old: AlarmState3,
-    old_timestamp: float | None,
-    timestamp: float,
-    *,
-    account_id: str,
-    region: str,
-) -> dict[str, Any]:
-    """What an alarm action invokes a Lambda function with (asynchronously)."""
+def lambda_action_payload(change: StateChange) -> dict[str, Any]:
+    """What an alarm action invokes a Lambda function with (asynchronously) for ``change``."""
     return {
         "source": "aws.cloudwatch",
-        "alarmArn": alarm.alarm_arn,
-        "accountId": account_id,
-        "time": cloudwatch_timestamp(timestamp),
-        "region": region,
-        "alarmData": alarm_data(alarm, old, old_timestamp, timestamp),
+        "alarmArn": change.alarm.alarm_arn,
+        "accountId": change.account_id,
+        "time": cloudwatch_timestamp(change.timestamp),
+        "region": change.region,
+        "alarmData": alarm_data(change.alarm, change.old, change.old_timestamp, change.timestamp),
     }

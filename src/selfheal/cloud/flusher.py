@@ -6,7 +6,7 @@ moto on a timer, never one call per record.
 
 from __future__ import annotations
 
-import threading
+from .worker_thread import WorkerThread
 
 __all__ = ["PeriodicFlusher"]
 
@@ -20,29 +20,21 @@ class PeriodicFlusher:
         if interval <= 0:
             raise ValueError(f"interval must be positive, got {interval!r}")
         self._interval = interval
-        self._stopping = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._worker = WorkerThread(self.thread_name, self._run)
 
     def flush(self) -> object:
         """Write what is pending; subclasses implement it."""
         raise NotImplementedError
 
     def _run(self) -> None:
-        while not self._stopping.wait(self._interval):
+        while not self._worker.stopping.wait(self._interval):
             self.flush()
 
     def start(self) -> None:
         """Start the background flusher."""
-        if self._thread is not None:
-            raise RuntimeError(f"the {self.thread_name} thread is already started")
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, name=self.thread_name, daemon=True)
-        self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
         """Stop the background flusher and flush what is pending."""
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            self._stopping.set()
-            thread.join(timeout=10)
+        self._worker.stop()
         self.flush()

@@ -25,6 +25,8 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
+from selfheal.cloud.expression_tokens import TokenParser
+
 __all__ = [
     "Call",
     "Node",
@@ -40,7 +42,6 @@ __all__ = [
 Series = Sequence[float | None]
 
 _MAX_LENGTH = 1024  # PutMetricAlarm limits an expression to 1024 characters
-_MAX_DEPTH = 64
 
 
 class UnsupportedExpression(ValueError):
@@ -90,36 +91,13 @@ _SUPPORTED = {"IF": (2, 3), "FILL": (2, 2), "ABS": (1, 1), "CEIL": (1, 1), "FLOO
 _COMPARISONS = ("==", "!=", "<=", ">=", "<", ">")
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
-    out: list[tuple[str, str]] = []
-    at = 0
-    text = text.rstrip()
-    while at < len(text):
-        match = _TOKEN.match(text, at)
-        if match is None or match.end() == at:
-            raise UnsupportedExpression(f"unsupported character {text[at:].lstrip()[:1]!r} at position {at}")
-        kind = match.lastgroup
-        assert kind is not None
-        out.append((kind, match.group(kind)))
-        at = match.end()
-    return out
+class _Parser(TokenParser):
+    pattern = _TOKEN
+    error = UnsupportedExpression
+    subject = "expression"
 
-
-class _Parser:
-    def __init__(self, text: str) -> None:
-        self.tokens = _tokens(text)
-        self.at = 0
-        self.depth = 0
-
-    def peek(self) -> tuple[str, str] | None:
-        return self.tokens[self.at] if self.at < len(self.tokens) else None
-
-    def take(self) -> tuple[str, str]:
-        token = self.peek()
-        if token is None:
-            raise UnsupportedExpression("the expression ends too early")
-        self.at += 1
-        return token
+    def bad_character(self, text: str, at: int) -> str:
+        return f"unsupported character {text[at:].lstrip()[:1]!r} at position {at}"
 
     def accept(self, *ops: str) -> str | None:
         token = self.peek()
@@ -133,18 +111,11 @@ class _Parser:
 
     def expect(self, op: str) -> None:
         if self.accept(op) is None:
-            token = self.peek()
-            found = "the end" if token is None else repr(token[1])
-            raise UnsupportedExpression(f"expected {op!r}, found {found}")
+            raise UnsupportedExpression(f"expected {op!r}, found {self.found()}")
 
     def expression(self) -> Node:
-        self.depth += 1
-        if self.depth > _MAX_DEPTH:
-            raise UnsupportedExpression(f"the expression nests deeper than {_MAX_DEPTH} levels")
-        try:
+        with self.nested():
             return self.disjunction()
-        finally:
-            self.depth -= 1
 
     def disjunction(self) -> Node:
         node = self.conjunction()
@@ -254,14 +225,9 @@ def _constant(node: Node) -> float | None:
 
 def parse(expression: str) -> Node:
     """Parse ``expression``; raise :class:`UnsupportedExpression` naming what is not supported."""
-    if not expression.strip():
-        raise UnsupportedExpression("the expression is empty")
-    if len(expression) > _MAX_LENGTH:
-        raise UnsupportedExpression(f"the expression is longer than {_MAX_LENGTH} characters")
-    parser = _Parser(expression)
+    parser = _Parser(expression, _MAX_LENGTH)
     node = parser.expression()
-    if parser.peek() is not None:
-        raise UnsupportedExpression(f"unexpected {parser.peek()[1]!r} after a complete expression")  # type: ignore[index]
+    parser.finish()
     return node
 
 

@@ -1,0 +1,47 @@
+"""A component's background thread: a daemon running one loop, started once and stopped on request.
+
+The alarm scheduler, EventBridge's schedules and the periodic flushers each run one; the loop watches
+:attr:`WorkerThread.stopping` and ends when it is set.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+__all__ = ["WorkerThread"]
+
+
+class WorkerThread:
+    """Run ``loop`` on a daemon thread named ``name`` between :meth:`start` and :meth:`stop`."""
+
+    def __init__(self, name: str, loop: Callable[[], None]) -> None:
+        self.name = name
+        self.stopping = threading.Event()
+        self._loop = loop
+        self._thread: threading.Thread | None = None
+
+    @property
+    def started(self) -> bool:
+        """Whether :meth:`start` ran and :meth:`stop` has not."""
+        return self._thread is not None
+
+    def start(self) -> None:
+        """Start the thread; an error if it is already started."""
+        if self._thread is not None:
+            raise RuntimeError(f"the {self.name} thread is already started")
+        self.stopping.clear()
+        self._thread = threading.Thread(target=self._loop, name=self.name, daemon=True)
+        self._thread.start()
+
+    def stop(self, wake: threading.Event | None = None, timeout: float = 10) -> None:
+        """Set :attr:`stopping` (and ``wake``, which the loop may wait on); wait ``timeout`` s for the end.
+
+        Nothing happens when the thread is not started.
+        """
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            self.stopping.set()
+            if wake is not None:
+                wake.set()
+            thread.join(timeout)
