@@ -77,3 +77,47 @@ def test_bad_deploy_scenario_rolls_the_alias_back_and_shows_the_drift(workdir: W
     # Terraform still says version N: the next apply would move the alias forward again.
     assert re.search(rf'~ function_version = "{bad - 1}" -> "{bad}"', output)
     assert "Plan: 0 to add, 1 to change, 0 to destroy." in output
+
+
+def test_exhausted_scenario_runs_both_steps_escalates_and_stops(workdir: Workdir) -> None:
+    """`--scenario exhausted`: set_env, restart, neither helps → a verify_timeout escalation, nothing more."""
+    output = _demo(workdir, "exhausted")
+    assert "playbook exhausted, escalated to people — scenario exhausted, time scale 20" in output
+    assert re.search(r"^playbook exhausted: incident inc-\w+ UNVERIFIED after 2 steps$", output, re.MULTILINE)
+    assert re.search(r"^  step 1: set_env — PRICE_CACHE on → off \(applied\)$", output, re.MULTILINE)
+    assert re.search(
+        r"^  step 2: restart — HEALED_RESTART unset → inc-\w+ \(applied\)$", output, re.MULTILINE
+    )
+    # The escalation, as the people on call got it (the SQS queue the stack subscribes to the topic).
+    assert (
+        "escalated to people (escalation topic → SQS): selfheal: verify timeout for exhausted-pricing-errors"
+        in (output)
+    )
+    assert re.search(r"^  Why: .*the playbook is exhausted$", output, re.MULTILINE)
+    assert "no further action: 2 actions in the ledger, alarm still ALARM" in output
+    assert "healed:" not in output
+    assert re.search(r'"PRICE_CACHE"\s*=\s*"off" -> "on"', output)
+
+
+def test_poison_queue_scenario_disables_the_event_source_and_loses_no_message(workdir: Workdir) -> None:
+    """`--scenario poison-queue`: poison → errors ALARM → disable_event_source → OK; every message counted."""
+    output = _demo(workdir, "poison-queue")
+    assert "loop verified — scenario poison-queue, time scale 20" in output
+    assert output.count("poison: malformed order poison-") == 5
+    healed = (
+        r"^healed: event source Enabled → Disabled by the healer's disable_event_source "
+        r"\(incident inc-\w+, RECOVERED\)$"
+    )
+    assert re.search(healed, output, re.MULTILINE)
+    counted = re.search(
+        r"^messages: (\d+) sent \((\d+) orders, 5 poison\) = (\d+) processed \+ (\d+) in the queue "
+        r"\+ (\d+) in the DLQ — none lost$",
+        output,
+        re.MULTILINE,
+    )
+    assert counted is not None, output[-3000:]
+    sent, orders, processed, queued, dead = (int(v) for v in counted.groups())
+    assert sent == orders + 5 == processed + queued + dead
+    assert queued >= 5 - dead  # the poison waits in the queue (or its DLQ), not in fulfilment
+    assert re.search(r"^event source mapping [0-9a-f-]{36}: Disabled", output, re.MULTILINE)
+    assert re.search(r"~ enabled\s*=\s*false -> true", output)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import io
+import json
 import re
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +19,10 @@ import selfheal.demo.run
 from healer.ledger import Incident
 from selfheal.cli.app import app
 from selfheal.demo.breaker import Breaker
-from selfheal.demo.plays import BAD_DEPLOY, FLAG, Breakage, find_deploy_dir, play
+from selfheal.demo.exhausted import EXHAUSTED, read_escalations
+from selfheal.demo.orders import OrderSender
+from selfheal.demo.plays import BAD_DEPLOY, FLAG, Breakage, Play, Report, find_deploy_dir, play
+from selfheal.demo.poison_queue import POISON_QUEUE
 from selfheal.demo.run import DemoResult, DemoSettings, healed_change, run_demo_command
 from selfheal.demo.scenarios import PLANNED_SCENARIOS, SCENARIOS, resolve_scenarios
 from selfheal.demo.summary import DemoSummary, drift_lines, render_summary
@@ -49,7 +54,13 @@ def _incident(status: str, action: str | None) -> Incident:
 
 @pytest.mark.parametrize(
     ("name", "expected"),
-    [("flag", ("flag",)), ("bad-deploy", ("bad-deploy",)), ("all", ("flag", "bad-deploy"))],
+    [
+        ("flag", ("flag",)),
+        ("bad-deploy", ("bad-deploy",)),
+        ("exhausted", ("exhausted",)),
+        ("poison-queue", ("poison-queue",)),
+        ("all", ("flag", "bad-deploy", "exhausted", "poison-queue")),
+    ],
 )
 def test_scenario_names_resolve_in_order(name: str, expected: tuple[str, ...]) -> None:
     """A scenario runs alone; `all` runs every one, flag first."""
@@ -57,11 +68,13 @@ def test_scenario_names_resolve_in_order(name: str, expected: tuple[str, ...]) -
     assert DemoSettings(scenario=name).scenarios == expected
 
 
-@pytest.mark.parametrize("name", ["nope", "", "FLAG", "poison-queue"])
+@pytest.mark.parametrize("name", ["nope", "", "FLAG", "overload"])
 def test_an_unknown_scenario_is_refused_naming_the_known_ones(name: str) -> None:
-    """An unknown (or not yet implemented) name is a ValueError listing flag, bad-deploy and all."""
+    """An unknown (or not yet implemented) name is a ValueError listing the scenarios and all."""
     with pytest.raises(
-        ValueError, match=r"unknown scenario .*: --scenario must be one of flag, bad-deploy, all"
+        ValueError,
+        match=r"unknown scenario .*: --scenario must be one of flag, bad-deploy, exhausted, poison-queue, all"
+        r"$",
     ):
         DemoSettings(scenario=name)
 
@@ -87,17 +100,17 @@ def test_cli_bad_scenario_is_one_line_exit_2_and_creates_nothing(tmp_path: Path,
 
 
 def test_cli_help_names_the_scenarios_there_are_and_those_planned() -> None:
-    """`demo --help` lists flag, bad-deploy and all, and says which planned scenarios are not there yet."""
+    """`demo --help` lists the scenarios and all, and says which planned scenarios are not there yet."""
     result = CliRunner().invoke(app, ["demo", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     text = " ".join(result.output.split())
     assert "--scenario" in text
     for name in [*SCENARIOS, "all", *PLANNED_SCENARIOS]:
         assert name in text
-    assert re.search(r"Not implemented yet: poison-queue, overload, exhausted", text)
+    assert re.search(r"Not implemented yet: overload", text)
 
 
-@pytest.mark.parametrize("given", [None, "flag", "bad-deploy", "all"])
+@pytest.mark.parametrize("given", [None, "flag", "bad-deploy", "exhausted", "poison-queue", "all"])
 def test_cli_passes_the_scenario_on(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, given: str | None
 ) -> None:
@@ -119,7 +132,7 @@ def _summary(scenario: str, failure: str | None = None) -> DemoSummary:
     return DemoSummary(20.0, (), 10, 1, (), 1.0, failure=failure, scenario=scenario)
 
 
-def test_all_runs_flag_then_bad_deploy_and_returns_the_worst_exit(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_all_runs_every_scenario_in_order_and_returns_the_worst_exit(monkeypatch: pytest.MonkeyPatch) -> None:
     """`--scenario all` runs each scenario in turn, prints each summary, and exits with the worst code."""
     ran: list[str] = []
 
@@ -131,13 +144,15 @@ def test_all_runs_flag_then_bad_deploy_and_returns_the_worst_exit(monkeypatch: p
     monkeypatch.setattr(selfheal.demo.run, "run_demo", fake)
     out = io.StringIO()
     code = run_demo_command(DemoSettings(scenario="all"), Workdir(Path("w")), Console(file=out, width=200))
-    assert ran == ["flag", "bad-deploy"]
+    assert ran == ["flag", "bad-deploy", "exhausted", "poison-queue"]
     assert code == 1
     text = out.getvalue()
     assert (
-        text.index("scenario 1/2: flag")
+        text.index("scenario 1/4: flag")
         < text.index("scenario flag,")
-        < text.index("scenario 2/2: bad-deploy")
+        < text.index("scenario 2/4: bad-deploy")
+        < text.index("scenario 3/4: exhausted")
+        < text.index("scenario 4/4: poison-queue")
     )
     assert "loop verified — scenario bad-deploy" in text
 
@@ -163,7 +178,7 @@ def test_run_demo_runs_one_scenario() -> None:
         )
 
 
-@pytest.mark.parametrize("scenario", [FLAG, BAD_DEPLOY])
+@pytest.mark.parametrize("scenario", [FLAG, BAD_DEPLOY, EXHAUSTED, POISON_QUEUE])
 def test_each_scenario_applies_a_module_of_deploy_with_its_own_variables(scenario: Any) -> None:
     """The module is found from the checkout, and every variable the demo sets is one of its variables."""
     module = find_deploy_dir(scenario.module, start=ROOT)
@@ -171,9 +186,9 @@ def test_each_scenario_applies_a_module_of_deploy_with_its_own_variables(scenari
     interface = read_interface(module)
     assert set(scenario.variables(DemoSettings())) <= set(interface.variables)
     # The names the demo, the dashboard and `selfheal status` read.
-    assert {"api_endpoint", "fragile_function_name", "alarm_name", "ledger_table_name", "region"} <= set(
-        interface.outputs
-    )
+    assert {"fragile_function_name", "alarm_name", "ledger_table_name", "region"} <= set(interface.outputs)
+    # Where the traffic goes: the HTTP API, or the queue a queue-fed scenario's own sender fills.
+    assert ("api_endpoint" if scenario.traffic is None else "queue_url") in interface.outputs
 
 
 def test_bad_deploy_starts_healthy_and_watches_the_alias() -> None:
@@ -282,3 +297,254 @@ def test_the_breaker_waits_for_served_traffic_then_breaks_once() -> None:
     assert breaker.take() == Breakage("bad deploy: version 2", "2") and breaker.take() is None
     assert not breaker.pending and breaker.error is None
     assert calls == [(Workdir(Path("w")), "http://127.0.0.1:1", {"failure_rate": "0"}, "lambda-client", {})]
+
+
+def test_exhausted_ends_unverified_and_that_is_not_giving_up() -> None:
+    """For exhausted, an UNVERIFIED incident is the end the scenario expects, not a failure."""
+    assert EXHAUSTED.ends == "UNVERIFIED" and EXHAUSTED.hold_seconds > 0 and EXHAUSTED.report is not None
+    timeline = Timeline(baseline="on", setting="PRICE_CACHE", ends=EXHAUSTED.ends)
+    timeline.observe(Sample(1.0, incidents=(_incident("UNVERIFIED", "restart HEALED_RESTART=inc-1"),)))
+    assert timeline.ended and timeline.gave_up is None
+    seeded = Timeline(baseline="0.3")
+    seeded.observe(Sample(1.0, incidents=(_incident("UNVERIFIED", "set_env FAILURE_RATE=0"),)))
+    assert not seeded.ended and "UNVERIFIED" in (seeded.gave_up or "")
+
+
+def _report(scenario: Play, *args: Any) -> Report:
+    """The scenario's report (each tested scenario has one)."""
+    assert scenario.report is not None
+    return scenario.report(*args)
+
+
+class _Queue:
+    """A stand-in SQS client holding SNS envelopes."""
+
+    def __init__(self, bodies: list[str]) -> None:
+        self.bodies = bodies
+
+    def receive_message(self, **kwargs: Any) -> dict[str, Any]:
+        return {"Messages": [{"Body": body} for body in self.bodies]}
+
+
+class _Target:
+    def __init__(self, queue: _Queue) -> None:
+        self.queue = queue
+
+    def client(self, name: str) -> _Queue:
+        assert name == "sqs"
+        return self.queue
+
+
+def _exhausted_timeline(*incidents: Incident) -> Timeline:
+    timeline = Timeline(baseline="on", setting="PRICE_CACHE", ends="UNVERIFIED")
+    timeline.observe(Sample(1.0, alarm_state="ALARM", incidents=incidents))
+    return timeline
+
+
+def _exhausted_incident(actions: tuple[str, ...]) -> Incident:
+    from healer.incident import StepRecord
+
+    steps = tuple(
+        StepRecord(
+            i,
+            a,
+            0.0,
+            "applied",
+            "ok",
+            ({"field": f"Environment.Variables.V{i}", "before": None, "after": "x"},),
+        )
+        for i, a in enumerate(actions)
+    )
+    return replace(
+        _incident("UNVERIFIED", f"{actions[-1]} …"),
+        steps=steps,
+        decision_code="verify_timeout",
+        playbook=("set_env", "restart"),
+    )
+
+
+ESCALATION = json.dumps(
+    {
+        "Subject": "selfheal: verify timeout for exhausted-pricing-errors",
+        "Message": "selfheal escalation\n\nWhat was done:   restart\n"
+        "Why:             the playbook is exhausted\n"
+        "Incident:        inc-1 (see `selfheal status`)\n",
+    }
+)
+
+
+def test_exhausted_report_shows_both_steps_the_escalation_and_no_further_action() -> None:
+    """Two steps, an escalation of the incident in the queue, no third action: the report passes."""
+    incident = _exhausted_incident(("set_env", "restart"))
+    timeline = _exhausted_timeline(incident)
+    report = _report(EXHAUSTED, _Target(_Queue([ESCALATION])), {"escalation_queue_url": "q"}, timeline, None)
+    assert report.failure is None, report.failure
+    text = "\n".join(report.lines)
+    assert "step 1: set_env — V0 unset → x" in text and "step 2: restart" in text
+    assert "escalated to people (escalation topic → SQS): selfheal: verify timeout" in text
+    assert "Why:             the playbook is exhausted" in text
+    assert "no further action: 2 actions in the ledger, alarm still ALARM" in text
+
+
+@pytest.mark.parametrize(
+    ("actions", "bodies", "problem"),
+    [
+        (("set_env", "restart"), [], "no escalation of incident inc-1"),
+        (("set_env", "restart", "set_env"), [ESCALATION], "acted again"),
+        (("set_env",), [ESCALATION], "not the playbook"),
+    ],
+)
+def test_exhausted_report_fails_without_escalation_or_with_another_action(
+    actions: tuple[str, ...], bodies: list[str], problem: str
+) -> None:
+    """A missing escalation, a third action or a step short is the scenario's failure."""
+    incident = _exhausted_incident(actions)
+    report = _report(
+        EXHAUSTED, _Target(_Queue(bodies)), {"escalation_queue_url": "q"}, _exhausted_timeline(incident), None
+    )
+    assert report.failure is not None and problem in report.failure
+
+
+def test_read_escalations_unwraps_sns_envelopes() -> None:
+    """Each SQS message is an SNS envelope: its Subject and Message are the escalation."""
+    [found] = read_escalations(_Queue([ESCALATION]), "q")
+    assert found.subject.startswith("selfheal: verify timeout") and "Incident:        inc-1" in found.message
+
+
+def test_an_escalation_scenario_titles_its_summary_and_prints_its_notes() -> None:
+    """The summary's title is the scenario's, its notes follow the totals; a failure says NOT as expected."""
+    out = io.StringIO()
+    summary = replace(_summary("exhausted"), title=EXHAUSTED.title, notes=("no further action: 2 actions",))
+    render_summary(summary, Console(file=out, width=200, color_system=None))
+    text = " ".join(out.getvalue().split())
+    assert "playbook exhausted, escalated to people — scenario exhausted" in text
+    assert "no further action: 2 actions" in text
+    out = io.StringIO()
+    render_summary(replace(summary, failure="boom"), Console(file=out, width=200, color_system=None))
+    assert "NOT as expected (playbook exhausted, escalated to people)" in " ".join(out.getvalue().split())
+
+
+class _Sqs:
+    """A stand-in SQS client: records bodies, refuses the ones listed."""
+
+    def __init__(self, refuse: int = 0) -> None:
+        self.bodies: list[str] = []
+        self.refuse = refuse
+
+    def send_message(self, QueueUrl: str, MessageBody: str) -> dict[str, str]:
+        from botocore.exceptions import ClientError
+
+        if self.refuse:
+            self.refuse -= 1
+            raise ClientError({"Error": {"Code": "AccessDenied", "Message": "no"}}, "SendMessage")
+        self.bodies.append(MessageBody)
+        return {"MessageId": str(len(self.bodies))}
+
+
+def test_the_order_sender_counts_what_sqs_accepted_and_sends_the_poison_once() -> None:
+    """Orders at the rate, five malformed ones after poison_after, each an event; refusals not counted."""
+    import threading
+
+    sqs = _Sqs(refuse=2)
+    sender = OrderSender(sqs, "q", 200.0, poison=3, poison_after=0.05, poison_spacing=0.01)
+    thread = threading.Thread(target=sender.run)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while sender.poison_sent < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    sender.stop()
+    thread.join(5)
+    bodies = [json.loads(b) for b in sqs.bodies]
+    poison = [b for b in bodies if not isinstance(b["quantity"], int)]
+    assert len(poison) == sender.poison_sent == 3 and sender.refused == 2
+    assert sender.accepted == len(bodies) == sender.orders_sent + 3
+    assert len({b["order_id"] for b in bodies}) == len(bodies)
+    assert sender.take_events() == [
+        f"poison: malformed order poison-{i} sent to the queue" for i in (1, 2, 3)
+    ]
+    assert sender.take_events() == []
+    assert sender.stats.snapshot().completed == len(bodies) + 2
+
+
+class _QueueCounts:
+    """A stand-in SQS client answering GetQueueAttributes per queue URL."""
+
+    def __init__(self, counts: dict[str, int]) -> None:
+        self.counts = counts
+
+    def get_queue_attributes(self, QueueUrl: str, AttributeNames: list[str]) -> dict[str, Any]:
+        return {"Attributes": {"ApproximateNumberOfMessages": str(self.counts[QueueUrl])}}
+
+
+class _Lambda:
+    def __init__(self, state: str) -> None:
+        self.state = state
+
+    def get_event_source_mapping(self, UUID: str) -> dict[str, str]:
+        return {"UUID": UUID, "State": self.state}
+
+
+class _Cloud:
+    def __init__(self, counts: dict[str, int], state: str) -> None:
+        self.clients = {"sqs": _QueueCounts(counts), "lambda": _Lambda(state)}
+
+    def client(self, name: str) -> Any:
+        return self.clients[name]
+
+
+POISON_OUTPUTS = {
+    "queue_url": "orders",
+    "dlq_url": "dlq",
+    "fulfilment_queue_url": "done",
+    "event_source_mapping_uuid": "u-1",
+}
+
+
+def _sent(orders: int, poison: int) -> OrderSender:
+    sender = OrderSender(_Sqs(), "orders", 10.0)
+    sender.orders_sent, sender.poison_sent = orders, poison
+    return sender
+
+
+def test_poison_queue_report_accounts_for_every_message() -> None:
+    """Sent = processed + queued + dead, with the mapping Disabled: none lost, no failure."""
+    cloud = _Cloud({"orders": 40, "dlq": 2, "done": 63}, "Disabled")
+    report = _report(POISON_QUEUE, cloud, POISON_OUTPUTS, Timeline(baseline="Enabled"), _sent(100, 5))
+    assert report.failure is None, report.failure
+    assert report.lines[0] == (
+        "messages: 105 sent (100 orders, 5 poison) = "
+        "63 processed + 40 in the queue + 2 in the DLQ — none lost"
+    )
+    assert "event source mapping u-1: Disabled" in report.lines[1]
+
+
+@pytest.mark.parametrize(
+    ("counts", "state", "problem"),
+    [
+        ({"orders": 40, "dlq": 0, "done": 63}, "Disabled", "105 messages sent but 103 accounted for"),
+        ({"orders": 40, "dlq": 2, "done": 63}, "Enabled", "the event source mapping is Enabled"),
+    ],
+)
+def test_poison_queue_report_fails_on_a_lost_message_or_a_mapping_left_on(
+    counts: dict[str, int], state: str, problem: str
+) -> None:
+    """A message unaccounted for, or a mapping still enabled, is the scenario's failure."""
+    cloud = _Cloud(counts, state)
+    report = _report(POISON_QUEUE, cloud, POISON_OUTPUTS, Timeline(baseline="Enabled"), _sent(100, 5))
+    assert report.failure is not None and problem in report.failure
+
+
+def test_poison_queue_drift_is_the_mapping_enabled_again() -> None:
+    """From a plan, poison-queue keeps the mapping's enabled line and the tally."""
+    plan = """
+  ~ resource "aws_lambda_event_source_mapping" "orders" {
+      ~ enabled                            = false -> true
+        id                                 = "u-1"
+    }
+
+Plan: 0 to add, 1 to change, 0 to destroy.
+"""
+    assert drift_lines(plan, POISON_QUEUE.drift) == (
+        "~ enabled                            = false -> true",
+        "Plan: 0 to add, 1 to change, 0 to destroy.",
+    )

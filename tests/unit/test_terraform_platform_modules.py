@@ -24,7 +24,15 @@ PLATFORM = ROOT / "deploy" / "modules" / "platform"
 PROTECT = ROOT / "deploy" / "modules" / "protect"
 EXAMPLE = ROOT / "deploy" / "examples" / "two_functions"
 BAD_DEPLOY = ROOT / "deploy" / "scenarios" / "bad_deploy"
-DIRS = {"platform": PLATFORM, "protect": PROTECT, "two_functions": EXAMPLE, "bad_deploy": BAD_DEPLOY}
+SCENARIOS = ROOT / "deploy" / "scenarios"
+DIRS = {
+    "platform": PLATFORM,
+    "protect": PROTECT,
+    "two_functions": EXAMPLE,
+    "bad_deploy": BAD_DEPLOY,
+    "exhausted": SCENARIOS / "exhausted",
+    "poison_queue": SCENARIOS / "poison_queue",
+}
 DOCS = ROOT / "docs" / "platform.md"
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 SCHEMA_CANDIDATES = (

@@ -8,6 +8,9 @@ watches and which drift ``terraform plan`` must show afterwards.
   second ``terraform apply`` with ``failure_rate`` raised, which publishes version N+1 and moves ``live``
   onto it; the view watches the alias, which the healer's ``rollback_alias`` moves back to N; the plan
   moves it forward again (the bad release is still what Terraform says).
+- ``exhausted`` (:mod:`selfheal.demo.exhausted`) and ``poison-queue`` (:mod:`selfheal.demo.poison_queue`)
+  have modules of their own: a playbook that runs out and escalates, and a queue-fed function whose event
+  source the healer disables.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from selfheal.demo.settings import DemoSettings
+from selfheal.demo.timeline import Timeline
 from selfheal.stack.control import StackError, stack_terraform
 from selfheal.terraform.driver import TerraformError
 from selfheal.terraform.stack import write_stack
@@ -33,6 +37,7 @@ __all__ = [
     "FLAG",
     "Breakage",
     "Play",
+    "Report",
     "find_deploy_dir",
     "play",
 ]
@@ -50,6 +55,15 @@ class Breakage:
 
 
 @dataclass(frozen=True)
+class Report:
+    """What a scenario adds to the summary once the loop has ended: its lines, and why it failed (None:
+    it did what the scenario says)."""
+
+    lines: tuple[str, ...]
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
 class Play:
     """One scenario.
 
@@ -58,6 +72,13 @@ class Play:
     once clean traffic flows and says what it did; ``drift`` picks the plan lines to show,
     ``drift_needed`` is what one of them must hold for the demo to pass, and ``drift_note`` what the
     summary says about that drift; ``breaking`` says what ``breaks`` is doing while it runs.
+
+    ``ends`` is the incident status the scenario ends in (``RECOVERED``: healed; ``UNVERIFIED``: the
+    playbook ran out and people were told); the demo keeps watching ``hold_seconds`` (real) after it, so
+    anything the healer did next would be seen. ``report(target, outputs, timeline, traffic)``, when given,
+    reads what the scenario proves from the cloud (e.g. the escalation) for the summary, titled ``title``.
+    ``traffic(target, outputs, settings)``, when given, replaces the HTTP load with its own sender (and
+    says where it sends, for the view); ``traffic_noun`` is what the summary calls what it sent.
     """
 
     name: str
@@ -71,6 +92,12 @@ class Play:
     breaks: Callable[[Workdir, str, Mapping[str, str], Any, Mapping[str, Any]], Breakage] | None = None
     drift_note: str | None = None
     breaking: str = "causing the failure"
+    ends: str = "RECOVERED"
+    hold_seconds: float = 0.0
+    report: Callable[[Any, Mapping[str, Any], Timeline, Any], Report] | None = None
+    title: str = "loop verified"
+    traffic: Callable[[Any, Mapping[str, Any], DemoSettings], tuple[Any, str]] | None = None
+    traffic_noun: str = "requests"
 
 
 def find_deploy_dir(relative: Path, start: Path | None = None) -> Path:
@@ -80,6 +107,20 @@ def find_deploy_dir(relative: Path, start: Path | None = None) -> Path:
         if (candidate / "variables.tf").is_file():
             return candidate
     raise StackError(f"cannot find the Terraform module {relative} (run from the selfheal checkout)")
+
+
+def env_variable(name: str) -> Callable[[Any, Mapping[str, Any]], str | None]:
+    """A ``read_setting`` for the protected function's environment variable ``name``."""
+
+    def read(lam: Any, outputs: Mapping[str, Any]) -> str | None:
+        try:
+            config = lam.get_function_configuration(FunctionName=str(outputs["fragile_function_name"]))
+        except (BotoCoreError, ClientError):
+            return None
+        variables: dict[str, str] = (config.get("Environment") or {}).get("Variables") or {}
+        return variables.get(name)
+
+    return read
 
 
 def _failure_rate(lam: Any, outputs: Mapping[str, Any]) -> str | None:
@@ -166,9 +207,11 @@ BAD_DEPLOY = Play(
     ),
 )
 
-_PLAYS = {p.name: p for p in (FLAG, BAD_DEPLOY)}
-
 
 def play(name: str) -> Play:
     """The scenario called ``name`` (one of :data:`selfheal.demo.scenarios.SCENARIOS`); KeyError else."""
-    return _PLAYS[name]
+    # Scenarios with a module of their own import Play from here, so they are imported on first use.
+    from selfheal.demo.exhausted import EXHAUSTED
+    from selfheal.demo.poison_queue import POISON_QUEUE
+
+    return {p.name: p for p in (FLAG, BAD_DEPLOY, EXHAUSTED, POISON_QUEUE)}[name]

@@ -30,7 +30,8 @@ from healer.ledger import Incident, LedgerUnavailable
 from selfheal.clock import Clock
 from selfheal.dashboard import DashboardError, DashboardServer, start_dashboard, terraform_restore
 from selfheal.demo.breaker import Breaker
-from selfheal.demo.plays import FLAG, Play, find_deploy_dir, play
+from selfheal.demo.orders import OrderSender
+from selfheal.demo.plays import FLAG, Play, Report, find_deploy_dir, play
 from selfheal.demo.settings import DemoSettings
 from selfheal.demo.summary import DemoSummary, drift_lines, loop_timings, render_summary
 from selfheal.demo.timeline import Sample, Timeline
@@ -77,6 +78,19 @@ class IncidentErrors:
     errors: list[Datapoint]
     fine: list[Datapoint]
     period: int
+
+
+@dataclass(frozen=True)
+class Watched:
+    """What the demo saw: the timeline, the failure (None when the scenario ended as it should), the
+    requests and 5xx served, the incident's errors per alarm period, and the traffic that was sent."""
+
+    timeline: Timeline
+    failure: str | None
+    requests: int
+    errors: int
+    incident_errors: IncidentErrors
+    traffic: Any
 
 
 class LoopProbe:
@@ -142,7 +156,7 @@ class LoopProbe:
             return IncidentErrors([], [], period)
         return IncidentErrors(errors, fine, period)
 
-    def sample(self, at: float, generator: LoadGenerator) -> Sample:
+    def sample(self, at: float, generator: LoadGenerator | OrderSender) -> Sample:
         """One poll of everything."""
         state, reason = self.alarm()
         variables = self.function_variables() or {}
@@ -202,13 +216,11 @@ def _watch(
     dashboard_url: str | None = None,
     scenario: Play | None = None,
     variables: Mapping[str, str] | None = None,
-) -> tuple[Timeline, str | None, int, int, IncidentErrors]:
-    """Send traffic, cause the scenario's failure if it has one, and poll until verified, given up or the
-    deadline; return the timeline, the failure (None when verified), the requests and 5xx served, and the
-    incident's errors per alarm period."""
+) -> Watched:
+    """Send traffic, cause the scenario's failure if it has one, and poll until the scenario's end (a
+    verified recovery unless it says otherwise), the healer gave up or the deadline."""
     scenario = scenario or play(settings.scenario)
     outputs = deployed.outputs
-    url = str(outputs["api_endpoint"])
     target = cloud_target(workdir, deployed)
     # flag watches FAILURE_RATE, which comes with the environment the probe reads anyway.
     probe = LoopProbe(target, outputs, None if scenario is FLAG else scenario.read_setting)
@@ -216,12 +228,18 @@ def _watch(
     breaker = Breaker(scenario, workdir, deployed, lam, variables or {})
     baseline = scenario.read_setting(lam, outputs)
     default = f"{settings.failure_rate:g}" if scenario is FLAG else "—"
-    timeline = Timeline(baseline=baseline or default, setting=scenario.setting)
-    plan = TrafficPlan(url=url, rate=settings.rate, duration=settings.deadline + 60, concurrency=16)
-    generator = LoadGenerator(plan)
+    timeline = Timeline(baseline=baseline or default, setting=scenario.setting, ends=scenario.ends)
+    generator: LoadGenerator | OrderSender
+    if scenario.traffic is not None:  # e.g. messages to a queue rather than requests to an HTTP API
+        generator, url = scenario.traffic(target, outputs, settings)
+    else:
+        url = str(outputs["api_endpoint"])
+        plan = TrafficPlan(url=url, rate=settings.rate, duration=settings.deadline + 60, concurrency=16)
+        generator = LoadGenerator(plan)
     sender = threading.Thread(target=generator.run, name="demo-traffic", daemon=True)
     view = view or make_view(console, settings.time_scale, url, dashboard_url)
     failure: str | None = None
+    hold_until: float | None = None  # once the scenario's end is seen: watch on until then
     started = time.monotonic()
     sender.start()
     try:
@@ -230,6 +248,8 @@ def _watch(
                 at = time.monotonic() - started
                 new = timeline.observe(probe.sample(at, generator))
                 new += breaker.maybe_start(at, timeline, settings.break_after)
+                if isinstance(generator, OrderSender):
+                    new += [timeline.note(at, "traffic", text) for text in generator.take_events()]
                 done = breaker.take()
                 if done is not None:
                     # What the failure left (the bad release) is the value the healer must move away from.
@@ -239,12 +259,14 @@ def _watch(
                 if breaker.error is not None:
                     failure = breaker.error
                     break
-                if timeline.verified and not breaker.pending:
+                if hold_until is None and timeline.ended and not breaker.pending:
+                    hold_until = at + scenario.hold_seconds
+                if hold_until is not None and at >= hold_until:
                     break
                 failure = timeline.gave_up
                 if failure:
                     break
-                if at > settings.deadline:
+                if at > settings.deadline and hold_until is None:
                     latest, incident = timeline.latest, timeline.incident
                     failure = (
                         f"no verified recovery within {settings.deadline:g} s: alarm {latest.alarm_state}, "
@@ -258,7 +280,8 @@ def _watch(
         sender.join(timeout=20)
         breaker.join(timeout=60)
     final = generator.stats.snapshot()
-    return timeline, failure, final.completed, final.server_errors, probe.incident_errors(timeline.incident)
+    errors = probe.incident_errors(timeline.incident)
+    return Watched(timeline, failure, final.completed, final.server_errors, errors, generator)
 
 
 def stop_demo_dashboard(dashboard: DashboardServer, keep: bool, reporter: Reporter) -> None:
@@ -307,14 +330,18 @@ def run_demo(
         reporter=reporter,
     )
     drift: tuple[str, ...] = ()
+    report = Report(())
     dashboard: DashboardServer | None = None
     try:
         if settings.dashboard:
             dashboard = _serve_dashboard(settings, workdir, deployed, reporter)
         url = dashboard.url if dashboard is not None else None
-        timeline, failure, requests, errors, incident_errors = _watch(
-            settings, workdir, deployed, console, view, url, scenario, variables
-        )
+        watched = _watch(settings, workdir, deployed, console, view, url, scenario, variables)
+        timeline, failure, incident_errors = watched.timeline, watched.failure, watched.incident_errors
+        if scenario.report is not None:
+            target = cloud_target(workdir, deployed)
+            report = scenario.report(target, deployed.outputs, timeline, watched.traffic)
+            failure = failure or report.failure
         with reporter.phase("terraform plan (drift after the healer's change)"):
             plan = stack_terraform(workdir, deployed.cloud.endpoint).plan(check=False)
         drift = drift_lines(plan.stdout, scenario.drift)
@@ -347,14 +374,17 @@ def run_demo(
             incident_errors.fine,
             scenario.act_span,
         ),
-        requests=requests,
-        errors_served=errors,
+        requests=watched.requests,
+        errors_served=watched.errors,
+        traffic=scenario.traffic_noun,
         drift=drift,
         wall_seconds=time.monotonic() - started,
         failure=failure,
         scenario=scenario.name,
-        change=healed_change(timeline),
+        change=healed_change(timeline) if scenario.ends == "RECOVERED" else None,
         drift_note=scenario.drift_note if drift else None,
+        title=scenario.title,
+        notes=report.lines,
     )
     return DemoResult(summary, 0 if failure is None else 1)
 

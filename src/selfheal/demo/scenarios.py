@@ -24,11 +24,19 @@ SCENARIOS: dict[str, str] = {
         "deploy/scenarios/bad_deploy: a failing version is deployed behind the alias live; the healer's "
         "rollback_alias moves live back to the version before"
     ),
+    "exhausted": (
+        "deploy/scenarios/exhausted: a bug no playbook step fixes; set_env then restart leave the alarm in "
+        "ALARM, and the healer escalates to people (UNVERIFIED) and does nothing more"
+    ),
+    "poison-queue": (
+        "deploy/scenarios/poison_queue: malformed orders make a queue-fed worker fail; the healer's "
+        "disable_event_source stops its event source mapping, and every message is accounted for"
+    ),
 }
 DEFAULT_SCENARIO = "flag"
 ALL = "all"
 # Named by issue #11, not implemented yet.
-PLANNED_SCENARIOS = ("poison-queue", "overload", "exhausted")
+PLANNED_SCENARIOS = ("overload",)
 
 
 def resolve_scenarios(name: str) -> tuple[str, ...]:

@@ -45,6 +45,9 @@ class DemoSummary:
     scenario: str = "flag"
     change: str | None = None
     drift_note: str | None = None
+    title: str = "loop verified"
+    notes: tuple[str, ...] = ()
+    traffic: str = "requests"
 
 
 def _pair(cloud: float | None, real: float | None, scale: float) -> tuple[float | None, float | None]:
@@ -117,7 +120,9 @@ def _seconds(value: float | None) -> str:
 
 def render_summary(summary: DemoSummary, console: Console) -> None:
     """Print the summary: a table of timings, the traffic totals and the drift lines."""
-    title = "loop verified" if summary.failure is None else "loop NOT verified"
+    title = summary.title if summary.failure is None else f"NOT as expected ({summary.title})"
+    if summary.title == "loop verified" and summary.failure is not None:
+        title = "loop NOT verified"
     table = Table(
         title=f"{title} — scenario {summary.scenario}, time scale {summary.time_scale:g}",
         title_justify="left",
@@ -129,12 +134,15 @@ def render_summary(summary: DemoSummary, console: Console) -> None:
         table.add_row(t.step, t.span, cloud, _seconds(t.real_seconds), t.source)
     console.print(table)
     share = summary.errors_served / summary.requests if summary.requests else 0.0
-    console.print(
-        f"requests served: {summary.requests}; errors served (5xx): {summary.errors_served} ({share:.1%})",
-        markup=False,
-    )
+    if summary.traffic == "requests":
+        served = f"errors served (5xx): {summary.errors_served} ({share:.1%})"
+        console.print(f"requests served: {summary.requests}; {served}", markup=False)
+    else:
+        console.print(f"{summary.traffic} sent: {summary.requests}", markup=False)
     if summary.change:
         console.print(f"healed: {summary.change}", markup=False, highlight=False)
+    for line in summary.notes:
+        console.print(line, markup=False, highlight=False)
     if summary.drift:
         console.print("terraform plan — the drift the next apply reverts:", markup=False)
         for line in summary.drift:

@@ -57,10 +57,12 @@ class Milestones:
 @dataclass
 class Timeline:
     """Accumulates samples; ``baseline`` is the value of the watched ``setting`` (the sample's
-    ``failure_rate``: FAILURE_RATE, or the version an alias names) before the healer acted."""
+    ``failure_rate``: FAILURE_RATE, or the version an alias names) before the healer acted; ``ends`` is
+    the incident status the scenario expects to end in (a verified recovery unless it says otherwise)."""
 
     baseline: str
     setting: str = "FAILURE_RATE"
+    ends: str = VERIFIED
     events: list[Event] = field(default_factory=list)
     marks: Milestones = field(default_factory=Milestones)
     latest: Sample = field(default_factory=lambda: Sample(0.0))
@@ -168,9 +170,14 @@ class Timeline:
         return self.incident is not None and self.incident.status == VERIFIED
 
     @property
+    def ended(self) -> bool:
+        """The incident reached the status the scenario ends in (``ends``)."""
+        return self.incident is not None and self.incident.status == self.ends
+
+    @property
     def gave_up(self) -> str | None:
-        """Why the healer stopped short of a verified recovery, if it did."""
-        if self.incident is not None and self.incident.status in GAVE_UP:
+        """Why the healer stopped short of the scenario's end (a verified recovery), if it did."""
+        if self.incident is not None and self.incident.status in GAVE_UP and not self.ended:
             return f"the healer ended incident {self.incident.incident_id} as {self.incident.status}" + (
                 f": {self.incident.reason}" if self.incident.reason else ""
             )
