@@ -218,3 +218,19 @@ def test_protect_module_statement_against_resolved_permissions() -> None:
     assert decision("DeleteEventSourceMapping") == "implicit_deny"
     [other] = required_permissions("lambda", "GetEventSourceMapping", {"UUID": "other"}, REGION, ACCOUNT)
     assert evaluate([policy], other.action, other.resource, other.context) == "implicit_deny"
+
+
+@pytest.mark.parametrize(
+    ("operation", "action"),
+    [
+        ("SendMessageBatch", "sqs:SendMessage"),
+        ("DeleteMessageBatch", "sqs:DeleteMessage"),
+        ("ChangeMessageVisibilityBatch", "sqs:ChangeMessageVisibility"),
+        ("SendMessage", "sqs:SendMessage"),
+    ],
+)
+def test_sqs_batch_calls_need_the_single_message_action(operation: str, action: str) -> None:
+    """SQS authorises a batch call with its single-message action, as AWS's SQS permissions reference says."""
+    queue = f"https://sqs.{REGION}.amazonaws.com/{ACCOUNT}/orders"
+    [permission] = required_permissions("sqs", operation, {"QueueUrl": queue}, REGION, ACCOUNT)
+    assert permission.action == action

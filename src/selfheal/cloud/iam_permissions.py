@@ -24,8 +24,14 @@ __all__ = ["Permission", "iam_prefix", "required_permissions"]
 
 # SigV4 signing names whose IAM action prefix differs.
 _IAM_PREFIX = {"monitoring": "cloudwatch", "email": "ses", "execute-api": "execute-api"}
-# API operation names whose IAM action differs.
-_IAM_ACTION = {("lambda", "Invoke"): "InvokeFunction"}
+# API operation names whose IAM action differs (SQS's batch calls: "Amazon SQS API permissions: Actions and
+# resource reference" authorises each with the action of its single-message form).
+_IAM_ACTION = {
+    ("lambda", "Invoke"): "InvokeFunction",
+    ("sqs", "SendMessageBatch"): "SendMessage",
+    ("sqs", "DeleteMessageBatch"): "DeleteMessage",
+    ("sqs", "ChangeMessageVisibilityBatch"): "ChangeMessageVisibility",
+}
 # Event source mapping actions (Service Authorization Reference for Lambda): these act on the mapping's ARN;
 # CreateEventSourceMapping and ListEventSourceMappings support no resource ARN ("*").
 _ESM_BY_UUID = ("GetEventSourceMapping", "UpdateEventSourceMapping", "DeleteEventSourceMapping")

@@ -97,6 +97,8 @@ class DynamoDbTable(RegionalResource):
             for name in ("read_capacity", "write_capacity"):
                 if config.get(name) is None:
                     planned[name] = 0
+        if config.get("range_key") is None and not is_unknown(config.get("range_key")):
+            planned["range_key"] = None  # a table with a hash key only: nothing to compute
         if prior is None:
             planned["stream_arn"] = Unknown if planned.get("stream_enabled") else None
             planned["stream_label"] = Unknown if planned.get("stream_enabled") else None
