@@ -227,6 +227,7 @@ def test_sns_delivery_refuses_a_publish_that_changed_its_parameters(monkeypatch:
 CLOUDWATCH_BACKEND = "moto.cloudwatch.models.CloudWatchBackend.{} (on one instance)"
 EXPECTED = {
     "moto.core.config.default_user_config['lambda']",
+    "moto.core.config.default_user_config['iam']",
     "moto.awslambda.models.LambdaBackend.invoke",
     "moto.awslambda_simple.models.LambdaSimpleBackend.invoke",
     "moto.awslambda.models.LambdaBackend.update_function_code",
@@ -298,6 +299,7 @@ def test_a_running_cloud_patches_moto_only_through_registries_and_stop_restores_
     functions = _moto_functions()
     assert (moto.awslambda.models.LambdaBackend, "invoke") in functions
     lambda_config = moto.core.config.default_user_config["lambda"]
+    iam_config = moto.core.config.default_user_config["iam"]
 
     with LocalCloud(port=0) as cloud:
         patches = [patch for patch in active_patches() if id(patch) not in before_active]
@@ -320,6 +322,7 @@ def test_a_running_cloud_patches_moto_only_through_registries_and_stop_restores_
         }
         assert changed == registered - not_functions
         assert moto.core.config.default_user_config["lambda"] == {"use_docker": False}
+        assert moto.core.config.default_user_config["iam"]["load_aws_managed_policies"] is True
         backend = cloud.backend("cloudwatch")
         owners = {patch.owner for patch in patches if not isinstance(patch.owner, type | dict)}
         assert owners == {backend, cloud.backend("events")}
@@ -332,6 +335,7 @@ def test_a_running_cloud_patches_moto_only_through_registries_and_stop_restores_
     assert "_enrich_response" not in vars(LambdaResponse)
     assert type(LogEvent.instances_tracked) is list
     assert moto.core.config.default_user_config["lambda"] is lambda_config
+    assert moto.core.config.default_user_config["iam"] is iam_config
     for name in ("put_metric_alarm", "set_alarm_state", "delete_alarms", "put_metric_data"):
         assert name not in vars(backend)
     assert "selfheal_alarm_history" not in vars(backend)

@@ -22,7 +22,7 @@ from typing import Annotated, Any
 import typer
 from typer.core import TyperGroup
 
-from selfheal.cli import cloud, dashboard, incident_commands, inject, logs, report, stack, status, traffic
+from selfheal.cli import cloud, dashboard, incident_commands, inject, logs, report, stack, status, tf, traffic
 from selfheal.cli.errors import print_error, stderr_console
 
 __all__ = ["SelfhealGroup", "app", "main", "package_version"]
@@ -199,9 +199,11 @@ _COMMANDS: dict[str, Callable[..., None]] = {
     "traffic": traffic.traffic,
     "dashboard": dashboard.dashboard_command,
     "report": report.report_command,
+    "tf": tf.tf_command,
 }
 for _name, _command in _COMMANDS.items():
-    app.command(_name)(_command)
+    # A command may carry click context settings (`tf` passes Terraform's own options through).
+    app.command(_name, context_settings=getattr(_command, "context_settings", None))(_command)
 
 
 def main() -> None:

@@ -5,6 +5,9 @@ While a LocalCloud runs, moto's Lambda configuration and ``LambdaBackend`` metho
 changed what they rely on; restored on stop):
 
 * ``default_user_config["lambda"]`` is ``{"use_docker": False}``;
+* ``default_user_config["iam"]`` loads AWS-managed policies (``arn:aws:iam::aws:policy/…``, about 1,600 of
+  them, 0.1 s and 5 MB when the account's IAM backend is made), so stacks can attach
+  ``service-role/AWSLambdaBasicExecutionRole`` and the IAM enforcement evaluates them like any policy;
 * ``invoke`` (of ``LambdaBackend`` and of ``LambdaSimpleBackend``, which moto's API uses without Docker)
   runs the code through :class:`~selfheal.cloud.lambda_service.LambdaService` and sets Lambda's
   response headers; its errors become AWS error responses;
@@ -94,6 +97,15 @@ class MotoState:
             reason="run Lambda without Docker (moto's API then keeps it in lambda_simple_backends)",
             expect=_has_use_docker,
             where="moto.core.config.default_user_config['lambda']",
+        )
+        patches.replace(
+            default_user_config,
+            "iam",
+            lambda original: {**original, "load_aws_managed_policies": True},
+            reason="AWS-managed policies exist (arn:aws:iam::aws:policy/…), as in IAM: Lambda stacks attach "
+            "AWSLambdaBasicExecutionRole; moto loads them when it creates an account's IAM backend",
+            expect=_has_managed_policies_setting,
+            where="moto.core.config.default_user_config['iam']",
         )
         self._register(patches, lambdas)
         patches.install()
@@ -427,6 +439,12 @@ def _register_sns(patches: MotoPatches) -> None:
         reason='answer Publish to a missing topic "Topic does not exist" (moto: "Endpoint does not exist")',
         expect=parameters("message", "arn", "phone_number"),
     )
+
+
+def _has_managed_policies_setting(config: Any) -> str | None:
+    if isinstance(config, dict) and "load_aws_managed_policies" in config:
+        return None
+    return "has no load_aws_managed_policies setting"
 
 
 def _has_use_docker(config: Any) -> str | None:
