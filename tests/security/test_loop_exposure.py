@@ -15,8 +15,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import AwsFactory, failure_rate
 
+from conftest import AwsFactory, failure_rate
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.testing import provision_loop
 
