@@ -29,7 +29,7 @@ awscli: $(VENV)-awscli/bin/aws
 ## The test suite: lint, types, unit + functional + e2e tests, Terraform fmt and checkov.
 test: venv awscli lint typecheck
 	bash scripts/tf_checks.sh
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
 
 lint: venv
 	$(BIN)/ruff check src tests bench
