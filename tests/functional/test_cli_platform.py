@@ -174,6 +174,13 @@ def test_status_lists_the_protected_function_and_approve_acts(
         "problem": None,
     }
     assert fragile["alarm_state"] in ("OK", "ALARM", "INSUFFICIENT_DATA")
+    [gate, invalid] = report["fleet"]
+    assert gate["function"] == "gate-fragile" and gate["modes"] == ["approve"]
+    assert gate["open_incident"]["id"] == incident_id
+    assert gate["open_incident"]["status"] == "AWAITING_APPROVAL"
+    assert gate["last_action"] is None  # nothing done before the approval
+    assert invalid["function"] is None and "not JSON" in invalid["problem"]
+    assert f"{incident_id} AWAITING_APPROVAL" in text.stdout
 
     ssm.put_parameter(Name="/selfheal/gate/kill-switch", Value="on", Type="String", Overwrite=True)
     engaged = _selfheal(cloud, credentials_file, loop, "status", "-o", "json")

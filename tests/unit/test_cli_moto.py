@@ -270,6 +270,7 @@ def test_status_output_json_has_stable_keys(deployed: str, tmp_path: Path) -> No
         "kill_switch",
         "protected",
         "protected_error",
+        "fleet",
     ]
     assert report["target"]["endpoint_url"] == deployed and report["target"]["local"] is True
     assert report["target"]["chosen_by"] == "--endpoint-url"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -31,8 +32,8 @@ class FakeReader:
     def alarm(self) -> AlarmInfo:
         return AlarmInfo("alarm", "OK", "fine", 3.0, PERIOD, 1, 1, self.alarm_updated)
 
-    def incidents(self, limit: int) -> list[IncidentRecord]:
-        return [self.incident]
+    def ledger_incidents(self, limit: int) -> list[Any]:
+        return [as_ledger(self.incident, self.deployment.fragile_function_name)]
 
     def metrics(self, start: float, end: float, period: int) -> tuple[list[Datapoint], list[Datapoint]]:
         self.reads.append((start, end))
@@ -56,6 +57,31 @@ class FakeReader:
 
     def state_changes(self, start: float, end: float) -> list[Any]:
         return []
+
+
+def as_ledger(record: IncidentRecord, target: str, alarm: str = "selfheal-fragile-errors") -> Any:
+    """The ledger's incident item (as ``healer.ledger.Incident`` reads it) that ``record`` comes from."""
+
+    def when(t: float | None) -> datetime | None:
+        return None if t is None else datetime.fromtimestamp(t, UTC)
+
+    return SimpleNamespace(
+        incident_id=record.incident_id,
+        status=record.status,
+        alarm_name=alarm,
+        target=target,
+        alarm_time=when(record.alarm_time),
+        decision=record.decision,
+        reason=record.reason,
+        decided_at=when(record.decided_at),
+        action=record.action,
+        action_at=when(record.action_at),
+        ok_time=when(record.ok_time),
+        previous_failure_rate=record.previous_failure_rate,
+        time_to_recover=record.time_to_recover,
+        transitions=(),
+        steps=(),
+    )
 
 
 def collector(reader: FakeReader, window_periods: int = 30) -> Collector:

@@ -1,5 +1,7 @@
 """``selfheal status``: the alarm, the fragile function's failure settings, the healer's decisions and the
-protected functions of the registry (each registered alarm: function, mode, playbook, state, open incidents).
+protected functions of the registry (each registered alarm: function, mode, playbook, state, open incidents),
+then the fleet: one row per protected function with its mode, its alarms' states, its open incident and the
+last action the healer took on it (``selfheal.loop.protected.fleet_rows``, from the same ledger read).
 
 Each part is read on its own, so a missing resource shows as missing while the others still show; only
 an unreachable endpoint or missing credentials abort the whole report. ``--output json`` prints one JSON
@@ -27,7 +29,13 @@ from selfheal.cli.errors import CliError, describe_aws_error, reporting_errors
 from selfheal.cli.options import OutputFormat, OutputOption
 from selfheal.cli.target import DEFAULT_TARGET, Resolved, TargetOptions, target_command
 from selfheal.loop.deployment import AwsTarget, Deployment
-from selfheal.loop.protected import ProtectedFunctions, read_protected
+from selfheal.loop.protected import (
+    FleetFunction,
+    ProtectedAlarm,
+    ProtectedFunctions,
+    fleet_rows,
+    read_protected,
+)
 from selfheal.loop.reader import AlarmInfo, FunctionInfo, LoopReader
 
 __all__ = [
@@ -82,6 +90,11 @@ class StatusReport:
     incidents_error: str | None = None
     protected: ProtectedFunctions | None = None
     protected_error: str | None = None
+
+    @property
+    def fleet(self) -> list[FleetFunction] | None:
+        """The protected functions grouped per function; None when the registry could not be read."""
+        return None if self.protected is None else fleet_rows(self.protected, self.incidents)
 
 
 def _checked(error: Exception, target: AwsTarget, subject: str) -> str:
@@ -228,24 +241,11 @@ def render_protected(report: StatusReport, console: Console) -> None:
     )
     for column in ("function", "alarm", "signal", "mode", "playbook", "alarm state", "open incidents"):
         table.add_column(column)
-    for row in protected.alarms:
-        if row.problem is not None:
-            table.add_row(
-                "?", escape(row.alarm_name), "-", "-", f"[red]invalid entry: {escape(row.problem)}[/]"
-            )
-            continue
-        function = f"{row.function_name}:{row.alias_name}" if row.alias_name else str(row.function_name)
-        alarm_state = row.alarm_state
-        shown = "?" if protected.alarm_states_error else "[yellow]not found[/]"
-        table.add_row(
-            escape(function),
-            escape(row.alarm_name),
-            escape(row.signal or "-"),
-            escape(row.mode or "-"),
-            escape(", ".join(row.playbook) or "-"),
-            shown if alarm_state is None else f"[{_STATE_STYLE.get(alarm_state, 'white')}]{alarm_state}[/]",
-            escape(", ".join(row.open_incidents)) or "-",
-        )
+    fleet = report.fleet or []
+    for group in fleet:
+        for row in group.alarms:
+            _protected_row(table, row, protected.alarm_states_error)
+        table.add_section()
     console.print(table)
     if switch.engaged:
         console.print(f"[yellow]{escape(switch.reason)}[/yellow]")
@@ -253,6 +253,59 @@ def render_protected(report: StatusReport, console: Console) -> None:
         console.print(f"[yellow]{escape(protected.alarm_states_error)}[/yellow]")
     if not protected.alarms:
         console.print(f"[dim]no alarm registered under {escape(protected.registry_path)}/alarms/[/dim]")
+        return
+    render_fleet(fleet, console, protected.alarm_states_error is not None)
+
+
+def _state(state: str | None, unreadable: bool) -> str:
+    if state is None:
+        return "?" if unreadable else "[yellow]not found[/]"
+    return f"[{_STATE_STYLE.get(state, 'white')}]{state}[/]"
+
+
+def _protected_row(table: Table, row: ProtectedAlarm, states_error: str | None) -> None:
+    """One registered alarm's row of the per-alarm table."""
+    if row.problem is not None:
+        table.add_row("?", escape(row.alarm_name), "-", "-", f"[red]invalid entry: {escape(row.problem)}[/]")
+        return
+    function = f"{row.function_name}:{row.alias_name}" if row.alias_name else str(row.function_name)
+    table.add_row(
+        escape(function),
+        escape(row.alarm_name),
+        escape(row.signal or "-"),
+        escape(row.mode or "-"),
+        escape(", ".join(row.playbook) or "-"),
+        _state(row.alarm_state, states_error is not None),
+        escape(", ".join(row.open_incidents)) or "-",
+    )
+
+
+def render_fleet(fleet: list[FleetFunction], console: Console, unreadable: bool = False) -> None:
+    """Print the fleet: per protected function its mode, each alarm's state, its open incident (with how
+    many are open) and the last action taken; an entry that does not parse names its problem."""
+    table = Table(title="Fleet (one row per protected function)", title_justify="left")
+    for column in ("function", "mode", "alarms", "open incident", "last action"):
+        table.add_column(column)
+    for row in fleet:
+        alarms = "\n".join(
+            f"{escape(alarm.alarm_name)} {_state(alarm.alarm_state, unreadable)}" for alarm in row.alarms
+        )
+        if row.function_name is None:
+            table.add_row("?", "-", alarms, f"[red]invalid entry: {escape(row.problem or '')}[/]", "-")
+            continue
+        names = [f"{row.function_name}:{alias}" for alias in row.aliases] or [row.function_name]
+        incident = row.open_incident
+        opened = "-"
+        if incident is not None:
+            more = f" (+{row.open_count - 1} more open)" if row.open_count > 1 else ""
+            opened = escape(f"{incident.incident_id} {incident.status}{more}")
+        action = row.last_action
+        acted = "-"
+        if action is not None:
+            when = "" if action.at is None else " at " + _when(datetime.fromtimestamp(action.at, UTC))
+            acted = escape(f"{action.action} {action.status}{when} ({action.incident_id})")
+        table.add_row(escape(", ".join(names)), escape(", ".join(row.modes) or "-"), alarms, opened, acted)
+    console.print(table)
 
 
 def _json_value(value: Any) -> Any:
@@ -307,6 +360,7 @@ def status_json(report: StatusReport, resolved: Resolved | None = None) -> dict[
         "protected_error": report.protected_error
         if report.protected is None
         else report.protected.alarm_states_error,
+        "fleet": None if report.fleet is None else [row.as_json() for row in report.fleet],
     }
 
 

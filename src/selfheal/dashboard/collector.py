@@ -5,6 +5,12 @@ error rate, the alarm threshold and states (from DescribeAlarmHistory, or from t
 where the history is not served), FAILURE_RATE as sampled, the healer's decisions and incidents with
 their figures, and the escalations the ledger records. A part that cannot be read is reported in
 ``problems`` while the others still show. Readers wait for a newer version with :meth:`Collector.wait`.
+
+With a :class:`~selfheal.dashboard.fleet.FleetSource`, a snapshot also holds the ``fleet`` (every protected
+function: mode, alarms' states, open incident, last action) and, under ``details``, the same charts' data
+for each function a viewer drilled down into (:meth:`Collector.watch`; a function not watched for
+``_WATCH_SECONDS`` is dropped, at most ``_MAX_VIEWS`` at once). The ledger is queried once per refresh and
+its incidents shared out; each chart shows its own function's incidents only.
 """
 
 from __future__ import annotations
@@ -18,6 +24,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from healer.registry import RegistryUnavailable
+from selfheal.dashboard.fleet import FleetSource, belongs, fleet_json
 from selfheal.loop.aws_errors import describe_aws_error
 from selfheal.loop.reader import AlarmInfo, LoopReader, aligned_start
 from selfheal.loop.records import Datapoint, IncidentRecord, StateChange
@@ -31,6 +39,9 @@ _FAILURE_SAMPLES = 2000
 _MIN_WINDOW_PERIODS = 10
 _FUNCTION_PREFIXES = ("FAILURE", "HEALED", "PREVIOUS_FAILURE")
 _LEAD_PERIODS = 12
+_LEDGER_LIMIT = 50
+_WATCH_SECONDS = 30.0
+_MAX_VIEWS = 8
 
 
 class ObservedClock:
@@ -83,6 +94,7 @@ class Collector:
         interval: float = 0.75,
         window_periods: int = 30,
         extras: Callable[[], dict[str, Any]] | None = None,
+        fleet: FleetSource | None = None,
     ) -> None:
         if not 0.05 <= interval <= 60:
             raise ValueError(f"interval must be from 0.05 to 60 seconds, got {interval!r}")
@@ -94,6 +106,12 @@ class Collector:
         self._observed = ObservedClock(model=now)
         self._now: Callable[[], float] = self._observed
         self._extras = extras
+        self._fleet = fleet
+        self._model = now
+        self._views: dict[str, Collector] = {}
+        self._views_lock = threading.Lock()
+        self._watched: dict[str, float] = {}
+        self._fleet_functions: dict[str, str | None] = {}
         self._failure_rates: deque[tuple[float, float]] = deque(maxlen=_FAILURE_SAMPLES)
         self._sampled_changes: list[StateChange] = []
         self._last_state: str | None = None
@@ -146,6 +164,20 @@ class Collector:
         """Take a sample at once (after a control changed something)."""
         threading.Thread(target=self.sample, name="dashboard-sample", daemon=True).start()
 
+    def watch(self, function: str) -> bool:
+        """Keep ``function``'s charts in the snapshots for a while (a viewer drilled down into it); False
+        when it is not a protected function of the fleet, or when too many are watched already."""
+        with self._condition:
+            if function not in self._fleet_functions or self._fleet_functions[function] is None:
+                return False
+            if function not in self._watched and len(self._watched) >= _MAX_VIEWS:
+                return False
+            fresh = function not in self._watched
+            self._watched[function] = time.monotonic()
+        if fresh:
+            self.poke()
+        return True
+
     def _run(self) -> None:
         while not self._stopped.wait(self.interval):
             self.sample()
@@ -161,7 +193,75 @@ class Collector:
         return snapshot
 
     def _build(self) -> Snapshot:
-        problems: list[str] = []
+        names = self.reader.deployment
+        ledger: list[Any] = []
+        ledger_problem: str | None = None
+        try:
+            ledger = self.reader.ledger_incidents(_LEDGER_LIMIT)
+        except Exception as error:  # LedgerUnavailable wraps boto3's errors; any failure is one message
+            cause = error.__cause__ if isinstance(error.__cause__, BotoCoreError | ClientError) else error
+            ledger_problem = _describe(cause, self, names.ledger_table_name)
+        if self._fleet is None:
+            return self._detail(ledger, ledger_problem)
+        fleet = self._read_fleet(ledger)
+        snapshot = self._detail(ledger, ledger_problem)
+        snapshot["fleet"] = fleet
+        snapshot["details"] = {
+            name: view._detail(ledger, ledger_problem) for name, view in self._current_views().items()
+        }
+        return snapshot
+
+    def _read_fleet(self, ledger: list[Any]) -> dict[str, Any]:
+        """The fleet part of a snapshot; remembers which functions may be drilled into, and their alarm."""
+        assert self._fleet is not None
+        names = self.reader.deployment
+        try:
+            fleet = fleet_json(names.fragile_function_name, self._fleet.read(ledger), ledger, None)
+        except RegistryUnavailable as error:
+            cause = error.__cause__
+            reason = _describe(cause, self, "GetParametersByPath") if cause is not None else str(error)
+            fleet = fleet_json(
+                names.fragile_function_name, None, [], f"registry {names.registry_path}: {reason}"
+            )
+        except _READ_ERRORS as error:
+            fleet = fleet_json(
+                names.fragile_function_name, None, [], _describe(error, self, names.registry_path)
+            )
+        functions = {
+            str(row["function"]): row["chart_alarm"]
+            for row in fleet["functions"]
+            if row["function"] is not None
+        }
+        with self._condition:
+            self._fleet_functions = functions
+        return fleet
+
+    def _current_views(self) -> dict[str, Collector]:
+        """The watched functions' collectors (made on first use, kept while watched)."""
+        assert self._fleet is not None
+        cutoff = time.monotonic() - _WATCH_SECONDS
+        with self._condition:
+            for name in [n for n, t in self._watched.items() if t < cutoff or n not in self._fleet_functions]:
+                del self._watched[name]
+            wanted = {n: self._fleet_functions[n] for n in self._watched}
+        wanted.pop(self.reader.deployment.fragile_function_name, None)  # its charts are the snapshot's own
+        with self._views_lock:  # a poke's sample may run beside the thread's
+            for name in [n for n in self._views if n not in wanted]:
+                del self._views[name]
+            for name, alarm in wanted.items():
+                view = self._views.get(name)
+                if alarm is not None and (view is None or view.reader.deployment.alarm_name != alarm):
+                    self._views[name] = Collector(
+                        self._fleet.reader_for(name, alarm),
+                        now=self._model,
+                        interval=self.interval,
+                        window_periods=self.window_periods,
+                    )
+            return dict(self._views)
+
+    def _detail(self, ledger: list[Any], ledger_problem: str | None) -> Snapshot:
+        """The charts' data of this collector's function, from the ledger's incidents already read."""
+        problems: list[str] = [] if ledger_problem is None else [ledger_problem]
         names = self.reader.deployment
         alarm: AlarmInfo | None = None
         try:
@@ -172,14 +272,12 @@ class Collector:
                 self._observed.observe(alarm.updated)
         except _READ_ERRORS as error:
             problems.append(_describe(error, self, names.alarm_name))
-        incidents: list[IncidentRecord] = []
-        try:
-            incidents = self.reader.incidents(50)
-            for incident in incidents[:1]:
-                self._observed.observe(max(t for t in _times(incident)))
-        except Exception as error:  # LedgerUnavailable wraps boto3's errors; any failure is one message
-            cause = error.__cause__ if isinstance(error.__cause__, BotoCoreError | ClientError) else error
-            problems.append(_describe(cause, self, names.ledger_table_name))
+        mine = {names.alarm_name}
+        incidents = [
+            IncidentRecord.from_ledger(i) for i in ledger if belongs(i, names.fragile_function_name, mine)
+        ]
+        for incident in incidents[:1]:
+            self._observed.observe(max(t for t in _times(incident)))
 
         period = alarm.period if alarm else 60
         now = self._now()

@@ -9,6 +9,10 @@ send nothing or send slowly are cut off. No request body is read past ``_MAX_BOD
 It binds to loopback only. POST endpoints accept only ``application/json`` from a page of this very
 origin (``Origin``/``Host`` must be this server on 127.0.0.1 or localhost), so another site open in the
 browser cannot drive the controls.
+
+The snapshot and the event stream take ``?function=NAME`` (read-only, GET, the same Host check): the
+charts of that protected function (a fleet drill-down) instead of the deployment's own; a name that is
+not a Lambda function name is a 400, a function the registry does not protect a 404.
 """
 
 from __future__ import annotations
@@ -28,10 +32,11 @@ from werkzeug.wrappers import Request, Response
 from selfheal.cloud.serving import BodyTooLarge, BoundedWSGIServer, abandon_body, read_bounded_body
 from selfheal.dashboard.collector import Collector
 from selfheal.dashboard.controls import ControlError, Controls, RestoreHook
+from selfheal.dashboard.fleet import FUNCTION_NAME, FleetSource
 from selfheal.loop.deployment import AwsTarget, Deployment
 from selfheal.loop.reader import LoopReader
 
-__all__ = ["DashboardError", "DashboardServer", "start_dashboard"]
+__all__ = ["DashboardError", "DashboardServer", "start_dashboard", "view_of"]
 
 _STATIC = {
     "dashboard.js": "text/javascript; charset=utf-8",
@@ -69,6 +74,19 @@ def _static(name: str) -> bytes:
 
 def _json(data: Any, status: int = 200) -> Response:
     return Response(json.dumps(data), status=status, mimetype="application/json")
+
+
+def view_of(snapshot: dict[str, Any], function: str | None) -> dict[str, Any]:
+    """What a page showing ``function`` (None: the deployment's own) gets of a snapshot: that function's
+    charts with the fleet and the controls' status; ``ready`` False until its charts were first read."""
+    shown = {key: value for key, value in snapshot.items() if key != "details"}
+    if function is None or function == (snapshot.get("names") or {}).get("fragile"):
+        return shown
+    detail = (snapshot.get("details") or {}).get(function)
+    own: dict[str, Any] = {k: snapshot[k] for k in ("version", "fleet", "burst") if k in snapshot}
+    if detail is None:
+        return {**own, "ready": False, "loading": function}
+    return {**detail, **own}
 
 
 class DashboardApp:
@@ -125,9 +143,10 @@ class DashboardApp:
                 raise NotFound(f"no static file {name!r}")
             return Response(_static(name), content_type=_STATIC[name])
         if endpoint == "snapshot":
-            return _json(self.collector.latest())
+            return _json(view_of(self.collector.latest(), self._function(request)))
         if endpoint == "events":
-            return Response(self._events(), mimetype="text/event-stream", direct_passthrough=True)
+            function = self._function(request)
+            return Response(self._events(function), mimetype="text/event-stream", direct_passthrough=True)
         payload = self._payload(request)
         if endpoint == "inject":
             result = self.controls.inject(payload)
@@ -136,6 +155,17 @@ class DashboardApp:
         else:
             result = self.controls.restore(payload)
         return _json(result.as_json())
+
+    def _function(self, request: Request) -> str | None:
+        """The ``function`` a page asks for, once the collector watches it; None for the deployment's own."""
+        function = request.args.get("function")
+        if function is None:
+            return None
+        if not FUNCTION_NAME.match(function):
+            raise ControlError("function must be a Lambda function name: 1-64 letters, digits, - or _")
+        if not self.collector.watch(function):
+            raise ControlError(f"function {function} is not protected (or too many are watched)", 404)
+        return function
 
     def _payload(self, request: Request) -> dict[str, Any]:
         origin = request.headers.get("Origin")
@@ -157,21 +187,24 @@ class DashboardApp:
             raise ControlError("body must be a JSON object")
         return payload
 
-    def _events(self) -> Any:
-        """Server-sent events: every new snapshot as one ``snapshot`` event; a comment keeps it alive."""
+    def _events(self, function: str | None = None) -> Any:
+        """Server-sent events: every new snapshot (of ``function``, see :func:`view_of`) as one ``snapshot``
+        event; a comment keeps it alive. While the stream lasts the collector keeps ``function`` watched."""
         snapshot = self.collector.latest()
         version = int(snapshot.get("version", 0))
         yield b"retry: 1000\n\n"
-        yield f"event: snapshot\ndata: {json.dumps(snapshot)}\n\n".encode()
+        yield f"event: snapshot\ndata: {json.dumps(view_of(snapshot, function))}\n\n".encode()
         while not self.collector.stopped:
             newer = self.collector.wait(version, _KEEPALIVE_SECONDS)
+            if function is not None:
+                self.collector.watch(function)
             if newer is None:
                 if self.collector.stopped:
                     break
                 yield b": keepalive\n\n"
                 continue
             version = int(newer.get("version", version))
-            yield f"event: snapshot\ndata: {json.dumps(newer)}\n\n".encode()
+            yield f"event: snapshot\ndata: {json.dumps(view_of(newer, function))}\n\n".encode()
         # The page says so instead of reconnecting forever.
         yield f"event: stopped\ndata: {json.dumps({'message': self.stopped_message})}\n\n".encode()
 
@@ -240,6 +273,7 @@ def start_dashboard(
         interval=interval,
         window_periods=window_periods,
         extras=controls.status,
+        fleet=FleetSource(target, deployment),
     )
     app = DashboardApp(collector, controls)
     try:

@@ -1,11 +1,16 @@
 // selfheal live dashboard: renders the collector's snapshots (server-sent events) as plain SVG.
 // No libraries and no network beyond this server, so it works offline.
+// With several protected functions it lands on the fleet view; ?function=NAME drills down into one
+// function's charts, ?view=fleet shows the fleet whatever its size. Data goes in as text, never as HTML.
 "use strict";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
 const STATE_COLOR = { OK: "#2e9e5b", ALARM: "#d64545", INSUFFICIENT_DATA: "#c9a227" };
 const MARGIN = { left: 56, right: 56, top: 8, bottom: 22 };
 let latest = null;
+const params = new URLSearchParams(window.location.search);
+let chosen = params.get("function");
+let fleetAsked = params.get("view") === "fleet";
 
 function el(name, attrs, parent) {
   const node = document.createElementNS(SVG_NS, name);
@@ -236,9 +241,95 @@ function renderIncidents(snap) {
   }
 }
 
+function protectedFunctions(fleet) {
+  return ((fleet && fleet.functions) || []).filter((f) => f.function !== null);
+}
+
+function currentView(snap) {
+  if (chosen) return "function";
+  if (fleetAsked || protectedFunctions(snap.fleet).length > 1) return "fleet";
+  return "function";
+}
+
+function cell(row, value, className) {
+  const node = row.insertCell();
+  node.textContent = value;
+  if (className) node.className = className;
+  return node;
+}
+
+function renderFleet(fleet) {
+  const functions = (fleet && fleet.functions) || [];
+  text("fleet-summary", fleet && fleet.registry ? `${protectedFunctions(fleet).length} protected function(s), registry ${fleet.registry}` +
+    (fleet.kill_switch && fleet.kill_switch.engaged ? " — kill switch on" : "") : "");
+  const problem = document.getElementById("fleet-problem");
+  problem.hidden = !(fleet && fleet.error);
+  problem.textContent = (fleet && fleet.error) || "";
+  const body = document.querySelector("#fleet-table tbody");
+  body.textContent = "";
+  for (const f of functions) {
+    const row = body.insertRow();
+    const name = row.insertCell();
+    if (f.function === null) {
+      name.textContent = "?";
+      row.className = "invalid";
+    } else {
+      row.dataset.function = f.function;
+      const link = document.createElement("a");
+      link.href = `?function=${encodeURIComponent(f.function)}`;
+      link.textContent = f.function + (f.aliases.length ? `:${f.aliases.join(", ")}` : "");
+      name.appendChild(link);
+    }
+    cell(row, f.modes.join(", ") || "–");
+    const alarms = row.insertCell();
+    for (const a of f.alarms) {
+      const item = document.createElement("div");
+      item.className = `alarm state-${a.state || "missing"}`;
+      item.textContent = `${a.name} ${a.state || "not found"}`;
+      item.title = a.signal ? `signal ${a.signal}` : "";
+      alarms.appendChild(item);
+    }
+    if (f.function === null) {
+      cell(row, `invalid entry: ${f.problem}`, "status status-FAILED");
+      cell(row, "–");
+      continue;
+    }
+    const open = f.open_incident;
+    const incident = cell(row, open ? `${open.id} ${open.status}${f.open_incidents > 1 ? ` (+${f.open_incidents - 1} more)` : ""}` : "–",
+      open ? `status status-${open.status}` : "muted");
+    incident.title = open ? `${open.decision || ""} ${open.reason || ""}`.trim() : "";
+    const action = f.last_action;
+    const acted = cell(row, action ? `${action.action} ${action.status}${action.at ? " at " + clock(action.at) : ""}` : "–",
+      action ? "" : "muted");
+    acted.title = action ? `${action.detail || ""} (incident ${action.incident})`.trim() : "";
+  }
+  if (!functions.length) {
+    const empty = body.insertRow().insertCell();
+    empty.colSpan = 5; empty.className = "muted"; empty.textContent = "no protected function in the registry";
+  }
+}
+
 function render(snap) {
-  if (!snap || !snap.ready) return;
+  if (!snap) return;
+  const view = currentView(snap);
+  document.body.dataset.view = view;
+  const fleet = snap.fleet || null;
+  if (fleet) renderFleet(fleet);
+  document.getElementById("fleet").hidden = view !== "fleet";
+  document.getElementById("crumbs").hidden = !fleet || view === "fleet";
+  document.getElementById("detail").hidden = view === "fleet" || !snap.ready;
+  const loading = document.getElementById("loading");
+  loading.hidden = view === "fleet" || snap.ready;
+  loading.textContent = snap.loading ? `reading the charts of ${snap.loading}…` : "";
+  if (view === "fleet" || !snap.ready) {
+    if (fleet) text("target", `${protectedFunctions(fleet).length} protected function(s) — fleet`);
+    document.body.dataset.version = snap.version;
+    return;
+  }
   latest = snap;
+  text("crumb-function", `› ${snap.names.fragile}`);
+  // The controls act on the deployment's own function only.
+  document.getElementById("controls").hidden = Boolean(fleet && snap.names.fragile !== fleet.focus);
   renderCards(snap);
   drawAlarm(snap);
   drawRequests(snap);
@@ -314,9 +405,21 @@ function wireTooltip() {
   });
 }
 
-function connect() {
+async function connect() {
   const pill = document.getElementById("connection");
-  const source = new EventSource("/api/events");
+  if (chosen) {
+    // A function the server refuses (not protected, a bad name) is said once; the fleet shows instead.
+    const response = await fetch(`/api/snapshot?function=${encodeURIComponent(chosen)}`);
+    if (!response.ok) {
+      let data = null;
+      try { data = await response.json(); } catch (ignored) { data = null; }
+      const refused = document.getElementById("refused");
+      refused.textContent = `cannot show ${chosen}: ${data && data.message ? data.message : "HTTP " + response.status}`;
+      refused.hidden = false;
+      chosen = null; fleetAsked = true;
+    }
+  }
+  const source = new EventSource(chosen ? `/api/events?function=${encodeURIComponent(chosen)}` : "/api/events");
   source.addEventListener("open", () => { pill.textContent = "live"; pill.className = "pill pill-live"; });
   source.addEventListener("snapshot", (event) => render(JSON.parse(event.data)));
   source.addEventListener("error", () => {
