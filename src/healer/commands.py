@@ -20,8 +20,8 @@ from healer.decisions import Decision, IncidentStatus
 from healer.ledger import Incident
 from healer.log import logger
 from healer.playbook import Run, Steps, Summary, seen_of
-from healer.policy import LedgerState, PlaybookPlan
-from healer.registry import KillSwitch, Protection, RegistryInvalid, RegistryUnavailable
+from healer.policy import Situation
+from healer.registry import Protection, RegistryInvalid, RegistryUnavailable
 
 __all__ = ["COMMANDS", "handle", "is_command"]
 
@@ -109,8 +109,8 @@ def _approve(
     if incident.status != IncidentStatus.AWAITING_APPROVAL:
         raise Rejected(f"incident {incident.incident_id} is {incident.status}, not AWAITING_APPROVAL")
 
-    def judge(state: LedgerState, planned: PlaybookPlan, now: float, switch: KillSwitch) -> Decision:
-        return policy.decide_approval(state, protection, planned, now, steps.config, switch, operator)
+    def judge(situation: Situation) -> Decision:
+        return policy.decide_approval(situation, operator)
 
     tried = steps.attempt(protection, incident, IncidentStatus.AWAITING_APPROVAL, run, judge)
     run.decided(tried.decision)

@@ -25,8 +25,8 @@ from healer.ledger import Incident, LedgerUnavailable
 from healer.log import logger
 from healer.notification import AlarmNotification, MalformedNotification, NotAnSnsEvent, parse_event
 from healer.playbook import Attempt, Run, RunLimits, Steps, Summary, seen_of
-from healer.policy import LedgerState, PlaybookPlan
-from healer.registry import KillSwitch, Protection, Registry, RegistryInvalid, RegistryUnavailable
+from healer.policy import Situation
+from healer.registry import Protection, Registry, RegistryInvalid, RegistryUnavailable
 
 __all__ = ["Healer", "RunLimits"]
 
@@ -166,8 +166,8 @@ class Healer:
         incident = self.ledger.open_incident(notification, protection, self.clock.now())
         run.summary["incident_id"] = incident.incident_id
 
-        def judge(state: LedgerState, planned: PlaybookPlan, now: float, switch: KillSwitch) -> Decision:
-            return policy.decide(notification, state, protection, planned, now, self.config, switch)
+        def judge(situation: Situation) -> Decision:
+            return policy.decide(notification, situation)
 
         tried = self.steps.attempt(protection, incident, IncidentStatus.NEW, run, judge)
         run.decided(setbacks.decided_elsewhere() if tried.lost else tried.decision)

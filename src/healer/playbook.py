@@ -26,9 +26,9 @@ from healer.escalation import Escalation, publish_escalation
 from healer.incident import StepRecord
 from healer.ledger import Incident, Ledger
 from healer.log import SERVICE_NAME, logger
-from healer.policy import LedgerState, PlaybookPlan, StepPlan
+from healer.policy import LedgerState, PlaybookPlan, Situation, StepPlan
 from healer.rails import FLEET_WINDOW_SECONDS, RailState, actions_in_window
-from healer.registry import KillSwitch, Protection, Registry
+from healer.registry import Protection, Registry
 from healer.verification import emit_time_to_recover, wait_for_ok
 
 __all__ = ["Attempt", "Judge", "Run", "RunLimits", "Steps", "Summary"]
@@ -57,8 +57,8 @@ class RunLimits:
     lease_seconds: float = 50.0
 
 
-Judge = Callable[[LedgerState, PlaybookPlan, float, KillSwitch], Decision]
-"""A policy decision over what ``Steps.attempt`` read: the ledger state, the plan, the time, the switch."""
+Judge = Callable[[Situation], Decision]
+"""A policy decision over what ``Steps.attempt`` read (``healer.policy.Situation``)."""
 
 
 @dataclass(frozen=True)
@@ -247,7 +247,8 @@ class Steps:
             fleet = self.claims.read_fleet()
             now = self.clock.now()
             state = self.ledger_state(incident, control, fleet, now)
-            decision = judge(state, planned, now, self.registry.kill_switch())
+            switch = self.registry.kill_switch()
+            decision = judge(Situation(state, protection, planned, now, self.config, switch))
             step = planned.step
             if (
                 decision.kind != "act"
@@ -410,8 +411,8 @@ class Steps:
             run.summary["verification"] = "incident closed meanwhile"
             return None
 
-        def judge(state: LedgerState, planned: PlaybookPlan, now: float, switch: KillSwitch) -> Decision:
-            return policy.decide_next_step(state, protection, planned, now, self.config, switch, not_ok)
+        def judge(situation: Situation) -> Decision:
+            return policy.decide_next_step(situation, not_ok)
 
         tried = self.attempt(protection, fresh, IncidentStatus.ACTED, run, judge)
         decision = tried.decision

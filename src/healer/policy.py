@@ -15,8 +15,9 @@ switch, or ``DRY_RUN``) only records the plan; in approve mode the plan waits fo
 the fleet rails escalate; otherwise the healer runs the step.
 
 ``decide_approval`` judges ``selfheal approve`` on an incident awaiting it, ``decide_next_step`` whether a
-playbook goes on after its step was not verified in time. ``effective_mode`` folds the kill switch and
-``DRY_RUN`` into the registered mode.
+playbook goes on after its step was not verified in time. Each of the three reads one ``Situation``: the
+ledger's state, the protection, the playbook's plan, the time, the configuration and the kill switch.
+``effective_mode`` folds the kill switch and ``DRY_RUN`` into the registered mode.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from healer.registry import KillSwitch, Mode, Protection
 __all__ = [
     "LedgerState",
     "PlaybookPlan",
+    "Situation",
     "StepPlan",
     "decide",
     "decide_approval",
@@ -141,6 +143,35 @@ def effective_mode(registered: Mode, kill_switch: KillSwitch, dry_run: bool) -> 
     return registered, f"mode {registered}"
 
 
+@dataclass(frozen=True)
+class Situation:
+    """What a decision about one protected function reads, as ``Steps.attempt`` gathered it."""
+
+    ledger: LedgerState
+    protection: Protection
+    planned: PlaybookPlan
+    now: float
+    config: HealerConfig
+    kill_switch: KillSwitch
+
+    @property
+    def function(self) -> str:
+        """The protected function's name."""
+        return self.protection.function_name
+
+    def mode(self) -> tuple[Mode, str]:
+        """The mode the decision runs in, and why (see ``effective_mode``)."""
+        return effective_mode(self.protection.mode, self.kill_switch, self.config.dry_run)
+
+    def function_stop(self, *, cooldown: bool = True) -> Decision | None:
+        """The escalation of the per-function rails (cooldown, cap), or None when they allow a step."""
+        return function_check(self.ledger.rails, self.protection.rails, self.now, cooldown=cooldown)
+
+    def fleet_stop(self) -> Decision | None:
+        """The escalation of the fleet rails, or None when they allow a step."""
+        return fleet_check(self.ledger.rails, fleet_limits(self.config), self.now)
+
+
 def unregistered(notification: AlarmNotification) -> Decision:
     """The skip for an alarm the registry does not know."""
     return Decision(
@@ -153,9 +184,9 @@ def _step_text(plan: StepPlan) -> str:
     return f"step {plan.index + 1}: {plan.summary}"
 
 
-def _decide_take_over(ledger: LedgerState, planned: PlaybookPlan, function: str) -> Decision:
+def _decide_take_over(situation: Situation) -> Decision:
+    ledger, step = situation.ledger, situation.planned.step
     holder = ledger.claimed_by or "an earlier invocation"
-    step = planned.step
     if step is not None and step.landed:
         return Decision(
             ActionCode.RECORD_LANDED_ACTION,
@@ -163,25 +194,18 @@ def _decide_take_over(ledger: LedgerState, planned: PlaybookPlan, function: str)
             f"({_step_text(step)}); recording it without changing again",
         )
     if step is None:
-        return planned.no_step(function)
+        return situation.planned.no_step(situation.function)
     return Decision(
         ActionCode.TAKE_OVER, f"the claim of {holder} expired without an outcome; {_step_text(step)}"
     )
 
 
-def decide(
-    notification: AlarmNotification,
-    ledger: LedgerState,
-    protection: Protection,
-    planned: PlaybookPlan,
-    now: float,
-    config: HealerConfig,
-    kill_switch: KillSwitch,
-) -> Decision:
+def decide(notification: AlarmNotification, situation: Situation) -> Decision:
     """Decide what to do about an ``ALARM`` of a registered alarm, given the playbook's plan."""
     if notification.new_state != "ALARM":
         return decide_state_change(notification, None)
-    function = protection.function_name
+    ledger, planned, now = situation.ledger, situation.planned, situation.now
+    function = situation.function
     if ledger.claim_without_outcome and ledger.lease_expires_at is not None:
         if now < ledger.lease_expires_at:
             return Decision(
@@ -189,8 +213,8 @@ def decide(
                 f"{ledger.claimed_by or 'another invocation'} holds the action claim for another "
                 f"{ledger.lease_expires_at - now:.0f}s",
             )
-        taken = _decide_take_over(ledger, planned, function)
-        mode, why = effective_mode(protection.mode, kill_switch, config.dry_run)
+        taken = _decide_take_over(situation)
+        mode, why = situation.mode()
         if taken.code == ActionCode.TAKE_OVER and mode == "observe":
             return Decision(
                 EscalationCode.ACTION_REFUSED, f"{why}: not finishing the expired claim ({taken.reason})"
@@ -202,12 +226,12 @@ def decide(
         )
     # The rails before the plan: a concurrent run claims (and counts) before it changes the function, so a
     # plan that already sees its change has a control read that sees its claim: cooldown, not "no step".
-    stop = function_check(ledger.rails, protection.rails, now)
+    stop = situation.function_stop()
     if stop is not None:
         return stop
     if planned.step is None:
         return planned.no_step(function)
-    mode, why = effective_mode(protection.mode, kill_switch, config.dry_run)
+    mode, why = situation.mode()
     if mode == "observe":
         return Decision(ObserveCode.OBSERVE, f"{why}: would run {_step_text(planned.step)} on {function}")
     if mode == "approve":
@@ -216,7 +240,7 @@ def decide(
             f"{function} is in approve mode: the healer would run {_step_text(planned.step)}; "
             f"approve with: selfheal approve {ledger.incident_id}",
         )
-    stop = fleet_check(ledger.rails, fleet_limits(config), now)
+    stop = situation.fleet_stop()
     if stop is not None:
         return stop
     return Decision(ActionCode.RUN_STEP, f"{_step_text(planned.step)} on {function}")
@@ -231,61 +255,42 @@ def decide_state_change(notification: AlarmNotification, open_incident_id: str |
     return Decision(SkipCode.NOT_ALARM, f"alarm is {notification.new_state}; the healer acts only on ALARM")
 
 
-def decide_approval(
-    ledger: LedgerState,
-    protection: Protection,
-    planned: PlaybookPlan,
-    now: float,
-    config: HealerConfig,
-    kill_switch: KillSwitch,
-    operator: str,
-) -> Decision:
+def decide_approval(situation: Situation, operator: str) -> Decision:
     """Judge ``selfheal approve`` of an incident awaiting approval (the caller checked its status)."""
-    function = protection.function_name
-    mode, why = effective_mode(protection.mode, kill_switch, config.dry_run)
+    planned, function = situation.planned, situation.function
+    mode, why = situation.mode()
     if mode == "observe":
         return Decision(SkipCode.KILL_SWITCH, f"{why}; the approval waits until the function may act")
     if planned.step is None:
         return planned.no_step(function)
-    stop = function_check(ledger.rails, protection.rails, now) or fleet_check(
-        ledger.rails, fleet_limits(config), now
-    )
+    stop = situation.function_stop() or situation.fleet_stop()
     if stop is not None:
         return stop
     return Decision(ActionCode.APPROVED, f"approved by {operator}: {_step_text(planned.step)} on {function}")
 
 
-def decide_next_step(
-    ledger: LedgerState,
-    protection: Protection,
-    planned: PlaybookPlan,
-    now: float,
-    config: HealerConfig,
-    kill_switch: KillSwitch,
-    not_ok: str,
-) -> Decision:
+def decide_next_step(situation: Situation, not_ok: str) -> Decision:
     """After a step was not verified in time (``not_ok`` says how): the next step, or an escalation.
 
     The cooldown does not apply between steps of one incident; the cap and the fleet rails do.
     """
-    function = protection.function_name
-    mode, why = effective_mode(protection.mode, kill_switch, config.dry_run)
+    planned, function = situation.planned, situation.function
+    mode, why = situation.mode()
     if planned.step is None:
         if planned.unreadable is not None:
             return planned.no_step(function)
         passed = "; ".join(plan.why_not() for plan in planned.passed_over)
+        verify_timeout = situation.protection.rails.verify_timeout_seconds
         return Decision(
             EscalationCode.VERIFY_TIMEOUT,
-            f"alarm not OK within {protection.rails.verify_timeout_seconds:g}s of the last step ({not_ok}); "
+            f"alarm not OK within {verify_timeout:g}s of the last step ({not_ok}); "
             "the playbook is exhausted" + (f" ({passed})" if passed else ""),
         )
     if mode == "observe":
         return Decision(
             EscalationCode.VERIFY_TIMEOUT, f"alarm not OK ({not_ok}); {why}: not running the next step"
         )
-    stop = function_check(ledger.rails, protection.rails, now, cooldown=False) or fleet_check(
-        ledger.rails, fleet_limits(config), now
-    )
+    stop = situation.function_stop(cooldown=False) or situation.fleet_stop()
     if stop is not None:
         return Decision(stop.code, f"alarm not OK ({not_ok}); the next step is held back: {stop.reason}")
     return Decision(

@@ -24,6 +24,7 @@ from healer.notification import AlarmNotification, parse_message
 from healer.policy import (
     LedgerState,
     PlaybookPlan,
+    Situation,
     StepPlan,
     decide,
     decide_approval,
@@ -115,7 +116,7 @@ def run(
     alarm: AlarmNotification = ALARM,
 ) -> Decision:
     """``decide`` on the test protection with the defaults of an ALARM anyone would act on."""
-    return decide(alarm, ledger or new(), protection(mode), planned, NOW, config, kill_switch)
+    return decide(alarm, Situation(ledger or new(), protection(mode), planned, NOW, config, kill_switch))
 
 
 def approve(
@@ -127,7 +128,9 @@ def approve(
 ) -> Decision:
     """``decide_approval`` by operator alice of an incident of the test protection in approve mode."""
     awaiting = ledger or LedgerState(incident_status=IncidentStatus.AWAITING_APPROVAL, incident_id=INCIDENT)
-    return decide_approval(awaiting, protection("approve"), planned, NOW, config, kill_switch, "alice")
+    return decide_approval(
+        Situation(awaiting, protection("approve"), planned, NOW, config, kill_switch), "alice"
+    )
 
 
 def next_step(
@@ -144,7 +147,9 @@ def next_step(
         incident_id=INCIDENT,
         rails=RailState(last_action_at=NOW - 130, action_times=(NOW - 130,)),
     )
-    return decide_next_step(acted, protection(mode), planned, NOW, config, kill_switch, "alarm still ALARM")
+    return decide_next_step(
+        Situation(acted, protection(mode), planned, NOW, config, kill_switch), "alarm still ALARM"
+    )
 
 
 # --- decide: states other than ALARM ------------------------------------------------------------------
@@ -422,9 +427,9 @@ def test_fleet_rails_hold_for_every_decider(
     ledger = LedgerState(incident_status=IncidentStatus.NEW, incident_id=INCIDENT, rails=rails)
     within = len(in_flight) < max_in_flight and hour_count(times) < max_per_hour
     decisions = [
-        decide(ALARM, ledger, PROTECTION, PLANNED, NOW, config, OFF),
-        decide_approval(ledger, protection("approve"), PLANNED, NOW, config, OFF, "alice"),
-        decide_next_step(ledger, PROTECTION, PLANNED, NOW, config, OFF, "still ALARM"),
+        decide(ALARM, Situation(ledger, PROTECTION, PLANNED, NOW, config, OFF)),
+        decide_approval(Situation(ledger, protection("approve"), PLANNED, NOW, config, OFF), "alice"),
+        decide_next_step(Situation(ledger, PROTECTION, PLANNED, NOW, config, OFF), "still ALARM"),
     ]
     for decision in decisions:
         assert (decision.kind == "act") == within, (decision, len(in_flight), hour_count(times))
@@ -444,9 +449,9 @@ def test_function_cap_holds_for_every_decider(times: list[float], cap: int) -> N
     ledger = LedgerState(incident_status=IncidentStatus.NEW, incident_id=INCIDENT, rails=state)
     full = hour_count(times) >= cap
     decisions = [
-        decide(ALARM, ledger, guarded, PLANNED, NOW, CONFIG, OFF),
-        decide_approval(ledger, guarded, PLANNED, NOW, CONFIG, OFF, "alice"),
-        decide_next_step(ledger, guarded, PLANNED, NOW, CONFIG, OFF, "still ALARM"),
+        decide(ALARM, Situation(ledger, guarded, PLANNED, NOW, CONFIG, OFF)),
+        decide_approval(Situation(ledger, guarded, PLANNED, NOW, CONFIG, OFF), "alice"),
+        decide_next_step(Situation(ledger, guarded, PLANNED, NOW, CONFIG, OFF), "still ALARM"),
     ]
     for decision in decisions:
         assert (decision.code == EscalationCode.ACTION_CAP) == full, decision
@@ -470,7 +475,7 @@ def test_decide_acts_only_in_auto_mode_with_the_switch_off(
     )
     config = dataclasses.replace(CONFIG, dry_run=dry_run)
     kill_switch = ON if engaged else OFF
-    decision = decide(ALARM, ledger, protection(mode), PLANNED, NOW, config, kill_switch)
+    decision = decide(ALARM, Situation(ledger, protection(mode), PLANNED, NOW, config, kill_switch))
     if decision.kind == "act":
         assert mode == "auto" and not engaged and not dry_run
     if decision.kind == "observe":

@@ -6,12 +6,11 @@ can explain it and ``selfheal restore`` can undo it. ``ACTIONS`` (``healer.actio
 playbook's action names to the actions. The contract is docs/platform.md, "Actions".
 """
 
-from healer.actions.calls import TEMPORARY_ERROR_CODES
+from healer.actions.calls import TEMPORARY_ERROR_CODES, Action
 from healer.actions.catalogue import ACTION_NAMES, ACTIONS
 from healer.actions.clamp_concurrency import ClampConcurrency
 from healer.actions.disable_event_source import DisableEventSource
 from healer.actions.model import (
-    Action,
     ActionOutcome,
     Backoff,
     Change,

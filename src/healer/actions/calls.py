@@ -9,7 +9,7 @@ the healer's clock and bounded, until a probe says done (``function_settled``: `
 ``Successful``). ``Run`` is one ``apply`` or ``undo``: its settings, its calls and its timed outcome.
 ``Restoration`` makes an undo's reads and restoring writes in its ``Run``, tallies what it restored,
 found already restored, or refused, and makes its outcome.
-``Remediation`` is the ``Action`` every action is: it turns ``apply``'s and ``undo``'s keywords into a
+``Action`` is the base of every action: it turns ``apply``'s and ``undo``'s keywords into a
 ``Run`` and stops a plan that cannot or need not run, so that an action says only what is its own.
 """
 
@@ -33,9 +33,9 @@ if TYPE_CHECKING:
 __all__ = [
     "SETTLE_POLL_SECONDS",
     "TEMPORARY_ERROR_CODES",
+    "Action",
     "CallResult",
     "Probe",
-    "Remediation",
     "Restoration",
     "Run",
     "call_with_retries",
@@ -300,13 +300,15 @@ class Restoration:
         return self.run.outcome(status, "; ".join(parts), tuple(self.restored), self.attempts)
 
 
-class Remediation(ABC):
-    """An ``Action`` (``healer.actions.model``) with the protocol's ``apply`` and ``undo``: each makes a
-    ``Run`` of its keywords; ``apply`` stops a plan that cannot or need not run (``unrunnable``) and hands
-    the others to ``_apply``; ``undo`` hands the recorded changes to ``_undo`` with a ``Restoration``.
-    Neither raises."""
+class Action(ABC):
+    """One remediation of the catalogue (``healer.actions.catalogue.ACTIONS``).
+
+    ``apply`` and ``undo`` each make a ``Run`` of their keywords; ``apply`` stops a plan that cannot or
+    need not run (``unrunnable``) and hands the others to ``_apply``; ``undo`` hands the recorded changes
+    to ``_undo`` with a ``Restoration``. Neither raises."""
 
     name: str
+    """The action's name in playbooks and the ledger."""
 
     @abstractmethod
     def plan(self, lambda_client: LambdaClient, target: Target, incident_id: str) -> Plan:

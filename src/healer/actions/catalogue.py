@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from healer.actions.calls import Action
 from healer.actions.clamp_concurrency import ClampConcurrency
 from healer.actions.disable_event_source import DisableEventSource
-from healer.actions.model import Action
 from healer.actions.restart import Restart
 from healer.actions.rollback_alias import RollbackAlias
 from healer.actions.set_env import SetEnv

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
-from healer.actions.calls import Remediation, Restoration, Run, read
+from healer.actions.calls import Action, Restoration, Run, read
 from healer.actions.environment import function_resource
 from healer.actions.model import ActionOutcome, Change, Plan, Target
 
@@ -28,7 +28,7 @@ FIELD = "ReservedConcurrentExecutions"
 _PREFIX = "function:"
 
 
-class ClampConcurrency(Remediation):
+class ClampConcurrency(Action):
     """Reserve ``target.concurrency_limit`` concurrent executions for the function (and no more)."""
 
     name = "clamp_concurrency"

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from healer.actions.calls import Probe, Remediation, Restoration, Run, read
+from healer.actions.calls import Action, Probe, Restoration, Run, read
 from healer.actions.model import ActionOutcome, Change, Plan, Target
 
 if TYPE_CHECKING:
@@ -86,7 +86,7 @@ def _states(client: LambdaClient, uuids: Iterable[str]) -> Probe:
     return probe
 
 
-class DisableEventSource(Remediation):
+class DisableEventSource(Action):
     """Disable every enabled event source mapping of the function (and of its alias)."""
 
     name = "disable_event_source"

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from functools import partial
 from typing import TYPE_CHECKING, ClassVar
 
-from healer.actions.calls import Remediation, Restoration, Run, function_settled, read
+from healer.actions.calls import Action, Restoration, Run, function_settled, read
 from healer.actions.model import ActionOutcome, Change, Plan, Target
 from healer.clock import iso_utc
 
@@ -96,7 +96,7 @@ def _update(
     return call
 
 
-class EnvironmentAction(Remediation):
+class EnvironmentAction(Action):
     """An action that sets variables of the function: a subclass says which (``wanted``) and why it
     refuses (``refusal``). ``incident_marker`` is the variable a write sets to the incident id (``None``:
     none); the change has landed when it names the incident and every variable has its wanted value."""

@@ -13,20 +13,15 @@ Resources are named ``function:<name>``, ``alias:<function>:<alias>`` and
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Protocol, TypeAlias
+from typing import Any, TypeAlias
 
-from healer.clock import Clock
 from healer.decisions import OutcomeStatus
 
-if TYPE_CHECKING:
-    from mypy_boto3_lambda import LambdaClient
-
 __all__ = [
-    "Action",
     "ActionOutcome",
     "Backoff",
     "Change",
@@ -167,44 +162,3 @@ class ActionOutcome:
     def applied(self) -> bool:
         """True when the wanted state is in place."""
         return self.status in ("applied", "already_applied")
-
-
-class Action(Protocol):
-    """One remediation of the catalogue (``healer.actions.catalogue.ACTIONS``)."""
-
-    @property
-    def name(self) -> str:
-        """The action's name in playbooks and the ledger."""
-        ...
-
-    def plan(self, lambda_client: LambdaClient, target: Target, incident_id: str) -> Plan:
-        """Read the target's current state and say what the action would change; may raise
-        ``TargetUnreadable``."""
-        ...
-
-    def apply(
-        self,
-        lambda_client: LambdaClient,
-        plan: Plan,
-        *,
-        clock: Clock,
-        backoff: Backoff | None = None,
-        settle_timeout: float = 30.0,
-        before_update: Callable[[], bool] | None = None,
-    ) -> ActionOutcome:
-        """Carry out ``plan``; never raises. ``before_update`` runs before every write attempt (False:
-        the attempt is not made, ``lease_lost``)."""
-        ...
-
-    def undo(
-        self,
-        lambda_client: LambdaClient,
-        changes: Sequence[Change],
-        *,
-        clock: Clock,
-        backoff: Backoff | None = None,
-        settle_timeout: float = 30.0,
-    ) -> ActionOutcome:
-        """Put each ``before`` back where the current value still equals the recorded ``after``; never
-        raises."""
-        ...

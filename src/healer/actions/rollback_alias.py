@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import TYPE_CHECKING
 
-from healer.actions.calls import Remediation, Restoration, Run, read
+from healer.actions.calls import Action, Restoration, Run, read
 from healer.actions.model import ActionOutcome, Change, Plan, Target
 
 if TYPE_CHECKING:
@@ -50,7 +50,7 @@ def _shifting(weights: Mapping[str, float]) -> str:
     )
 
 
-class RollbackAlias(Remediation):
+class RollbackAlias(Action):
     """Roll the alias back one published version."""
 
     name = "rollback_alias"
