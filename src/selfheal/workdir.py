@@ -20,12 +20,24 @@ import json
 import math
 import os
 import shutil
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 __all__ = ["DEFAULT_WORKDIR", "CloudRecord", "DashboardRecord", "Workdir"]
 
 DEFAULT_WORKDIR = Path(".selfheal")
+
+R = TypeVar("R")
+
+
+def _check_process(pid: int, port: int) -> None:
+    """The checks every background process's record makes: a real pid, a TCP port."""
+    if pid <= 1:
+        raise ValueError(f"pid must be a process id above 1, got {pid}")
+    if not 0 < port <= 65535:
+        raise ValueError(f"port must be from 1 to 65535, got {port}")
 
 
 @dataclass(frozen=True)
@@ -40,12 +52,9 @@ class CloudRecord:
     started_at: float
 
     def __post_init__(self) -> None:
-        if self.pid <= 1:
-            raise ValueError(f"pid must be a process id above 1, got {self.pid}")
+        _check_process(self.pid, self.port)
         if not self.endpoint.startswith("http://127.0.0.1:"):
             raise ValueError(f"endpoint must be http://127.0.0.1:<port>, got {self.endpoint!r}")
-        if not 0 < self.port <= 65535:
-            raise ValueError(f"port must be from 1 to 65535, got {self.port}")
         if not (math.isfinite(self.time_scale) and self.time_scale >= 1):
             raise ValueError(f"time scale must be a number ≥ 1, got {self.time_scale}")
 
@@ -60,10 +69,7 @@ class DashboardRecord:
     started_at: float
 
     def __post_init__(self) -> None:
-        if self.pid <= 1:
-            raise ValueError(f"pid must be a process id above 1, got {self.pid}")
-        if not 0 < self.port <= 65535:
-            raise ValueError(f"port must be from 1 to 65535, got {self.port}")
+        _check_process(self.pid, self.port)
         if self.url != f"http://127.0.0.1:{self.port}/":
             raise ValueError(f"url must be http://127.0.0.1:{self.port}/, got {self.url!r}")
 
@@ -125,24 +131,17 @@ class Workdir:
 
     def read_cloud(self) -> CloudRecord | None:
         """The recorded cloud, None when there is no record; ValueError for a damaged one."""
-        try:
-            text = self.cloud_json.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        except OSError as error:
-            raise ValueError(f"cannot read {self.cloud_json}: {error.strerror}") from None
-        try:
-            data = json.loads(text)
-            return CloudRecord(
+        return self._read_record(
+            self.cloud_json,
+            lambda data: CloudRecord(
                 pid=int(data["pid"]),
                 endpoint=str(data["endpoint"]),
                 port=int(data["port"]),
                 time_scale=float(data["time_scale"]),
                 region=str(data["region"]),
                 started_at=float(data["started_at"]),
-            )
-        except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"{self.cloud_json} is damaged ({error}); delete it and retry") from None
+            ),
+        )
 
     def write_cloud(self, record: CloudRecord) -> None:
         """Record the cloud (atomically, so a reader never sees half a file)."""
@@ -150,22 +149,15 @@ class Workdir:
 
     def read_dashboard(self) -> DashboardRecord | None:
         """The recorded dashboard, None when there is no record; ValueError for a damaged one."""
-        try:
-            text = self.dashboard_json.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return None
-        except OSError as error:
-            raise ValueError(f"cannot read {self.dashboard_json}: {error.strerror}") from None
-        try:
-            data = json.loads(text)
-            return DashboardRecord(
+        return self._read_record(
+            self.dashboard_json,
+            lambda data: DashboardRecord(
                 pid=int(data["pid"]),
                 url=str(data["url"]),
                 port=int(data["port"]),
                 started_at=float(data["started_at"]),
-            )
-        except (ValueError, KeyError, TypeError) as error:
-            raise ValueError(f"{self.dashboard_json} is damaged ({error}); delete it and retry") from None
+            ),
+        )
 
     def write_dashboard(self, record: DashboardRecord) -> None:
         """Record the dashboard (atomically)."""
@@ -205,6 +197,20 @@ class Workdir:
     def remove_all(self) -> None:
         """Delete the whole work directory, the operator key (``credentials``) included."""
         shutil.rmtree(self.root, ignore_errors=True)
+
+    @staticmethod
+    def _read_record(path: Path, build: Callable[[Mapping[str, Any]], R]) -> R | None:
+        """``build`` of the JSON object in ``path``; None when there is no file, ValueError when damaged."""
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError as error:
+            raise ValueError(f"cannot read {path}: {error.strerror}") from None
+        try:
+            return build(json.loads(text))
+        except (ValueError, KeyError, TypeError) as error:
+            raise ValueError(f"{path} is damaged ({error}); delete it and retry") from None
 
     @staticmethod
     def _write_json(path: Path, data: object) -> None:

@@ -45,10 +45,7 @@ class InvalidRequestContent(CloudError):
 
 
 class ServiceUnavailable(CloudError):
-    """The Lambda service is shutting down or not started."""
-
-    code = "ServiceException"
-    status = 500
+    """The Lambda service is shutting down or not started (the base's ``ServiceException``, 500)."""
 
 
 class InvalidParameterValue(CloudError):
