@@ -10,21 +10,30 @@ module calls deploy/fragile makes (healer.tf, alarms.tf).
 from __future__ import annotations
 
 import ast
-import json
 import re
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from functools import cache
-from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import botocore.session
-import hcl2
 import pytest
 from botocore import xform_name
-from hcl2 import SerializationOptions
 
-ROOT = Path(__file__).resolve().parents[2]
+from terraform_hcl import (
+    ARCHIVE_FILE,
+    MODULE_REFERENCE,
+    ROOT,
+    Module,
+    comments,
+    interpolations,
+    load_dir,
+    nonempty,
+    parse,
+    reference_problems,
+    reference_texts,
+    schema_problems_of,
+)
+
 MODULE = ROOT / "deploy" / "fragile"
 DIRS = {
     "fragile": MODULE,
@@ -35,136 +44,28 @@ DIRS = {
 CALLS = {"platform": "platform", "protect_fragile": "protect"}
 HEALER_SOURCE = ROOT / "src" / "healer"
 INTERNALS = ROOT / "docs" / "internals.md"
-SCHEMA_CANDIDATES = (
-    ROOT / "src" / "selfheal" / "terraform" / "schema" / "aws_provider_6.25.0_subset.json",
-    Path("/work/shared/aws_provider_6.25.0_subset.json"),
-)
 # The seed's file names, each kept: a concern, a module call, or a comment saying where it now lives.
 SEED_FILES = {
     "api_gateway.tf", "alarms.tf", "backend.tf", "cloudwatch.tf", "data.tf", "escalation.tf", "healer.tf",
     "healer_iam.tf", "healer_sns_permission.tf", "healer_subscription.tf", "iam.tf", "kms.tf", "lambda.tf",
     "ledger.tf", "locals.tf", "outputs.tf", "sns.tf", "variables.tf", "versions.tf",
 }  # fmt: skip
-META_ARGUMENTS = {"depends_on", "count", "for_each", "provider", "lifecycle", "provisioner"}
-# hashicorp/archive's archive_file, restricted to the arguments this project allows.
-ARCHIVE_FILE = {
-    "arguments": {
-        "type": {"required": True, "type": "string"},
-        "source_dir": {"required": False, "type": "string"},
-        "output_path": {"required": True, "type": "string"},
-        "excludes": {"required": False, "type": "set(string)"},
-        "output_file_mode": {"required": False, "type": "string"},
-    },
-    "attributes": ["id", "output_base64sha256", "output_md5", "output_sha", "output_sha256", "output_size"],
+# archive_file as deploy/fragile may use it: a whole directory (source_dir), never one file.
+FRAGILE_ARCHIVE_FILE = {
+    **ARCHIVE_FILE,
+    "arguments": {key: spec for key, spec in ARCHIVE_FILE["arguments"].items() if key != "source_file"},
 }
-T = TypeVar("T")
-REFERENCE = re.compile(
-    r"(?<![\w.])(data\.)?(aws_[a-z0-9_]+|archive_file)\.([a-z0-9_]+)(?:\[[^\]]*\])?(?:\.([a-z0-9_]+))?"
-)
-MODULE_REFERENCE = re.compile(r"(?<![\w.])module\.([a-z0-9_]+)\.([a-z0-9_]+)")
-
-
-@dataclass
-class Module:
-    """Every top-level block of one directory, merged across its .tf files."""
-
-    resources: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    data: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    variables: dict[str, dict[str, Any]] = field(default_factory=dict)
-    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    locals: dict[str, Any] = field(default_factory=dict)
-    modules: dict[str, dict[str, Any]] = field(default_factory=dict)
-    terraform: list[dict[str, Any]] = field(default_factory=list)
-    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def resource(self, address: str) -> dict[str, Any]:
-        kind, name = address.split(".")
-        return self.resources[(kind, name)]
-
-    def blocks(self) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
-        for (kind, name), body in self.resources.items():
-            yield "resource", kind, name, body
-        for (kind, name), body in self.data.items():
-            yield "data", kind, name, body
-
-
-def parse(path: Path) -> dict[str, Any]:
-    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
-    with path.open() as handle:
-        parsed: dict[str, Any] = hcl2.load(handle, serialization_options=options)
-    return parsed
 
 
 @cache
 def load(name: str = "fragile") -> Module:
     """Parse DIRS[name]/*.tf with python-hcl2 into one Module."""
-    module = Module()
-    for path in sorted(DIRS[name].glob("*.tf")):
-        parsed = parse(path)
-        for section, table in (("resource", module.resources), ("data", module.data)):
-            for entry in parsed.get(section, []):
-                for kind, named in entry.items():
-                    for block_name, body in named.items():
-                        assert (kind, block_name) not in table, f"{kind}.{block_name} declared twice"
-                        table[(kind, block_name)] = body
-        for entry in parsed.get("variable", []):
-            module.variables.update(entry)
-        for entry in parsed.get("output", []):
-            module.outputs.update(entry)
-        for entry in parsed.get("locals", []):
-            module.locals.update({k: v for k, v in entry.items() if k != "__comments__"})
-        for entry in parsed.get("module", []):
-            module.modules.update(entry)
-        module.terraform.extend(parsed.get("terraform", []))
-        for entry in parsed.get("provider", []):
-            module.providers.update(entry)
-    return module
+    return load_dir(DIRS[name])
 
 
 def call(name: str) -> dict[str, Any]:
     """The arguments deploy/fragile passes in its module call ``name``."""
     return load().modules[name]
-
-
-@cache
-def load_schema() -> dict[str, Any]:
-    """The aws provider 6.25.0 argument schema, plus archive_file."""
-    for candidate in SCHEMA_CANDIDATES:
-        if candidate.is_file():
-            schema: dict[str, Any] = json.loads(candidate.read_text())
-            return schema
-    raise AssertionError(f"provider schema subset not found in {[str(c) for c in SCHEMA_CANDIDATES]}")
-
-
-def block_schema(section: str, kind: str) -> dict[str, Any]:
-    if section == "data" and kind == "archive_file":
-        return ARCHIVE_FILE
-    spec: dict[str, Any] = load_schema()["resources" if section == "resource" else "data_sources"][kind]
-    return spec
-
-
-def interpolations(value: Any) -> Iterator[str]:
-    """Every string inside a parsed HCL value (expressions come back as "${...}" strings)."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if key != "__comments__":
-                yield from interpolations(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from interpolations(item)
-
-
-def comments(body: dict[str, Any]) -> list[str]:
-    return [c["value"] for c in body.get("__comments__", [])]
-
-
-def nonempty(items: Iterable[T], what: str) -> list[T]:
-    """``items`` as a list, failing when there are none (a loop over nothing checks nothing)."""
-    found = list(items)
-    assert found, f"no {what} found: the parse came back empty"
-    return found
 
 
 def resolve(text: str, scope: str = "fragile") -> str:
@@ -188,42 +89,6 @@ def resolve(text: str, scope: str = "fragile") -> str:
         text = re.sub(r"\$\{local\.(\w+)\}", local, text)
         text = re.sub(r"\$\{var\.(\w+)\}", variable, text)
     return text
-
-
-def schema_problems(path: str, body: dict[str, Any], arguments: dict[str, Any]) -> list[str]:
-    problems = []
-    for key, value in body.items():
-        if key.startswith("__") or key in META_ARGUMENTS:
-            continue
-        if key == "dynamic":
-            problems.append(f"{path}: dynamic blocks are not checked here; write the blocks out")
-            continue
-        spec = arguments.get(key)
-        if spec is None:
-            problems.append(f"{path}: unknown argument or block {key!r}")
-        elif "block" in spec:
-            blocks = value if isinstance(value, list) else [value]
-            if not all(isinstance(b, dict) for b in blocks):
-                problems.append(f"{path}.{key}: must be written as a block")
-                continue
-            max_items = spec.get("max_items")
-            if max_items is not None and len(blocks) > max_items:
-                problems.append(f"{path}.{key}: {len(blocks)} blocks, at most {max_items}")
-            for block in blocks:
-                problems.extend(schema_problems(f"{path}.{key}", block, spec["block"]["arguments"]))
-        elif key == "id":
-            problems.append(f"{path}: 'id' is computed, never set")
-        elif (
-            isinstance(value, list)
-            and value
-            and all(isinstance(v, dict) for v in value)
-            and not spec["type"].startswith(("list(object", "set(object"))
-        ):
-            problems.append(f"{path}.{key}: is an argument of type {spec['type']}, written as a block")
-    for key, spec in arguments.items():
-        if spec.get("required") and key not in body:
-            problems.append(f"{path}: required {key!r} missing")
-    return problems
 
 
 # --- files and schema -----------------------------------------------------------------------------
@@ -252,36 +117,14 @@ def test_files_without_blocks_say_where_their_resources_now_live() -> None:
 
 def test_every_block_conforms_to_the_provider_schema() -> None:
     """Every resource and data source uses only types, arguments and blocks in the 6.25.0 subset."""
-    problems = []
-    for section, kind, name, body in nonempty(load().blocks(), "resource or data blocks"):
-        try:
-            spec = block_schema(section, kind)
-        except KeyError:
-            problems.append(f"{section} {kind}.{name}: type not in the provider subset")
-            continue
-        problems.extend(schema_problems(f"{kind}.{name}", body, spec["arguments"]))
-    assert problems == []
+    assert schema_problems_of(load(), "resource or data blocks", FRAGILE_ARCHIVE_FILE) == []
 
 
 def test_every_reference_names_a_declared_block_and_a_known_attribute() -> None:
     """References like aws_x.name.attr and module.m.output point at something declared."""
     module = load()
-    sources: list[tuple[str, Any]] = [(f"{kind}.{name}", body) for _, kind, name, body in module.blocks()]
-    sources += [(f"output.{name}", body) for name, body in module.outputs.items()]
-    sources += [(f"module.{name}", body) for name, body in module.modules.items()]
-    sources.append(("locals", module.locals))
-    texts = [(label, text) for label, value in sources for text in interpolations(value)]
-    references = [(label, reference) for label, text in texts for reference in REFERENCE.findall(text)]
-    problems = []
-    for label, (is_data, ref_kind, ref_name, attr) in nonempty(references, "references"):
-        section = "data" if is_data else "resource"
-        table = module.data if is_data else module.resources
-        if (ref_kind, ref_name) not in table:
-            problems.append(f"{label}: unknown {section} {ref_kind}.{ref_name}")
-            continue
-        spec = block_schema(section, ref_kind)
-        if attr and attr not in spec["arguments"] and attr not in spec["attributes"]:
-            problems.append(f"{label}: {ref_kind}.{ref_name} has no attribute {attr!r}")
+    texts = reference_texts(module)
+    problems = reference_problems(module, texts, "references", FRAGILE_ARCHIVE_FILE)
     module_references = [(label, ref) for label, text in texts for ref in MODULE_REFERENCE.findall(text)]
     for label, (called, output) in nonempty(module_references, "module references"):
         if called not in CALLS:

@@ -9,17 +9,24 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import hcl2
 import pytest
-from hcl2 import SerializationOptions
 
-ROOT = Path(__file__).resolve().parents[2]
+from terraform_hcl import (
+    MODULE_REFERENCE,
+    ROOT,
+    Module,
+    comments,
+    load_dir,
+    nonempty,
+    reference_problems,
+    reference_texts,
+    schema_problems_of,
+)
+
 PLATFORM = ROOT / "deploy" / "modules" / "platform"
 PROTECT = ROOT / "deploy" / "modules" / "protect"
 EXAMPLE = ROOT / "deploy" / "examples" / "two_functions"
@@ -35,23 +42,6 @@ DIRS = {
 }
 DOCS = ROOT / "docs" / "platform.md"
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
-SCHEMA_CANDIDATES = (
-    ROOT / "src" / "selfheal" / "terraform" / "schema" / "aws_provider_6.25.0_subset.json",
-    Path("/work/shared/aws_provider_6.25.0_subset.json"),
-)
-META_ARGUMENTS = {"depends_on", "count", "for_each", "provider", "lifecycle", "provisioner"}
-# hashicorp/archive's archive_file, restricted to the arguments this project uses.
-ARCHIVE_FILE = {
-    "arguments": {
-        "type": {"required": True, "type": "string"},
-        "source_dir": {"required": False, "type": "string"},
-        "source_file": {"required": False, "type": "string"},
-        "output_path": {"required": True, "type": "string"},
-        "excludes": {"required": False, "type": "set(string)"},
-        "output_file_mode": {"required": False, "type": "string"},
-    },
-    "attributes": ["id", "output_base64sha256", "output_md5", "output_sha", "output_sha256", "output_size"],
-}
 ACTIONS = {"set_env", "rollback_alias", "clamp_concurrency", "disable_event_source", "restart"}
 PLATFORM_OBJECT = [
     "name", "registry_path", "registry_parameter_arn_prefix", "healer_function_name", "healer_function_arn",
@@ -59,132 +49,17 @@ PLATFORM_OBJECT = [
     "max_playbook_seconds", "defaults",
 ]  # fmt: skip
 RAILS = ["cooldown_seconds", "max_actions_per_window", "action_window_seconds", "verify_timeout_seconds"]
-T = TypeVar("T")
-REFERENCE = re.compile(
-    r"(?<![\w.])(data\.)?(aws_[a-z0-9_]+|archive_file)\.([a-z0-9_]+)(?:\[[^\]]*\])?(?:\.([a-z0-9_]+))?"
-)
-MODULE_REFERENCE = re.compile(r"(?<![\w.])module\.([a-z0-9_]+)\.([a-z0-9_]+)")
-
-
-def nonempty(items: Iterable[T], what: str) -> list[T]:
-    """``items`` as a list, failing when there are none (a loop over nothing checks nothing)."""
-    found = list(items)
-    assert found, f"no {what} found: the parse came back empty"
-    return found
-
-
-@dataclass
-class Module:
-    """Every top-level block of one directory's .tf files."""
-
-    resources: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    data: dict[tuple[str, str], dict[str, Any]] = field(default_factory=dict)
-    variables: dict[str, dict[str, Any]] = field(default_factory=dict)
-    outputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    locals: dict[str, Any] = field(default_factory=dict)
-    modules: dict[str, dict[str, Any]] = field(default_factory=dict)
-    terraform: list[dict[str, Any]] = field(default_factory=list)
-    providers: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def blocks(self) -> Iterator[tuple[str, str, str, dict[str, Any]]]:
-        for (kind, name), body in self.resources.items():
-            yield "resource", kind, name, body
-        for (kind, name), body in self.data.items():
-            yield "data", kind, name, body
 
 
 @cache
+def load_path(directory: Path) -> Module:
+    """Parse ``directory``/*.tf with python-hcl2 (once)."""
+    return load_dir(directory)
+
+
 def load(name: str) -> Module:
     """Parse DIRS[name]/*.tf with python-hcl2."""
-    options = SerializationOptions(strip_string_quotes=True, explicit_blocks=False)
-    module = Module()
-    for path in nonempty(sorted(DIRS[name].glob("*.tf")), f".tf files in {name}"):
-        with path.open() as handle:
-            parsed = hcl2.load(handle, serialization_options=options)
-        for section, table in (("resource", module.resources), ("data", module.data)):
-            for entry in parsed.get(section, []):
-                for kind, named in entry.items():
-                    for block_name, body in named.items():
-                        assert (kind, block_name) not in table, f"{kind}.{block_name} declared twice"
-                        table[(kind, block_name)] = body
-        for entry in parsed.get("variable", []):
-            module.variables.update(entry)
-        for entry in parsed.get("output", []):
-            module.outputs.update(entry)
-        for entry in parsed.get("locals", []):
-            module.locals.update({k: v for k, v in entry.items() if k != "__comments__"})
-        for entry in parsed.get("module", []):
-            module.modules.update(entry)
-        module.terraform.extend(parsed.get("terraform", []))
-        for entry in parsed.get("provider", []):
-            module.providers.update(entry)
-    return module
-
-
-@cache
-def load_schema() -> dict[str, Any]:
-    """The aws provider 6.25.0 argument schema subset."""
-    for candidate in SCHEMA_CANDIDATES:
-        if candidate.is_file():
-            schema: dict[str, Any] = json.loads(candidate.read_text())
-            return schema
-    raise AssertionError(f"provider schema subset not found in {[str(c) for c in SCHEMA_CANDIDATES]}")
-
-
-def block_schema(section: str, kind: str) -> dict[str, Any]:
-    if section == "data" and kind == "archive_file":
-        return ARCHIVE_FILE
-    spec: dict[str, Any] = load_schema()["resources" if section == "resource" else "data_sources"][kind]
-    return spec
-
-
-def interpolations(value: Any) -> Iterator[str]:
-    """Every string inside a parsed HCL value (expressions come back as "${...}" strings)."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if key != "__comments__":
-                yield from interpolations(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from interpolations(item)
-
-
-def schema_problems(path: str, body: dict[str, Any], arguments: dict[str, Any]) -> list[str]:
-    problems = []
-    for key, value in body.items():
-        if key.startswith("__") or key in META_ARGUMENTS:
-            continue
-        if key == "dynamic":
-            problems.append(f"{path}: dynamic blocks are not checked here; write the blocks out")
-            continue
-        spec = arguments.get(key)
-        if spec is None:
-            problems.append(f"{path}: unknown argument or block {key!r}")
-        elif "block" in spec:
-            blocks = value if isinstance(value, list) else [value]
-            if not all(isinstance(b, dict) for b in blocks):
-                problems.append(f"{path}.{key}: must be written as a block")
-                continue
-            max_items = spec.get("max_items")
-            if max_items is not None and len(blocks) > max_items:
-                problems.append(f"{path}.{key}: {len(blocks)} blocks, at most {max_items}")
-            for block in blocks:
-                problems.extend(schema_problems(f"{path}.{key}", block, spec["block"]["arguments"]))
-        elif key == "id" and not spec.get("required"):
-            problems.append(f"{path}: 'id' is computed, never set")
-        elif (
-            isinstance(value, list)
-            and value
-            and all(isinstance(v, dict) for v in value)
-            and not spec["type"].startswith(("list(object", "set(object"))
-        ):
-            problems.append(f"{path}.{key}: is an argument of type {spec['type']}, written as a block")
-    for key, spec in arguments.items():
-        if spec.get("required") and key not in body:
-            problems.append(f"{path}: required {key!r} missing")
-    return problems
+    return load_path(DIRS[name].resolve())
 
 
 # --- fmt, validate, checkov ------------------------------------------------------------------------
@@ -289,37 +164,15 @@ def test_checkov_skips_carry_reasons() -> None:
 @pytest.mark.parametrize("name", sorted(DIRS))
 def test_every_block_conforms_to_the_provider_schema(name: str) -> None:
     """Every resource and data source uses only types, arguments and blocks of the 6.25.0 subset."""
-    problems = []
-    for section, kind, block_name, body in nonempty(load(name).blocks(), f"blocks of {name}"):
-        try:
-            spec = block_schema(section, kind)
-        except KeyError:
-            problems.append(f"{section} {kind}.{block_name}: type not in the provider subset")
-            continue
-        problems.extend(schema_problems(f"{kind}.{block_name}", body, spec["arguments"]))
-    assert problems == []
+    assert schema_problems_of(load(name), f"blocks of {name}") == []
 
 
 @pytest.mark.parametrize("name", sorted(DIRS))
 def test_every_reference_names_a_declared_block_and_a_known_attribute(name: str) -> None:
     """aws_x.name[.attr], var.x, local.x and module.m.output all point at something declared."""
     module = load(name)
-    sources: list[tuple[str, Any]] = [(f"{kind}.{n}", body) for _, kind, n, body in module.blocks()]
-    sources += [(f"output.{n}", body) for n, body in module.outputs.items()]
-    sources += [(f"module.{n}", body) for n, body in module.modules.items()]
-    sources.append(("locals", module.locals))
-    texts = [(label, text) for label, value in sources for text in interpolations(value)]
-    problems = []
-    references = [(label, ref) for label, text in texts for ref in REFERENCE.findall(text)]
-    for label, (is_data, kind, ref_name, attr) in nonempty(references, f"references in {name}"):
-        section = "data" if is_data else "resource"
-        table = module.data if is_data else module.resources
-        if (kind, ref_name) not in table:
-            problems.append(f"{label}: unknown {section} {kind}.{ref_name}")
-            continue
-        spec = block_schema(section, kind)
-        if attr and attr not in spec["arguments"] and attr not in spec["attributes"]:
-            problems.append(f"{label}: {kind}.{ref_name} has no attribute {attr!r}")
+    texts = reference_texts(module)
+    problems = reference_problems(module, texts, f"references in {name}")
     used_vars = {v for _, text in texts for v in re.findall(r"\bvar\.(\w+)", text)}
     used_locals = {v for _, text in texts for v in re.findall(r"\blocal\.(\w+)", text)}
     assert used_vars <= set(nonempty(module.variables, f"variables of {name}"))
@@ -327,10 +180,10 @@ def test_every_reference_names_a_declared_block_and_a_known_attribute(name: str)
     for label, text in texts:
         for called, output in MODULE_REFERENCE.findall(text):
             source = module.modules.get(called, {}).get("source", "")
-            target = {"../../modules/platform": "platform", "../../modules/protect": "protect"}.get(source)
-            if target is None:
+            called_dir = (DIRS[name] / source).resolve()
+            if not source.startswith(("./", "../")) or not called_dir.is_dir():
                 problems.append(f"{label}: module.{called} is not a module of this directory")
-            elif output not in load(target).outputs:
+            elif output not in load_path(called_dir).outputs:
                 problems.append(f"{label}: module.{called} has no output {output!r}")
     assert problems == []
 
@@ -491,10 +344,6 @@ def statements() -> list[tuple[str, str, dict[str, Any]]]:
     return nonempty(found, "policy statements")
 
 
-def comments_of(body: dict[str, Any]) -> list[str]:
-    return [c["value"] for c in body.get("__comments__", [])]
-
-
 def test_no_lambda_grant_on_star_and_star_only_where_aws_allows_nothing_narrower() -> None:
     """No statement with a Lambda action names "*"; "*" is only X-Ray's (with a comment) or a key policy's."""
     problems = []
@@ -508,7 +357,7 @@ def test_no_lambda_grant_on_star_and_star_only_where_aws_allows_nothing_narrower
         if "*" in resources and document != "kms_key":
             if not set(actions) <= {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}:
                 problems.append(f"{name}/{document}: '*' for {actions}")
-            if not any("*" in c for c in comments_of(statement)):
+            if not any("*" in c for c in comments(statement)):
                 problems.append(f"{name}/{document}: '*' without a comment saying why")
     assert problems == []
 
