@@ -2,7 +2,8 @@
 
 A request to ``{endpoint}/_api/{api_id}/{stage-path}`` is served like API Gateway serves an HTTP API:
 the stage and route come from moto's apigatewayv2 backend, stage throttling applies, and the route's
-``AWS_PROXY`` integration runs its Lambda function with a payload format 2.0 event. While the component
+``AWS_PROXY`` integration runs its Lambda function with a payload format 1.0 or 2.0 event. An API's CORS
+configuration (:mod:`.http_api_cors`) and a stage's access logs (:mod:`.http_api_access_log`) apply too. While the component
 runs, moto reports ``{endpoint}/_api/{api_id}`` as every API's ``ApiEndpoint`` (``Api.to_json`` is replaced
 through a :class:`~selfheal.cloud.moto_patches.MotoPatches` registry shared by the running data planes:
 installed by the first to start, restored when the last stops).
@@ -21,12 +22,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from .errors import CloudError
 from .gateway import StartResponse, WSGIEnvironment
+from .http_api_access_log import AccessRecord, write_access_log
+from .http_api_cors import is_preflight, policy_for, strip_cors_headers
 from .http_api_event import (
     ApiRequest,
     ApiResponse,
@@ -37,6 +40,8 @@ from .http_api_event import (
 )
 from .http_api_routes import select_route, select_stage
 from .http_api_throttle import Throttles, limits_for
+from .http_api_v1_payload import build_v1_event, map_v1_result
+from .lambda_logs import LogShipper
 from .metrics import MetricsPublisher
 from .moto_patches import MotoPatches
 
@@ -133,11 +138,24 @@ def _headers(environ: WSGIEnvironment) -> list[tuple[str, str]]:
 
 @dataclass
 class _Served:
-    """Whose request it was (API, stage) and how long its integration took, for the API's metrics."""
+    """What the request was (API, stage, route) and what happened to it, for metrics and access logs."""
 
     api_id: str = ""
     stage: str = ""
     integration_ms: float | None = None
+    access_log: Any = None  # the stage's accessLogSettings
+    record: AccessRecord | None = None
+
+
+@dataclass(frozen=True)
+class _Call:
+    """The facts of one request the integration's event needs beside the request itself."""
+
+    api_id: str
+    path: str  # decoded, with a named stage's prefix
+    request_id: str
+    domain_name: str
+    epoch_seconds: float
 
 
 class _BadRequest(Exception):
@@ -202,6 +220,7 @@ class HttpApiDataPlane:
         self._throttles: Throttles | None = None
         self._endpoint: str | None = None
         self._metrics: MetricsPublisher | None = None
+        self._logs: LogShipper | None = None
 
     def start(self, cloud: Cloud) -> None:
         """Mount the data plane and report its URL as every API's ApiEndpoint."""
@@ -209,6 +228,9 @@ class HttpApiDataPlane:
         # The cloud's publisher (LocalCloud.metrics); a cloud without one gets no AWS/ApiGateway metrics.
         metrics = getattr(cloud, "metrics", None)
         self._metrics = metrics if isinstance(metrics, MetricsPublisher) else None
+        # The cloud's log shipper (LocalCloud.logs) writes access logs; without one a stage logs nothing.
+        logs = getattr(cloud, "logs", None)
+        self._logs = logs if isinstance(logs, LogShipper) else None
         self._throttles = Throttles(cloud.clock.now)
         self._endpoint = cloud.endpoint
         _report_endpoint(cloud.endpoint)
@@ -221,6 +243,7 @@ class HttpApiDataPlane:
         self._cloud = None
         self._endpoint = None
         self._metrics = None
+        self._logs = None
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request_id = new_request_id()
@@ -232,12 +255,14 @@ class HttpApiDataPlane:
             # A request must never take the endpoint down; log it and answer as API Gateway would.
             _log.exception("HTTP API request %s failed inside the local cloud", request_id)
             response = error_response(500, "Internal Server Error")
+        latency_ms = (time.perf_counter() - started) * 1000.0
         metrics = self._metrics
         if metrics is not None and served.stage:
-            latency_ms = (time.perf_counter() - started) * 1000.0
             metrics.record_api_request(
                 served.api_id, served.stage, response.status, latency_ms, served.integration_ms
             )
+        if served.access_log and served.record is not None and self._logs is not None:
+            self._access_log(served, response, latency_ms)
         headers = [(name, value) for name, value in response.headers if name.lower() != "content-length"]
         headers.append(("Content-Length", str(len(response.body))))
         headers.append(("apigw-requestid", request_id))
@@ -248,10 +273,41 @@ class HttpApiDataPlane:
         start_response(f"{response.status} {reason}", headers)
         return [response.body]
 
+    def _access_log(self, served: _Served, response: ApiResponse, latency_ms: float) -> None:
+        record = served.record
+        logs = self._logs
+        assert record is not None and logs is not None
+        record.status = response.status
+        record.response_length = len(response.body)
+        record.response_latency_ms = latency_ms
+        record.integration_latency_ms = served.integration_ms
+        record.error_message = response.error
+        try:
+            write_access_log(served.access_log, record, logs.write)
+        except Exception:
+            # An access log must never fail the request it logs.
+            _log.exception("access log of HTTP API request %s could not be written", record.request_id)
+
+    def cors_covers(self, environ: WSGIEnvironment) -> bool:
+        """Whether the API this request is for has a CORS configuration that allows its ``Origin``.
+
+        For the gateway: only such requests may bypass its own browser checks, and their
+        ``Access-Control-*`` headers are the API's, not the cloud's.
+        """
+        cloud = self._cloud
+        origin = str(environ.get("HTTP_ORIGIN") or "")
+        path = str(environ.get("PATH_INFO") or "")
+        if cloud is None or not origin or not path.startswith(MOUNT_PREFIX):
+            return False
+        api_id = path[len(MOUNT_PREFIX) :].partition("/")[0]
+        api = cloud.backend("apigatewayv2").apis.get(api_id) if api_id else None
+        policy = policy_for(getattr(api, "cors_configuration", None)) if api is not None else None
+        return policy is not None and policy.allows(origin)
+
     def handle(self, environ: WSGIEnvironment, request_id: str, served: _Served | None = None) -> ApiResponse:
         """Serve one request and return the response (never raises for bad input).
 
-        ``served`` learns the API and stage the request was for, and how long the integration took.
+        ``served`` learns the API, stage and route the request was for, and how its integration went.
         """
         if served is None:
             served = _Served()
@@ -281,10 +337,68 @@ class HttpApiDataPlane:
             return error_response(404, "Not Found")
         served.api_id, served.stage = api_id, str(stage.name)
         method = str(environ.get("REQUEST_METHOD") or "GET").upper()
+        headers = _headers(environ)
+        origin = next((value for name, value in headers if name == "origin"), "")
+        host = next((value for name, value in headers if name == "host"), "")
+        request = ApiRequest(
+            method=method,
+            raw_path=_raw_path(environ)[len(MOUNT_PREFIX) + len(api_id) :] or "/",
+            raw_query=str(environ.get("QUERY_STRING") or ""),
+            headers=headers,
+            body=body,
+            source_ip=str(environ.get("REMOTE_ADDR") or "127.0.0.1"),
+            protocol=str(environ.get("SERVER_PROTOCOL") or "HTTP/1.1"),
+            port=int(str(environ.get("SERVER_PORT") or "80") or 80),
+        )
+        domain_name = _domain_name(host, api_id, cloud.region)
+        epoch_seconds = cloud.clock.now()
+        served.access_log = stage.access_log_settings
+        if served.access_log:
+            served.record = AccessRecord(
+                api_id=api_id,
+                account_id=cloud.account_id,
+                request_id=request_id,
+                epoch_seconds=epoch_seconds,
+                method=method,
+                path=api_path,
+                protocol=request.protocol,
+                source_ip=request.source_ip,
+                user_agent=next((value for name, value in headers if name == "user-agent"), ""),
+                domain_name=domain_name,
+                stage=str(stage.name),
+                request_length=len(body),
+            )
+        cors = policy_for(api.cors_configuration)
+        if cors is not None and is_preflight(method, headers):
+            # API Gateway answers preflights itself when CORS is configured, whatever the routes.
+            return ApiResponse(204, cors.preflight_headers(origin))
+        call = _Call(api_id, api_path, request_id, domain_name, epoch_seconds)
+        response = self._route(cloud, api, stage, stage_match.route_path, request, served, call)
+        if cors is not None and origin:
+            return replace(
+                response, headers=strip_cors_headers(response.headers) + cors.response_headers(origin)
+            )
+        return response
+
+    def _route(
+        self,
+        cloud: Cloud,
+        api: Any,
+        stage: Any,
+        route_path: str,
+        request: ApiRequest,
+        served: _Served,
+        call: _Call,
+    ) -> ApiResponse:
+        """Select the route, apply throttling and run its integration."""
+        assert self._throttles is not None
+        api_id = call.api_id
         routes = {route.route_key: route for route in list(api.routes.values())}
-        match = select_route(list(routes), method, stage_match.route_path)
+        match = select_route(list(routes), request.method, route_path)
         if match is None:
             return error_response(404, "Not Found")
+        if served.record is not None:
+            served.record.route_key = match.route_key
         limits = limits_for(stage.default_route_settings, stage.route_settings, match.route_key)
         if not self._throttles.allow(api_id, stage.name, match.route_key, limits):
             return error_response(429, "Too Many Requests")
@@ -300,35 +414,24 @@ class HttpApiDataPlane:
                 integration.integration_uri,
             )
             return error_response(500, "Internal Server Error")
-        raw_query = str(environ.get("QUERY_STRING") or "")
-        headers = _headers(environ)
-        host = next((value for name, value in headers if name == "host"), "")
-        request = ApiRequest(
-            method=method,
-            raw_path=_raw_path(environ)[len(MOUNT_PREFIX) + len(api_id) :] or "/",
-            raw_query=raw_query,
-            headers=headers,
-            body=body,
-            source_ip=str(environ.get("REMOTE_ADDR") or "127.0.0.1"),
-            protocol=str(environ.get("SERVER_PROTOCOL") or "HTTP/1.1"),
-            port=int(str(environ.get("SERVER_PORT") or "80") or 80),
-        )
-        event = build_event(
+        version = integration.payload_format_version or "1.0"
+        build = build_v1_event if version == "1.0" else build_event
+        event = build(
             request,
             route_key=match.route_key,
-            route_path=api_path,
+            route_path=call.path,
             path_parameters=match.path_parameters,
             api_id=api_id,
             account_id=cloud.account_id,
             stage=stage.name,
             stage_variables=dict(stage.stage_variables or {}),
-            domain_name=_domain_name(host, api_id, cloud.region),
-            request_id=request_id,
-            epoch_seconds=cloud.clock.now(),
+            domain_name=call.domain_name,
+            request_id=call.request_id,
+            epoch_seconds=call.epoch_seconds,
         )
         integration_started = time.perf_counter()
         try:
-            return self._invoke(cloud, function, event)
+            return self._invoke(cloud, function, event, version, served.record)
         finally:
             served.integration_ms = (time.perf_counter() - integration_started) * 1000.0
 
@@ -340,17 +443,35 @@ class HttpApiDataPlane:
         integration = api.integrations.get(target[len("integrations/") :])
         if integration is None or integration.integration_type != "AWS_PROXY":
             return None
-        if (integration.payload_format_version or "2.0") != "2.0":
-            _log.warning("API %s: only payload format 2.0 is served by the local cloud", api.api_id)
+        if (integration.payload_format_version or "1.0") not in ("1.0", "2.0"):
+            _log.warning(
+                "API %s: payload format %r is not one API Gateway knows",
+                api.api_id,
+                integration.payload_format_version,
+            )
             return None
         return integration
 
     @staticmethod
-    def _invoke(cloud: Cloud, function: str, event: dict[str, Any]) -> ApiResponse:
+    def _invoke(
+        cloud: Cloud, function: str, event: dict[str, Any], version: str, record: AccessRecord | None
+    ) -> ApiResponse:
         try:
             result = cloud.lambdas.invoke(function, json.dumps(event).encode())
         except CloudError as error:
             # API Gateway turns every failure to invoke (throttling included) into a 500.
             _log.warning("invoking %s for the HTTP API failed: %s (%s)", function, error.code, error.message)
+            if record is not None:
+                record.integration_error = f"{error.code}: {error.message}"
             return error_response(500, "Internal Server Error")
-        return map_result(result.payload, result.function_error)
+        mapped = (map_v1_result if version == "1.0" else map_result)(result.payload, result.function_error)
+        if record is not None:
+            record.integration_status = result.status_code
+            record.integration_request_id = result.request_id
+            if result.function_error:
+                record.integration_error = f"The Lambda function returned an error ({result.function_error})"
+            elif mapped.error:
+                record.integration_error = "The Lambda function returned a malformed response"
+            else:
+                record.function_status = mapped.status
+        return mapped

@@ -47,11 +47,15 @@ class ApiRequest:
 
 @dataclass(frozen=True)
 class ApiResponse:
-    """The HTTP response sent back to the client; ``headers`` may repeat a name (Set-Cookie)."""
+    """The HTTP response sent back to the client; ``headers`` may repeat a name (Set-Cookie).
+
+    ``error``: API Gateway's own error message when it answered itself (``$context.error.message``).
+    """
 
     status: int
     headers: list[tuple[str, str]] = field(default_factory=list)
     body: bytes = b""
+    error: str = ""
 
 
 def new_request_id() -> str:
@@ -184,7 +188,7 @@ def build_event(
 def error_response(status: int, message: str) -> ApiResponse:
     """API Gateway's own error response: ``{"message": ...}`` as JSON."""
     body = json.dumps({"message": message}, separators=(",", ":")).encode()
-    return ApiResponse(status, [("Content-Type", "application/json")], body)
+    return ApiResponse(status, [("Content-Type", "application/json")], body, message)
 
 
 def _internal_error() -> ApiResponse:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 
 __all__ = [
     "DEFAULT_ROUTE",
@@ -99,8 +100,9 @@ class StageMatch:
     route_path: str
 
 
+@lru_cache(maxsize=4096)
 def parse_route_key(key: str) -> RouteKey:
-    """Parse ``key``; raise ValueError for a key API Gateway would reject."""
+    """Parse ``key``; raise ValueError for a key API Gateway would reject (parsed once per key)."""
     if key == DEFAULT_ROUTE:
         return RouteKey(key, None, ())
     method, sep, path = key.partition(" ")
