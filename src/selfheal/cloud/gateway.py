@@ -1,7 +1,9 @@
 """The local cloud's WSGI front door: request checks, then mounted prefixes, then moto's server application.
 
-Every request first passes :mod:`request_guard` (loopback ``Host``, browser origin, CORS). Mounted apps (the
-HTTP API data plane under ``/_api/``, public like API Gateway's) are served next. Everything else is an AWS
+Every request first passes :mod:`request_guard` (loopback ``Host``, browser origin, CORS), except that a
+request whose ``Origin`` an HTTP API's own CORS configuration allows is answered by that API as API Gateway
+would (a wildcard there covers loopback pages only). Mounted apps (the HTTP API data plane under
+``/_api/``, public like API Gateway's) are served next. Everything else is an AWS
 API call for moto: moto's own endpoints are closed, the body is read within the operation's limit and the
 caller authenticated (:mod:`authentication`) before moto sees the request.
 """
@@ -42,6 +44,11 @@ def _forbidden(start_response: StartResponse, message: str, status: str = "403 F
     body = json.dumps({"message": message}).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
+
+
+def _api_cors_covers(app: WSGIApplication, environ: WSGIEnvironment) -> bool:
+    covers = getattr(app, "cors_covers", None)
+    return bool(environ.get("HTTP_ORIGIN")) and callable(covers) and covers(environ) is True
 
 
 class Gateway:
@@ -100,6 +107,12 @@ class Gateway:
                 f"Host {host!r} is not served: the local cloud answers only loopback names "
                 "(127.0.0.1, localhost)",
             )
+        path = str(environ.get("PATH_INFO") or "") or "/"
+        app = self.resolve(path)
+        if app is not self._fallback and _api_cors_covers(app, environ):
+            # An HTTP API whose own CORS configuration allows this origin answers as API Gateway does:
+            # its preflights and Access-Control-* headers are the API's, not the cloud's.
+            return app(environ, start_response)
         problem = self.browsers.refusal(environ)
         if problem is not None:
             self.refused += 1
@@ -107,8 +120,6 @@ class Gateway:
         if environ.get("REQUEST_METHOD") == "OPTIONS" and environ.get("HTTP_ORIGIN"):
             return self._preflight(environ, start_response)
         reply = self._cors_start_response(environ, start_response)
-        path = str(environ.get("PATH_INFO") or "") or "/"
-        app = self.resolve(path)
         if app is not self._fallback:
             return app(environ, reply)
         try:

@@ -44,6 +44,7 @@ from .http_api_v1_payload import build_v1_event, map_v1_result
 from .lambda_logs import LogShipper
 from .metrics import MetricsPublisher
 from .moto_patches import MotoPatches
+from .request_guard import origin_is_loopback
 
 if TYPE_CHECKING:
     from .protocol import Cloud
@@ -302,7 +303,11 @@ class HttpApiDataPlane:
         api_id = path[len(MOUNT_PREFIX) :].partition("/")[0]
         api = cloud.backend("apigatewayv2").apis.get(api_id) if api_id else None
         policy = policy_for(getattr(api, "cors_configuration", None)) if api is not None else None
-        return policy is not None and policy.allows(origin)
+        if policy is None or not policy.allows(origin):
+            return False
+        # The cloud runs on a developer's machine: a wildcard opens the API to loopback pages only; any
+        # other web origin must be listed by name in allow_origins.
+        return policy.names(origin) or origin_is_loopback(origin)
 
     def handle(self, environ: WSGIEnvironment, request_id: str, served: _Served | None = None) -> ApiResponse:
         """Serve one request and return the response (never raises for bad input).

@@ -68,6 +68,10 @@ class CorsPolicy:
             return True
         return origin.rstrip("/").lower() in self.origins
 
+    def names(self, origin: str) -> bool:
+        """Whether ``origin`` is listed by name (not only matched by ``*`` or ``scheme://*``)."""
+        return bool(origin) and origin.rstrip("/").lower() in self.origins
+
     def _allow_origin(self, origin: str) -> list[tuple[str, str]]:
         headers = [("Access-Control-Allow-Origin", "*" if self.any_origin else origin)]
         if self.credentials:

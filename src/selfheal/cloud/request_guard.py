@@ -33,6 +33,7 @@ __all__ = [
     "body_limit",
     "closed_path",
     "host_is_loopback",
+    "origin_is_loopback",
 ]
 
 #: Lambda Invoke payload quotas (request and response): 6 MB synchronous, 1 MB asynchronous.
@@ -79,6 +80,12 @@ def host_is_loopback(host: str) -> bool:
         return ipaddress.ip_address(name).is_loopback
     except ValueError:
         return False
+
+
+def origin_is_loopback(origin: str) -> bool:
+    """Whether an ``Origin`` header (``scheme://host[:port]``) is a page served from this machine."""
+    parts = urlsplit(origin)
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and host_is_loopback(parts.netloc)
 
 
 def closed_path(path: str) -> bool:
