@@ -52,6 +52,12 @@ class ApiGatewayV2Api(RegionalResource):
             raise ResourceError(
                 "importing an OpenAPI body is not supported by the local cloud", attribute="body"
             )
+        blocks = config.get("cors_configuration")
+        for block in blocks if isinstance(blocks, list) else []:
+            max_age = block.get("max_age") if isinstance(block, dict) else None
+            if known(max_age) and not -1 <= max_age <= 86400:
+                raise ResourceError(f"expected max_age to be in the range (-1 - 86400), got {max_age}",
+                                    attribute="cors_configuration")  # fmt: skip
 
     def create(self, planned: State) -> State:
         ag = self.client("apigatewayv2")

@@ -7,13 +7,14 @@ provider derives it from AWS's. APIs and integrations are in :mod:`.apigatewayv2
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
 from selfheal.terraform.aws_resources._apigatewayv2 import ApiChild, known, put_fields, retag
 from selfheal.terraform.aws_resources._common import add_tags, error_code
 from selfheal.terraform.aws_resources._regional import RegionalResource, empty_as
-from selfheal.terraform.resource import State, Unknown
+from selfheal.terraform.resource import ResourceError, State, Unknown
 
 __all__ = ["ApiGatewayV2Route", "ApiGatewayV2Stage"]
 
@@ -85,6 +86,24 @@ _ROUTE_SETTINGS = {
     "throttling_rate_limit": "ThrottlingRateLimit",
 }  # fmt: skip
 _ROUTE_SETTING_DEFAULTS = {"data_trace_enabled": False, "detailed_metrics_enabled": False}
+_NOT_IMPLEMENTED = ("404", "500", "InternalFailure", "NotImplemented")
+_LOG_GROUP_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:logs:[a-z0-9-]+:\d{12}:log-group:[^:*]+(:\*)?$")
+
+
+def _validate_access_logs(block: State) -> None:
+    """API Gateway's own checks of ``accessLogSettings`` (a BadRequestException on AWS)."""
+    arn, text = block.get("destination_arn"), block.get("format")
+    if known(arn) and not _LOG_GROUP_ARN.match(str(arn)):
+        raise ResourceError(
+            f"access_log_settings.destination_arn must be a CloudWatch Logs log group ARN, got {arn}",
+            attribute="access_log_settings",
+        )
+    if known(text) and "$context.requestId" not in text and "$context.extendedRequestId" not in text:
+        raise ResourceError(
+            "access_log_settings.format must include at least $context.requestId or "
+            "$context.extendedRequestId",
+            attribute="access_log_settings",
+        )
 
 
 def _expand_route_settings(block: State) -> dict[str, Any]:
@@ -132,6 +151,13 @@ class ApiGatewayV2Stage(ApiChild):
     force_new = frozenset({"api_id", "name"})
     importable = True
     child = "STAGE-NAME"
+
+    def validate(self, config: State) -> None:
+        super().validate(config)
+        blocks = config.get("access_log_settings")
+        for block in blocks if isinstance(blocks, list) else []:
+            if isinstance(block, dict):
+                _validate_access_logs(block)
 
     def plan(self, prior: State | None, planned: State, config: State) -> State:
         for item in planned.get("default_route_settings") or []:
@@ -229,8 +255,15 @@ class ApiGatewayV2Stage(ApiChild):
     def update(self, prior: State, planned: State) -> State:
         ag = self.client("apigatewayv2")
         args = self._args(planned)
+        # moto has neither UpdateStage nor DeleteAccessLogSettings: then the stage is put back, same name.
+        recreate = False
         if prior.get("access_log_settings") and not planned.get("access_log_settings"):
-            ag.delete_access_log_settings(ApiId=prior["api_id"], StageName=prior["id"])
+            try:
+                ag.delete_access_log_settings(ApiId=prior["api_id"], StageName=prior["id"])
+            except Exception as exc:
+                if error_code(exc) not in _NOT_IMPLEMENTED:
+                    raise
+                recreate = True
         if not planned.get("default_route_settings"):
             args["DefaultRouteSettings"] = {"DataTraceEnabled": False, "DetailedMetricsEnabled": False}
         for r in prior.get("route_settings") or []:
@@ -238,12 +271,14 @@ class ApiGatewayV2Stage(ApiChild):
                 ag.delete_route_settings(
                     ApiId=prior["api_id"], StageName=prior["id"], RouteKey=r["route_key"]
                 )
-        try:
-            ag.update_stage(ApiId=prior["api_id"], StageName=prior["id"], **args)
-        except Exception as exc:
-            if error_code(exc) not in ("500", "InternalFailure", "NotImplemented"):
-                raise
-            # moto has no UpdateStage: put the stage back with the new settings under the same name.
+        if not recreate:
+            try:
+                ag.update_stage(ApiId=prior["api_id"], StageName=prior["id"], **args)
+            except Exception as exc:
+                if error_code(exc) not in _NOT_IMPLEMENTED:
+                    raise
+                recreate = True
+        if recreate:
             ag.delete_stage(ApiId=prior["api_id"], StageName=prior["id"])
             ag.create_stage(ApiId=prior["api_id"], StageName=prior["id"], Tags=self.all_tags(planned), **args)
         region = self.region_of(prior)
