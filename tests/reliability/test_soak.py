@@ -86,6 +86,7 @@ def _soak(cloud: LocalCloud, loop: ProvisionedLoop, rate: float, duration: float
     assert growth < MEMORY_GROWTH_BOUND_KIB, f"memory grew by {growth} KiB"
 
 
+@pytest.mark.serial
 def test_short_soak_answers_and_accounts_for_every_request(cloud: LocalCloud, loop: ProvisionedLoop) -> None:
     """Twenty-five seconds at 40 req/s: all answered, all counted, nothing leaked."""
     _soak(cloud, loop, rate=40, duration=25)

@@ -134,7 +134,7 @@ def run(cloud: LocalCloud, aws: AwsFactory) -> Iterator[LoopRun]:
             sender.start()
             deadline = time.monotonic() + HEAL_TIMEOUT
             while time.monotonic() < deadline and not result.healed:
-                if not result.sockets and cloud.lambdas.environments() >= 2:
+                if not result.sockets and len(cloud.lambdas.child_pids()) >= 2:
                     result.environment_pids = cloud.lambdas.child_pids()
                     result.sockets = listeners(_descendants(os.getpid()))
                 result.healed = failure_rate(aws, "exposed") == "0"

@@ -13,6 +13,8 @@ from selfheal.cloud import LocalCloud
 from selfheal.cloud.alarm_scheduler import AlarmScheduler
 
 CLOUD_TIME_SCALE = 60.0
+# Transitions are asserted within half a real second of their boundary: run alone (make test).
+pytestmark = pytest.mark.serial
 WAIT = 15.0
 
 AwsFactory = Callable[[str], Any]

@@ -189,6 +189,7 @@ def test_sns_target_publishes_the_event(aws: AwsFactory) -> None:
     assert _receive(aws, url, 1) == [{"via": "sns"}]
 
 
+@pytest.mark.serial
 def test_schedule_rule_fires_in_cloud_time(aws: AwsFactory, cloud: LocalCloud, forwarder: Forwarder) -> None:
     """rate(1 minute) fires a Scheduled Event every cloud minute (a real second at scale 60)."""
     function_arn, out = forwarder("eb-schedule")
