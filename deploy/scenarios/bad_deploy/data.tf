@@ -1,5 +1,3 @@
-data "aws_caller_identity" "current" {}
-
 # The zip holds the one module at its root: handler checkout.handler.
 data "archive_file" "checkout" {
   type             = "zip"

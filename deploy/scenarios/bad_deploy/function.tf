@@ -8,7 +8,7 @@ resource "aws_lambda_function" "checkout" {
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile outside this scenario; the zip is built from the reviewed repository by Terraform itself.
   function_name = local.function_name
   description   = "bad_deploy scenario: checkout, behind the alias live; fails on purpose (FAILURE_RATE)."
-  role          = aws_iam_role.checkout.arn
+  role          = module.checkout_role.role_arn
   runtime       = "python3.12"
   handler       = "checkout.handler"
   architectures = ["x86_64"]
@@ -34,7 +34,7 @@ resource "aws_lambda_function" "checkout" {
   }
 
   # The encrypted, expiring log group first, and the role able to write to it.
-  depends_on = [aws_cloudwatch_log_group.checkout, aws_iam_role_policy.logs]
+  depends_on = [module.checkout_role]
 }
 
 resource "aws_lambda_alias" "live" {
@@ -42,22 +42,4 @@ resource "aws_lambda_alias" "live" {
   description      = "The version checkout's callers (the HTTP API) use; the healer's rollback_alias moves it."
   function_name    = aws_lambda_function.checkout.function_name
   function_version = aws_lambda_function.checkout.version
-}
-
-# The HTTP API invokes the alias, so the permission is the alias's.
-resource "aws_lambda_permission" "checkout_from_api" {
-  statement_id  = "AllowHttpApiInvoke"
-  action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.checkout.function_name
-  qualifier     = aws_lambda_alias.live.name
-  principal     = "apigateway.amazonaws.com"
-  source_arn    = "${aws_apigatewayv2_api.http.execution_arn}/*/*"
-}
-
-resource "aws_cloudwatch_log_group" "checkout" {
-  #checkov:skip=CKV_AWS_338:A scenario's logs: retention is the log_retention_days variable.
-  name              = "/aws/lambda/${local.function_name}"
-  retention_in_days = var.log_retention_days
-  # The platform's key policy lets CloudWatch Logs use it for log groups of this account.
-  kms_key_id = module.platform.kms_key_arn
 }

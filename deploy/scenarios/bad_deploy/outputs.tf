@@ -7,7 +7,7 @@ output "region" {
 
 output "api_endpoint" {
   description = "Invoke URL of the HTTP API's $default stage (requests go to checkout's alias live)."
-  value       = aws_apigatewayv2_stage.default.invoke_url
+  value       = module.api.invoke_url
 }
 
 output "fragile_function_name" {

@@ -1,5 +1,3 @@
-data "aws_caller_identity" "current" {}
-
 # The zip holds the one module at its root: handler pricing.handler.
 data "archive_file" "pricing" {
   type             = "zip"

@@ -8,7 +8,7 @@ resource "aws_lambda_function" "pricing" {
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile outside this scenario; the zip is built from the reviewed repository by Terraform itself.
   function_name = local.function_name
   description   = "exhausted scenario: pricing, with a bug no playbook step fixes (FAILURE_RATE)."
-  role          = aws_iam_role.pricing.arn
+  role          = module.pricing_role.role_arn
   runtime       = "python3.12"
   handler       = "pricing.handler"
   architectures = ["x86_64"]
@@ -32,21 +32,5 @@ resource "aws_lambda_function" "pricing" {
   }
 
   # The encrypted, expiring log group first, and the role able to write to it.
-  depends_on = [aws_cloudwatch_log_group.pricing, aws_iam_role_policy.logs]
-}
-
-resource "aws_lambda_permission" "pricing_from_api" {
-  statement_id  = "AllowHttpApiInvoke"
-  action        = "lambda:InvokeFunction"
-  function_name = aws_lambda_function.pricing.function_name
-  principal     = "apigateway.amazonaws.com"
-  source_arn    = "${aws_apigatewayv2_api.http.execution_arn}/*/*"
-}
-
-resource "aws_cloudwatch_log_group" "pricing" {
-  #checkov:skip=CKV_AWS_338:A scenario's logs: retention is the log_retention_days variable.
-  name              = "/aws/lambda/${local.function_name}"
-  retention_in_days = var.log_retention_days
-  # The platform's key policy lets CloudWatch Logs use it for log groups of this account.
-  kms_key_id = module.platform.kms_key_arn
+  depends_on = [module.pricing_role]
 }

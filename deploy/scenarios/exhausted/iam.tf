@@ -1,58 +1,8 @@
-data "aws_iam_policy_document" "lambda_assume_role" {
-  statement {
-    sid     = "LambdaAssumesRole"
-    effect  = "Allow"
-    actions = ["sts:AssumeRole"]
+# pricing's role, log group, logs and traces grants: the shared module, nothing else.
+module "pricing_role" {
+  source = "../modules/function_role"
 
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-
-    condition {
-      test     = "StringEquals"
-      variable = "aws:SourceAccount"
-      values   = [data.aws_caller_identity.current.account_id]
-    }
-  }
-}
-
-resource "aws_iam_role" "pricing" {
-  name               = "${local.function_name}-role"
-  description        = "Execution role of ${local.function_name}: its own logs and traces, nothing else."
-  assume_role_policy = data.aws_iam_policy_document.lambda_assume_role.json
-}
-
-# logs: write to its own log group only (Terraform creates the group, so no CreateLogGroup).
-data "aws_iam_policy_document" "logs" {
-  statement {
-    sid       = "WriteOwnLogs"
-    effect    = "Allow"
-    actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-    resources = ["${aws_cloudwatch_log_group.pricing.arn}:*"]
-  }
-}
-
-resource "aws_iam_role_policy" "logs" {
-  name   = "logs"
-  role   = aws_iam_role.pricing.id
-  policy = data.aws_iam_policy_document.logs.json
-}
-
-# xray: active tracing.
-data "aws_iam_policy_document" "xray" {
-  #checkov:skip=CKV_AWS_356:X-Ray's PutTraceSegments/PutTelemetryRecords support no resource-level permissions.
-  statement {
-    sid     = "PutTraces"
-    effect  = "Allow"
-    actions = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
-    # "*" because these X-Ray actions have no resource-level permissions.
-    resources = ["*"]
-  }
-}
-
-resource "aws_iam_role_policy" "xray" {
-  name   = "xray"
-  role   = aws_iam_role.pricing.id
-  policy = data.aws_iam_policy_document.xray.json
+  function_name      = local.function_name
+  log_retention_days = var.log_retention_days
+  kms_key_arn        = module.platform.kms_key_arn
 }

@@ -9,7 +9,7 @@ resource "aws_lambda_function" "worker" {
   #checkov:skip=CKV_AWS_272:Code signing needs an AWS Signer profile outside this scenario; the zip is built from the reviewed repository by Terraform itself.
   function_name = local.function_name
   description   = "poison_queue scenario: passes orders on to fulfilment; a malformed one fails its batch."
-  role          = aws_iam_role.worker.arn
+  role          = module.worker_role.role_arn
   runtime       = "python3.12"
   handler       = "worker.handler"
   architectures = ["x86_64"]
@@ -32,7 +32,7 @@ resource "aws_lambda_function" "worker" {
   }
 
   # The encrypted, expiring log group first, and the role able to write to it.
-  depends_on = [aws_cloudwatch_log_group.worker, aws_iam_role_policy.logs]
+  depends_on = [module.worker_role]
 
   lifecycle {
     precondition {
@@ -50,12 +50,4 @@ resource "aws_lambda_event_source_mapping" "orders" {
 
   # The role may read the queue before the first poll.
   depends_on = [aws_iam_role_policy.consume_orders]
-}
-
-resource "aws_cloudwatch_log_group" "worker" {
-  #checkov:skip=CKV_AWS_338:A scenario's logs: retention is the log_retention_days variable.
-  name              = "/aws/lambda/${local.function_name}"
-  retention_in_days = var.log_retention_days
-  # The platform's key policy lets CloudWatch Logs use it for log groups of this account.
-  kms_key_id = module.platform.kms_key_arn
 }
