@@ -121,3 +121,43 @@ def test_poison_queue_scenario_disables_the_event_source_and_loses_no_message(wo
     assert queued >= 5 - dead  # the poison waits in the queue (or its DLQ), not in fulfilment
     assert re.search(r"^event source mapping [0-9a-f-]{36}: Disabled", output, re.MULTILINE)
     assert re.search(r"~ enabled\s*=\s*false -> true", output)
+
+
+def test_overload_scenario_clamps_concurrency_and_p99_falls(workdir: Workdir) -> None:
+    """`--scenario overload`: slow inventory → p99 ALARM → clamp_concurrency 8 → 2 → p99 falls, OK."""
+    output = _demo(workdir, "overload")
+    assert "loop verified — scenario overload, time scale 20" in output
+    assert re.search(
+        r"slow downstream: terraform apply -var inventory_delay_ms=400; \S+ DELAY_MS 20 → 400$",
+        output,
+        re.MULTILINE,
+    )
+    healed = (
+        r"^healed: reserved concurrency 8 → 2 by the healer's clamp_concurrency "
+        r"\(incident inc-\w+, RECOVERED\)$"
+    )
+    assert re.search(healed, output, re.MULTILINE), output[-3000:]
+    p99 = re.search(
+        r"^storefront Duration p99 per period at ALARM: ([\d, ]+) ms; at OK: ([\d, ]+) ms "
+        r"\(threshold 1500 ms\)$",
+        output,
+        re.MULTILINE,
+    )
+    assert p99 is not None, output[-3000:]
+    assert (
+        min(int(v) for v in p99.group(1).split(", ")) >= 1500 > max(int(v) for v in p99.group(2).split(", "))
+    )
+    # inventory stops throttling its callers once storefront is clamped.
+    throttled = re.search(
+        r"^calls inventory throttled per minute: ([\d, ]+) \| clamp \| ([\d, ]+)$", output, re.MULTILINE
+    )
+    assert throttled is not None, output[-3000:]
+    before = [int(v) for v in throttled.group(1).split(", ")]
+    after = [int(v) for v in throttled.group(2).split(", ")]
+    assert after[-1] < max(before)
+    assert re.search(r"act\s+│ ALARM → clamped", output)
+    # Detect counts from the slow release landing (no 5xx or error marks it), as the demo observed it.
+    assert re.search(r"detect\s+│ first failure → ALARM\s+│[^│]+│[^│]+│ observed", output)
+    # Terraform still says 8: the next apply would lift the clamp.
+    assert re.search(r"~ reserved_concurrent_executions = 2 -> 8", output)
+    assert "Plan: 0 to add, 1 to change, 0 to destroy." in output

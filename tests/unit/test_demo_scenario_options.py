@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import re
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from selfheal.cli.app import app
 from selfheal.demo.breaker import Breaker
 from selfheal.demo.exhausted import EXHAUSTED, read_escalations
 from selfheal.demo.orders import OrderSender
+from selfheal.demo.overload import OVERLOAD
 from selfheal.demo.plays import BAD_DEPLOY, FLAG, Breakage, Play, Report, find_deploy_dir, play
 from selfheal.demo.poison_queue import POISON_QUEUE
 from selfheal.demo.run import DemoResult, DemoSettings, healed_change, run_demo_command
@@ -59,7 +59,8 @@ def _incident(status: str, action: str | None) -> Incident:
         ("bad-deploy", ("bad-deploy",)),
         ("exhausted", ("exhausted",)),
         ("poison-queue", ("poison-queue",)),
-        ("all", ("flag", "bad-deploy", "exhausted", "poison-queue")),
+        ("overload", ("overload",)),
+        ("all", ("flag", "bad-deploy", "exhausted", "poison-queue", "overload")),
     ],
 )
 def test_scenario_names_resolve_in_order(name: str, expected: tuple[str, ...]) -> None:
@@ -68,13 +69,13 @@ def test_scenario_names_resolve_in_order(name: str, expected: tuple[str, ...]) -
     assert DemoSettings(scenario=name).scenarios == expected
 
 
-@pytest.mark.parametrize("name", ["nope", "", "FLAG", "overload"])
+@pytest.mark.parametrize("name", ["nope", "", "FLAG", "over-load"])
 def test_an_unknown_scenario_is_refused_naming_the_known_ones(name: str) -> None:
-    """An unknown (or not yet implemented) name is a ValueError listing the scenarios and all."""
+    """An unknown name is a ValueError listing the scenarios and all."""
     with pytest.raises(
         ValueError,
-        match=r"unknown scenario .*: --scenario must be one of flag, bad-deploy, exhausted, poison-queue, all"
-        r"$",
+        match=r"unknown scenario .*: --scenario must be one of flag, bad-deploy, exhausted, poison-queue, "
+        r"overload, all$",
     ):
         DemoSettings(scenario=name)
 
@@ -99,18 +100,21 @@ def test_cli_bad_scenario_is_one_line_exit_2_and_creates_nothing(tmp_path: Path,
     assert not workdir.exists()
 
 
-def test_cli_help_names_the_scenarios_there_are_and_those_planned() -> None:
-    """`demo --help` lists the scenarios and all, and says which planned scenarios are not there yet."""
+def test_cli_help_names_the_scenarios_there_are_and_no_planned_one_is_left() -> None:
+    """`demo --help` lists the scenarios and all; every planned one is built, so it names none missing."""
     result = CliRunner().invoke(app, ["demo", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     text = " ".join(result.output.split())
     assert "--scenario" in text
     for name in [*SCENARIOS, "all", *PLANNED_SCENARIOS]:
         assert name in text
-    assert re.search(r"Not implemented yet: overload", text)
+    assert PLANNED_SCENARIOS == () and "Not implemented yet" not in text
+    assert "overload" in text
 
 
-@pytest.mark.parametrize("given", [None, "flag", "bad-deploy", "exhausted", "poison-queue", "all"])
+@pytest.mark.parametrize(
+    "given", [None, "flag", "bad-deploy", "exhausted", "poison-queue", "overload", "all"]
+)
 def test_cli_passes_the_scenario_on(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, given: str | None
 ) -> None:
@@ -144,15 +148,16 @@ def test_all_runs_every_scenario_in_order_and_returns_the_worst_exit(monkeypatch
     monkeypatch.setattr(selfheal.demo.run, "run_demo", fake)
     out = io.StringIO()
     code = run_demo_command(DemoSettings(scenario="all"), Workdir(Path("w")), Console(file=out, width=200))
-    assert ran == ["flag", "bad-deploy", "exhausted", "poison-queue"]
+    assert ran == ["flag", "bad-deploy", "exhausted", "poison-queue", "overload"]
     assert code == 1
     text = out.getvalue()
     assert (
-        text.index("scenario 1/4: flag")
+        text.index("scenario 1/5: flag")
         < text.index("scenario flag,")
-        < text.index("scenario 2/4: bad-deploy")
-        < text.index("scenario 3/4: exhausted")
-        < text.index("scenario 4/4: poison-queue")
+        < text.index("scenario 2/5: bad-deploy")
+        < text.index("scenario 3/5: exhausted")
+        < text.index("scenario 4/5: poison-queue")
+        < text.index("scenario 5/5: overload")
     )
     assert "loop verified — scenario bad-deploy" in text
 
@@ -178,7 +183,7 @@ def test_run_demo_runs_one_scenario() -> None:
         )
 
 
-@pytest.mark.parametrize("scenario", [FLAG, BAD_DEPLOY, EXHAUSTED, POISON_QUEUE])
+@pytest.mark.parametrize("scenario", [FLAG, BAD_DEPLOY, EXHAUSTED, POISON_QUEUE, OVERLOAD])
 def test_each_scenario_applies_a_module_of_deploy_with_its_own_variables(scenario: Any) -> None:
     """The module is found from the checkout, and every variable the demo sets is one of its variables."""
     module = find_deploy_dir(scenario.module, start=ROOT)
@@ -188,7 +193,7 @@ def test_each_scenario_applies_a_module_of_deploy_with_its_own_variables(scenari
     # The names the demo, the dashboard and `selfheal status` read.
     assert {"fragile_function_name", "alarm_name", "ledger_table_name", "region"} <= set(interface.outputs)
     # Where the traffic goes: the HTTP API, or the queue a queue-fed scenario's own sender fills.
-    assert ("api_endpoint" if scenario.traffic is None else "queue_url") in interface.outputs
+    assert ("queue_url" if scenario.traffic_noun == "messages" else "api_endpoint") in interface.outputs
 
 
 def test_bad_deploy_starts_healthy_and_watches_the_alias() -> None:

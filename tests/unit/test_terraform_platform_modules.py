@@ -39,6 +39,9 @@ DIRS = {
     "bad_deploy": BAD_DEPLOY,
     "exhausted": SCENARIOS / "exhausted",
     "poison_queue": SCENARIOS / "poison_queue",
+    "overload": SCENARIOS / "overload",
+    "function_role": SCENARIOS / "modules" / "function_role",
+    "http_api": SCENARIOS / "modules" / "http_api",
 }
 DOCS = ROOT / "docs" / "platform.md"
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"

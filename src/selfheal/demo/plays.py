@@ -8,9 +8,10 @@ watches and which drift ``terraform plan`` must show afterwards.
   second ``terraform apply`` with ``failure_rate`` raised, which publishes version N+1 and moves ``live``
   onto it; the view watches the alias, which the healer's ``rollback_alias`` moves back to N; the plan
   moves it forward again (the bad release is still what Terraform says).
-- ``exhausted`` (:mod:`selfheal.demo.exhausted`) and ``poison-queue`` (:mod:`selfheal.demo.poison_queue`)
-  have modules of their own: a playbook that runs out and escalates, and a queue-fed function whose event
-  source the healer disables.
+- ``exhausted`` (:mod:`selfheal.demo.exhausted`), ``poison-queue`` (:mod:`selfheal.demo.poison_queue`) and
+  ``overload`` (:mod:`selfheal.demo.overload`) have modules of their own: a playbook that runs out and
+  escalates, a queue-fed function whose event source the healer disables, and a slow downstream whose
+  callers the healer clamps (its failure, like bad-deploy's, is a second apply: :func:`apply_stack`).
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ __all__ = [
     "Breakage",
     "Play",
     "Report",
+    "apply_stack",
+    "env_variable",
     "find_deploy_dir",
     "play",
 ]
@@ -79,6 +82,9 @@ class Play:
     reads what the scenario proves from the cloud (e.g. the escalation) for the summary, titled ``title``.
     ``traffic(target, outputs, settings)``, when given, replaces the HTTP load with its own sender (and
     says where it sends, for the view); ``traffic_noun`` is what the summary calls what it sent.
+    ``onset_at_break``: the failure starts when ``breaks`` has done its work (e.g. a slow downstream, which
+    no 5xx marks), so the timings' "first failure" is that moment (observed) rather than the first 5xx or
+    the onset of the function's errors.
     """
 
     name: str
@@ -98,6 +104,7 @@ class Play:
     title: str = "loop verified"
     traffic: Callable[[Any, Mapping[str, Any], DemoSettings], tuple[Any, str]] | None = None
     traffic_noun: str = "requests"
+    onset_at_break: bool = False
 
 
 def find_deploy_dir(relative: Path, start: Path | None = None) -> Path:
@@ -123,15 +130,6 @@ def env_variable(name: str) -> Callable[[Any, Mapping[str, Any]], str | None]:
     return read
 
 
-def _failure_rate(lam: Any, outputs: Mapping[str, Any]) -> str | None:
-    try:
-        config = lam.get_function_configuration(FunctionName=str(outputs["fragile_function_name"]))
-    except (BotoCoreError, ClientError):
-        return None
-    variables: dict[str, str] = (config.get("Environment") or {}).get("Variables") or {}
-    return variables.get("FAILURE_RATE")
-
-
 def _alias_version(lam: Any, outputs: Mapping[str, Any]) -> str | None:
     try:
         alias = lam.get_alias(
@@ -146,6 +144,27 @@ def _bad_deploy_variables(settings: DemoSettings) -> dict[str, str]:
     return {"failure_rate": "0", **_ALARM}
 
 
+def apply_stack(
+    workdir: Workdir, endpoint: str, module: Path, variables: Mapping[str, str], why: str
+) -> None:
+    """``terraform apply`` of the scenario's stack with ``variables``, as a team would change it (``why``
+    heads its part of the Terraform log); StackError when the apply fails."""
+    write_stack(workdir.stack_dir, find_deploy_dir(module), variables)
+
+    def log(line: str, stream: Any) -> None:
+        with workdir.terraform_log.open("a", encoding="utf-8") as file:
+            file.write(line + "\n")
+
+    with workdir.terraform_log.open("a", encoding="utf-8") as file:
+        file.write(f"\n=== terraform apply, {why} ({time.strftime('%Y-%m-%d %H:%M:%S')})\n")
+    tf = stack_terraform(workdir, endpoint, log)
+    try:
+        # Nothing changed out of band since the first apply: no refresh needed, and it halves the time.
+        tf.run("apply", "-input=false", "-no-color", "-auto-approve", "-refresh=false", check=True)
+    except TerraformError as error:
+        raise StackError(f"{why}: terraform apply failed (see {workdir.terraform_log})") from error
+
+
 def _deploy_bad_release(
     workdir: Workdir,
     endpoint: str,
@@ -155,22 +174,8 @@ def _deploy_bad_release(
 ) -> Breakage:
     """``terraform apply`` with ``failure_rate`` raised: a new, failing version behind ``live``."""
     before = _alias_version(lam, outputs)
-    module = find_deploy_dir(BAD_DEPLOY.module)
     rate = f"{BAD_RELEASE_FAILURE_RATE:g}"
-    write_stack(workdir.stack_dir, module, {**variables, "failure_rate": rate})
-
-    def log(line: str, stream: Any) -> None:
-        with workdir.terraform_log.open("a", encoding="utf-8") as file:
-            file.write(line + "\n")
-
-    with workdir.terraform_log.open("a", encoding="utf-8") as file:
-        file.write(f"\n=== terraform apply, the bad deploy ({time.strftime('%Y-%m-%d %H:%M:%S')})\n")
-    tf = stack_terraform(workdir, endpoint, log)
-    try:
-        # Nothing changed out of band since the first apply: no refresh needed, and it halves the time.
-        tf.run("apply", "-input=false", "-no-color", "-auto-approve", "-refresh=false", check=True)
-    except TerraformError as error:
-        raise StackError(f"the bad deploy's terraform apply failed (see {workdir.terraform_log})") from error
+    apply_stack(workdir, endpoint, BAD_DEPLOY.module, {**variables, "failure_rate": rate}, "the bad deploy")
     after = _alias_version(lam, outputs)
     text = (
         f"bad deploy: terraform apply -var failure_rate={rate} published version {after}; "
@@ -185,7 +190,7 @@ FLAG = Play(
     setting="FAILURE_RATE",
     act_span="ALARM → configuration updated",
     variables=lambda settings: settings.variables(),
-    read_setting=_failure_rate,
+    read_setting=env_variable("FAILURE_RATE"),
     drift=re.compile(r'"(FAILURE_RATE|PREVIOUS_FAILURE_RATE|HEALED_[A-Z]+)"\s*='),
     drift_needed="FAILURE_RATE",
 )
@@ -212,6 +217,7 @@ def play(name: str) -> Play:
     """The scenario called ``name`` (one of :data:`selfheal.demo.scenarios.SCENARIOS`); KeyError else."""
     # Scenarios with a module of their own import Play from here, so they are imported on first use.
     from selfheal.demo.exhausted import EXHAUSTED
+    from selfheal.demo.overload import OVERLOAD
     from selfheal.demo.poison_queue import POISON_QUEUE
 
-    return {p.name: p for p in (FLAG, BAD_DEPLOY, EXHAUSTED, POISON_QUEUE)}[name]
+    return {p.name: p for p in (FLAG, BAD_DEPLOY, EXHAUSTED, POISON_QUEUE, OVERLOAD)}[name]

@@ -255,6 +255,8 @@ def _watch(
                     # What the failure left (the bad release) is the value the healer must move away from.
                     timeline.baseline = done.setting or timeline.baseline
                     new.append(timeline.note(at, "deploy", done.text))
+                    if scenario.onset_at_break and timeline.marks.alarm is None:
+                        timeline.marks.first_failure = at
                 view.update(timeline, new)
                 if breaker.error is not None:
                     failure = breaker.error
@@ -369,9 +371,10 @@ def run_demo(
         timings=loop_timings(
             timeline,
             settings.time_scale,
-            incident_errors.errors,
+            # A failure that starts at the break (a slow downstream) is not where the errors start.
+            () if scenario.onset_at_break else incident_errors.errors,
             incident_errors.period,
-            incident_errors.fine,
+            () if scenario.onset_at_break else incident_errors.fine,
             scenario.act_span,
         ),
         requests=watched.requests,

@@ -32,11 +32,16 @@ SCENARIOS: dict[str, str] = {
         "deploy/scenarios/poison_queue: malformed orders make a queue-fed worker fail; the healer's "
         "disable_event_source stops its event source mapping, and every message is accounted for"
     ),
+    "overload": (
+        "deploy/scenarios/overload: a slower downstream (inventory, two slots) makes storefront's callers "
+        "queue, so its Duration p99 and throttles climb; the healer's clamp_concurrency lowers storefront's "
+        "reserved concurrency and p99 falls back"
+    ),
 }
 DEFAULT_SCENARIO = "flag"
 ALL = "all"
-# Named by issue #11, not implemented yet.
-PLANNED_SCENARIOS = ("overload",)
+# Named by issue #11, not implemented yet (none left).
+PLANNED_SCENARIOS: tuple[str, ...] = ()
 
 
 def resolve_scenarios(name: str) -> tuple[str, ...]:
@@ -52,7 +57,8 @@ def resolve_scenarios(name: str) -> tuple[str, ...]:
 def scenarios_help() -> str:
     """The ``--scenario`` option's help: the scenarios there are, and those not there yet."""
     names = ", ".join(SCENARIOS)
+    planned = f" Not implemented yet: {', '.join(PLANNED_SCENARIOS)}." if PLANNED_SCENARIOS else ""
     return (
         f"Which failure the healer heals: {names}, or {ALL} (each in turn). "
-        f"Default {DEFAULT_SCENARIO}: the seed's loop. Not implemented yet: {', '.join(PLANNED_SCENARIOS)}."
+        f"Default {DEFAULT_SCENARIO}: the seed's loop.{planned}"
     )
