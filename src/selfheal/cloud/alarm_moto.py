@@ -14,14 +14,17 @@
   lacks; :func:`mark_transition` sets it when the state value changes); ``PutCompositeAlarm`` added
   (:func:`~selfheal.cloud.alarm_composite.put_composite_alarm`) and ``alarm_rule`` on moto's ``Alarm``, so
   ``DescribeAlarms`` gives a composite alarm's ``AlarmRule``; ``GetMetricStatistics`` wrapped to answer
-  ``ExtendedStatistics`` (:func:`wrap_get_metric_statistics`).
+  ``ExtendedStatistics`` (:func:`wrap_get_metric_statistics`); the backend's ``get_metric_statistics``
+  wrapped to match the exact dimension set (:func:`exact_dimensions`), as CloudWatch does, where moto sums
+  every datum whose dimensions include the query's (a query by ``FunctionName`` alone would also count the
+  datums published with ``FunctionName`` and ``Resource``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
 from .alarm_composite import put_composite_alarm, triggering_children
@@ -41,6 +44,7 @@ __all__ = [
     "cloudwatch_patches",
     "describe_alarm_history",
     "epoch",
+    "exact_dimensions",
     "mark_transition",
     "naive",
     "state_transitioned_timestamp",
@@ -223,6 +227,57 @@ def wrap_get_metric_statistics(original: Callable[[Any], Any]) -> Callable[[Any]
     return get_metric_statistics
 
 
+def _dimension_set(dimensions: Any) -> frozenset[tuple[str, str | None]]:
+    return frozenset(
+        (d["Name"], d.get("Value")) if isinstance(d, dict) else (d.name, d.value) for d in dimensions or ()
+    )
+
+
+def exact_dimensions(original: Callable[..., Any]) -> Callable[..., Any]:
+    """moto backend method wrapper: ``GetMetricStatistics`` counts only the datums of the exact dimension set.
+
+    CloudWatch treats each unique combination of dimensions as a separate metric; moto matches every datum
+    whose dimensions include the query's (and every datum when the query names none). The datums moto picked
+    are filtered to the query's set and put back into moto's own periods (which start at the first datum).
+    """
+    from moto.cloudwatch.models import Statistics, daterange
+
+    def get_metric_statistics(
+        namespace: str,
+        metric_name: str,
+        start_time: datetime,
+        end_time: datetime,
+        period: int,
+        stats: list[str],
+        dimensions: list[dict[str, str]],
+        unit: str | None = None,
+    ) -> list[Any]:
+        found = original(namespace, metric_name, start_time, end_time, period, stats, dimensions, unit=unit)
+        wanted = _dimension_set(dimensions)
+        picked = [md for point in found for md in point.metric_data]
+        kept = sorted((md for md in picked if _dimension_set(md.dimensions) == wanted), key=_stamp)
+        if len(kept) == len(picked):
+            return found  # type: ignore[no-any-return]
+        points: list[Any] = []
+        step = timedelta(seconds=period)
+        at = 0
+        for moment in daterange(kept[0].timestamp, kept[-1].timestamp + step, step) if kept else ():
+            point = Statistics(stats, moment)
+            while at < len(kept) and kept[at].timestamp < moment + step:
+                point.metric_data.append(kept[at])
+                point.unit = kept[at].unit
+                at += 1
+            if point.metric_data:
+                points.append(point)
+        return points
+
+    return get_metric_statistics
+
+
+def _stamp(datum: Any) -> datetime:
+    return datum.timestamp  # type: ignore[no-any-return]
+
+
 def cloudwatch_patches(
     backend: Any,
     index: MetricIndex,
@@ -305,6 +360,15 @@ def cloudwatch_patches(
         expect=parameters("alarm_names"),
     )
     index.patch(patches)
+    patches.replace(
+        backend,
+        "get_metric_statistics",
+        exact_dimensions,
+        reason="match GetMetricStatistics' exact dimension set, as CloudWatch does (moto matches subsets)",
+        expect=parameters(
+            "namespace", "metric_name", "start_time", "end_time", "period", "stats", "dimensions", "unit"
+        ),
+    )
     patches.add(
         backend,
         "selfheal_alarm_history",
