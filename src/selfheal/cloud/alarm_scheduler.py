@@ -14,7 +14,9 @@ While started, it
   :meth:`AlarmScheduler.retention` in cloud time from the index and from moto, every
   :data:`EXPIRE_EVERY` cloud seconds;
 - hands each transition — evaluated, or asked for by ``SetAlarmState`` — to :mod:`.alarm_transitions`
-  (history, SNS actions, waiters).
+  (history, SNS actions, waiters);
+- keeps the last :data:`CYCLES_KEPT` evaluation cycles (:attr:`AlarmScheduler.cycles`: how many alarms were
+  due and the real time their evaluation took), so that a fleet's evaluation cost can be measured.
 
 How moto's alarms are read and patched (a new alarm starts ``INSUFFICIENT_DATA``, an updated one keeps its
 state, ``DescribeAlarmHistory``) is in :mod:`.alarm_moto`; the patches are on the one CloudWatch backend of
@@ -30,6 +32,8 @@ import logging
 import math
 import threading
 import time
+from collections import deque
+from dataclasses import dataclass
 from typing import Any
 
 from .alarm_composite import composite_evaluation
@@ -44,12 +48,14 @@ from .protocol import Cloud, component_of
 from .worker_thread import WorkerThread
 
 __all__ = [
+    "CYCLES_KEPT",
     "EXPIRE_EVERY",
     "HIGH_RESOLUTION_INTERVAL",
     "RETENTION_FLOOR",
     "RETENTION_MARGIN",
     "AlarmScheduler",
     "AlarmTransition",
+    "EvaluationCycle",
 ]
 
 log = logging.getLogger("selfheal.cloud.alarms")
@@ -62,6 +68,18 @@ RETENTION_MARGIN = 3600.0
 EXPIRE_EVERY = 60.0  # cloud seconds between expiry passes
 _MAX_WAIT = 10.0  # real seconds the thread sleeps at most, so that expiry runs when no alarm is due
 UNSUPPORTED_REASON = "Unsupported in the local cloud: {}"
+CYCLES_KEPT = 1000
+
+
+@dataclass(frozen=True)
+class EvaluationCycle:
+    """One pass over the due alarms: at cloud time ``at``, ``alarms`` evaluated in ``seconds`` real seconds,
+    of which ``cpu_seconds`` on the scheduler's thread (the rest: waiting for the CPU, the GIL, a lock)."""
+
+    at: float
+    alarms: int
+    seconds: float
+    cpu_seconds: float
 
 
 def _interval(period: int) -> int:
@@ -89,6 +107,8 @@ class AlarmScheduler:
         self._index: MetricIndex | None = None
         self._next_expiry = -math.inf
         self.expired = 0
+        #: The last :data:`CYCLES_KEPT` evaluation cycles that had an alarm due, oldest first.
+        self.cycles: deque[EvaluationCycle] = deque(maxlen=CYCLES_KEPT)
 
     @classmethod
     def of(cls, cloud: Cloud) -> AlarmScheduler:
@@ -232,7 +252,9 @@ class AlarmScheduler:
     def evaluate_due(self, now: float) -> list[AlarmTransition]:
         """Evaluate every alarm whose boundary has passed at cloud time ``now``; return the transitions."""
         made: list[AlarmTransition] = []
+        evaluated = 0
         with self._lock:
+            started, cpu = time.perf_counter(), time.thread_time()
             for name, due in list(self._due.items()):
                 if due > now:
                     continue
@@ -247,10 +269,14 @@ class AlarmScheduler:
                 interval = _interval(period)
                 boundary = math.floor(now / interval) * interval
                 self._due[name] = boundary + interval
+                evaluated += 1
                 transition = self._evaluate(alarm, boundary, now)
                 if transition is not None:
                     made.append(transition)
             made.extend(self._evaluate_composites(now))
+            if evaluated:
+                spent = time.perf_counter() - started
+                self.cycles.append(EvaluationCycle(now, evaluated, spent, time.thread_time() - cpu))
         return made
 
     def _evaluate(self, alarm: Any, boundary: float, now: float) -> AlarmTransition | None:
