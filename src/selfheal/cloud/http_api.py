@@ -3,8 +3,8 @@
 A request to ``{endpoint}/_api/{api_id}/{stage-path}`` is served like API Gateway serves an HTTP API:
 the stage and route come from moto's apigatewayv2 backend, stage throttling applies, and the route's
 ``AWS_PROXY`` integration runs its Lambda function with a payload format 1.0 or 2.0 event. An API's CORS
-configuration (:mod:`.http_api_cors`) and a stage's access logs (:mod:`.http_api_access_log`) apply too. While the component
-runs, moto reports ``{endpoint}/_api/{api_id}`` as every API's ``ApiEndpoint`` (``Api.to_json`` is replaced
+configuration (:mod:`.http_api_cors`) and a stage's access logs (:mod:`.http_api_access_log`) apply too.
+While the component runs, moto reports ``{endpoint}/_api/{api_id}`` as every API's ``ApiEndpoint`` (``Api.to_json`` is replaced
 through a :class:`~selfheal.cloud.moto_patches.MotoPatches` registry shared by the running data planes:
 installed by the first to start, restored when the last stops).
 
