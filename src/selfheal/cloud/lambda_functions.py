@@ -1,9 +1,15 @@
-"""Lambda functions as moto stores them: a configuration snapshot per invoke, and their code on disk.
+"""Lambda functions as moto stores them: configuration snapshots (reused while unchanged), code on disk.
 
 :func:`lookup_function` reads a function (name, ARN or partial ARN, optional qualifier) from moto's Lambda
 backend into a :class:`FunctionConfig`; :class:`CodeCache` extracts its zip once per ``CodeSha256`` into a
 temporary directory (removed by :meth:`CodeCache.remove`) and gives the :class:`EnvironmentSpec` an execution
 environment is started from and compared by.
+
+:class:`ConfigCache` keeps one snapshot per function version and hands it out again while the moto model is
+the same object and every field the snapshot was read from still compares equal to a deep copy taken with
+it (:func:`revision`). The check reads the live model at every invoke, so any write (an API call, the
+cloud's hooks, Terraform, a test setting an attribute, a dict changed in place) makes the next invoke
+take a new snapshot: nothing has to remember to invalidate it.
 
 The directory is named after the owning process, ``selfheal-lambda-code-<pid>-*``: a cloud that was killed
 never removes its own, so each new :class:`CodeCache` first removes those of processes no longer running
@@ -18,6 +24,7 @@ the moment it turns Active on the function (:func:`mark_pending`) and report the
 
 from __future__ import annotations
 
+import copy
 import io
 import os
 import re
@@ -39,6 +46,7 @@ __all__ = [
     "DEAD_LETTER_ATTRIBUTE",
     "PENDING_SECONDS",
     "CodeCache",
+    "ConfigCache",
     "FunctionConfig",
     "FunctionPending",
     "check_invocable",
@@ -48,6 +56,8 @@ __all__ = [
     "pending_fields",
     "pid_alive",
     "remove_orphaned_code_dirs",
+    "revision",
+    "snapshot",
 ]
 
 #: Where the moto hooks (:mod:`.moto_state`) keep a function's ``DeadLetterConfig``, which moto drops.
@@ -88,10 +98,7 @@ def function_name(reference: str) -> str:
     return reference
 
 
-def lookup_function(
-    backend: Callable[[str], Any], function: str, qualifier: str | None = None
-) -> FunctionConfig:
-    """Read ``function`` from moto's Lambda backend (``backend("lambda")``); raise FunctionNotFound."""
+def _model(backend: Callable[[str], Any], function: str, qualifier: str | None) -> Any:
     from moto.awslambda.exceptions import LambdaClientError
 
     if not function:
@@ -102,6 +109,43 @@ def lookup_function(
         raise FunctionNotFound(exc.message) from exc
     if fn is None:
         raise FunctionNotFound(f"Function not found: {function}")
+    return fn
+
+
+def lookup_function(
+    backend: Callable[[str], Any], function: str, qualifier: str | None = None
+) -> FunctionConfig:
+    """Read ``function`` from moto's Lambda backend (``backend("lambda")``); raise FunctionNotFound."""
+    return snapshot(_model(backend, function, qualifier))
+
+
+def revision(fn: Any) -> tuple[Any, ...]:
+    """Every field of moto's function ``fn`` that :func:`snapshot` reads, as live references.
+
+    Two revisions compare equal exactly when those fields are equal (nested dicts and lists by value);
+    :class:`ConfigCache` compares a deep copy taken with a snapshot against the live model's.
+    """
+    invoke_configs = fn.event_invoke_config
+    return (
+        fn.function_name,
+        fn.function_arn,
+        fn.version,
+        fn.handler,
+        fn.code_sha_256,
+        fn.timeout,
+        fn.memory_size,
+        fn.environment_vars,
+        fn.layers,
+        fn.reserved_concurrency,
+        invoke_configs[0].config if invoke_configs else None,
+        getattr(fn, DEAD_LETTER_ATTRIBUTE, None),
+        fn.role,
+        fn.run_time,
+    )
+
+
+def snapshot(fn: Any) -> FunctionConfig:
+    """A :class:`FunctionConfig` of moto's function model ``fn``, as it is now."""
     reserved = fn.reserved_concurrency
     event_config = dict(fn.event_invoke_config[0].config) if fn.event_invoke_config else {}
     dead_letter = getattr(fn, DEAD_LETTER_ATTRIBUTE, None) or {}
@@ -122,6 +166,46 @@ def lookup_function(
         role=str(fn.role or ""),
         runtime=str(fn.run_time or ""),
     )
+
+
+class ConfigCache:
+    """Snapshots of functions' configurations, one per function version, reused while unchanged.
+
+    :meth:`lookup` still asks moto for the function at every call (a deleted function is not found, a
+    re-created one is a new model) and reuses the snapshot only if the model is the same object and its
+    :func:`revision` equals the one copied when the snapshot was taken.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[tuple[str, str], tuple[Any, tuple[Any, ...], FunctionConfig]] = {}
+        self.snapshots = 0
+
+    def lookup(
+        self, backend: Callable[[str], Any], function: str, qualifier: str | None = None
+    ) -> FunctionConfig:
+        """:func:`lookup_function`, from the cache when the function is unchanged."""
+        return self.config(_model(backend, function, qualifier))
+
+    def config(self, fn: Any) -> FunctionConfig:
+        """The snapshot of moto's function model ``fn``, taken again if any field changed."""
+        key = (str(fn.function_name), str(fn.version))
+        entry = self._entries.get(key)
+        if entry is not None and entry[0] is fn and entry[1] == revision(fn):
+            return entry[2]
+        with self._lock:
+            # Copied before the snapshot: a write in between makes the next lookup take another one.
+            copied = copy.deepcopy(revision(fn))
+            config = snapshot(fn)
+            self._entries[key] = (fn, copied, config)
+            self.snapshots += 1
+        return config
+
+    def discard(self, function: str) -> None:
+        """Forget every version of ``function`` (by name): it was deleted, or its environments retired."""
+        with self._lock:
+            for key in [key for key in self._entries if key[0] == function]:
+                del self._entries[key]
 
 
 class FunctionPending(CloudError):
@@ -206,22 +290,37 @@ class CodeCache:
     """Functions' code extracted once per ``CodeSha256`` under one temporary directory of this process.
 
     Creating one first removes the code directories that killed clouds left behind (``root``: where to
-    look and create, default the system's temp dir).
+    look and create, default the system's temp dir). What was extracted is remembered, so a warm invoke
+    touches no file: :meth:`ensure` checks the directory on disk, for a cold start.
     """
 
     def __init__(self, root: Path | None = None) -> None:
         self.orphans_removed = remove_orphaned_code_dirs(root)
         self._root = Path(tempfile.mkdtemp(prefix=f"{CODE_DIR_PREFIX}{os.getpid()}-", dir=root))
         self._lock = threading.Lock()
+        self._extracted: set[str] = set()
+        # The spec of each function version's current snapshot (compared by identity: a new snapshot, a
+        # new spec).
+        self._specs: dict[tuple[str, str], tuple[FunctionConfig, EnvironmentSpec]] = {}
 
     @property
     def root(self) -> Path:
         """The directory holding every extracted copy."""
         return self._root
 
+    def _target(self, fn: FunctionConfig) -> Path:
+        return self._root / (fn.code_sha256 or "empty").replace("/", "_")
+
     def code_dir(self, fn: FunctionConfig) -> Path:
         """The directory holding ``fn``'s extracted code; raise InvalidRequestContent if it is no zip."""
-        target = self._root / (fn.code_sha256 or "empty").replace("/", "_")
+        target = self._target(fn)
+        if target.name in self._extracted:
+            return target
+        return self.ensure(fn)
+
+    def ensure(self, fn: FunctionConfig) -> Path:
+        """Extract ``fn``'s code unless its directory is on disk (re-extracting one removed meanwhile)."""
+        target = self._target(fn)
         with self._lock:
             if not target.exists():
                 staging = Path(tempfile.mkdtemp(dir=self._root))
@@ -234,11 +333,16 @@ class CodeCache:
                         shutil.rmtree(staging, ignore_errors=True)
                         raise InvalidRequestContent(f"the code of {fn.name} is not a zip file") from exc
                 staging.rename(target)
+            self._extracted.add(target.name)
         return target
 
     def spec(self, fn: FunctionConfig) -> EnvironmentSpec:
         """What an execution environment for ``fn`` runs (extracting the code if needed)."""
-        return EnvironmentSpec(
+        key = (fn.name, fn.version)
+        cached = self._specs.get(key)
+        if cached is not None and cached[0] is fn:
+            return cached[1]
+        spec = EnvironmentSpec(
             function_name=fn.name,
             function_arn=fn.arn,
             version=fn.version,
@@ -252,7 +356,12 @@ class CodeCache:
             role_arn=fn.role,
             runtime=fn.runtime,
         )
+        with self._lock:
+            self._specs[key] = (fn, spec)
+        return spec
 
     def remove(self) -> None:
         """Delete every extracted copy (idempotent)."""
+        with self._lock:
+            self._extracted.clear()
         shutil.rmtree(self._root, ignore_errors=True)

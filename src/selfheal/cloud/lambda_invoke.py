@@ -218,6 +218,8 @@ class Invoker:
         try:
             init_ms = 0.0
             if cold:
+                # Warm invokes trust the extracted code; a cold start checks it is still on disk.
+                self._code.ensure(fn)
                 # Chosen here, outside the pool lock: the first check of an interpreter runs it once.
                 interpreter = choose_interpreter(spec.runtime)
                 env.executable = interpreter.executable
@@ -310,7 +312,7 @@ class Invoker:
                     if env.spec.version != spec.version:
                         continue
                     pool.idle.remove(env)
-                    if env.spec == spec and env.alive:
+                    if (env.spec is spec or env.spec == spec) and env.alive:
                         pool.running += 1
                         return env, False
                     stale.append(env)

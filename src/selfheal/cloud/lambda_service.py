@@ -25,7 +25,7 @@ from typing import Any
 
 from .errors import InvalidRequestContent
 from .lambda_async import DEFAULT_RETRY_DELAYS, AsyncInvocations
-from .lambda_functions import FunctionConfig, lookup_function
+from .lambda_functions import ConfigCache, FunctionConfig, function_name
 from .lambda_interpreters import runtime_note
 from .lambda_invoke import InvocationType, Invoker, InvokeResult, LogType, Target, checked_payload
 
@@ -75,6 +75,8 @@ class LambdaService:
     ) -> None:
         self._backend = backend
         self._invoker = invoker
+        #: Configuration snapshots, reused while the function is unchanged (checked at every invoke).
+        self.configs = ConfigCache()
         #: The random source of weighted alias routing: a float in [0, 1) per routed invocation.
         self.draw = draw
         self._async = AsyncInvocations(
@@ -87,7 +89,7 @@ class LambdaService:
         )
 
     def _lookup(self, function: str, qualifier: str | None = None) -> FunctionConfig:
-        return lookup_function(self._backend, function, qualifier)
+        return self.configs.lookup(self._backend, function, qualifier)
 
     def _resolve(self, function: str, qualifier: str | None = None, *, route: bool = True) -> Target:
         """What an invocation of ``function`` (``qualifier``) runs; raise FunctionNotFound.
@@ -166,6 +168,7 @@ class LambdaService:
 
     def retire(self, function: str) -> None:
         """Retire ``function``'s warm environments; the next invoke cold-starts."""
+        self.configs.discard(function_name(function))
         self._invoker.retire(function)
 
     def environments(self, function: str | None = None) -> int:

@@ -80,13 +80,9 @@ def _alive(pid: int) -> bool:
     if stat is not None:
         return stat[0] not in ("Z", "X")
     _reap(pid)  # without /proc a zombie child would look alive
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return not Path("/proc").is_dir()
+    from selfheal.cloud.lambda_functions import pid_alive
+
+    return pid_alive(pid) and not Path("/proc").is_dir()
 
 
 def _argv(pid: int) -> list[bytes] | None:
