@@ -4,9 +4,9 @@ A request to ``{endpoint}/_api/{api_id}/{stage-path}`` is served like API Gatewa
 the stage and route come from moto's apigatewayv2 backend, stage throttling applies, and the route's
 ``AWS_PROXY`` integration runs its Lambda function with a payload format 1.0 or 2.0 event. An API's CORS
 configuration (:mod:`.http_api_cors`) and a stage's access logs (:mod:`.http_api_access_log`) apply too.
-While the component runs, moto reports ``{endpoint}/_api/{api_id}`` as every API's ``ApiEndpoint`` (``Api.to_json`` is replaced
-through a :class:`~selfheal.cloud.moto_patches.MotoPatches` registry shared by the running data planes:
-installed by the first to start, restored when the last stops).
+While the component runs, moto reports ``{endpoint}/_api/{api_id}`` as every API's ``ApiEndpoint``
+(``Api.to_json`` is replaced through a :class:`~selfheal.cloud.moto_patches.MotoPatches` registry shared
+by the running data planes: installed by the first to start, restored when the last stops).
 
 Every request the data plane attributes to an API stage is recorded in the cloud's metrics publisher
 (:meth:`~selfheal.cloud.metrics.MetricsPublisher.record_api_request`), which writes API Gateway's
