@@ -335,6 +335,7 @@ class MotoState:
         _register_invoke_qualifier(patches)
         _register_sns(patches)
         _register_untracked(patches)
+        _register_dynamodb_serial(patches)
 
 
 def _mark_created(backend: Any, fn: Any, name: str, now: float) -> None:
@@ -383,6 +384,32 @@ def _register_untracked(patches: MotoPatches) -> None:
             reason="keep no reference to every instance (moto's dashboard list), so retention frees memory",
             expect=_is_list,
         )
+
+
+def _register_dynamodb_serial(patches: MotoPatches) -> None:
+    """One DynamoDB call at a time, so that a transaction is atomic as on AWS.
+
+    moto's TransactWriteItems works on copies of the tables and puts them back when a condition fails,
+    wiping what other requests wrote meanwhile (the healer's fleet claims live in such a table).
+    """
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = threading.Lock()
+
+    def serial(original: Any) -> Any:
+        def call_action(handler: Any) -> Any:
+            with lock:
+                return original(handler)
+
+        return call_action
+
+    patches.replace(
+        DynamoHandler,
+        "call_action",
+        serial,
+        reason="serialise DynamoDB calls: moto's TransactWriteItems is not atomic under concurrent requests",
+        expect=parameters(),
+    )
 
 
 def _register_invoke_qualifier(patches: MotoPatches) -> None:
