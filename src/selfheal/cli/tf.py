@@ -118,7 +118,7 @@ def tf_command(
 ) -> None:
     """Real Terraform with your own .tf files (unchanged) against the local cloud.
 
-    The local providers serve hashicorp/aws and hashicorp/archive (no registry); the cloud is the one at
+    Local providers serve hashicorp/aws, archive, random, null and time (no registry); the cloud is the one at
     AWS_ENDPOINT_URL, else the one recorded in <workdir>/cloud.json. A remote backend block is overridden
     to local state while Terraform runs. Terraform's output streams as it comes and its exit code is this
     command's; selfheal's own errors exit 1. selfheal's options (--workdir) go before Terraform's

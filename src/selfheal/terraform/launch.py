@@ -1,8 +1,8 @@
 """Install the local providers for Terraform: executables plus a CLI config with ``dev_overrides``.
 
-Terraform finds ``hashicorp/aws``, ``hashicorp/archive`` and ``hashicorp/random`` through the CLI
-configuration written here, so ``init`` needs no registry. Each executable is a two-line Python script
-run by this interpreter.
+Terraform finds ``hashicorp/aws``, ``hashicorp/archive``, ``hashicorp/random``, ``hashicorp/null`` and
+``hashicorp/time`` through the CLI configuration written here, so ``init`` needs no registry. Each
+executable is a two-line Python script run by this interpreter.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ PROVIDERS = {
     "hashicorp/aws": "selfheal.terraform.aws_provider",
     "hashicorp/archive": "selfheal.terraform.archive_provider",
     "hashicorp/random": "selfheal.terraform.random_provider",
+    "hashicorp/null": "selfheal.terraform.null_provider",
+    "hashicorp/time": "selfheal.terraform.time_provider",
 }
 
 

@@ -58,12 +58,20 @@ class Provider:
     def configure(self, config: State) -> None:
         """Take the ``provider`` block's values; raise :class:`ResourceError` if they are unusable."""
 
+    def stop(self) -> None:
+        """Terraform asks the provider to end what is running (Ctrl-C): long waits should end early."""
+
     def resources(self) -> Mapping[str, type[Resource]]:
         """Resource classes by Terraform type name."""
         return {}
 
     def data_sources(self) -> Mapping[str, type[DataSource]]:
         """Data source classes by Terraform type name."""
+        return {}
+
+    def unserved(self, kind: Literal["resources", "data_sources"]) -> Mapping[str, BlockSchema]:
+        """Schemas of the types the real provider has but this one does not serve: declared, so that
+        Terraform asks the provider about them and gets a diagnostic naming what is supported."""
         return {}
 
 

@@ -147,6 +147,7 @@ class ProviderServicer(rpc.ProviderServicer):  # type: ignore[misc]
         self.provider = provider
         self._resources = dict(provider.resources())
         self._data_sources = dict(provider.data_sources())
+        self._unserved = {kind: dict(provider.unserved(kind)) for kind in ("resources", "data_sources")}
 
     # ---------------------------------------------------------------- helpers
 
@@ -154,14 +155,14 @@ class ProviderServicer(rpc.ProviderServicer):  # type: ignore[misc]
         try:
             cls = self._resources[type_name]
         except KeyError:
-            raise ResourceError(f"not supported by the selfheal local provider: {type_name}") from None
+            raise _unsupported(type_name, "resource", self._resources) from None
         return cls(self.provider)
 
     def _data_source(self, type_name: str) -> DataSource:
         try:
             cls = self._data_sources[type_name]
         except KeyError:
-            raise ResourceError(f"not supported by the selfheal local provider: {type_name}") from None
+            raise _unsupported(type_name, "data source", self._data_sources) from None
         return cls(self.provider)
 
     @staticmethod
@@ -189,22 +190,32 @@ class ProviderServicer(rpc.ProviderServicer):  # type: ignore[misc]
     def GetMetadata(self, request: Any, context: Any) -> Any:
         return pb.GetMetadata.Response(
             server_capabilities=pb.ServerCapabilities(plan_destroy=True),
-            resources=[pb.GetMetadata.ResourceMetadata(type_name=t) for t in self._resources],
-            data_sources=[pb.GetMetadata.DataSourceMetadata(type_name=t) for t in self._data_sources],
+            resources=[
+                pb.GetMetadata.ResourceMetadata(type_name=t)
+                for t in (*self._resources, *self._unserved["resources"])
+            ],
+            data_sources=[
+                pb.GetMetadata.DataSourceMetadata(type_name=t)
+                for t in (*self._data_sources, *self._unserved["data_sources"])
+            ],
         )
 
     def GetProviderSchema(self, request: Any, context: Any) -> Any:
         return pb.GetProviderSchema.Response(
             provider=pb.Schema(version=0, block=block_to_pb(self.provider.config_schema())),
             provider_meta=pb.Schema(version=0, block=pb.Schema.Block()),
-            resource_schemas={
-                t: pb.Schema(version=0, block=block_to_pb(c.schema())) for t, c in self._resources.items()
-            },
-            data_source_schemas={
-                t: pb.Schema(version=0, block=block_to_pb(c.schema())) for t, c in self._data_sources.items()
-            },
+            resource_schemas=self._schemas(self._resources, self._unserved["resources"]),
+            data_source_schemas=self._schemas(self._data_sources, self._unserved["data_sources"]),
             server_capabilities=pb.ServerCapabilities(plan_destroy=True),
         )
+
+    @staticmethod
+    def _schemas(
+        served: Mapping[str, type[Resource] | type[DataSource]], unserved: Mapping[str, BlockSchema]
+    ) -> dict[str, Any]:
+        schemas = {t: pb.Schema(version=0, block=block_to_pb(b)) for t, b in unserved.items()}
+        schemas.update({t: pb.Schema(version=0, block=block_to_pb(c.schema())) for t, c in served.items()})
+        return schemas
 
     def ValidateProviderConfig(self, request: Any, context: Any) -> Any:
         return pb.ValidateProviderConfig.Response(diagnostics=[])
@@ -367,7 +378,17 @@ class ProviderServicer(rpc.ProviderServicer):  # type: ignore[misc]
         return pb.GetFunctions.Response()
 
     def StopProvider(self, request: Any, context: Any) -> Any:
+        self.provider.stop()
         return pb.StopProvider.Response()
+
+
+def _unsupported(type_name: str, kind: str, served: Mapping[str, object]) -> ResourceError:
+    """The error for a type the local provider does not serve, listing the ones it does."""
+    return ResourceError(
+        "not supported by the selfheal local provider (its supported types are listed below)",
+        f"The local cloud's {kind} types: {', '.join(sorted(served))}. The list is also in "
+        "src/selfheal/terraform/README.md.",
+    )
 
 
 def _settle(schema: BlockSchema, planned: State, result: State) -> State:

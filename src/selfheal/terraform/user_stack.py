@@ -3,7 +3,7 @@
 Terraform runs in a child process (the embedded Terraform reads the environment it starts with) with the
 terminal's own stdin, stdout and stderr, so its output streams as it comes and ``apply`` can ask for its
 confirmation. Its environment holds a CLI configuration whose ``dev_overrides`` point ``hashicorp/aws``,
-``hashicorp/archive`` and ``hashicorp/random`` at selfheal's local providers (written into a temporary
+``archive``, ``random``, ``null`` and ``time`` at selfheal's local providers (written into a temporary
 directory for the run), the local cloud's endpoint (``SELFHEAL_ENDPOINT``/``AWS_ENDPOINT_URL``: the local
 AWS provider talks to it whatever the ``provider "aws"`` block says) and the key the cloud accepts. The
 user's ``AWS_*`` settings are left out, so nothing reaches real AWS; ``TF_*`` settings (``TF_VAR_…``,
