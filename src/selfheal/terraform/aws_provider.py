@@ -10,11 +10,11 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from selfheal.terraform.aws_resources import DATA_SOURCES, RESOURCES, load_all
 from selfheal.terraform.resource import DataSource, Provider, Resource, ResourceError, State, Unknown
-from selfheal.terraform.schema import Attr, BlockSchema, BlockType
+from selfheal.terraform.schema import Attr, BlockSchema, BlockType, build_schema, reference
 
 __all__ = ["AwsDataSource", "AwsProvider", "AwsResource", "main"]
 
@@ -92,6 +92,10 @@ class AwsProvider(Provider):
     def data_sources(self) -> Mapping[str, type[DataSource]]:
         load_all()
         return DATA_SOURCES
+
+    def unserved(self, kind: Literal["resources", "data_sources"]) -> Mapping[str, BlockSchema]:
+        served = self.resources() if kind == "resources" else self.data_sources()
+        return {t: build_schema(kind, t) for t in reference()[kind] if t not in served}
 
     def client(self, service: str) -> Any:
         """A boto3 client for ``service`` at the local cloud endpoint (created once, under a lock)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 from selfheal.terraform.policy import go_json, policies_equivalent
-from selfheal.terraform.resource import ResourceError
+from selfheal.terraform.resource import ResourceError, is_unknown
 
 __all__ = [
     "add_tags",
@@ -19,6 +20,8 @@ __all__ = [
     "error_code",
     "found",
     "ignoring",
+    "known",
+    "name_prefix_from_name",
     "policy_state",
     "tag_list",
     "tagging",
@@ -29,14 +32,36 @@ T = TypeVar("T")
 
 _counter = itertools.count(1)
 _counter_lock = threading.Lock()
+#: Length of the unique suffix of a generated name (the plugin SDK's ``id.UniqueIDSuffixLength``).
+UNIQUE_SUFFIX_LENGTH = 26
+_UNIQUE_SUFFIX = re.compile(f"[0-9a-fA-F]{{{UNIQUE_SUFFIX_LENGTH}}}")
 
 
 def unique_name(prefix: str = "terraform-") -> str:
-    """A name like the real provider's generated ones: prefix, UTC timestamp, counter (26 characters)."""
+    """A name as the real provider generates them (``id.PrefixedUniqueId``): the prefix, then 26
+    characters -- the UTC time to a ten-thousandth of a second and a counter -- so names increase."""
     with _counter_lock:
         n = next(_counter)
     now = datetime.now(UTC)
     return f"{prefix}{now:%Y%m%d%H%M%S}{now.microsecond // 100:04d}{n:08x}"
+
+
+def name_prefix_from_name(name: str | None, suffix: str = "") -> str | None:
+    """The ``name_prefix`` the real provider reads back (``create.NamePrefixFromName``): the name without
+    its generated 26-character suffix (and ``suffix``, e.g. ``.fifo``), or None for a chosen name."""
+    if not isinstance(name, str):
+        return None
+    if suffix and name.endswith(suffix):
+        name = name[: -len(suffix)]
+    index = len(name) - UNIQUE_SUFFIX_LENGTH
+    if index <= 0 or not _UNIQUE_SUFFIX.fullmatch(name[index:]):
+        return None
+    return name[:index]
+
+
+def known(value: Any) -> Any:
+    """``value``, or None while it is unknown (a computed argument planned "known after apply")."""
+    return None if is_unknown(value) else value
 
 
 def error_code(exc: BaseException) -> str:

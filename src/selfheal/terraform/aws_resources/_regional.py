@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager
 from typing import Any, ClassVar, TypeVar
 
 from selfheal.terraform.aws_provider import AwsResource
-from selfheal.terraform.aws_resources._common import error_code, found, ignoring, unique_name
+from selfheal.terraform.aws_resources._common import error_code, found, ignoring, known, unique_name
 from selfheal.terraform.resource import ResourceError, State, Unknown, is_unknown
 
 __all__ = [
@@ -84,10 +84,12 @@ class PrefixNamedResource(RegionalResource):
 
     def name_to_create(self, planned: State, generated_suffix: str = "") -> str:
         """``name``, or a unique name from ``name_prefix`` (else the default prefix) plus the suffix."""
-        name = planned.get("name")
-        if name and not is_unknown(name):
+        name = known(planned.get("name"))
+        if name:
             return str(name)
-        return unique_name(str(planned.get("name_prefix") or self.default_name_prefix)) + generated_suffix
+        return (
+            unique_name(str(known(planned.get("name_prefix")) or self.default_name_prefix)) + generated_suffix
+        )
 
 
 def is_not_found(exc: BaseException, *codes: str) -> bool:

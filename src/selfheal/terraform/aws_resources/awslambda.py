@@ -16,6 +16,7 @@ from typing import Any
 from selfheal.terraform.aws_provider import AwsResource
 from selfheal.terraform.aws_resources import register
 from selfheal.terraform.aws_resources._common import error_code, ignoring, tagging, unique_name
+from selfheal.terraform.aws_resources._lambda_runtimes import check_runtime
 from selfheal.terraform.aws_resources._lambda_states import wait_active
 from selfheal.terraform.resource import ResourceError, State, Unknown
 
@@ -77,6 +78,7 @@ class LambdaFunction(AwsResource):
     importable = True
 
     def validate(self, config: State) -> None:
+        check_runtime(config.get("runtime"))
         for name, low, high in (("memory_size", 128, 10240), ("timeout", 1, 900)):
             v = config.get(name)
             if isinstance(v, int | float) and not low <= v <= high:

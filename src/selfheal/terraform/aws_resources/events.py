@@ -14,7 +14,7 @@ import json
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import tag_list, tagging, unique_name
+from selfheal.terraform.aws_resources._common import name_prefix_from_name, tag_list, tagging, unique_name
 from selfheal.terraform.aws_resources._regional import (
     PrefixNamedResource,
     RegionalResource,
@@ -132,7 +132,7 @@ class CloudWatchEventRule(PrefixNamedResource):
             **current,
             "id": current["id"],
             "name": rule["Name"],
-            "name_prefix": current.get("name_prefix"),
+            "name_prefix": name_prefix_from_name(rule["Name"]),
             "arn": rule["Arn"],
             "event_bus_name": rule.get("EventBusName") or bus,
             "event_pattern": json_state(rule.get("EventPattern"), current.get("event_pattern")),

@@ -11,6 +11,8 @@ from selfheal.terraform.aws_resources._common import (
     error_code,
     found,
     ignoring,
+    known,
+    name_prefix_from_name,
     policy_state,
     tag_list,
     tagging,
@@ -22,11 +24,10 @@ __all__ = ["IamPolicy", "IamRole", "IamRolePolicy", "IamRolePolicyAttachment"]
 
 
 def _name(planned: State) -> str:
-    if planned.get("name"):
+    """``name``, else a unique name from ``name_prefix``, else ``terraform-`` and 26 characters."""
+    if known(planned.get("name")):
         return str(planned["name"])
-    if planned.get("name_prefix"):
-        return unique_name(str(planned["name_prefix"]))
-    return unique_name()
+    return unique_name(str(known(planned.get("name_prefix")) or "terraform-"))
 
 
 class _NamedIamResource(AwsResource):
@@ -103,6 +104,7 @@ class IamRole(_NamedIamResource):
             **current,
             "id": role["RoleName"],
             "name": role["RoleName"],
+            "name_prefix": name_prefix_from_name(role["RoleName"]),
             "arn": role["Arn"],
             "unique_id": role["RoleId"],
             "create_date": role["CreateDate"].strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -171,7 +173,7 @@ class IamRolePolicy(_NamedIamResource):
         self.client("iam").put_role_policy(
             RoleName=planned["role"], PolicyName=name, PolicyDocument=planned["policy"]
         )
-        planned.update(id=f"{planned['role']}:{name}", name=name)
+        planned.update(id=f"{planned['role']}:{name}", name=name, name_prefix=name_prefix_from_name(name))
         return planned
 
     def read(self, current: State) -> State | None:
@@ -185,6 +187,7 @@ class IamRolePolicy(_NamedIamResource):
             **current,
             "role": role,
             "name": name,
+            "name_prefix": name_prefix_from_name(name),
             "policy": policy_state(got["PolicyDocument"], current.get("policy")),
         }
 
@@ -247,6 +250,7 @@ class IamPolicy(_NamedIamResource):
             **current,
             "arn": policy["Arn"],
             "name": policy["PolicyName"],
+            "name_prefix": name_prefix_from_name(policy["PolicyName"]),
             "path": policy["Path"],
             "policy_id": policy["PolicyId"],
             "attachment_count": policy.get("AttachmentCount", 0),

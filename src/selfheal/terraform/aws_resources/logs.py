@@ -10,7 +10,7 @@ import re
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import add_tags
+from selfheal.terraform.aws_resources._common import add_tags, name_prefix_from_name
 from selfheal.terraform.aws_resources._regional import PrefixNamedResource, RegionalResource
 from selfheal.terraform.resource import ResourceError, State, is_unknown
 
@@ -96,6 +96,7 @@ class CloudWatchLogGroup(PrefixNamedResource):
             **current,
             "id": group["logGroupName"],
             "name": group["logGroupName"],
+            "name_prefix": name_prefix_from_name(group["logGroupName"]),
             "arn": arn,
             "retention_in_days": group.get("retentionInDays", 0),
             "kms_key_id": group.get("kmsKeyId") or (None if current.get("kms_key_id") is None else ""),

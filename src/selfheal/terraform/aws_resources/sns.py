@@ -14,9 +14,9 @@ from selfheal.terraform.aws_resources import register
 from selfheal.terraform.aws_resources._common import (
     add_tags,
     check_policy_json,
+    name_prefix_from_name,
     policy_state,
     tagging,
-    unique_name,
 )
 from selfheal.terraform.aws_resources._regional import (
     PrefixNamedResource,
@@ -120,12 +120,7 @@ class SnsTopic(PrefixNamedResource):
 
     def create(self, planned: State) -> State:
         sns = self.client("sns")
-        if planned.get("name"):
-            name = str(planned["name"])
-        else:
-            name = unique_name(str(planned.get("name_prefix") or "terraform-"))
-            if planned.get("fifo_topic"):
-                name += ".fifo"
+        name = self.name_to_create(planned, ".fifo" if planned.get("fifo_topic") else "")
         attributes: dict[str, str] = {}
         if planned.get("fifo_topic"):
             attributes["FifoTopic"] = "true"
@@ -160,7 +155,7 @@ class SnsTopic(PrefixNamedResource):
             "id": arn,
             "arn": arn,
             "name": name,
-            "name_prefix": current.get("name_prefix"),
+            "name_prefix": name_prefix_from_name(name, ".fifo"),
             "owner": attrs.get("Owner"),
             "fifo_topic": attrs.get("FifoTopic") == "true",
             "content_based_deduplication": attrs.get("ContentBasedDeduplication") == "true",

@@ -11,7 +11,13 @@ import re
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import add_tags, check_policy_json, policy_state, tagging
+from selfheal.terraform.aws_resources._common import (
+    add_tags,
+    check_policy_json,
+    name_prefix_from_name,
+    policy_state,
+    tagging,
+)
 from selfheal.terraform.aws_resources._regional import (
     PrefixNamedResource,
     RegionalResource,
@@ -150,7 +156,7 @@ class SqsQueue(PrefixNamedResource):
             "id": url,
             "url": url,
             "name": name,
-            "name_prefix": current.get("name_prefix"),
+            "name_prefix": name_prefix_from_name(name, ".fifo"),
             "arn": attrs.get("QueueArn"),
             "region": self.region_of(current),
             **self.tags_state(tags, current),
