@@ -258,6 +258,10 @@ EXPECTED = {
     "moto.cloudwatch.responses.CloudWatchResponse.get_metric_statistics",
     "moto.events.models.EventsBackend.put_events (on one instance)",
     "moto.events.models.EventsBackend.put_rule (on one instance)",
+    "moto.dynamodb.responses.DynamoHandler.call_action",
+    "moto.s3.models.FakeBucket.get_permission",
+    "moto.s3.models.S3Backend.put_bucket_notification_configuration",
+    "moto.s3.notifications.send_event",
     *(
         CLOUDWATCH_BACKEND.format(name)
         for name in (
@@ -265,6 +269,7 @@ EXPECTED = {
             "set_alarm_state",
             "delete_alarms",
             "put_metric_data",
+            "get_metric_statistics",
             "selfheal_alarm_history",
         )
     ),
@@ -294,6 +299,9 @@ def test_a_running_cloud_patches_moto_only_through_registries_and_stop_restores_
     import moto.awslambda_simple.models
     import moto.core.authorization
     import moto.core.config
+    import moto.dynamodb.responses
+    import moto.s3.models
+    import moto.s3.notifications
 
     before_active = set(map(id, active_patches()))
     functions = _moto_functions()
@@ -325,7 +333,7 @@ def test_a_running_cloud_patches_moto_only_through_registries_and_stop_restores_
         assert moto.core.config.default_user_config["iam"]["load_aws_managed_policies"] is True
         backend = cloud.backend("cloudwatch")
         owners = {patch.owner for patch in patches if not isinstance(patch.owner, type | dict)}
-        assert owners == {backend, cloud.backend("events")}
+        assert owners == {backend, cloud.backend("events"), moto.s3.notifications}
 
     assert not any(id(patch) not in before_active for patch in active_patches())
     for (cls, name), value in functions.items():
@@ -336,7 +344,13 @@ def test_a_running_cloud_patches_moto_only_through_registries_and_stop_restores_
     assert type(LogEvent.instances_tracked) is list
     assert moto.core.config.default_user_config["lambda"] is lambda_config
     assert moto.core.config.default_user_config["iam"] is iam_config
-    for name in ("put_metric_alarm", "set_alarm_state", "delete_alarms", "put_metric_data"):
+    for name in (
+        "put_metric_alarm",
+        "set_alarm_state",
+        "delete_alarms",
+        "put_metric_data",
+        "get_metric_statistics",
+    ):
         assert name not in vars(backend)
     assert "selfheal_alarm_history" not in vars(backend)
     assert moto.apigatewayv2.models.Api.to_json is functions[moto.apigatewayv2.models.Api, "to_json"]

@@ -1,5 +1,5 @@
 """The default pluggable parts of the local cloud (HTTP API data plane, SNS delivery, EventBridge, SQS event
-source mappings, alarms).
+source mappings, alarms, S3 notifications and bucket policies).
 
 A component (:class:`~selfheal.cloud.protocol.Component`) is started after the endpoint, moto and the Lambda
 service are up, and stopped (in reverse order) before they go down; it sees the cloud through the
@@ -13,6 +13,8 @@ from .eventbridge import EventBridge
 from .http_api import HttpApiDataPlane
 from .lambda_event_sources import EventSourceMappings
 from .protocol import Component
+from .s3_notifications import S3Notifications
+from .s3_policies import S3BucketPolicies
 from .sns_delivery import SnsDelivery
 
 __all__ = ["default_components"]
@@ -26,4 +28,6 @@ def default_components() -> list[Component]:
     components.append(EventBridge())
     components.append(EventSourceMappings())
     components.append(AlarmScheduler())
+    components.append(S3Notifications())
+    components.append(S3BucketPolicies())
     return components
