@@ -12,7 +12,7 @@ import secrets
 from collections.abc import Mapping
 from typing import ClassVar
 
-from selfheal.terraform.resource import DataSource, Provider, Resource, State
+from selfheal.terraform.resource import DataSource, Provider, Resource, State, StateOnlyResource
 from selfheal.terraform.schema import Attr, BlockSchema
 
 __all__ = ["NullDataSource", "NullProvider", "NullResource", "main"]
@@ -20,7 +20,7 @@ __all__ = ["NullDataSource", "NullProvider", "NullResource", "main"]
 _STRING_MAP = ["map", "string"]
 
 
-class NullResource(Resource):
+class NullResource(StateOnlyResource):
     """``null_resource``: ``triggers`` (replace on change) and a random decimal ``id``."""
 
     type_name = "null_resource"
@@ -35,15 +35,6 @@ class NullResource(Resource):
     def create(self, planned: State) -> State:
         # The real provider's id is fmt.Sprintf("%d", rand.Int()): a non-negative 63-bit integer.
         return {**planned, "id": str(secrets.randbits(63))}
-
-    def read(self, current: State) -> State | None:
-        return current
-
-    def update(self, prior: State, planned: State) -> State:
-        return planned
-
-    def delete(self, prior: State) -> None:
-        return None
 
 
 class NullDataSource(DataSource):

@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Mapping
 from typing import Any, ClassVar
 
-from selfheal.terraform.resource import Provider, Resource, ResourceError, State, Unknown
+from selfheal.terraform.resource import Provider, Resource, ResourceError, State, StateOnlyResource, Unknown
 from selfheal.terraform.schema import Attr, BlockSchema
 
 __all__ = ["RandomId", "RandomProvider", "RandomString", "main", "random_string"]
@@ -22,7 +22,7 @@ NUMERIC = "0123456789"
 SPECIAL = "!@#$%&*()-_=+[]{}<>:?"  # the real provider's default special characters
 
 
-class _RandomResource(Resource):
+class _RandomResource(StateOnlyResource):
     """Everything forces a replacement; create draws the values; read, update and delete keep state."""
 
     _arguments: ClassVar[dict[str, Attr]] = {}
@@ -43,15 +43,6 @@ class _RandomResource(Resource):
             for name in self._computed:  # replaced: a new value is drawn
                 planned[name] = Unknown
         return planned
-
-    def read(self, current: State) -> State | None:
-        return current
-
-    def update(self, prior: State, planned: State) -> State:
-        return planned
-
-    def delete(self, prior: State) -> None:
-        return None
 
 
 def _keepers() -> Attr:

@@ -15,7 +15,16 @@ from tf.types import Unknown as _tf_unknown
 
 from selfheal.terraform.schema import BlockSchema, CtyType, build_schema
 
-__all__ = ["DataSource", "Provider", "Resource", "ResourceError", "State", "Unknown", "is_unknown"]
+__all__ = [
+    "DataSource",
+    "Provider",
+    "Resource",
+    "ResourceError",
+    "State",
+    "StateOnlyResource",
+    "Unknown",
+    "is_unknown",
+]
 
 State = dict[str, Any]
 
@@ -141,6 +150,19 @@ class Resource(_Typed):
     def import_state(self, import_id: str) -> State:
         """Return a partial state (at least ``id``) for ``terraform import``; read fills the rest."""
         return {"id": import_id}
+
+
+class StateOnlyResource(Resource):
+    """A resource that exists only in Terraform's state (random, null, time): nothing to read or delete."""
+
+    def read(self, current: State) -> State | None:
+        return current
+
+    def update(self, prior: State, planned: State) -> State:
+        return planned
+
+    def delete(self, prior: State) -> None:
+        return None
 
 
 class DataSource(_Typed):

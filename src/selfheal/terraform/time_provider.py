@@ -16,7 +16,15 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from selfheal.terraform.resource import Provider, Resource, ResourceError, State, Unknown, is_unknown
+from selfheal.terraform.resource import (
+    Provider,
+    Resource,
+    ResourceError,
+    State,
+    StateOnlyResource,
+    Unknown,
+    is_unknown,
+)
 from selfheal.terraform.schema import Attr, BlockSchema
 
 __all__ = [
@@ -103,7 +111,7 @@ def _number(value: Any) -> int:
     return int(value) if isinstance(value, int | float) else 0
 
 
-class _TimeResource(Resource):
+class _TimeResource(StateOnlyResource):
     """A time resource: a schema from ``_arguments`` + ``_computed``; read/update/delete keep state."""
 
     _arguments: ClassVar[dict[str, Attr]] = {}
@@ -119,15 +127,6 @@ class _TimeResource(Resource):
             cls._schema = BlockSchema(attrs)
         assert cls._schema is not None
         return cls._schema
-
-    def read(self, current: State) -> State | None:
-        return current
-
-    def update(self, prior: State, planned: State) -> State:
-        return planned
-
-    def delete(self, prior: State) -> None:
-        return None
 
     def _check_rfc3339(self, config: State, *names: str) -> None:
         for name in names:
