@@ -6,7 +6,9 @@ signature with the secret it holds for the access key and compares in constant t
 ``SigV4Auth`` does the canonical form; :class:`_Verifier` only makes it use exactly the headers the client
 signed, and the body's hash is checked against ``X-Amz-Content-SHA256`` when the client sends one (botocore
 trusts that header when signing, so a verifier that did too would accept a replayed signature on another
-body).
+body). The path is canonicalised as the client did: URI-encoded once more for every service but S3, whose
+signers use the path exactly as sent (AWS: "Each path segment must be URI-encoded twice (except for Amazon
+S3 which only gets URI-encoded once)"), so S3 keys with spaces, ``+``, ``=`` or non-ASCII letters verify.
 """
 
 from __future__ import annotations
@@ -116,7 +118,7 @@ def signature_matches(
     url = raw_path + (f"?{query}" if query else "")
     request = AWSRequest(method=method, url=url, data=body, headers=chosen)
     request.context["timestamp"] = amz_date
-    verifier = _verifier_class()(
+    verifier = _verifier_class(signed.service == "s3")(
         Credentials(signed.access_key_id, secret_access_key, session_token),
         signed.service,
         signed.region,
@@ -127,11 +129,14 @@ def signature_matches(
 
 
 @functools.cache
-def _verifier_class() -> type:
-    from botocore.auth import SigV4Auth
+def _verifier_class(s3: bool) -> type:
+    from botocore.auth import S3SigV4Auth, SigV4Auth
 
-    class _Verifier(SigV4Auth):  # type: ignore[misc]
-        """botocore's SigV4 with the client's own list of signed headers (botocore picks its own)."""
+    base = S3SigV4Auth if s3 else SigV4Auth
+
+    class _Verifier(base):  # type: ignore[misc,valid-type]
+        """botocore's SigV4 (S3's, which keeps the path as sent, for S3) with the client's own list of
+        signed headers (botocore picks its own)."""
 
         def headers_to_sign(self, request: Any) -> Any:
             from botocore.awsrequest import HTTPHeaders
