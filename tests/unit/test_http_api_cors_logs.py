@@ -236,9 +236,12 @@ def test_actual_request_gets_configured_headers_instead_of_the_functions(stopper
 @pytest.mark.parametrize(
     ("origins", "origin", "covered"),
     [
-        (["*"], "https://anything.example", True),
-        (["https://*"], "https://anything.example", True),
-        (["https://*"], "http://anything.example", False),
+        # A wildcard covers pages served from this machine only: the cloud runs on a developer's laptop.
+        (["*"], "https://anything.example", False),
+        (["*"], "http://localhost:5173", True),
+        (["https://*"], "https://anything.example", False),
+        (["https://*"], "https://127.0.0.1:8443", True),
+        (["https://*"], "http://localhost:5173", False),
         ([ORIGIN], ORIGIN + "/", True),
         ([ORIGIN], "https://app.example.com.evil", False),
     ],

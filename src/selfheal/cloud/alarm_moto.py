@@ -289,8 +289,12 @@ def cloudwatch_patches(
     deleted: Callable[[list[str]], None],
     wake: Callable[[], None],
     history: Callable[..., list[dict[str, Any]]],
+    classes: bool = True,
 ) -> MotoPatches:
     """The (not yet installed) patches that make ``backend`` evaluate-ready and report to the scheduler.
+
+    ``classes``: with the patches of moto's CloudWatch classes (they serve every region's backend, so only
+    the scheduler of the cloud's own region installs them).
 
     Under ``lock``: ``adopted(alarm, now, existing)`` after ``PutMetricAlarm`` (then ``wake()``),
     ``state_set(alarm, old)`` after ``SetAlarmState`` changed the state value (stamped ``now()``),
@@ -375,6 +379,8 @@ def cloudwatch_patches(
         history,
         reason="give DescribeAlarmHistory this scheduler's history",
     )
+    if not classes:
+        return patches
     patches.add(
         CloudWatchResponse,
         "describe_alarm_history",

@@ -34,7 +34,7 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .alarm_composite import composite_evaluation
 from .alarm_evaluation import AlarmState, evaluate, evaluation_range
@@ -42,9 +42,11 @@ from .alarm_history import AlarmHistory
 from .alarm_math import alarm_period, alarm_plan
 from .alarm_moto import AlarmState3, adopt_state, cloudwatch_patches, mark_transition, naive
 from .alarm_transitions import AlarmTransition, AlarmTransitions
+from .gateway import WSGIApplication
+from .lambda_functions import backend_in_region
 from .metric_index import MetricIndex
 from .moto_patches import MotoPatches
-from .protocol import Cloud, component_of
+from .protocol import Cloud, Lambdas, component_of
 from .worker_thread import WorkerThread
 
 __all__ = [
@@ -67,6 +69,7 @@ RETENTION_FLOOR = 3 * 3600.0
 RETENTION_MARGIN = 3600.0
 EXPIRE_EVERY = 60.0  # cloud seconds between expiry passes
 _MAX_WAIT = 10.0  # real seconds the thread sleeps at most, so that expiry runs when no alarm is due
+_DISCOVERY_WAIT = 1.0  # real seconds the cloud region's thread sleeps at most, to find regions with alarms
 UNSUPPORTED_REASON = "Unsupported in the local cloud: {}"
 CYCLES_KEPT = 1000
 
@@ -86,8 +89,53 @@ def _interval(period: int) -> int:
     return period if period >= 60 else HIGH_RESOLUTION_INTERVAL
 
 
+class _RegionView:
+    """The cloud as the scheduler of another of its regions sees it: that region's backends."""
+
+    def __init__(self, cloud: Cloud, region: str) -> None:
+        self._cloud, self._region = cloud, region
+
+    @property
+    def region(self) -> str:
+        return self._region
+
+    @property
+    def account_id(self) -> str:
+        return self._cloud.account_id
+
+    @property
+    def endpoint(self) -> str:
+        return self._cloud.endpoint
+
+    @property
+    def clock(self) -> Any:
+        return self._cloud.clock
+
+    @property
+    def lambdas(self) -> Lambdas:
+        return self._cloud.lambdas
+
+    @property
+    def components(self) -> Any:
+        return self._cloud.components
+
+    def backend(self, service: str) -> Any:
+        return backend_in_region(self._cloud.backend(service), service, self._region)
+
+    def client(self, service: str, **options: Any) -> Any:
+        raise NotImplementedError("a regional alarm scheduler makes no client calls")
+
+    def mount(self, prefix: str, app: WSGIApplication) -> None:
+        raise NotImplementedError("a regional alarm scheduler mounts nothing")
+
+
 class AlarmScheduler:
-    """Evaluate CloudWatch alarms on the cloud clock and run their actions; a LocalCloud component."""
+    """Evaluate CloudWatch alarms on the cloud clock and run their actions; a LocalCloud component.
+
+    The alarms of the cloud's region are evaluated by this scheduler; those of every other region that has
+    any, by one scheduler per region that it starts and stops (:meth:`in_region`; found within
+    :data:`_DISCOVERY_WAIT` real seconds of the region's first alarm).
+    """
 
     def __init__(self, *, grace_seconds: float = 0.02) -> None:
         if not math.isfinite(grace_seconds) or grace_seconds < 0:
@@ -109,6 +157,9 @@ class AlarmScheduler:
         self.expired = 0
         #: The last :data:`CYCLES_KEPT` evaluation cycles that had an alarm due, oldest first.
         self.cycles: deque[EvaluationCycle] = deque(maxlen=CYCLES_KEPT)
+        self._regional = False  # a scheduler of another region (started by the cloud region's)
+        self._regions: dict[str, AlarmScheduler] = {}
+        self._regions_lock = threading.Lock()
 
     @classmethod
     def of(cls, cloud: Cloud) -> AlarmScheduler:
@@ -143,6 +194,7 @@ class AlarmScheduler:
             deleted=self._unschedule,
             wake=self._wake.set,
             history=lambda **query: [i.as_api() for i in self.history.query(**query)],
+            classes=not self._regional,
         )
         patches.install()
         self._cloud = cloud
@@ -157,11 +209,42 @@ class AlarmScheduler:
         self._worker.start()
 
     def stop(self) -> None:
-        """Stop the thread and undo every patch."""
+        """Stop the thread (and other regions' schedulers) and undo every patch."""
+        with self._regions_lock:
+            regional, self._regions = list(self._regions.values()), {}
+        for scheduler in regional:
+            scheduler.stop()
         self._worker.stop(wake=self._wake)
         self._patches.restore()
         self._index = None
         self._backend = None
+
+    def in_region(self, region: str) -> AlarmScheduler:
+        """The scheduler of ``region``'s alarms (this one for the cloud's region), started if need be."""
+        cloud = self._cloud
+        if cloud is None or self._regional:
+            raise RuntimeError("in_region needs the started scheduler of the cloud's region")
+        if region == cloud.region:
+            return self
+        with self._regions_lock:
+            scheduler = self._regions.get(region)
+            if scheduler is None:
+                scheduler = AlarmScheduler(grace_seconds=self._grace)
+                scheduler._regional = True
+                scheduler.start(_RegionView(cloud, region))
+                self._regions[region] = scheduler
+        return scheduler
+
+    def _discover_regions(self) -> None:
+        """Start the scheduler of every other region of the account that has an alarm."""
+        from moto.cloudwatch.models import cloudwatch_backends
+
+        cloud = self._cloud
+        if cloud is None or self._regional:
+            return
+        for region, backend in list(cloudwatch_backends[cloud.account_id].items()):
+            if region != cloud.region and region not in self._regions and backend.alarms:
+                self.in_region(str(region))
 
     def _adopt(self, alarm: Any, now: float, existing: Any) -> None:
         """Give a created or updated moto alarm CloudWatch's initial state and schedule it."""
@@ -190,11 +273,13 @@ class AlarmScheduler:
     def _run(self) -> None:
         assert self._cloud is not None
         clock = self._cloud.clock
+        max_wait = _MAX_WAIT if self._regional else _DISCOVERY_WAIT
         while not self._worker.stopping.is_set():
             try:
                 self.expire_if_due(clock.now())
+                self._discover_regions()
             except Exception:
-                log.exception("metric expiry failed")
+                log.exception("metric expiry or region discovery failed")
             with self._lock:
                 due = min(self._due.values(), default=None)
             if due is None:
@@ -208,9 +293,9 @@ class AlarmScheduler:
                 continue
             delay = clock.to_real(due) - time.time() + self._grace
             if delay > 0:
-                woken = self._wake.wait(min(delay, _MAX_WAIT))
+                woken = self._wake.wait(min(delay, max_wait))
                 self._wake.clear()
-                if woken or delay > _MAX_WAIT:
+                if woken or delay > max_wait:
                     continue
             try:
                 self.evaluate_due(clock.now())
@@ -380,3 +465,8 @@ class AlarmScheduler:
         Only transitions from index ``after`` of :attr:`transitions` on count. Return it, or None.
         """
         return self._transitions.wait_for(alarm_name, state, timeout, after=after)
+
+
+if TYPE_CHECKING:
+    # mypy checks that a region's view satisfies the protocol the scheduler is typed against.
+    _REGION_VIEW_IS_CLOUD: type[Cloud] = _RegionView

@@ -4,9 +4,10 @@ moto stores buses, rules and targets, and its PutEvents hands each event to ever
 (``Rule.send_to_targets``) with its own pattern matcher, no rule state, real time, and no Lambda or SNS
 target (``NotImplementedError``). While started, this component (one
 :class:`~selfheal.cloud.moto_patches.MotoPatches` registry) takes over, for the rules of the cloud's account
-and region:
+in every region (a rule's targets get events of its own region's buses; an alarm's event goes to its region's
+default bus):
 
-- ``PutEvents`` (moto's, wrapped on the cloud's events backend): an entry without ``Time`` is stamped in
+- ``PutEvents`` (moto's, wrapped on moto's events backend class): an entry without ``Time`` is stamped in
   cloud time; each event goes once to each *enabled* rule whose pattern matches
   (:mod:`.eventbridge_patterns`; a rule with only a schedule matches no event);
 - targets get the event, or what their ``Input``/``InputPath``/``InputTransformer`` make of it
@@ -44,6 +45,7 @@ from .eventbridge_alarms import event_time, lambda_action_payload, state_change_
 from .eventbridge_input import target_input
 from .eventbridge_patterns import InvalidEventPattern, matches, parse_pattern
 from .eventbridge_schedule import InvalidSchedule, Schedule, parse_schedule
+from .lambda_functions import backend_in_region
 from .moto_patches import MotoPatches, parameters
 from .protocol import Cloud, component_of
 from .worker_thread import WorkerThread
@@ -100,12 +102,11 @@ class EventBridge:
 
     def start(self, cloud: Cloud) -> None:
         """Take over moto's delivery, follow alarm transitions, start the schedule thread."""
-        from moto.events.models import Rule
+        from moto.events.models import EventsBackend, Rule
 
         if self._patches.installed:
             raise RuntimeError("EventBridge is already started")
         component = self
-        backend = cloud.backend("events")
 
         def delivering(original: Callable[..., None]) -> Callable[..., None]:
             component._moto_send = original
@@ -119,16 +120,17 @@ class EventBridge:
             return send_to_targets
 
         def stamping(original: Callable[..., Any]) -> Callable[..., Any]:
-            def put_events(events: list[dict[str, Any]]) -> Any:
+            def put_events(backend: Any, events: list[dict[str, Any]]) -> Any:
                 now = cloud.clock.now()
-                return original([entry if entry.get("Time") else {**entry, "Time": now} for entry in events])
+                stamped = [entry if entry.get("Time") else {**entry, "Time": now} for entry in events]
+                return original(backend, stamped)
 
             return put_events
 
         def validating(original: Callable[..., Any]) -> Callable[..., Any]:
-            def put_rule(name: str, *args: Any, **kwargs: Any) -> Any:
+            def put_rule(backend: Any, name: str, *args: Any, **kwargs: Any) -> Any:
                 _validate_rule(kwargs.get("event_pattern"), kwargs.get("scheduled_expression"))
-                return original(name, *args, **kwargs)
+                return original(backend, name, *args, **kwargs)
 
             return put_rule
 
@@ -141,14 +143,14 @@ class EventBridge:
             expect=parameters("original_event"),
         )
         patches.replace(
-            backend,
+            EventsBackend,
             "put_events",
             stamping,
             reason="stamp PutEvents entries without Time in cloud time",
             expect=parameters("events"),
         )
         patches.replace(
-            backend,
+            EventsBackend,
             "put_rule",
             validating,
             reason="refuse event patterns and schedule expressions EventBridge refuses",
@@ -177,12 +179,13 @@ class EventBridge:
 
     # -- events ------------------------------------------------------------------------------------------
 
-    def put_event(self, event: Mapping[str, Any], bus: str = "default") -> str:
-        """Put ``event`` (AWS's shape; ``id`` added when missing) on ``bus``; return its id."""
+    def put_event(self, event: Mapping[str, Any], bus: str = "default", region: str | None = None) -> str:
+        """Put ``event`` (AWS's shape; ``id`` added when missing) on ``bus`` of ``region`` (None: the
+        cloud's); return its id."""
         cloud = self._require_cloud()
         delivered = dict(event)
         delivered.setdefault("id", str(uuid.uuid4()))
-        rules = cloud.backend("events").event_buses[bus].rules
+        rules = backend_in_region(cloud.backend("events"), "events", region).event_buses[bus].rules
         for rule in list(rules.values()):
             self._dispatch(rule, delivered)
         return str(delivered["id"])
@@ -194,7 +197,7 @@ class EventBridge:
 
     def _owns(self, rule: Any) -> bool:
         cloud = self._cloud
-        return cloud is not None and rule.account_id == cloud.account_id and rule.region_name == cloud.region
+        return cloud is not None and rule.account_id == cloud.account_id
 
     def _pattern(self, rule: Any) -> dict[str, Any] | None:
         raw = rule.event_pattern.dump()
@@ -240,9 +243,10 @@ class EventBridge:
                 request_id = cloud.lambdas.invoke_async(arn, text.encode())
             elif service == "sqs":
                 group = (target.get("SqsParameters") or {}).get("MessageGroupId")
-                cloud.backend("sqs").send_message(queue_name=parts[5], message_body=text, group_id=group)
+                sqs = backend_in_region(cloud.backend("sqs"), "sqs", parts[3] or None)
+                sqs.send_message(queue_name=parts[5], message_body=text, group_id=group)
             elif service == "sns":
-                cloud.backend("sns").publish(text, arn=arn)
+                backend_in_region(cloud.backend("sns"), "sns", parts[3] or None).publish(text, arn=arn)
             else:
                 self._moto_target(rule, target, event)
         except Exception as exc:
@@ -277,9 +281,9 @@ class EventBridge:
     def state_changed(self, change: StateChange) -> None:
         """Put the "CloudWatch Alarm State Change" event of ``change`` on the default bus."""
         cloud = self._cloud
-        if cloud is None or (change.account_id, change.region) != (cloud.account_id, cloud.region):
+        if cloud is None or change.account_id != cloud.account_id:
             return
-        self.put_event(state_change_event(change))
+        self.put_event(state_change_event(change), region=change.region)
 
     def lambda_action(self, action: str, change: StateChange) -> str | None:
         """Invoke the function ``action`` asynchronously with CloudWatch's alarm payload."""
@@ -311,7 +315,12 @@ class EventBridge:
         now = cloud.clock.now()
         seen: set[str] = set()
         earliest = math.inf
-        for bus in list(cloud.backend("events").event_buses.values()):
+        from moto.events.models import events_backends
+
+        buses = [
+            bus for b in list(events_backends[cloud.account_id].values()) for bus in b.event_buses.values()
+        ]
+        for bus in buses:
             for rule in list(bus.rules.values()):
                 expression = rule.scheduled_expression
                 if not expression:
@@ -351,7 +360,7 @@ class EventBridge:
             "source": "aws.events",
             "account": cloud.account_id,
             "time": event_time(due),
-            "region": cloud.region,
+            "region": str(rule.region_name),
             "resources": [rule.arn],
             "detail": {},
         }

@@ -38,7 +38,7 @@ from .http_api_event import (
     map_result,
     new_request_id,
 )
-from .http_api_routes import select_route, select_stage
+from .http_api_routes import find_api, select_route, select_stage
 from .http_api_throttle import Throttles, limits_for
 from .http_api_v1_payload import build_v1_event, map_v1_result
 from .lambda_logs import LogShipper
@@ -146,6 +146,7 @@ class _Served:
     integration_ms: float | None = None
     access_log: Any = None  # the stage's accessLogSettings
     record: AccessRecord | None = None
+    region: str | None = None  # the API's region
 
 
 @dataclass(frozen=True)
@@ -260,7 +261,12 @@ class HttpApiDataPlane:
         metrics = self._metrics
         if metrics is not None and served.stage:
             metrics.record_api_request(
-                served.api_id, served.stage, response.status, latency_ms, served.integration_ms
+                served.api_id,
+                served.stage,
+                response.status,
+                latency_ms,
+                served.integration_ms,
+                region=served.region,
             )
         if served.access_log and served.record is not None and self._logs is not None:
             self._access_log(served, response, latency_ms)
@@ -284,7 +290,12 @@ class HttpApiDataPlane:
         record.integration_latency_ms = served.integration_ms
         record.error_message = response.error
         try:
-            write_access_log(served.access_log, record, logs.write)
+            region = served.region
+
+            def write(group: str, stream: str, line: str, ms: int) -> None:
+                logs.write(group, stream, line, ms, region=region)
+
+            write_access_log(served.access_log, record, write)
         except Exception:
             # An access log must never fail the request it logs.
             _log.exception("access log of HTTP API request %s could not be written", record.request_id)
@@ -301,7 +312,7 @@ class HttpApiDataPlane:
         if cloud is None or not origin or not path.startswith(MOUNT_PREFIX):
             return False
         api_id = path[len(MOUNT_PREFIX) :].partition("/")[0]
-        api = cloud.backend("apigatewayv2").apis.get(api_id) if api_id else None
+        api, _ = find_api(cloud.backend("apigatewayv2"), api_id)
         policy = policy_for(getattr(api, "cors_configuration", None)) if api is not None else None
         if policy is None or not policy.allows(origin):
             return False
@@ -328,8 +339,7 @@ class HttpApiDataPlane:
             return error_response(404, "Not Found")
         api_id, _, api_path = path[len(MOUNT_PREFIX) :].partition("/")
         api_path = "/" + api_path
-        backend = cloud.backend("apigatewayv2")
-        api = backend.apis.get(api_id) if api_id else None
+        api, region = find_api(cloud.backend("apigatewayv2"), api_id)
         if api is None or api.protocol_type != "HTTP":
             return error_response(404, "Not Found")
         if api.disable_execute_api_endpoint is True:
@@ -340,7 +350,7 @@ class HttpApiDataPlane:
         stage = api.stages.get(stage_match.stage)
         if stage is None:
             return error_response(404, "Not Found")
-        served.api_id, served.stage = api_id, str(stage.name)
+        served.api_id, served.stage, served.region = api_id, str(stage.name), region
         method = str(environ.get("REQUEST_METHOD") or "GET").upper()
         headers = _headers(environ)
         origin = next((value for name, value in headers if name == "origin"), "")
@@ -355,7 +365,7 @@ class HttpApiDataPlane:
             protocol=str(environ.get("SERVER_PROTOCOL") or "HTTP/1.1"),
             port=int(str(environ.get("SERVER_PORT") or "80") or 80),
         )
-        domain_name = _domain_name(host, api_id, cloud.region)
+        domain_name = _domain_name(host, api_id, region)
         epoch_seconds = cloud.clock.now()
         served.access_log = stage.access_log_settings
         if served.access_log:

@@ -4,6 +4,8 @@ A request first picks a stage: a named stage when the path's first segment is it
 then not part of the route path), else the ``$default`` stage. It then picks the most specific route:
 a full match beats a match with path variables, which beats a greedy ``{name+}`` match, which beats the
 ``$default`` route; for the same path an explicit method beats ``ANY``.
+
+:func:`find_api` finds the API a request names in whichever region of the account holds it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
 __all__ = [
     "DEFAULT_ROUTE",
@@ -19,6 +22,7 @@ __all__ = [
     "RouteKey",
     "RouteMatch",
     "StageMatch",
+    "find_api",
     "parse_route_key",
     "select_route",
     "select_stage",
@@ -26,6 +30,23 @@ __all__ = [
 
 DEFAULT_ROUTE = "$default"
 DEFAULT_STAGE = "$default"
+
+
+def find_api(backend: Any, api_id: str) -> tuple[Any, str]:
+    """The API ``api_id`` and its region: in ``backend`` (moto's apigatewayv2 backend of the cloud's region)
+    or in any other region of its account (API ids are unique across regions); (None, ``backend``'s region)
+    when none holds it."""
+    from moto.apigatewayv2.models import apigatewayv2_backends
+
+    api = backend.apis.get(api_id) if api_id else None
+    if api is not None or not api_id:
+        return api, str(backend.region_name)
+    for region, other in list(apigatewayv2_backends[backend.account_id].items()):
+        api = other.apis.get(api_id)
+        if api is not None:
+            return api, str(region)
+    return None, str(backend.region_name)
+
 
 _VARIABLE = re.compile(r"^\{([A-Za-z0-9._-]+)(\+?)\}$")
 _METHODS = frozenset({"ANY", "GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})

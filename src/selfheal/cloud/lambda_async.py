@@ -27,7 +27,7 @@ from typing import Any
 from selfheal.clock import Clock
 
 from .errors import FunctionNotFound, ServiceUnavailable, TooManyRequests
-from .lambda_functions import FunctionConfig, function_name
+from .lambda_functions import FunctionConfig, backend_in_region, function_name, region_of
 from .lambda_invoke import Target, checked_payload, json_or_text
 from .lambda_logs import LogShipper, log_group_name
 from .lambda_runtime import RawResult
@@ -198,6 +198,7 @@ class AsyncInvocations:
             log_group_name(function_name(event.function)),
             "selfheal-async",
             f"async delivery of {event.request_id}: {exc!r}",
+            region=region_of(event.function),
         )
 
     # ----- one delivery: run, retry, report --------------------------------------------------------
@@ -273,11 +274,14 @@ class AsyncInvocations:
 
     def _send(self, target_arn: str, body: str, attributes: Attributes) -> None:
         """Deliver ``body`` to an SQS queue, SNS topic or Lambda function ARN."""
-        service = target_arn.split(":")[2] if target_arn.count(":") >= 5 else ""
+        parts = target_arn.split(":")
+        service, region = (parts[2], parts[3] or None) if len(parts) >= 6 else ("", None)
         if service == "sqs":
-            self._backend("sqs").send_message(target_arn.split(":")[5], body, message_attributes=attributes)
+            sqs = backend_in_region(self._backend("sqs"), "sqs", region)
+            sqs.send_message(parts[5], body, message_attributes=attributes)
         elif service == "sns":
-            self._backend("sns").publish(body, arn=target_arn, message_attributes=attributes)
+            sns = backend_in_region(self._backend("sns"), "sns", region)
+            sns.publish(body, arn=target_arn, message_attributes=attributes)
         elif service == "lambda":
             self.invoke_async(target_arn, body.encode())
         else:

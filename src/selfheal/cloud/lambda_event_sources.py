@@ -4,7 +4,7 @@ moto keeps event source mappings (``CreateEventSourceMapping`` …) and, on ever
 with a mapping, calls the function itself through ``LambdaBackend.invoke`` with arguments the local
 cloud's invoke hook does not take (the ``SendMessage`` answered HTTP 500). While started, this component
 (a :class:`~selfheal.cloud.protocol.Component`, in one :class:`~selfheal.cloud.moto_patches.MotoPatches`
-registry) replaces, for the cloud's account and region:
+registry) replaces, for the cloud's account in every region (a mapping polls its queue's region):
 
 - ``LambdaBackend.create_event_source_mapping``: refuses what Lambda refuses for SQS (a second mapping of
   one queue and function, ``BatchSize`` over 10 without a batching window, a queue visibility timeout
@@ -27,6 +27,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+from .lambda_functions import backend_in_region
 from .lambda_sqs_poller import SqsPoller
 from .moto_patches import MotoPatches, parameters
 from .protocol import Cloud, component_of
@@ -124,12 +125,14 @@ class EventSourceMappings:
     def _begin(self, mapping: Any, state: str, *, announce: bool = True) -> None:
         assert self._cloud is not None
         cloud = self._cloud
+        # The queue's region (its ARN's): a mapping polls the queue of its own region.
+        region = _arn_region(str(mapping.event_source_arn)) or cloud.region
         poller = SqsPoller(
             mapping,
-            sqs=lambda: cloud.backend("sqs"),
+            sqs=lambda: backend_in_region(cloud.backend("sqs"), "sqs", region),
             lambdas=cloud.lambdas,
             clock=cloud.clock,
-            region=cloud.region,
+            region=region,
             settle=self._settle,
         )
         with self._lock:
@@ -169,7 +172,7 @@ class EventSourceMappings:
 
     def _queue(self, arn: str) -> Any:
         assert self._cloud is not None
-        sqs = self._cloud.backend("sqs")
+        sqs = backend_in_region(self._cloud.backend("sqs"), "sqs", _arn_region(arn))
         queue = sqs.queues.get(arn.split(":")[5])
         return queue if queue is not None and queue.queue_arn == arn else None
 
@@ -214,11 +217,8 @@ class EventSourceMappings:
 
     def _mine(self, backend: Any) -> bool:
         cloud = self._cloud
-        return (
-            cloud is not None
-            and backend.account_id == cloud.account_id
-            and backend.region_name == cloud.region
-        )
+        # Every region of the cloud's account.
+        return cloud is not None and backend.account_id == cloud.account_id
 
     def _register(self) -> MotoPatches:
         from moto.awslambda.models import EventSourceMapping, LambdaBackend
@@ -303,3 +303,8 @@ class EventSourceMappings:
             reason="report State as Lambda does (Creating, Enabled, Disabling, Disabled, …)",
         )
         return patches
+
+
+def _arn_region(arn: str) -> str | None:
+    parts = arn.split(":")
+    return (parts[3] or None) if len(parts) >= 6 else None

@@ -49,12 +49,14 @@ __all__ = [
     "ConfigCache",
     "FunctionConfig",
     "FunctionPending",
+    "backend_in_region",
     "check_invocable",
     "function_name",
     "lookup_function",
     "mark_pending",
     "pending_fields",
     "pid_alive",
+    "region_of",
     "remove_orphaned_code_dirs",
     "revision",
     "snapshot",
@@ -90,6 +92,31 @@ class FunctionConfig:
     role: str = ""
     runtime: str = ""
 
+    @property
+    def region(self) -> str:
+        """The region the function lives in (from its ARN)."""
+        return self.arn.split(":")[3]
+
+
+def backend_in_region(backend: Any, service: str, region: str | None) -> Any:
+    """moto's backend for ``service`` in ``region`` of the account ``backend`` (one of that service's
+    backends) belongs to; ``backend`` itself when ``region`` is None or its own."""
+    if region is None or getattr(backend, "region_name", None) == region:
+        return backend
+    if service in ("lambda", "awslambda"):
+        from moto.awslambda.utils import get_backend as lambda_backend
+
+        return lambda_backend(backend.account_id, region)
+    from moto.backends import get_backend
+
+    return get_backend(service)[backend.account_id][region]  # type: ignore[call-overload]
+
+
+def region_of(function: str) -> str | None:
+    """The region named by a full function ARN (``arn:aws:lambda:REGION:…``), else None."""
+    parts = function.split(":")
+    return parts[3] if function.startswith("arn:") and len(parts) >= 7 and parts[3] else None
+
 
 def function_name(reference: str) -> str:
     """The function name in a full ARN; any other reference unchanged."""
@@ -98,13 +125,16 @@ def function_name(reference: str) -> str:
     return reference
 
 
-def _model(backend: Callable[[str], Any], function: str, qualifier: str | None) -> Any:
+def _model(
+    backend: Callable[[str], Any], function: str, qualifier: str | None, region: str | None = None
+) -> Any:
     from moto.awslambda.exceptions import LambdaClientError
 
     if not function:
         raise FunctionNotFound("Function not found: (empty name)")
     try:
-        fn = backend("lambda").get_function(function, qualifier)
+        lambdas = backend_in_region(backend("lambda"), "lambda", region_of(function) or region)
+        fn = lambdas.get_function(function, qualifier)
     except LambdaClientError as exc:
         raise FunctionNotFound(exc.message) from exc
     if fn is None:
@@ -178,18 +208,24 @@ class ConfigCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[tuple[str, str], tuple[Any, tuple[Any, ...], FunctionConfig]] = {}
+        self._entries: dict[tuple[str, str, str], tuple[Any, tuple[Any, ...], FunctionConfig]] = {}
         self.snapshots = 0
 
     def lookup(
-        self, backend: Callable[[str], Any], function: str, qualifier: str | None = None
+        self,
+        backend: Callable[[str], Any],
+        function: str,
+        qualifier: str | None = None,
+        region: str | None = None,
     ) -> FunctionConfig:
-        """:func:`lookup_function`, from the cache when the function is unchanged."""
-        return self.config(_model(backend, function, qualifier))
+        """:func:`lookup_function` (in ``region``, else the region a function ARN names, else the
+        backend's), from the cache when the function is unchanged."""
+        return self.config(_model(backend, function, qualifier, region))
 
     def config(self, fn: Any) -> FunctionConfig:
         """The snapshot of moto's function model ``fn``, taken again if any field changed."""
-        key = (str(fn.function_name), str(fn.version))
+        # The region too: functions of one name in two regions are two functions.
+        key = (str(fn.function_name), str(fn.version), str(fn.region))
         entry = self._entries.get(key)
         if entry is not None and entry[0] is fn and entry[1] == revision(fn):
             return entry[2]

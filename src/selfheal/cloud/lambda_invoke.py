@@ -31,7 +31,7 @@ from typing import Any, Literal
 from selfheal.clock import Clock
 
 from .errors import InvalidRequestContent, ServiceUnavailable, TooManyRequests
-from .lambda_functions import CodeCache, FunctionConfig, check_invocable, function_name
+from .lambda_functions import CodeCache, FunctionConfig, check_invocable, function_name, region_of
 from .lambda_interpreters import child_base_environment, choose_interpreter
 from .lambda_logs import LogShipper, log_group_name, log_stream_name
 from .lambda_runtime import EnvironmentSpec, ExecutionEnvironment, RawResult
@@ -172,7 +172,8 @@ class Invoker:
         # AWS calls then fail with NoCredentialsError; the local cloud always gives its role sessions).
         self._credentials = credentials
         self._lock = threading.Lock()
-        self._pools: dict[str, _Pool] = {}
+        # By (region, function name): one name in two regions is two functions.
+        self._pools: dict[tuple[str, str], _Pool] = {}
         self._environments: set[ExecutionEnvironment] = set()
         self._closed = False
         self._stop = threading.Event()
@@ -204,7 +205,12 @@ class Invoker:
         """Run one invocation, with Lambda's START/END/REPORT lines; raise TooManyRequests when throttled."""
         qualified = _target(target)
         fn = qualified.fn
-        dimensions = {"resource": qualified.resource, "executed_version": qualified.executed_version}
+        region = fn.region
+        dimensions = {
+            "resource": qualified.resource,
+            "executed_version": qualified.executed_version,
+            "region": region,
+        }
         spec = self._code.spec(fn)
         try:
             env, cold = self._acquire(fn, spec)
@@ -212,9 +218,13 @@ class Invoker:
             self.metrics.record_throttle(fn.name, **dimensions)
             raise
         with self._lock:
-            running = self._pools[fn.name].running
-        self.metrics.record_concurrency(fn.name, running)
+            running = self._pools[(region, fn.name)].running
+        self.metrics.record_concurrency(fn.name, running, region=region)
         group, stream = env.log_group, env.log_stream  # type: ignore[attr-defined]
+
+        def write(line: str) -> None:
+            self.logs.write(group, stream, line, region=region)
+
         try:
             init_ms = 0.0
             if cold:
@@ -224,19 +234,19 @@ class Invoker:
                 interpreter = choose_interpreter(spec.runtime)
                 env.executable = interpreter.executable
                 if interpreter.note:
-                    self.logs.write(group, stream, interpreter.note)
+                    write(interpreter.note)
                 started = time.monotonic()
                 env.start()
                 env.wait_ready()
                 init_ms = (time.monotonic() - started) * 1000.0
             start_line = f"START RequestId: {request_id} Version: {fn.version}"
-            self.logs.write(group, stream, start_line)
+            write(start_line)
             result = env.invoke(request_id, payload)
             lines = [start_line, *result.log_tail.splitlines()]
             if _error_type(result) == "Sandbox.Timedout":
                 timed_out = f"{request_id} Task timed out after {fn.timeout:.2f} seconds"
                 lines.append(timed_out)
-                self.logs.write(group, stream, timed_out)
+                write(timed_out)
             report = (
                 f"REPORT RequestId: {request_id}\tDuration: {result.duration_ms:.2f} ms\t"
                 f"Billed Duration: {max(1, round(result.duration_ms))} ms\tMemory Size: {fn.memory_size} MB\t"
@@ -246,7 +256,7 @@ class Invoker:
                 report += f"\tInit Duration: {init_ms:.2f} ms"
             end_line = f"END RequestId: {request_id}"
             for line in (end_line, report):
-                self.logs.write(group, stream, line)
+                write(line)
             lines += [end_line, report]
         finally:
             self._release(fn, env)
@@ -268,8 +278,9 @@ class Invoker:
                 "AWS_LAMBDA_LOG_GROUP_NAME": log_group_name(spec.function_name),
                 "AWS_LAMBDA_LOG_STREAM_NAME": stream,
                 "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
-                "AWS_REGION": self.region,
-                "AWS_DEFAULT_REGION": self.region,
+                # The function's own region (its ARN's), as Lambda sets it.
+                "AWS_REGION": region_of(spec.function_arn) or self.region,
+                "AWS_DEFAULT_REGION": region_of(spec.function_arn) or self.region,
                 "AWS_EXECUTION_ENV": f"AWS_Lambda_{runtime}",
                 "AWS_ENDPOINT_URL": self.endpoint,
                 "TZ": ":UTC",
@@ -286,9 +297,10 @@ class Invoker:
         day = datetime.fromtimestamp(self.clock.now(), UTC).strftime("%Y/%m/%d")
         stream = log_stream_name(day, spec.version, environment_id)
         group = log_group_name(spec.function_name)
+        region = region_of(spec.function_arn)
 
         def log_line(line: str) -> None:
-            self.logs.write(group, stream, line)
+            self.logs.write(group, stream, line, region=region)
 
         env = ExecutionEnvironment(
             spec, self._base_env(spec, environment_id, stream), log_line, environment_id=environment_id
@@ -303,7 +315,7 @@ class Invoker:
             with self._lock:
                 if self._closed:
                     raise ServiceUnavailable("the local cloud is stopping")
-                pool = self._pools.setdefault(fn.name, _Pool())
+                pool = self._pools.setdefault((fn.region, fn.name), _Pool())
                 if fn.reserved_concurrency is not None and pool.running >= fn.reserved_concurrency:
                     raise TooManyRequests("Rate Exceeded.")
                 # The most recently used idle environment of this version; those of the version that no
@@ -343,7 +355,7 @@ class Invoker:
     def _release(self, fn: FunctionConfig, env: ExecutionEnvironment) -> None:
         close = False
         with self._lock:
-            pool = self._pools.setdefault(fn.name, _Pool())
+            pool = self._pools.setdefault((fn.region, fn.name), _Pool())
             pool.running = max(0, pool.running - 1)
             running = pool.running
             if env.alive and not self._closed and env in self._environments:
@@ -351,18 +363,20 @@ class Invoker:
             else:
                 self._environments.discard(env)
                 close = True
-        self.metrics.record_concurrency(fn.name, running)
+        self.metrics.record_concurrency(fn.name, running, region=fn.region)
         if close:
             env.close()
 
     def retire(self, function: str) -> None:
-        """Retire ``function``'s warm environments; the next invoke cold-starts."""
-        name = function_name(function)
+        """Retire ``function``'s warm environments (of every region, unless an ARN names one); the next
+        invoke cold-starts."""
+        name, region = function_name(function), region_of(function)
+        idle: list[ExecutionEnvironment] = []
         with self._lock:
-            pool = self._pools.get(name)
-            idle = pool.idle if pool is not None else []
-            if pool is not None:
-                pool.idle = []
+            for (pool_region, pool_name), pool in self._pools.items():
+                if pool_name == name and region in (None, pool_region):
+                    idle += pool.idle
+                    pool.idle = []
             for env in idle:
                 self._environments.discard(env)
         if idle:

@@ -16,6 +16,7 @@ from typing import Any
 
 from selfheal.cloud.flusher import PeriodicFlusher
 
+from .lambda_functions import backend_in_region
 from .log_limits import DEFAULT_MAX_GROUP_BYTES, LogLimits
 
 __all__ = ["LogShipper", "log_group_name", "log_stream_name"]
@@ -53,14 +54,24 @@ class LogShipper(PeriodicFlusher):
         self._now_ms = now_ms
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
-        self._buffers: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        # By (region, group, stream); region None: the backend ``logs`` returns (the cloud's region).
+        self._buffers: dict[tuple[str | None, str, str], list[dict[str, Any]]] = {}
+        self._regions: set[str | None] = {None}
         self.limits = LogLimits(max_group_bytes)
         self.puts = 0
 
-    def write(self, group: str, stream: str, message: str, timestamp_ms: int | None = None) -> None:
-        """Queue one log line."""
+    def write(
+        self,
+        group: str,
+        stream: str,
+        message: str,
+        timestamp_ms: int | None = None,
+        *,
+        region: str | None = None,
+    ) -> None:
+        """Queue one log line for ``region``'s CloudWatch Logs (None: the cloud's region)."""
         with self._lock:
-            events = self._buffers.setdefault((group, stream), [])
+            events = self._buffers.setdefault((region, group, stream), [])
             stamp = self._now_ms() if timestamp_ms is None else timestamp_ms
             # A batch must be in chronological order; lines of one stream come from two threads.
             if events:
@@ -72,9 +83,11 @@ class LogShipper(PeriodicFlusher):
         with self._flush_lock:
             with self._lock:
                 buffers, self._buffers = self._buffers, {}
-            backend = self._logs()
+            default = self._logs()
             now_ms = self._now_ms()
-            for (group, stream), events in buffers.items():
+            for (region, group, stream), events in buffers.items():
+                self._regions.add(region)
+                backend = backend_in_region(default, "logs", region)
                 backend.ensure_log_group(group)
                 log_group = backend.groups[group]
                 if stream not in log_group.streams:
@@ -87,4 +100,5 @@ class LogShipper(PeriodicFlusher):
                 target.last_ingestion_time = datetime.fromtimestamp(now_ms / 1000, UTC).replace(tzinfo=None)
                 self.limits.added(log_group, target, events)
                 self.puts += 1
-            self.limits.enforce(now_ms, backend.groups)
+            for region in self._regions:
+                self.limits.enforce(now_ms, backend_in_region(default, "logs", region).groups)

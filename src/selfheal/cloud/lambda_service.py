@@ -25,7 +25,7 @@ from typing import Any
 
 from .errors import InvalidRequestContent
 from .lambda_async import DEFAULT_RETRY_DELAYS, AsyncInvocations
-from .lambda_functions import ConfigCache, FunctionConfig, function_name
+from .lambda_functions import ConfigCache, FunctionConfig, backend_in_region, function_name
 from .lambda_interpreters import runtime_note
 from .lambda_invoke import InvocationType, Invoker, InvokeResult, LogType, Target, checked_payload
 
@@ -88,28 +88,38 @@ class LambdaService:
             retry_delays=retry_delays,
         )
 
-    def _lookup(self, function: str, qualifier: str | None = None) -> FunctionConfig:
-        return self.configs.lookup(self._backend, function, qualifier)
+    def _lookup(
+        self, function: str, qualifier: str | None = None, region: str | None = None
+    ) -> FunctionConfig:
+        return self.configs.lookup(self._backend, function, qualifier, region)
 
-    def _resolve(self, function: str, qualifier: str | None = None, *, route: bool = True) -> Target:
+    def _resolve(
+        self,
+        function: str,
+        qualifier: str | None = None,
+        *,
+        route: bool = True,
+        region: str | None = None,
+    ) -> Target:
         """What an invocation of ``function`` (``qualifier``) runs; raise FunctionNotFound.
 
         Through an alias with additional version weights, ``route`` picks the version for this invocation;
         without, the alias's own version.
         """
-        fn = self._lookup(function, qualifier)
+        fn = self._lookup(function, qualifier, region)
         _, named = named_qualifier(function, qualifier)
         if named is None or named == "$LATEST" or named.isdigit():
             return Target(fn, named)
         # An alias (aliases cannot be all digits, versions always are).
         weights: Mapping[str, float] = {}
         if route:
-            alias = self._backend("lambda").get_alias(named, fn.name)
+            lambdas = backend_in_region(self._backend("lambda"), "lambda", fn.region)
+            alias = lambdas.get_alias(named, fn.name)
             weights = (alias.routing_config or {}).get("AdditionalVersionWeights") or {}
         if weights:
             version = routed_version(fn.version, weights, self.draw())
             if version != fn.version:
-                fn = self._lookup(fn.name, version)
+                fn = self._lookup(fn.name, version, fn.region)
         return Target(fn, named, alias=True)
 
     @property
@@ -127,8 +137,9 @@ class LambdaService:
         qualifier: str | None = None,
         *,
         log_type: LogType = "None",
+        region: str | None = None,
     ) -> InvokeResult:
-        """Invoke ``function`` (name or ARN).
+        """Invoke ``function`` (name or ARN) of ``region`` (None: the region its ARN names, else the cloud's).
 
         Raises FunctionNotFound, TooManyRequests or InvalidRequestContent.
         """
@@ -136,7 +147,7 @@ class LambdaService:
             raise InvalidRequestContent(f"unknown invocation type {invocation_type!r}")
         payload = checked_payload(payload)
         # Event invokes are routed when they run (each attempt afresh); DryRun runs nothing.
-        target = self._resolve(function, qualifier, route=invocation_type == "RequestResponse")
+        target = self._resolve(function, qualifier, route=invocation_type == "RequestResponse", region=region)
         if invocation_type == "DryRun":
             return InvokeResult(204, b"", None, target.fn.version, None)
         if invocation_type == "Event":
@@ -146,7 +157,8 @@ class LambdaService:
         return self._invoker.invoke(target, payload, log_type)
 
     def invoke_async(self, function: str, payload: bytes) -> str:
-        """Queue an Event invoke and return its request id."""
+        """Queue an Event invoke of ``function`` (name, or an ARN naming its region) and return its
+        request id."""
         return self._async.invoke_async(function, payload)
 
     def runtime_note(self, function: str) -> str | None:

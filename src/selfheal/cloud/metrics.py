@@ -41,6 +41,7 @@ from typing import Any
 
 from selfheal.clock import Clock
 from selfheal.cloud.flusher import PeriodicFlusher
+from selfheal.cloud.lambda_functions import backend_in_region
 
 __all__ = [
     "API_NAMESPACE",
@@ -253,6 +254,8 @@ class MetricsPublisher(PeriodicFlusher):
     """Aggregate Lambda metrics per function and flush them to CloudWatch every ``interval`` real seconds.
 
     ``cloudwatch`` returns moto's CloudWatch backend (looked up at each flush, so a reset backend is seen).
+    A function's metrics go to the CloudWatch of its own region (``region=``; None: ``cloudwatch``'s), as an
+    API's do; functions and APIs are keyed by region and name, so one name in two regions is two series.
     """
 
     thread_name = "lambda-metrics"
@@ -272,20 +275,20 @@ class MetricsPublisher(PeriodicFlusher):
         # every alarm period), so a late flush never moves them into another period.
         self._bucket = bucket_seconds if bucket_seconds is not None else (1.0 if clock.scale <= 5 else 5.0)
         self._lock = threading.Lock()
-        self._windows: dict[tuple[str, float], _Window] = {}
+        self._windows: dict[tuple[str | None, str, float], _Window] = {}
         self._totals: dict[str, FunctionTotals] = {}
-        self._concurrency: dict[str, int] = {}
-        self._api_windows: dict[tuple[str, str], _ApiWindow] = {}
+        self._concurrency: dict[tuple[str | None, str], int] = {}
+        self._api_windows: dict[tuple[str | None, str, str], _ApiWindow] = {}
         self.flushes = 0
 
-    def _window(self, function_name: str) -> _Window:
-        """The window of ``function_name`` for the cloud-time bucket happening now."""
+    def _window(self, function_name: str, region: str | None) -> _Window:
+        """The window of ``function_name`` in ``region`` for the cloud-time bucket happening now."""
         start = math.floor(self._clock.now() / self._bucket) * self._bucket
-        window = self._windows.get((function_name, start))
+        window = self._windows.get((region, function_name, start))
         if window is None:
-            window = self._windows[(function_name, start)] = _Window(function_name)
+            window = self._windows[(region, function_name, start)] = _Window(function_name)
             window.started = start
-            window.max_concurrency = self._concurrency.get(function_name, 0)
+            window.max_concurrency = self._concurrency.get((region, function_name), 0)
         return window
 
     def _add(self, function_name: str, **changes: Any) -> None:
@@ -303,6 +306,7 @@ class MetricsPublisher(PeriodicFlusher):
         *,
         resource: str | None = None,
         executed_version: str | None = None,
+        region: str | None = None,
     ) -> None:
         """Count one finished invocation (``error``: it ended in an unhandled error or timeout).
 
@@ -310,7 +314,7 @@ class MetricsPublisher(PeriodicFlusher):
         ``executed_version``: the version that ran, when through an alias (see :func:`dimension_sets`).
         """
         with self._lock:
-            window = self._window(function_name)
+            window = self._window(function_name, region)
             for series in window.counted(dimension_sets(function_name, resource, executed_version)):
                 series.invocations += 1
                 series.errors += int(error)
@@ -324,21 +328,26 @@ class MetricsPublisher(PeriodicFlusher):
             )
 
     def record_throttle(
-        self, function_name: str, *, resource: str | None = None, executed_version: str | None = None
+        self,
+        function_name: str,
+        *,
+        resource: str | None = None,
+        executed_version: str | None = None,
+        region: str | None = None,
     ) -> None:
-        """Count one throttled invocation (``resource``, ``executed_version``: as for
+        """Count one throttled invocation (``resource``, ``executed_version``, ``region``: as for
         :meth:`record_invocation`)."""
         with self._lock:
-            window = self._window(function_name)
+            window = self._window(function_name, region)
             for series in window.counted(dimension_sets(function_name, resource, executed_version)):
                 series.throttles += 1
             self._add(function_name, throttles=lambda n: n + 1)
 
-    def record_concurrency(self, function_name: str, concurrent: int) -> None:
+    def record_concurrency(self, function_name: str, concurrent: int, *, region: str | None = None) -> None:
         """Note the function's current number of running invocations."""
         with self._lock:
-            self._concurrency[function_name] = concurrent
-            window = self._window(function_name)
+            self._concurrency[(region, function_name)] = concurrent
+            window = self._window(function_name, region)
             window.max_concurrency = max(window.max_concurrency, concurrent)
             self._add(function_name, concurrent_executions=lambda _: concurrent)
 
@@ -349,10 +358,12 @@ class MetricsPublisher(PeriodicFlusher):
         status: int,
         latency_ms: float,
         integration_latency_ms: float | None = None,
+        *,
+        region: str | None = None,
     ) -> None:
-        """Count one request an HTTP API stage answered with ``status`` (``integration_latency_ms``: how
-        long its integration took, None when none was called)."""
-        key = (api_id, stage)
+        """Count one request an HTTP API stage (of ``region``) answered with ``status``
+        (``integration_latency_ms``: how long its integration took, None when none was called)."""
+        key = (region, api_id, stage)
         with self._lock:
             window = self._api_windows.get(key)
             if window is None:
@@ -375,26 +386,26 @@ class MetricsPublisher(PeriodicFlusher):
             return 0
         # moto stores naive UTC datetimes for API-written data; an aware one would not compare with them.
         backend = self._cloudwatch()
-        by_function: dict[str, list[dict[str, Any]]] = {}
-        for (function_name, _), window in windows.items():
+        by_function: dict[tuple[str | None, str], list[dict[str, Any]]] = {}
+        for (region, function_name, _), window in windows.items():
             # Stamped at the start of the bucket the events happened in, as Lambda stamps an invocation's
             # metrics with its own time: stamping at flush time (or at the first event before a late
             # flush) moved counts across alarm periods (15 then 105 requests at a steady rate).
             timestamp = datetime.fromtimestamp(window.started, tz=UTC).replace(tzinfo=None)
-            by_function.setdefault(function_name, []).extend(window.datums(timestamp))
-        for datums in by_function.values():
-            backend.put_metric_data(NAMESPACE, datums)
+            by_function.setdefault((region, function_name), []).extend(window.datums(timestamp))
+        for (region, _), datums in by_function.items():
+            backend_in_region(backend, "cloudwatch", region).put_metric_data(NAMESPACE, datums)
         puts = len(by_function) + self._flush_apis(backend, api_windows)
         self.flushes += puts
         return puts
 
     @staticmethod
-    def _flush_apis(backend: Any, windows: dict[tuple[str, str], _ApiWindow]) -> int:
+    def _flush_apis(backend: Any, windows: dict[tuple[str | None, str, str], _ApiWindow]) -> int:
         """One put per API: its stages' datums (ApiId + Stage) and their sum (ApiId)."""
-        by_api: dict[str, list[tuple[str, _ApiWindow]]] = {}
-        for (api_id, stage), window in windows.items():
-            by_api.setdefault(api_id, []).append((stage, window))
-        for api_id, stages in by_api.items():
+        by_api: dict[tuple[str | None, str], list[tuple[str, _ApiWindow]]] = {}
+        for (region, api_id, stage), window in windows.items():
+            by_api.setdefault((region, api_id), []).append((stage, window))
+        for (region, api_id), stages in by_api.items():
             datums: list[dict[str, Any]] = []
             whole = _ApiWindow(min(window.started for _, window in stages))
             for stage, window in stages:
@@ -404,7 +415,7 @@ class MetricsPublisher(PeriodicFlusher):
                 datums += window.datums(dimensions, timestamp)
             timestamp = datetime.fromtimestamp(whole.started, tz=UTC).replace(tzinfo=None)
             datums += whole.datums([{"Name": "ApiId", "Value": api_id}], timestamp)
-            backend.put_metric_data(API_NAMESPACE, datums)
+            backend_in_region(backend, "cloudwatch", region).put_metric_data(API_NAMESPACE, datums)
         return len(by_api)
 
     def snapshot(self) -> dict[str, FunctionTotals]:

@@ -142,7 +142,8 @@ class MotoState:
         raise ValueError(f"moto's {service!r} backend has no region {self.region!r}")
 
     def _mine(self, backend: Any) -> bool:
-        return bool(backend.account_id == self.account_id and backend.region_name == self.region)
+        # Every region of the cloud's account: LambdaService runs a function of any region.
+        return bool(backend.account_id == self.account_id)
 
     def _register(self, patches: MotoPatches, lambdas: LambdaService) -> None:
         from moto.awslambda.models import EventInvokeConfig, LambdaBackend, LambdaFunction
@@ -173,6 +174,7 @@ class MotoState:
                         kind,
                         qualifier,
                         log_type="Tail" if log_type == "Tail" else "None",
+                        region=backend.region_name,
                     )
                 except CloudError as exc:
                     raise aws_error(exc) from exc

@@ -3,8 +3,8 @@
 moto delivers to ``sqs`` subscribers itself but hands ``lambda`` ones to its Docker-only runtime (the error is
 logged and swallowed) and POSTs to ``http(s)`` endpoints. While started, this component replaces moto's
 per-subscription delivery (``moto.sns.models.Subscription.publish``, through a
-:class:`~selfheal.cloud.moto_patches.MotoPatches` registry) for the topics of the cloud's account and region,
-so every publish — an alarm action, or a client's Publish/PublishBatch through the endpoint —
+:class:`~selfheal.cloud.moto_patches.MotoPatches` registry) for the topics of the cloud's account in every
+region, so every publish — an alarm action, or a client's Publish/PublishBatch through the endpoint —
 is delivered as follows:
 
 - ``lambda``: an Event invoke through ``cloud.lambdas.invoke_async`` (Lambda's async retries apply), with the
@@ -174,11 +174,8 @@ class SnsDelivery:
     def _owns(self, subscription: Any) -> bool:
         cloud = self._cloud
         backend = subscription.topic.sns_backend
-        return (
-            cloud is not None
-            and backend.account_id == cloud.account_id
-            and backend.region_name == cloud.region
-        )
+        # Every region of the account: a topic's Lambda subscribers are function ARNs, naming their region.
+        return cloud is not None and backend.account_id == cloud.account_id
 
     def _deliver(
         self,
