@@ -22,14 +22,31 @@ import os
 import shutil
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["DEFAULT_WORKDIR", "CloudRecord", "DashboardRecord", "Workdir"]
+__all__ = ["DEFAULT_WORKDIR", "CloudRecord", "DashboardRecord", "Workdir", "aws_regions", "check_region"]
 
 DEFAULT_WORKDIR = Path(".selfheal")
 
 R = TypeVar("R")
+
+
+@lru_cache(maxsize=1)
+def aws_regions() -> frozenset[str]:
+    """Every region name AWS's partitions list (botocore's endpoint data: aws, aws-cn, aws-us-gov, …)."""
+    from botocore.loaders import create_loader
+
+    endpoints = create_loader().load_data("endpoints")
+    return frozenset(str(region) for partition in endpoints["partitions"] for region in partition["regions"])
+
+
+def check_region(region: str) -> str:
+    """``region`` when it is one of AWS's region names; ValueError (one line) otherwise."""
+    if region not in aws_regions():
+        raise ValueError(f"unknown AWS region {region!r}: give a region name such as us-east-1 or eu-north-1")
+    return region
 
 
 def _check_process(pid: int, port: int) -> None:
@@ -57,6 +74,7 @@ class CloudRecord:
             raise ValueError(f"endpoint must be http://127.0.0.1:<port>, got {self.endpoint!r}")
         if not (math.isfinite(self.time_scale) and self.time_scale >= 1):
             raise ValueError(f"time scale must be a number ≥ 1, got {self.time_scale}")
+        check_region(self.region)
 
 
 @dataclass(frozen=True)

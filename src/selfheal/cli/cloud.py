@@ -16,7 +16,7 @@ from rich.console import Console
 from selfheal.cli.errors import CliError, reporting_errors
 from selfheal.cli.options import WorkdirOption
 from selfheal.stack.cloud_process import port_available
-from selfheal.workdir import DEFAULT_WORKDIR
+from selfheal.workdir import DEFAULT_WORKDIR, check_region
 
 __all__ = ["cloud", "run_cloud", "usage_lines"]
 
@@ -55,8 +55,12 @@ def run_cloud(
     workdir: Path | None = None,
     accept_any_key: bool = False,
     allow_origins: Sequence[str] = (),
+    region: str | None = None,
 ) -> None:
     """Start a LocalCloud, print how to use it, block until stopped, then stop it cleanly.
+
+    ``region`` (one of AWS's region names) is the cloud's default region (None: the cloud's default,
+    us-east-1); every region is served whatever it is.
 
     ``stop`` (set by SIGTERM, or by a test) ends the wait; Ctrl-C does too. ``enforce_iam`` None keeps
     the cloud's default (enforced). With ``workdir`` the cloud's operator key is the one kept in
@@ -64,6 +68,8 @@ def run_cloud(
     """
     if not 0 <= port <= 65535:
         raise CliError(f"--port must be from 0 to 65535, got {port}", exit_code=2)
+    if region is not None:
+        _check_region(region)
     if cloud_factory is None:
         from selfheal.cloud import LocalCloud
 
@@ -86,6 +92,8 @@ def run_cloud(
             options["accept_any_key"] = True
         if allow_origins:
             options["allow_origins"] = tuple(allow_origins)
+        if region is not None:
+            options["region"] = region
         cloud = cloud_factory(port=port, time_scale=time_scale, **options)
     except ValueError as error:
         raise CliError(str(error), exit_code=2) from error
@@ -128,6 +136,13 @@ def run_cloud(
         console.print("stopped.")
     finally:
         _restore_sigterm(previous)
+
+
+def _check_region(region: str) -> None:
+    try:
+        check_region(region)
+    except ValueError as error:
+        raise CliError(f"--region: {error}", exit_code=2) from None
 
 
 def _port_taken(port: int, reason: str = "address in use") -> str:
@@ -195,12 +210,21 @@ def cloud(
             show_default=False,
         ),
     ] = None,
+    region: Annotated[
+        str,
+        typer.Option(
+            "--region",
+            metavar="REGION",
+            help="The cloud's default region (an AWS region name); stacks in every region are served.",
+        ),
+    ] = "us-east-1",
 ) -> None:
     """Run the local cloud in the foreground until Ctrl-C or SIGTERM.
 
     Requests must be signed with the operator key kept in <workdir>/credentials (made on first use).
     """
     with reporting_errors():
+        _check_region(region)
         if 0 < port <= 65535 and not port_available(port):  # before werkzeug prints its own lines about it
             raise CliError(_port_taken(port))
         run_cloud(
@@ -212,4 +236,5 @@ def cloud(
             workdir=workdir,
             accept_any_key=accept_any_key,
             allow_origins=tuple(allow_origin or ()),
+            region=region,
         )

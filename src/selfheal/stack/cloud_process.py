@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from selfheal.workdir import CloudRecord, Workdir
+from selfheal.workdir import CloudRecord, Workdir, check_region
 
 __all__ = [
     "CloudProcessError",
@@ -180,9 +180,14 @@ def start_cloud(
     """Start ``selfheal cloud`` detached, record it in ``cloud.json`` and wait until it answers.
 
     The child's operator key is the work directory's (``credentials``, created here first if missing).
-    Refuses (``CloudProcessError``) when a recorded cloud is alive or the port is taken; ``port`` 0 picks
-    a free one. ``on_wait`` is called with the seconds waited so far while the cloud starts.
+    Refuses (``CloudProcessError``) when a recorded cloud is alive, the port is taken or ``region`` is not
+    one of AWS's (the child's default region, ``selfheal cloud --region``); ``port`` 0 picks a free one.
+    ``on_wait`` is called with the seconds waited so far while the cloud starts.
     """
+    try:
+        check_region(region)
+    except ValueError as error:
+        raise CloudProcessError(str(error)) from None
     check_can_start(workdir, port)
     if port == 0:
         port = free_port()
@@ -203,7 +208,7 @@ def start_cloud(
     argv = [
         sys.executable, "-c", _ENTRY, "cloud", "--port", str(port),
         "--time-scale", repr(time_scale), "--time-origin", repr(started_at),
-        "--workdir", str(workdir.root.resolve()),
+        "--workdir", str(workdir.root.resolve()), "--region", region,
     ]  # fmt: skip
     process = spawn_detached(argv, workdir.cloud_log, f"selfheal cloud --port {port}")
     record = CloudRecord(
