@@ -62,9 +62,10 @@ def _ledger_incident() -> Incident:
     return Incident(
         incident_id="inc-1",
         sk="s",
-        alarm_name="a",
+        # The dashboard charts the incidents of its own function: the deployment's alarm and function.
+        alarm_name=Deployment.from_prefix("selfheal").alarm_name,
         alarm_arn="arn",
-        target="f",
+        target=Deployment.from_prefix("selfheal").fragile_function_name,
         status="RECOVERED",
         alarm_time=ALARM,
         opened_at=ALARM,
@@ -85,8 +86,8 @@ class _Reader:
     def alarm(self) -> AlarmInfo:
         return AlarmInfo("a", "OK", "", 3.0, PERIOD, 1, 1, A + 185)
 
-    def incidents(self, limit: int) -> list[IncidentRecord]:
-        return [self.record]
+    def ledger_incidents(self, limit: int) -> list[Incident]:
+        return [_ledger_incident()]
 
     def metrics(self, start: float, end: float, period: int) -> tuple[list[Datapoint], list[Datapoint]]:
         return self.calls, self.errors
