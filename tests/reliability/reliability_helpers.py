@@ -90,7 +90,7 @@ def kill_and_reap_hook(cloud: LocalCloud, function_name: str) -> Callable[[], li
                 os.kill(pid, 9)
             except ProcessLookupError:
                 continue
-        deadline = time.monotonic() + 5
+        deadline = time.monotonic() + 30  # SIGKILL takes a while to land on a loaded machine
         while time.monotonic() < deadline and any(
             pid in cloud.lambdas.child_pids() and _running(pid) for pid in pids
         ):
