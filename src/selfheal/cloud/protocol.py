@@ -36,7 +36,7 @@ class Cloud(Protocol):
 
     @property
     def region(self) -> str:
-        """The one region the cloud serves."""
+        """The default region (`selfheal cloud --region`); the cloud serves every region a caller names."""
         ...
 
     @property
