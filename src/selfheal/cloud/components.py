@@ -13,6 +13,7 @@ from .eventbridge import EventBridge
 from .http_api import HttpApiDataPlane
 from .lambda_event_sources import EventSourceMappings
 from .protocol import Component
+from .rest_api import RestApiDataPlane
 from .s3_notifications import S3Notifications
 from .s3_policies import S3BucketPolicies
 from .sns_delivery import SnsDelivery
@@ -24,6 +25,7 @@ def default_components() -> list[Component]:
     """Return fresh instances of the components a LocalCloud runs when none are given."""
     components: list[Component] = []
     components.append(HttpApiDataPlane())
+    components.append(RestApiDataPlane())
     components.append(SnsDelivery())
     components.append(EventBridge())
     components.append(EventSourceMappings())
