@@ -152,6 +152,30 @@ def _read_body(environ: WSGIEnvironment) -> bytes | None:
     return b""
 
 
+def _find_rest_api(backend: Any, api_id: str) -> tuple[Any, str]:
+    """The REST API ``api_id`` and its region, in ``backend``'s region or any other of its account (API ids
+    are unique across regions); (None, ``backend``'s region) when none holds it."""
+    from moto.apigateway.models import apigateway_backends
+
+    api = backend.apis.get(api_id) if api_id else None
+    if api is not None or not api_id:
+        return api, str(backend.region_name)
+    for region, other in list(apigateway_backends[backend.account_id].items()):
+        api = other.apis.get(api_id)
+        if api is not None:
+            return api, str(region)
+    return None, str(backend.region_name)
+
+
+def _lambda_backend(cloud: Cloud, function_arn: str) -> Any:
+    """moto's Lambda backend of the region ``function_arn`` names (the cloud's for a bare name)."""
+    from moto.awslambda.utils import get_backend
+
+    parts = function_arn.split(":")
+    region = parts[3] if function_arn.startswith("arn:") and len(parts) > 3 and parts[3] else cloud.region
+    return get_backend(cloud.account_id, region)
+
+
 def _domain_name(api_id: str, region: str) -> str:
     return f"{api_id}.execute-api.{region}.amazonaws.com"
 
@@ -225,7 +249,7 @@ class RestApiDataPlane:
         if not path.startswith(MOUNT_PREFIX):
             return error_response(404, "Not Found")
         api_id, _, rest = path[len(MOUNT_PREFIX) :].partition("/")
-        api = cloud.backend("apigateway").apis.get(api_id) if api_id else None
+        api, region = _find_rest_api(cloud.backend("apigateway"), api_id)
         if api is None:
             # On AWS the host name of an API that does not exist does not resolve.
             return error_response(404, "Not Found")
@@ -267,13 +291,13 @@ class RestApiDataPlane:
             account_id=cloud.account_id,
             stage=str(stage.name),
             stage_variables={str(k): str(v) for k, v in (stage.variables or {}).items()},
-            domain_name=_domain_name(api_id, cloud.region),
+            domain_name=_domain_name(api_id, region),
             request_id=request_id,
             epoch_seconds=cloud.clock.now(),
             binary_media_types=[str(kind).replace("~1", "/") for kind in api.binaryMediaTypes or ()],
         )
-        source = source_arn(cloud.region, cloud.account_id, api_id, str(stage.name), method, resource_path)
-        if not may_invoke(cloud.backend("lambda"), function, source, cloud.account_id):
+        source = source_arn(region, cloud.account_id, api_id, str(stage.name), method, resource_path)
+        if not may_invoke(_lambda_backend(cloud, function), function, source, cloud.account_id):
             _log.warning(
                 "REST API %s: execution failed due to configuration error: Invalid permissions on Lambda "
                 "function %s (no statement of its policy lets %s invoke it as %s)",

@@ -204,3 +204,49 @@ def test_the_front_door_guards_the_data_plane(rest_api: dict[str, str]) -> None:
     assert httpx.get(url, headers={"Origin": "https://evil.example"}, timeout=30).status_code == 403
     assert httpx.get(url, headers={"Host": "evil.example"}, timeout=30).status_code == 403
     assert httpx.get(url, timeout=30).status_code == 201
+
+
+def test_a_rest_api_in_another_region_serves_its_function(
+    cloud: LocalCloud, lambda_role: str, lambda_zip: Callable[..., bytes]
+) -> None:
+    """An API and its function in eu-north-1 answer through the data plane, with that region's source ARN."""
+    import boto3
+
+    region = "eu-north-1"
+
+    def client(service: str) -> Any:
+        return boto3.client(  # type: ignore[call-overload]
+            service, endpoint_url=cloud.endpoint, region_name=region, **cloud.operator_key.boto3_arguments()
+        )
+
+    arn = client("lambda").create_function(
+        FunctionName="rest-api-north",
+        Runtime="python3.11",
+        Role=lambda_role,
+        Handler="app.handler",
+        Code={"ZipFile": lambda_zip(files={"app.py": ECHO})},
+    )["FunctionArn"]
+    assert f":{region}:" in arn
+    client("lambda").get_waiter("function_active_v2").wait(
+        FunctionName="rest-api-north", WaiterConfig={"Delay": 1, "MaxAttempts": 30}
+    )
+    apigw = client("apigateway")
+    api = apigw.create_rest_api(name="north-rest")
+    api_id = api["id"]
+    greedy = apigw.create_resource(restApiId=api_id, parentId=api["rootResourceId"], pathPart="{proxy+}")[
+        "id"
+    ]
+    proxy = {"type": "AWS_PROXY", "integrationHttpMethod": "POST", "uri": _uri(region, arn)}
+    _method(apigw, api_id, greedy, "ANY", proxy)
+    apigw.create_deployment(restApiId=api_id, stageName="prod")
+    client("lambda").add_permission(
+        FunctionName="rest-api-north",
+        StatementId="apigw",
+        Action="lambda:InvokeFunction",
+        Principal="apigateway.amazonaws.com",
+        SourceArn=f"arn:aws:execute-api:{region}:{cloud.account_id}:{api_id}/prod/*",
+    )
+    response = httpx.get(f"{cloud.endpoint}/_restapi/{api_id}/prod/north", timeout=60)
+    assert response.status_code == 201, response.text
+    event = response.json()
+    assert event["requestContext"]["domainName"] == f"{api_id}.execute-api.{region}.amazonaws.com"
