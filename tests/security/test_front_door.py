@@ -30,6 +30,7 @@ from botocore.exceptions import ClientError
 
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.request_guard import INVOKE_ASYNC_LIMIT, INVOKE_SYNC_LIMIT
+from selfheal.cloud.server import FRONTS
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -57,14 +58,14 @@ def handler(event, context):
 ECHO_HANDLER = "def handler(event, context):\n    return {'size': len(str(event))}\n"
 
 
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
-    """A LocalCloud with default (strict) settings, started in an empty working directory."""
+@pytest.fixture(scope="module", params=FRONTS)
+def cloud(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+    """A LocalCloud with default (strict) settings on each front, started in an empty working directory."""
     workdir = tmp_path_factory.mktemp("front-door-cwd")
     previous = Path.cwd()
     os.chdir(workdir)
     try:
-        with LocalCloud(port=0) as running:
+        with LocalCloud(port=0, front=request.param) as running:
             yield running
     finally:
         os.chdir(previous)

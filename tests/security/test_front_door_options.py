@@ -12,14 +12,15 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from selfheal.cloud import LocalCloud
+from selfheal.cloud.server import FRONTS
 
 TRUSTED = "http://localhost:3000"
 
 
-@pytest.fixture(scope="module")
-def cloud() -> Iterator[LocalCloud]:
-    """A LocalCloud that trusts one web origin and accepts any key."""
-    with LocalCloud(port=0, allow_origins=[TRUSTED], accept_any_key=True) as running:
+@pytest.fixture(scope="module", params=FRONTS)
+def cloud(request: pytest.FixtureRequest) -> Iterator[LocalCloud]:
+    """A LocalCloud on each front that trusts one web origin and accepts any key."""
+    with LocalCloud(port=0, allow_origins=[TRUSTED], accept_any_key=True, front=request.param) as running:
         yield running
 
 

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from selfheal.cloud.front import AsyncWSGIServer
 from selfheal.cloud.serving import BoundedWSGIServer, read_bounded_body
 from selfheal.dashboard import server as dashboard_server
 from selfheal.dashboard import start_dashboard
@@ -47,7 +48,7 @@ class Target:
     """A running server under attack: its bounded WSGI server, port, a path that answers 200 and one that
     streams for longer than the timeouts."""
 
-    def __init__(self, server: BoundedWSGIServer, path: str, stream_path: str) -> None:
+    def __init__(self, server: BoundedWSGIServer | AsyncWSGIServer, path: str, stream_path: str) -> None:
         self.server = server
         self.port = int(server.server_port)
         self.path = path
@@ -94,7 +95,8 @@ Serve = Callable[..., Target]
 
 @pytest.fixture
 def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Serve]:
-    """Start a ``bare`` bounded server or the ``dashboard`` with the given limits; stop it afterwards."""
+    """Start a ``bare`` bounded server, the ``asyncio`` front or the ``dashboard`` with the given limits;
+    stop it afterwards."""
     stops: list[Callable[[], None]] = []
 
     def start(
@@ -105,8 +107,9 @@ def serve(monkeypatch: pytest.MonkeyPatch) -> Iterator[Serve]:
         header_timeout: float = 0.5,
         body_timeout: float = 0.5,
     ) -> Target:
-        if kind == "bare":
-            server = BoundedWSGIServer(
+        if kind in ("bare", "asyncio"):
+            front = AsyncWSGIServer if kind == "asyncio" else BoundedWSGIServer
+            server = front(
                 HOST,
                 0,
                 hello,
@@ -194,7 +197,7 @@ def wait_until(condition: Callable[[], bool], within: float) -> bool:
     return condition()
 
 
-@pytest.mark.parametrize("kind", ["bare", "dashboard"])
+@pytest.mark.parametrize("kind", ["bare", "asyncio", "dashboard"])
 def test_idle_connections_are_closed_after_the_idle_timeout(serve: Serve, kind: str) -> None:
     """Attack: 120 connections that never send a byte. Before, each held a server thread forever.
 
@@ -223,7 +226,7 @@ def test_idle_connections_are_closed_after_the_idle_timeout(serve: Serve, kind: 
     assert target.get() == 200
 
 
-@pytest.mark.parametrize("kind", ["bare", "dashboard"])
+@pytest.mark.parametrize("kind", ["bare", "asyncio", "dashboard"])
 def test_a_header_dribbler_is_cut_off_at_the_header_deadline(serve: Serve, kind: str) -> None:
     """Attack: a request head sent one byte every 0.1 s, each well within the idle timeout (1 s), so a
     per-read timeout alone never fires and the thread is held for as long as the client likes.
@@ -259,13 +262,14 @@ def test_a_header_dribbler_is_cut_off_at_the_header_deadline(serve: Serve, kind:
     assert target.get() == 200
 
 
-def test_a_body_dribbler_is_cut_off_at_the_body_deadline(serve: Serve) -> None:
+@pytest.mark.parametrize("kind", ["bare", "asyncio"])
+def test_a_body_dribbler_is_cut_off_at_the_body_deadline(serve: Serve, kind: str) -> None:
     """Attack: a complete head announcing 1000 bytes, then the body one byte every 0.1 s (within the
     idle timeout of 1 s), holding the thread while the app waits for the body.
 
     Now reading the body may wait 0.5 s in all: the connection is closed then.
     """
-    target = serve("bare", idle_timeout=1.0, body_timeout=0.5)
+    target = serve(kind, idle_timeout=1.0, body_timeout=0.5)
     dribbler = connect(target)
     dribbler.settimeout(0.1)
     cut_after: float | None = None
@@ -292,7 +296,7 @@ def test_a_body_dribbler_is_cut_off_at_the_body_deadline(serve: Serve) -> None:
     assert target.server.timed_out_connections == 1
 
 
-@pytest.mark.parametrize("kind", ["bare", "dashboard"])
+@pytest.mark.parametrize("kind", ["bare", "asyncio", "dashboard"])
 def test_connections_beyond_the_cap_get_503_at_once(serve: Serve, kind: str) -> None:
     """Attack: more connections than the server should carry (8 held open, then 50 more). Before, each
     got its own thread and was served.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Sequence
 from types import TracebackType
@@ -12,6 +13,7 @@ from selfheal.clock import Clock
 from .authentication import Authenticator
 from .components import default_components
 from .credentials import CredentialIssuer, OperatorKey
+from .front import AsyncWSGIServer
 from .gateway import Gateway, WSGIApplication
 from .iam_enforcement import IamEnforcement
 from .lambda_invoke import Invoker
@@ -22,12 +24,27 @@ from .moto_state import MotoState
 from .protocol import Cloud, Component
 from .serving import BoundedWSGIServer, require_loopback
 
-__all__ = ["ACCOUNT_ID", "LocalCloud"]
+__all__ = ["ACCOUNT_ID", "FRONTS", "FRONT_ENVIRONMENT_VARIABLE", "LocalCloud"]
 
 ACCOUNT_ID = "123456789012"
-# Concurrent connections the endpoint serves (each holds a thread); enough for Terraform's parallelism,
-# 32 Lambda environments calling back and a load generator, small enough that a flood cannot take the host.
+# Concurrent connections the endpoint serves (on werkzeug each holds a thread); enough for Terraform's
+# parallelism, 32 Lambda environments calling back and a load generator, small enough that a flood cannot
+# take the host.
 MAX_CONNECTIONS = 128
+#: The HTTP servers that can front the cloud: werkzeug's threaded server, bounded (``serving.py``; a thread
+#: per connection, closed after each response) or the asyncio front (``front.py``; keep-alive).
+FRONTS = ("werkzeug", "asyncio")
+#: Chooses the front when ``LocalCloud(front=None)``, so ``selfheal cloud``/``up`` and the benchmarks can
+#: switch without a new option.
+FRONT_ENVIRONMENT_VARIABLE = "SELFHEAL_CLOUD_FRONT"
+
+
+def _front(front: str | None) -> str:
+    chosen = front if front is not None else os.environ.get(FRONT_ENVIRONMENT_VARIABLE) or "werkzeug"
+    if chosen not in FRONTS:
+        source = "front" if front is not None else FRONT_ENVIRONMENT_VARIABLE
+        raise ValueError(f"{source} must be one of {', '.join(FRONTS)}, got {chosen!r}")
+    return chosen
 
 
 def _quiet_handler() -> type:
@@ -50,6 +67,8 @@ class LocalCloud:
     Each Lambda execution environment gets temporary credentials of its function's execution role
     (``credentials``); with ``enforce_iam`` requests signed by them are authorised by that role's policies
     (``iam_enforcement.py``), while other credentials act as the account's root.
+
+    ``front`` picks the HTTP server (:data:`FRONTS`; default ``$SELFHEAL_CLOUD_FRONT``, else werkzeug).
     """
 
     def __init__(
@@ -64,8 +83,10 @@ class LocalCloud:
         operator_key: OperatorKey | None = None,
         accept_any_key: bool = False,
         allow_origins: Sequence[str] = (),
+        front: str | None = None,
     ) -> None:
         require_loopback(host)
+        self.front = _front(front)
         if not 0 <= port <= 65535:
             raise ValueError(f"port must be from 0 to 65535, got {port!r}")
         self.host = host
@@ -126,9 +147,14 @@ class LocalCloud:
         """Bind the endpoint, reset and hook moto, start the Lambda service and the components."""
         if self._server is not None:
             raise RuntimeError("the local cloud is already started")
-        self._server = BoundedWSGIServer(
-            self.host, self.port, self._gateway, handler=_quiet_handler(), max_connections=MAX_CONNECTIONS
-        )
+        if self.front == "asyncio":
+            self._server = AsyncWSGIServer(
+                self.host, self.port, self._gateway, max_connections=MAX_CONNECTIONS
+            )
+        else:
+            self._server = BoundedWSGIServer(
+                self.host, self.port, self._gateway, handler=_quiet_handler(), max_connections=MAX_CONNECTIONS
+            )
         try:
             self.endpoint = f"http://{self.host}:{self._server.server_port}"
             invoker = Invoker(

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ABANDONED_BODY_KEY",
+    "BUSY_RESPONSE",
     "BodyTooLarge",
     "BoundedRequestHandler",
     "BoundedWSGIServer",
@@ -46,7 +47,8 @@ __all__ = [
 ABANDONED_BODY_KEY = "selfheal.body_abandoned"
 
 _BUSY_BODY = b"too many connections, retry shortly\n"
-_BUSY_RESPONSE = (
+#: The answer to a connection beyond the cap, sent without reading its request.
+BUSY_RESPONSE = (
     b"HTTP/1.1 503 Service Unavailable\r\n"
     b"Content-Type: text/plain; charset=utf-8\r\n"
     b"Content-Length: " + str(len(_BUSY_BODY)).encode() + b"\r\n"
@@ -70,8 +72,9 @@ class BodyTooLarge(Exception):
 def abandon_body(environ: dict[str, Any]) -> None:
     """Read nothing more of this request's body (not even werkzeug's drain after the response).
 
-    The connection is closed after the response anyway (werkzeug never keeps one alive); unread bytes
-    are dropped by the kernel. Without effect on other servers.
+    The connection is closed after the response anyway (werkzeug never keeps one alive; the asyncio front
+    of :mod:`front` closes a connection whose request body was not all received); unread bytes are
+    dropped. Without effect on other servers.
     """
     environ[ABANDONED_BODY_KEY] = True
 
@@ -306,7 +309,7 @@ class BoundedWSGIServer(ThreadedWSGIServer):
         """Answer 503 and close, in the accepting thread, never waiting long on the client."""
         try:
             request.settimeout(_REFUSAL_SEND_TIMEOUT)
-            request.sendall(_BUSY_RESPONSE)
+            request.sendall(BUSY_RESPONSE)
             request.shutdown(socket.SHUT_WR)
             # Take what the client already sent, so that closing does not reset the connection.
             request.setblocking(False)

@@ -1,0 +1,308 @@
+"""The asyncio front (`selfheal.cloud.front`): keep-alive, HTTP/1.1 framing, bounds, the option to use it."""
+
+from __future__ import annotations
+
+import http.client
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import pytest
+
+from selfheal.cloud import LocalCloud
+from selfheal.cloud.front import AsyncWSGIServer
+from selfheal.cloud.serving import BodyTooLarge, read_bounded_body
+
+HOST = "127.0.0.1"
+RELEASE = threading.Event()
+
+
+def app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+    """Paths: ``/echo`` the body (≤ 1 KiB, else 413), ``/peer`` the client port, ``/wait`` until RELEASE,
+    ``/stream`` three pieces without a length, ``/big`` 64 MiB, ``/boom`` raises, ``/length`` reads the
+    declared length in one read and answers how much it got."""
+    path = environ["PATH_INFO"]
+    if path == "/boom":
+        raise RuntimeError("the application failed")
+    if path == "/stream":
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return iter([b"one ", b"two ", b"three"])
+    if path == "/big":
+        start_response("200 OK", [("Content-Length", str(64 * 1024 * 1024))])
+        return (b"x" * (1024 * 1024) for _ in range(64))
+    if path == "/wait":
+        RELEASE.wait(10)
+    if path == "/length":
+        size = len(environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"])))
+        start_response("200 OK", [("Content-Length", str(len(str(size))))])
+        return [str(size).encode()]
+    try:
+        body = read_bounded_body(environ, 1024)
+    except BodyTooLarge:
+        start_response("413 Payload Too Large", [("Content-Length", "8")])
+        return [b"too big\n"]
+    answer = str(environ["REMOTE_PORT"]).encode() if path == "/peer" else body
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(answer)))])
+    return [answer]
+
+
+@pytest.fixture
+def serve() -> Iterator[Callable[..., AsyncWSGIServer]]:
+    """Start an asyncio front serving ``app`` with the given bounds; stop it afterwards."""
+    servers: list[tuple[AsyncWSGIServer, threading.Thread]] = []
+
+    def start(**bounds: Any) -> AsyncWSGIServer:
+        server = AsyncWSGIServer(HOST, 0, app, **{"idle_timeout": 2.0, **bounds})
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        servers.append((server, thread))
+        return server
+
+    RELEASE.clear()
+    yield start
+    RELEASE.set()
+    for server, thread in servers:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+
+
+def exchange(port: int, raw: bytes, *, until_closed: bool = True) -> bytes:
+    """Send ``raw`` on a new connection; what comes back until the server closes (3 s at most)."""
+    with socket.create_connection((HOST, port), timeout=3) as sock:
+        sock.sendall(raw)
+        answer = b""
+        while True:
+            try:
+                piece = sock.recv(65536)
+            except (TimeoutError, ConnectionError):
+                break
+            if not piece:
+                break
+            answer += piece
+            if not until_closed and b"\r\n\r\n" in answer:
+                break
+        return answer
+
+
+def test_a_connection_carries_several_requests(serve: Callable[..., AsyncWSGIServer]) -> None:
+    """Keep-alive: three requests on one client connection are answered on it (werkzeug closed each)."""
+    server = serve()
+    connection = http.client.HTTPConnection(HOST, server.server_port, timeout=3)
+    ports = set()
+    for _ in range(3):
+        connection.request("GET", "/peer", headers={"Host": f"{HOST}:{server.server_port}"})
+        response = connection.getresponse()
+        assert response.status == 200
+        assert response.getheader("Connection") is None
+        ports.add(response.read())
+    connection.close()
+    assert len(ports) == 1
+    assert server.active_connections <= 1
+
+
+def test_open_connections_hold_no_thread(serve: Callable[..., AsyncWSGIServer]) -> None:
+    """60 kept-alive connections, each having made a request, add a few pool threads, not 60."""
+    server = serve()
+    before = threading.active_count()
+    connections = [http.client.HTTPConnection(HOST, server.server_port, timeout=3) for _ in range(60)]
+    try:
+        for connection in connections:
+            connection.request("POST", "/echo", body=b"hello")
+            assert connection.getresponse().read() == b"hello"
+        assert server.active_connections == 60
+        assert threading.active_count() <= before + 4
+    finally:
+        for connection in connections:
+            connection.close()
+
+
+def test_a_long_request_does_not_hold_up_others(serve: Callable[..., AsyncWSGIServer]) -> None:
+    """A request the application keeps (a long invocation) leaves other connections served at once."""
+    server = serve()
+    waiting = socket.create_connection((HOST, server.server_port), timeout=5)
+    try:
+        waiting.sendall(b"GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.1)
+        started = time.monotonic()
+        for _ in range(5):
+            assert b"200 OK" in exchange(
+                server.server_port, b"GET /echo HTTP/1.1\r\nConnection: close\r\n\r\n"
+            )
+        assert time.monotonic() - started < 2.0
+        RELEASE.set()
+        assert waiting.recv(4096).startswith(b"HTTP/1.1 200 OK\r\n")
+    finally:
+        waiting.close()
+
+
+def test_pipelined_requests_are_answered_in_order(serve: Callable[..., AsyncWSGIServer]) -> None:
+    """Requests sent back to back before any answer get their answers in the order sent."""
+    server = serve()
+    raw = b"".join(
+        b"POST /echo HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s" % (len(word), word)
+        for word in (b"first", b"second", b"third")
+    )
+    answer = exchange(server.server_port, raw + b"GET /echo HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert answer.count(b"HTTP/1.1 200 OK") == 4
+    assert answer.index(b"first") < answer.index(b"second") < answer.index(b"third")
+
+
+def test_chunked_bodies_both_ways(serve: Callable[..., AsyncWSGIServer]) -> None:
+    """A chunked request body reaches the application whole; a response without length is chunked for
+    HTTP/1.1 and ended by closing for HTTP/1.0."""
+    server = serve()
+    answer = exchange(
+        server.server_port,
+        b"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+        b"5\r\nhello\r\n6\r\n world\r\n0\r\n\r\n",
+    )
+    assert answer.endswith(b"\r\n\r\nhello world")
+    chunked = exchange(server.server_port, b"GET /stream HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert b"Transfer-Encoding: chunked\r\n" in chunked
+    assert chunked.endswith(b"\r\n\r\n4\r\none \r\n4\r\ntwo \r\n5\r\nthree\r\n0\r\n\r\n")
+    old = exchange(server.server_port, b"GET /stream HTTP/1.0\r\n\r\n")
+    assert b"Transfer-Encoding" not in old and b"Connection: close\r\n" in old
+    assert old.endswith(b"\r\n\r\none two three")
+
+
+def test_one_read_gets_the_whole_declared_body(serve: Callable[..., AsyncWSGIServer]) -> None:
+    """A 3 MiB body sent in pieces, more than the loop reads ahead, comes whole from one ``read(length)``
+    (the data plane reads its body so, as from werkzeug's buffered file)."""
+    server = serve()
+    size = 3 * 1024 * 1024
+    with socket.create_connection((HOST, server.server_port), timeout=5) as sock:
+        sock.sendall(b"POST /length HTTP/1.1\r\nConnection: close\r\nContent-Length: %d\r\n\r\n" % size)
+        for _ in range(48):
+            sock.sendall(b"x" * (size // 48))
+            time.sleep(0.005)
+        answer = b""
+        while piece := sock.recv(65536):
+            answer += piece
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert answer.endswith(b"\r\n\r\n%d" % size)
+
+
+def test_a_body_above_the_limit_is_refused_without_being_read(serve: Callable[..., AsyncWSGIServer]) -> None:
+    """A 50 MB declared body gets the application's refusal after 64 KiB were sent, and the connection
+    closes (the rest is never read, so it cannot carry another request)."""
+    server = serve()
+    with socket.create_connection((HOST, server.server_port), timeout=3) as sock:
+        sock.sendall(b"POST /echo HTTP/1.1\r\nContent-Length: 50000000\r\n\r\n" + b"x" * 65536)
+        answer = b""
+        while piece := sock.recv(65536):
+            answer += piece
+    assert answer.startswith(b"HTTP/1.1 413 Payload Too Large\r\n")
+    assert b"Connection: close\r\n" in answer and answer.endswith(b"too big\n")
+
+
+@pytest.mark.parametrize(
+    ("raw", "status"),
+    [
+        (b"NOT HTTP AT ALL\r\n\r\n", b"400 Bad Request"),
+        (b"GET / HTTP/1.1\r\n" + b"X-Pad: " + b"a" * 70000 + b"\r\n\r\n", b"431 Request Header Fields"),
+        (b"GET / HTTP/1.1\r\n" + b"".join(b"X-%d: a\r\n" % n for n in range(150)) + b"\r\n", b"431 Request"),
+    ],
+)
+def test_a_bad_or_oversized_head_is_refused(
+    serve: Callable[..., AsyncWSGIServer], raw: bytes, status: bytes
+) -> None:
+    """A malformed request line, a 70 KB header or 150 headers: a one-line error, then the connection ends."""
+    server = serve()
+    answer = exchange(server.server_port, raw)
+    assert answer.startswith(b"HTTP/1.1 " + status)
+    assert b"Connection: close\r\n" in answer
+    assert b"200 OK" in exchange(server.server_port, b"GET /echo HTTP/1.1\r\nConnection: close\r\n\r\n")
+
+
+def test_expect_continue_and_head(serve: Callable[..., AsyncWSGIServer]) -> None:
+    """``Expect: 100-continue`` gets its interim answer when the body is read, and none for a body refused
+    from its head; HEAD gets the head without a body."""
+    server = serve()
+    answer = exchange(
+        server.server_port,
+        b"POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+    )
+    assert answer.startswith(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\n") and answer.endswith(b"hi")
+    refused = exchange(
+        server.server_port, b"POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 50000000\r\n\r\n"
+    )
+    assert refused.startswith(b"HTTP/1.1 413 Payload Too Large\r\n"), "100 Continue before the refusal"
+    head = exchange(server.server_port, b"HEAD /peer HTTP/1.1\r\nConnection: close\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK\r\n") and head.endswith(b"\r\n\r\n")
+    assert b"Content-Length: " in head
+
+
+def test_an_application_error_is_a_500_and_the_server_goes_on(serve: Callable[..., AsyncWSGIServer]) -> None:
+    """An exception in the application answers 500 and closes that connection; others are served."""
+    server = serve()
+    answer = exchange(server.server_port, b"GET /boom HTTP/1.1\r\n\r\n")
+    assert answer.startswith(b"HTTP/1.1 500 Internal Server Error\r\n")
+    assert b"200 OK" in exchange(server.server_port, b"GET /echo HTTP/1.1\r\nConnection: close\r\n\r\n")
+
+
+def test_a_kept_alive_connection_is_closed_after_the_idle_timeout(
+    serve: Callable[..., AsyncWSGIServer],
+) -> None:
+    """After its answer, a connection that sends nothing more is closed after the idle timeout."""
+    server = serve(idle_timeout=0.3)
+    with socket.create_connection((HOST, server.server_port), timeout=3) as sock:
+        sock.sendall(b"GET /echo HTTP/1.1\r\n\r\n")
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200 OK")
+        started = time.monotonic()
+        assert sock.recv(4096) == b""
+        assert 0.2 <= time.monotonic() - started < 2.0
+    assert server.timed_out_connections == 1
+
+
+def test_a_client_that_does_not_read_its_response_is_cut_off(serve: Callable[..., AsyncWSGIServer]) -> None:
+    """A 64 MiB answer to a client that never reads: the write waits the idle timeout, then the
+    connection ends (the server does not buffer the whole answer for it)."""
+    server = serve(idle_timeout=0.5)
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    sock.connect((HOST, server.server_port))
+    try:
+        sock.sendall(b"GET /big HTTP/1.1\r\n\r\n")
+        deadline = time.monotonic() + 5
+        while server.timed_out_connections == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert server.timed_out_connections == 1
+    finally:
+        sock.close()
+    deadline = time.monotonic() + 3
+    while server.active_connections and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.active_connections == 0
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"host": "0.0.0.0"}, "loopback"),
+        ({"max_connections": 0}, "max_connections"),
+        ({"idle_timeout": 0}, "idle_timeout"),
+        ({"body_timeout": -1.0}, "body_timeout"),
+    ],
+)
+def test_bad_bounds_are_refused(arguments: dict[str, Any], message: str) -> None:
+    """A non-loopback address or a bound that is not positive is a clear error, and nothing listens."""
+    host = arguments.pop("host", HOST)
+    with pytest.raises(ValueError, match=message):
+        AsyncWSGIServer(host, 0, app, **arguments)
+
+
+def test_the_cloud_front_is_chosen_by_option_or_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``front=`` wins over ``SELFHEAL_CLOUD_FRONT``; werkzeug is the default; an unknown name is refused."""
+    monkeypatch.delenv("SELFHEAL_CLOUD_FRONT", raising=False)
+    assert LocalCloud(port=0).front == "werkzeug"
+    monkeypatch.setenv("SELFHEAL_CLOUD_FRONT", "asyncio")
+    assert LocalCloud(port=0).front == "asyncio"
+    assert LocalCloud(port=0, front="werkzeug").front == "werkzeug"
+    with pytest.raises(ValueError, match="front must be one of werkzeug, asyncio, got 'nginx'"):
+        LocalCloud(port=0, front="nginx")
+    monkeypatch.setenv("SELFHEAL_CLOUD_FRONT", "uvicorn")
+    with pytest.raises(ValueError, match="SELFHEAL_CLOUD_FRONT must be one of"):
+        LocalCloud(port=0)
