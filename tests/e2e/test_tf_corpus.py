@@ -54,13 +54,7 @@ class KnownGap(AssertionError):
 
 # Known gaps of the local cloud or provider, each reported with a minimal reproduction: directory → the
 # smoke step (1-based) that fails because of it, and why. Only that step's failure is an expected one.
-GAPS: dict[str, tuple[int, str]] = {
-    "alias-api": (
-        3,
-        "Lambda context.invoked_function_arn is the version's ARN (…:1), not the alias ARN (…:live) the "
-        "function was invoked with",
-    ),
-}
+GAPS: dict[str, tuple[int, str]] = {}
 
 
 @pytest.fixture(scope="module")

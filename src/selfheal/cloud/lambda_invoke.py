@@ -241,7 +241,7 @@ class Invoker:
                 init_ms = (time.monotonic() - started) * 1000.0
             start_line = f"START RequestId: {request_id} Version: {fn.version}"
             write(start_line)
-            result = env.invoke(request_id, payload)
+            result = env.invoke(request_id, payload, invoked_arn=qualified.reference)
             lines = [start_line, *result.log_tail.splitlines()]
             if _error_type(result) == "Sandbox.Timedout":
                 timed_out = f"{request_id} Task timed out after {fn.timeout:.2f} seconds"

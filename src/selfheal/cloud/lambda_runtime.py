@@ -279,8 +279,11 @@ class ExecutionEnvironment:
                 return False
         return False
 
-    def invoke(self, request_id: str, payload: bytes) -> RawResult:
+    def invoke(self, request_id: str, payload: bytes, *, invoked_arn: str | None = None) -> RawResult:
         """Run one invocation, enforcing the spec's timeout in real seconds.
+
+        ``invoked_arn`` is the ARN the caller used (an alias's, or the unqualified one), which the handler's
+        ``context.invoked_function_arn`` reports as on AWS; None: the version's.
 
         A timeout or a crash kills the environment (``alive`` is False afterwards); the caller replaces it.
         """
@@ -293,7 +296,7 @@ class ExecutionEnvironment:
             request_id=request_id,
             payload=payload,
             deadline_ms=int((time.time() + timeout) * 1000),
-            function_arn=self.spec.function_arn,
+            function_arn=invoked_arn or self.spec.function_arn,
         )
         if self._api.init_error is not None or not self.alive:
             return self._finish(request_id, started, *self._dead_result(request_id))
