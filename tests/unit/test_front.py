@@ -295,12 +295,12 @@ def test_bad_bounds_are_refused(arguments: dict[str, Any], message: str) -> None
 
 
 def test_the_cloud_front_is_chosen_by_option_or_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    """``front=`` wins over ``SELFHEAL_CLOUD_FRONT``; werkzeug is the default; an unknown name is refused."""
+    """``front=`` wins over ``SELFHEAL_CLOUD_FRONT``; asyncio is the default; an unknown name is refused."""
     monkeypatch.delenv("SELFHEAL_CLOUD_FRONT", raising=False)
-    assert LocalCloud(port=0).front == "werkzeug"
-    monkeypatch.setenv("SELFHEAL_CLOUD_FRONT", "asyncio")
     assert LocalCloud(port=0).front == "asyncio"
-    assert LocalCloud(port=0, front="werkzeug").front == "werkzeug"
+    monkeypatch.setenv("SELFHEAL_CLOUD_FRONT", "werkzeug")
+    assert LocalCloud(port=0).front == "werkzeug"
+    assert LocalCloud(port=0, front="asyncio").front == "asyncio"
     with pytest.raises(ValueError, match="front must be one of werkzeug, asyncio, got 'nginx'"):
         LocalCloud(port=0, front="nginx")
     monkeypatch.setenv("SELFHEAL_CLOUD_FRONT", "uvicorn")

@@ -40,7 +40,7 @@ FRONT_ENVIRONMENT_VARIABLE = "SELFHEAL_CLOUD_FRONT"
 
 
 def _front(front: str | None) -> str:
-    chosen = front if front is not None else os.environ.get(FRONT_ENVIRONMENT_VARIABLE) or "werkzeug"
+    chosen = front if front is not None else os.environ.get(FRONT_ENVIRONMENT_VARIABLE) or "asyncio"
     if chosen not in FRONTS:
         source = "front" if front is not None else FRONT_ENVIRONMENT_VARIABLE
         raise ValueError(f"{source} must be one of {', '.join(FRONTS)}, got {chosen!r}")
@@ -68,7 +68,7 @@ class LocalCloud:
     (``credentials``); with ``enforce_iam`` requests signed by them are authorised by that role's policies
     (``iam_enforcement.py``), while other credentials act as the account's root.
 
-    ``front`` picks the HTTP server (:data:`FRONTS`; default ``$SELFHEAL_CLOUD_FRONT``, else werkzeug).
+    ``front`` picks the HTTP server (:data:`FRONTS`; default ``$SELFHEAL_CLOUD_FRONT``, else asyncio).
     """
 
     def __init__(
