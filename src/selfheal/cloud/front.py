@@ -30,7 +30,7 @@ from typing import Any
 import httptools
 
 from .front_wsgi import BodyStream, ClientGone, Request, Response, build_environ, simple_response
-from .serving import BUSY_RESPONSE, require_loopback
+from .serving import BUSY_RESPONSE, ConnectionLimits
 
 __all__ = ["AsyncWSGIServer"]
 
@@ -366,7 +366,7 @@ class _HeadTooLarge(Exception):
     """A request head beyond :data:`_MAX_HEAD` bytes or :data:`_MAX_HEADERS` headers."""
 
 
-class AsyncWSGIServer:
+class AsyncWSGIServer(ConnectionLimits):
     """Serve a WSGI application on an asyncio loop, with the bounds of ``BoundedWSGIServer`` (module doc).
 
     Constructing it binds and listens (port 0 picks one); ``serve_forever`` runs the loop in the calling
@@ -385,23 +385,8 @@ class AsyncWSGIServer:
         header_timeout: float = 10.0,
         body_timeout: float = 60.0,
     ) -> None:
-        require_loopback(host)
-        if max_connections < 1:
-            raise ValueError(f"max_connections must be at least 1, got {max_connections!r}")
-        for name, value in (
-            ("idle_timeout", idle_timeout),
-            ("header_timeout", header_timeout),
-            ("body_timeout", body_timeout),
-        ):
-            if not value > 0:
-                raise ValueError(f"{name} must be positive, got {value!r}")
+        ConnectionLimits.__init__(self, host, max_connections, idle_timeout, header_timeout, body_timeout)
         self.app = app
-        self.max_connections = max_connections
-        self.idle_timeout = float(idle_timeout)
-        self.header_timeout = float(header_timeout)
-        self.body_timeout = float(body_timeout)
-        self.rejected_connections = 0
-        self.timed_out_connections = 0
         self._connections: set[_Connection] = set()
         self._lock = threading.Lock()
         family = socket.AF_INET6 if ":" in host else socket.AF_INET

@@ -38,6 +38,7 @@ __all__ = [
     "BodyTooLarge",
     "BoundedRequestHandler",
     "BoundedWSGIServer",
+    "ConnectionLimits",
     "abandon_body",
     "read_bounded_body",
     "require_loopback",
@@ -221,7 +222,32 @@ def _bounded(handler: type[WSGIRequestHandler]) -> type[BoundedRequestHandler]:
     return cast(type[BoundedRequestHandler], bounded)
 
 
-class BoundedWSGIServer(ThreadedWSGIServer):
+class ConnectionLimits:
+    """The bounds both fronts keep (see the module doc), checked once: a loopback host, a connection cap and
+    positive client timeouts; ``rejected_connections`` and ``timed_out_connections`` count what they cut."""
+
+    def __init__(
+        self, host: str, max_connections: int, idle_timeout: float, header_timeout: float, body_timeout: float
+    ) -> None:
+        require_loopback(host)
+        if max_connections < 1:
+            raise ValueError(f"max_connections must be at least 1, got {max_connections!r}")
+        for name, value in (
+            ("idle_timeout", idle_timeout),
+            ("header_timeout", header_timeout),
+            ("body_timeout", body_timeout),
+        ):
+            if not value > 0:
+                raise ValueError(f"{name} must be positive, got {value!r}")
+        self.max_connections = max_connections
+        self.idle_timeout = float(idle_timeout)
+        self.header_timeout = float(header_timeout)
+        self.body_timeout = float(body_timeout)
+        self.rejected_connections = 0
+        self.timed_out_connections = 0
+
+
+class BoundedWSGIServer(ThreadedWSGIServer, ConnectionLimits):
     """werkzeug's threaded WSGI server with a connection cap and client timeouts (see the module doc).
 
     Constructing it binds and listens (run it with ``serve_forever``; port 0 picks one). ``handler`` is the
@@ -244,22 +270,7 @@ class BoundedWSGIServer(ThreadedWSGIServer):
         header_timeout: float = 10.0,
         body_timeout: float = 60.0,
     ) -> None:
-        require_loopback(host)
-        if max_connections < 1:
-            raise ValueError(f"max_connections must be at least 1, got {max_connections!r}")
-        for name, value in (
-            ("idle_timeout", idle_timeout),
-            ("header_timeout", header_timeout),
-            ("body_timeout", body_timeout),
-        ):
-            if not value > 0:
-                raise ValueError(f"{name} must be positive, got {value!r}")
-        self.max_connections = max_connections
-        self.idle_timeout = float(idle_timeout)
-        self.header_timeout = float(header_timeout)
-        self.body_timeout = float(body_timeout)
-        self.rejected_connections = 0
-        self.timed_out_connections = 0
+        ConnectionLimits.__init__(self, host, max_connections, idle_timeout, header_timeout, body_timeout)
         self._active = 0
         self._count_lock = threading.Lock()
         try:
