@@ -210,16 +210,12 @@ class LocalCloud:
         self._gateway.mount(prefix, app)
 
     def client(self, service: str, **options: Any) -> Any:
-        """A boto3 client for ``service`` on this cloud, signed with the operator key."""
+        """A boto3 client for ``service`` on this cloud, signed with the operator key (in the default region
+        unless ``region_name`` is given)."""
         import boto3
 
-        return boto3.client(  # type: ignore[call-overload]
-            service,
-            endpoint_url=self.endpoint,
-            region_name=self.region,
-            **self.operator_key.boto3_arguments(),
-            **options,
-        )
+        arguments = {"region_name": self.region, **self.operator_key.boto3_arguments(), **options}
+        return boto3.client(service, endpoint_url=self.endpoint, **arguments)  # type: ignore[call-overload]
 
     def backend(self, service: str) -> Any:
         """Return moto's backend for ``service`` in this cloud's account and region."""

@@ -163,7 +163,7 @@ def test_alarm_over_errors_evaluates_in_its_region_and_notifies(client: Regional
         MetricName="Errors",
         Dimensions=[{"Name": "FunctionName", "Value": "north-flaky"}],
         Statistic="Sum",
-        Period=10,
+        Period=60,  # Lambda metrics are one-minute (standard resolution)
         EvaluationPeriods=1,
         Threshold=1.0,
         ComparisonOperator="GreaterThanOrEqualToThreshold",
@@ -268,3 +268,9 @@ def test_sqs_event_source_mapping_of_a_region_polls_its_queue(client: Regional, 
     )
     assert f'"awsRegion": "{REGION}"' in lines[0]
     assert f'"eventSourceARN": "{queue_arn}"' in lines[0]
+
+
+def test_the_clouds_client_takes_a_region(cloud: LocalCloud) -> None:
+    """``LocalCloud.client(service, region_name=R)`` talks to region R (the default region otherwise)."""
+    assert cloud.client("sts", region_name=REGION).meta.region_name == REGION
+    assert cloud.client("sts").meta.region_name == cloud.region
