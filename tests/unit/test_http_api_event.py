@@ -10,6 +10,7 @@ import pytest
 
 from selfheal.cloud.http_api_event import (
     ApiRequest,
+    RequestContext,
     build_event,
     format_request_time,
     is_text_content,
@@ -34,7 +35,7 @@ def _event(request: ApiRequest, **overrides: Any) -> dict[str, Any]:
         "epoch_seconds": EPOCH,
     }
     arguments.update(overrides)
-    return build_event(request, **arguments)
+    return build_event(request, RequestContext(**arguments))
 
 
 def test_request_time_format() -> None:

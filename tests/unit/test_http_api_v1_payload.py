@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from selfheal.cloud.http_api_event import ApiRequest
+from selfheal.cloud.http_api_event import ApiRequest, RequestContext
 from selfheal.cloud.http_api_v1_payload import build_v1_event, map_v1_result
 
 EVENTS = Path(__file__).resolve().parents[1] / "events"
@@ -31,7 +31,7 @@ def _event(request: ApiRequest, **overrides: Any) -> dict[str, Any]:
         "epoch_seconds": EPOCH,
     }
     arguments.update(overrides)
-    return build_v1_event(request, **arguments)
+    return build_v1_event(request, RequestContext(**arguments))
 
 
 def test_event_matches_the_fixture() -> None:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from selfheal.clock import Clock
-from selfheal.cloud.http_api_event import ApiRequest
+from selfheal.cloud.http_api_event import ApiRequest, RequestContext
 from selfheal.cloud.http_api_routes import select_route
 from selfheal.cloud.rest_api import build_rest_event
 from selfheal.cloud.rest_api_deployments import rest_routes
@@ -52,10 +52,10 @@ def _event(body: bytes, content_type: str, binary: tuple[str, ...] = ()) -> dict
     match = select_route(list(routes), "POST", "/a/b")
     assert match is not None
     request = ApiRequest("POST", "/a/b", "x=1&x=2", [("content-type", content_type)], body)
-    return build_rest_event(
-        request,
-        route=routes[match.route_key],
-        path="/a/b",
+    route = routes[match.route_key]
+    context = RequestContext(
+        route_key=f"POST {route.resource_path}",
+        route_path="/a/b",
         path_parameters=match.path_parameters,
         api_id="abc123",
         account_id="123456789012",
@@ -64,8 +64,8 @@ def _event(body: bytes, content_type: str, binary: tuple[str, ...] = ()) -> dict
         domain_name="abc123.execute-api.us-east-1.amazonaws.com",
         request_id="req-1",
         epoch_seconds=1_700_000_000.0,
-        binary_media_types=binary,
     )
+    return build_rest_event(request, context, resource_id=route.resource_id, binary_media_types=binary)
 
 
 def test_routes_pick_the_most_specific_resource_and_method() -> None:

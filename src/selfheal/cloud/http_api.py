@@ -16,7 +16,6 @@ and per ``ApiId`` + ``Stage`` in cloud time. Requests for no known API or stage 
 
 from __future__ import annotations
 
-import http
 import json
 import logging
 import threading
@@ -33,6 +32,7 @@ from .http_api_cors import is_preflight, policy_for, strip_cors_headers
 from .http_api_event import (
     ApiRequest,
     ApiResponse,
+    RequestContext,
     build_event,
     error_response,
     map_result,
@@ -41,6 +41,7 @@ from .http_api_event import (
 from .http_api_routes import find_api, select_route, select_stage
 from .http_api_throttle import Throttles, limits_for
 from .http_api_v1_payload import build_v1_event, map_v1_result
+from .http_api_wsgi import BadContentLength, BodyTooLarge, api_request, read_body, respond
 from .lambda_logs import LogShipper
 from .metrics import MetricsPublisher
 from .moto_patches import MotoPatches
@@ -122,21 +123,6 @@ def function_from_integration_uri(uri: str) -> str | None:
     return None
 
 
-def _headers(environ: WSGIEnvironment) -> list[tuple[str, str]]:
-    headers: list[tuple[str, str]] = []
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            name = key[5:].replace("_", "-").lower()
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-            name = key.replace("_", "-").lower()
-        else:
-            continue
-        # WSGI carries header text as latin-1 code points; give the function the UTF-8 text sent.
-        text = str(value).encode("latin-1", "replace").decode("utf-8", "replace")
-        headers.append((name, text))
-    return headers
-
-
 @dataclass
 class _Served:
     """What the request was (API, stage, route) and what happened to it, for metrics and access logs."""
@@ -149,23 +135,6 @@ class _Served:
     region: str | None = None  # the API's region
 
 
-@dataclass(frozen=True)
-class _Call:
-    """The facts of one request the integration's event needs beside the request itself."""
-
-    api_id: str
-    path: str  # decoded, with a named stage's prefix
-    request_id: str
-    domain_name: str
-    epoch_seconds: float
-
-
-class _BadRequest(Exception):
-    def __init__(self, response: ApiResponse) -> None:
-        super().__init__(response.status)
-        self.response = response
-
-
 def _discard(stream: Any, length: int) -> None:
     """Read and drop a refused body, so the client is not cut off mid-upload (up to a sane bound)."""
     remaining = min(length, _MAX_DISCARD_BYTES)
@@ -176,26 +145,16 @@ def _discard(stream: Any, length: int) -> None:
         remaining -= len(chunk)
 
 
-def _read_body(environ: WSGIEnvironment) -> bytes:
-    stream = environ.get("wsgi.input")
-    length_text = str(environ.get("CONTENT_LENGTH") or "").strip()
-    if stream is None:
-        return b""
-    if length_text:
-        if not length_text.isdigit():
-            raise _BadRequest(error_response(400, "Bad Request"))
-        length = int(length_text)
-        if length > MAX_BODY_BYTES:
-            _discard(stream, length)
-            raise _BadRequest(error_response(413, "Request Entity Too Large"))
-        body: bytes = stream.read(length) if length else b""
-        return body
-    if environ.get("wsgi.input_terminated"):
-        body = stream.read(MAX_BODY_BYTES + 1)
-        if len(body) > MAX_BODY_BYTES:
-            raise _BadRequest(error_response(413, "Request Entity Too Large"))
-        return body
-    return b""
+def _read_body(environ: WSGIEnvironment) -> bytes | ApiResponse:
+    """The body, or API Gateway's answer to one it refuses."""
+    try:
+        return read_body(environ, MAX_BODY_BYTES)
+    except BadContentLength:
+        return error_response(400, "Bad Request")
+    except BodyTooLarge as refused:
+        if refused.declared is not None:
+            _discard(environ["wsgi.input"], refused.declared)
+        return error_response(413, "Request Entity Too Large")
 
 
 def _raw_path(environ: WSGIEnvironment) -> str:
@@ -270,15 +229,7 @@ class HttpApiDataPlane:
             )
         if served.access_log and served.record is not None and self._logs is not None:
             self._access_log(served, response, latency_ms)
-        headers = [(name, value) for name, value in response.headers if name.lower() != "content-length"]
-        headers.append(("Content-Length", str(len(response.body))))
-        headers.append(("apigw-requestid", request_id))
-        try:
-            reason = http.HTTPStatus(response.status).phrase
-        except ValueError:
-            reason = "Unknown"
-        start_response(f"{response.status} {reason}", headers)
-        return [response.body]
+        return respond(start_response, response, ("apigw-requestid", request_id))
 
     def _access_log(self, served: _Served, response: ApiResponse, latency_ms: float) -> None:
         record = served.record
@@ -330,10 +281,9 @@ class HttpApiDataPlane:
         cloud = self._cloud
         if cloud is None or self._throttles is None:
             return error_response(503, "Service Unavailable")
-        try:
-            body = _read_body(environ)
-        except _BadRequest as bad:
-            return bad.response
+        body = _read_body(environ)
+        if isinstance(body, ApiResponse):
+            return body
         path = str(environ.get("PATH_INFO") or "")
         if not path.startswith(MOUNT_PREFIX):
             return error_response(404, "Not Found")
@@ -351,20 +301,10 @@ class HttpApiDataPlane:
         if stage is None:
             return error_response(404, "Not Found")
         served.api_id, served.stage, served.region = api_id, str(stage.name), region
-        method = str(environ.get("REQUEST_METHOD") or "GET").upper()
-        headers = _headers(environ)
+        request = api_request(environ, _raw_path(environ)[len(MOUNT_PREFIX) + len(api_id) :] or "/", body)
+        method, headers = request.method, request.headers
         origin = next((value for name, value in headers if name == "origin"), "")
         host = next((value for name, value in headers if name == "host"), "")
-        request = ApiRequest(
-            method=method,
-            raw_path=_raw_path(environ)[len(MOUNT_PREFIX) + len(api_id) :] or "/",
-            raw_query=str(environ.get("QUERY_STRING") or ""),
-            headers=headers,
-            body=body,
-            source_ip=str(environ.get("REMOTE_ADDR") or "127.0.0.1"),
-            protocol=str(environ.get("SERVER_PROTOCOL") or "HTTP/1.1"),
-            port=int(str(environ.get("SERVER_PORT") or "80") or 80),
-        )
         domain_name = _domain_name(host, api_id, region)
         epoch_seconds = cloud.clock.now()
         served.access_log = stage.access_log_settings
@@ -387,8 +327,20 @@ class HttpApiDataPlane:
         if cors is not None and is_preflight(method, headers):
             # API Gateway answers preflights itself when CORS is configured, whatever the routes.
             return ApiResponse(204, cors.preflight_headers(origin))
-        call = _Call(api_id, api_path, request_id, domain_name, epoch_seconds)
-        response = self._route(cloud, api, stage, stage_match.route_path, request, served, call)
+        # Route key and path parameters are the matched route's (see _route).
+        context = RequestContext(
+            route_key="",
+            route_path=api_path,
+            path_parameters={},
+            api_id=api_id,
+            account_id=cloud.account_id,
+            stage=str(stage.name),
+            stage_variables=dict(stage.stage_variables or {}),
+            domain_name=domain_name,
+            request_id=request_id,
+            epoch_seconds=epoch_seconds,
+        )
+        response = self._route(cloud, api, stage, stage_match.route_path, request, served, context)
         if cors is not None and origin:
             return replace(
                 response, headers=strip_cors_headers(response.headers) + cors.response_headers(origin)
@@ -403,11 +355,11 @@ class HttpApiDataPlane:
         route_path: str,
         request: ApiRequest,
         served: _Served,
-        call: _Call,
+        context: RequestContext,
     ) -> ApiResponse:
         """Select the route, apply throttling and run its integration."""
         assert self._throttles is not None
-        api_id = call.api_id
+        api_id = context.api_id
         routes = {route.route_key: route for route in list(api.routes.values())}
         match = select_route(list(routes), request.method, route_path)
         if match is None:
@@ -431,19 +383,8 @@ class HttpApiDataPlane:
             return error_response(500, "Internal Server Error")
         version = integration.payload_format_version or "1.0"
         build = build_v1_event if version == "1.0" else build_event
-        event = build(
-            request,
-            route_key=match.route_key,
-            route_path=call.path,
-            path_parameters=match.path_parameters,
-            api_id=api_id,
-            account_id=cloud.account_id,
-            stage=stage.name,
-            stage_variables=dict(stage.stage_variables or {}),
-            domain_name=call.domain_name,
-            request_id=call.request_id,
-            epoch_seconds=call.epoch_seconds,
-        )
+        context = replace(context, route_key=match.route_key, path_parameters=match.path_parameters)
+        event = build(request, context)
         integration_started = time.perf_counter()
         try:
             return self._invoke(cloud, function, event, version, served.record)

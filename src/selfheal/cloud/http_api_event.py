@@ -1,7 +1,10 @@
 """Lambda proxy payload format 2.0 in both directions, as API Gateway's HTTP APIs build and read it.
 
 :func:`build_event` turns an HTTP request into the event a Lambda integration receives;
-:func:`map_result` turns what the function returned into the HTTP response the client gets.
+:func:`map_result` turns what the function returned into the HTTP response the client gets. What payload
+format 1.0 (:mod:`.http_api_v1_payload`) and REST APIs share with it is here too: the request and its
+:class:`RequestContext`, the headers API Gateway adds, and the reading of a result's status, headers and
+body (:class:`MalformedResult` when one is not valid).
 """
 
 from __future__ import annotations
@@ -19,12 +22,19 @@ from urllib.parse import parse_qsl
 __all__ = [
     "ApiRequest",
     "ApiResponse",
+    "MalformedResult",
+    "RequestContext",
+    "body_field",
     "build_event",
     "error_response",
     "format_request_time",
+    "gateway_headers",
+    "header_text",
     "is_text_content",
     "map_result",
     "new_request_id",
+    "result_body",
+    "result_status",
 ]
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
@@ -43,6 +53,25 @@ class ApiRequest:
     source_ip: str = "127.0.0.1"
     protocol: str = "HTTP/1.1"
     port: int = 80
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """Where a request was routed, and when: what a Lambda proxy event holds beside the request itself.
+
+    ``route_path`` is the decoded path (with a named stage's prefix for an HTTP API, as on AWS).
+    """
+
+    route_key: str
+    route_path: str
+    path_parameters: Mapping[str, str]
+    api_id: str
+    account_id: str
+    stage: str
+    stage_variables: Mapping[str, str]
+    domain_name: str
+    request_id: str
+    epoch_seconds: float
 
 
 @dataclass(frozen=True)
@@ -84,6 +113,19 @@ def _trace_id(epoch_seconds: float) -> str:
     return f"Root=1-{int(epoch_seconds):08x}-{secrets.token_hex(12)}"
 
 
+def gateway_headers(request: ApiRequest, epoch_seconds: float, forwarded_for: str | None) -> dict[str, str]:
+    """The headers API Gateway adds on the way to the function, by lower-case name: ``x-forwarded-for``
+    (the client's chain ``forwarded_for`` extended by its address) replaces the client's; the others count
+    only where the client sent none."""
+    return {
+        "x-forwarded-for": f"{forwarded_for}, {request.source_ip}" if forwarded_for else request.source_ip,
+        "x-forwarded-port": str(request.port),
+        "x-forwarded-proto": "http",
+        "x-amzn-trace-id": _trace_id(epoch_seconds),
+        "content-length": str(len(request.body)),
+    }
+
+
 def _merge_headers(request: ApiRequest, epoch_seconds: float) -> tuple[dict[str, str], list[str]]:
     """Lower-case names, join duplicates with commas, and take every Cookie header out as cookies."""
     headers: dict[str, str] = {}
@@ -95,12 +137,9 @@ def _merge_headers(request: ApiRequest, epoch_seconds: float) -> tuple[dict[str,
             cookies.extend(part.strip() for part in value.replace(",", ";").split(";") if part.strip())
             continue
         headers[lower] = f"{headers[lower]},{value}" if lower in headers else value
-    forwarded = headers.get("x-forwarded-for")
-    headers["x-forwarded-for"] = f"{forwarded}, {request.source_ip}" if forwarded else request.source_ip
-    headers.setdefault("x-forwarded-port", str(request.port))
-    headers.setdefault("x-forwarded-proto", "http")
-    headers.setdefault("x-amzn-trace-id", _trace_id(epoch_seconds))
-    headers.setdefault("content-length", str(len(request.body)))
+    for name, value in gateway_headers(request, epoch_seconds, headers.get("x-forwarded-for")).items():
+        if name == "x-forwarded-for" or name not in headers:
+            headers[name] = value
     return headers, cookies
 
 
@@ -111,7 +150,7 @@ def _query_parameters(raw_query: str) -> dict[str, str]:
     return params
 
 
-def _body_field(body: bytes, content_type: str | None) -> tuple[str | None, bool]:
+def body_field(body: bytes, content_type: str | None) -> tuple[str | None, bool]:
     """The event's ``body`` (None when empty) and ``isBase64Encoded``: text types as text, others base64."""
     if not body:
         return None, False
@@ -123,30 +162,17 @@ def _body_field(body: bytes, content_type: str | None) -> tuple[str | None, bool
     return base64.b64encode(body).decode("ascii"), True
 
 
-def build_event(
-    request: ApiRequest,
-    *,
-    route_key: str,
-    route_path: str,
-    path_parameters: Mapping[str, str],
-    api_id: str,
-    account_id: str,
-    stage: str,
-    stage_variables: Mapping[str, str],
-    domain_name: str,
-    request_id: str,
-    epoch_seconds: float,
-) -> dict[str, Any]:
-    """Build the payload format 2.0 event for ``request`` routed to ``route_key``.
+def build_event(request: ApiRequest, context: RequestContext) -> dict[str, Any]:
+    """Build the payload format 2.0 event for ``request`` routed as ``context`` says.
 
-    ``route_path`` is the decoded path (with a named stage's prefix, as on AWS); fields that would be
-    empty (cookies, query parameters, path parameters, stage variables, body) are left out, as on AWS.
+    Fields that would be empty (cookies, query parameters, path parameters, stage variables, body) are
+    left out, as on AWS.
     """
-    headers, cookies = _merge_headers(request, epoch_seconds)
-    domain_prefix = domain_name.split(".", 1)[0]
+    headers, cookies = _merge_headers(request, context.epoch_seconds)
+    domain_prefix = context.domain_name.split(".", 1)[0]
     event: dict[str, Any] = {
         "version": "2.0",
-        "routeKey": route_key,
+        "routeKey": context.route_key,
         "rawPath": request.raw_path,
         "rawQueryString": request.raw_query,
     }
@@ -157,31 +183,31 @@ def build_event(
     if query:
         event["queryStringParameters"] = query
     event["requestContext"] = {
-        "accountId": account_id,
-        "apiId": api_id,
-        "domainName": domain_name,
+        "accountId": context.account_id,
+        "apiId": context.api_id,
+        "domainName": context.domain_name,
         "domainPrefix": domain_prefix,
         "http": {
             "method": request.method,
-            "path": route_path,
+            "path": context.route_path,
             "protocol": request.protocol,
             "sourceIp": request.source_ip,
             "userAgent": headers.get("user-agent", ""),
         },
-        "requestId": request_id,
-        "routeKey": route_key,
-        "stage": stage,
-        "time": format_request_time(epoch_seconds),
-        "timeEpoch": int(epoch_seconds * 1000),
+        "requestId": context.request_id,
+        "routeKey": context.route_key,
+        "stage": context.stage,
+        "time": format_request_time(context.epoch_seconds),
+        "timeEpoch": int(context.epoch_seconds * 1000),
     }
-    body, encoded = _body_field(request.body, headers.get("content-type"))
+    body, encoded = body_field(request.body, headers.get("content-type"))
     if body is not None:
         event["body"] = body
-    if path_parameters:
-        event["pathParameters"] = dict(path_parameters)
+    if context.path_parameters:
+        event["pathParameters"] = dict(context.path_parameters)
     event["isBase64Encoded"] = encoded
-    if stage_variables:
-        event["stageVariables"] = dict(stage_variables)
+    if context.stage_variables:
+        event["stageVariables"] = dict(context.stage_variables)
     return event
 
 
@@ -195,46 +221,57 @@ def _internal_error() -> ApiResponse:
     return error_response(500, "Internal Server Error")
 
 
-def _header_value(value: Any) -> str | None:
+class MalformedResult(Exception):
+    """A function's result that is not a valid proxy response: API Gateway answers it with a 500."""
+
+
+def header_text(value: Any) -> str:
+    """A response header's value as sent: a string, number or boolean (``true``/``false``)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str | int | float):
         return str(value)
-    return None
+    raise MalformedResult(f"header value {value!r} is not a string")
+
+
+def result_status(value: Any) -> int:
+    """A result's ``statusCode`` (an integer, or a string of digits) as an HTTP status."""
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 100 <= value <= 599:
+        raise MalformedResult(f"statusCode {value!r} is not an HTTP status")
+    return value
+
+
+def result_body(result: Mapping[str, Any]) -> bytes:
+    """A result's ``body`` as bytes: absent is empty, ``isBase64Encoded`` true is base64."""
+    body = result.get("body")
+    if body is None:
+        return b""
+    if not isinstance(body, str):
+        raise MalformedResult("body must be a string")
+    if result.get("isBase64Encoded") is True:
+        try:
+            return base64.b64decode(body, validate=True)
+        except (binascii.Error, ValueError):
+            raise MalformedResult("body is not valid base64") from None
+    return body.encode("utf-8")
 
 
 def _structured(result: Mapping[str, Any]) -> ApiResponse:
-    status = result["statusCode"]
-    if isinstance(status, str) and status.isdigit():
-        status = int(status)
-    if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
+    try:
+        status = result_status(result["statusCode"])
+        raw_headers = result.get("headers") or {}
+        if not isinstance(raw_headers, Mapping):
+            raise MalformedResult("headers must be an object")
+        headers = [(str(name), header_text(value)) for name, value in raw_headers.items()]
+        cookies = result.get("cookies") or []
+        if not isinstance(cookies, list) or not all(isinstance(cookie, str) for cookie in cookies):
+            raise MalformedResult("cookies must be a list of strings")
+        headers.extend(("Set-Cookie", cookie) for cookie in cookies)
+        return ApiResponse(status, headers, result_body(result))
+    except MalformedResult:
         return _internal_error()
-    headers: list[tuple[str, str]] = []
-    raw_headers = result.get("headers") or {}
-    if not isinstance(raw_headers, Mapping):
-        return _internal_error()
-    for name, value in raw_headers.items():
-        text = _header_value(value)
-        if text is None:
-            return _internal_error()
-        headers.append((str(name), text))
-    cookies = result.get("cookies") or []
-    if not isinstance(cookies, list) or not all(isinstance(cookie, str) for cookie in cookies):
-        return _internal_error()
-    headers.extend(("Set-Cookie", cookie) for cookie in cookies)
-    body = result.get("body")
-    if body is None:
-        payload = b""
-    elif not isinstance(body, str):
-        return _internal_error()
-    elif result.get("isBase64Encoded") is True:
-        try:
-            payload = base64.b64decode(body, validate=True)
-        except (binascii.Error, ValueError):
-            return _internal_error()
-    else:
-        payload = body.encode("utf-8")
-    return ApiResponse(status, headers, payload)
 
 
 def map_result(payload: bytes, function_error: str | None) -> ApiResponse:

@@ -5,13 +5,14 @@ then not part of the route path), else the ``$default`` stage. It then picks the
 a full match beats a match with path variables, which beats a greedy ``{name+}`` match, which beats the
 ``$default`` route; for the same path an explicit method beats ``ANY``.
 
-:func:`find_api` finds the API a request names in whichever region of the account holds it.
+:func:`find_api` finds the HTTP API a request names in whichever region of the account holds it
+(:func:`find_in_account`, which REST APIs use too).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -23,6 +24,7 @@ __all__ = [
     "RouteMatch",
     "StageMatch",
     "find_api",
+    "find_in_account",
     "parse_route_key",
     "select_route",
     "select_stage",
@@ -33,15 +35,21 @@ DEFAULT_STAGE = "$default"
 
 
 def find_api(backend: Any, api_id: str) -> tuple[Any, str]:
-    """The API ``api_id`` and its region: in ``backend`` (moto's apigatewayv2 backend of the cloud's region)
-    or in any other region of its account (API ids are unique across regions); (None, ``backend``'s region)
-    when none holds it."""
+    """The HTTP API ``api_id`` and its region (see :func:`find_in_account`); ``backend`` is moto's
+    apigatewayv2 backend of the cloud's region."""
     from moto.apigatewayv2.models import apigatewayv2_backends
 
+    return find_in_account(backend, api_id, apigatewayv2_backends)
+
+
+def find_in_account(backend: Any, api_id: str, backends: Mapping[str, Mapping[str, Any]]) -> tuple[Any, str]:
+    """The API ``api_id`` and its region: in ``backend`` (moto's backend of the cloud's region) or in any
+    other region of its account in ``backends`` (moto's backends of that service, by account and region;
+    API ids are unique across regions); (None, ``backend``'s region) when none holds it."""
     api = backend.apis.get(api_id) if api_id else None
     if api is not None or not api_id:
         return api, str(backend.region_name)
-    for region, other in list(apigatewayv2_backends[backend.account_id].items()):
+    for region, other in list(backends[backend.account_id].items()):
         api = other.apis.get(api_id)
         if api is not None:
             return api, str(region)

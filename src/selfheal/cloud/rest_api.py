@@ -22,7 +22,6 @@ Every request for a known stage is counted in ``AWS/ApiGateway`` per ``ApiName``
 from __future__ import annotations
 
 import base64
-import http
 import json
 import logging
 import time
@@ -34,9 +33,10 @@ from typing import TYPE_CHECKING, Any
 from .errors import CloudError
 from .gateway import StartResponse, WSGIEnvironment
 from .http_api import function_from_integration_uri
-from .http_api_event import ApiRequest, ApiResponse, error_response
-from .http_api_routes import select_route
+from .http_api_event import ApiRequest, ApiResponse, RequestContext, error_response
+from .http_api_routes import find_in_account, select_route
 from .http_api_v1_payload import build_v1_event, map_v1_result
+from .http_api_wsgi import BadContentLength, BodyTooLarge, api_request, read_body, respond
 from .rest_api_deployments import Route, deployed_routes, start_snapshots, stop_snapshots
 from .rest_api_metrics import RestApiMetrics
 from .rest_api_permissions import may_invoke, source_arn
@@ -63,38 +63,19 @@ def _server_error(status: int = 500) -> ApiResponse:
 
 def build_rest_event(
     request: ApiRequest,
+    context: RequestContext,
     *,
-    route: Route,
-    path: str,
-    path_parameters: dict[str, str],
-    api_id: str,
-    account_id: str,
-    stage: str,
-    stage_variables: dict[str, str],
-    domain_name: str,
-    request_id: str,
-    epoch_seconds: float,
+    resource_id: str,
     binary_media_types: Iterable[str] = (),
 ) -> dict[str, Any]:
     """The Lambda proxy event of a REST API: payload format 1.0 without ``version``, with the resource's
     id, the stage-prefixed ``requestContext.path`` and no authorizer (``authorization = "NONE"``).
 
-    The body is text unless its ``Content-Type`` is one of the API's ``binary_media_types`` (then base64),
-    as REST APIs decide it.
+    ``context.route_key`` is ``{method} {resource path}`` (the method sent, even for an ``ANY`` method) and
+    ``context.route_path`` the path below the stage. The body is text unless its ``Content-Type`` is one of
+    the API's ``binary_media_types`` (then base64), as REST APIs decide it.
     """
-    event = build_v1_event(
-        request,
-        route_key=f"{request.method} {route.resource_path}",
-        route_path=path,
-        path_parameters=path_parameters,
-        api_id=api_id,
-        account_id=account_id,
-        stage=stage,
-        stage_variables=stage_variables,
-        domain_name=domain_name,
-        request_id=request_id,
-        epoch_seconds=epoch_seconds,
-    )
+    event = build_v1_event(request, context)
     event.pop("version", None)
     if request.body:
         content_type = (event["multiValueHeaders"].get("content-type") or [""])[-1]
@@ -104,10 +85,10 @@ def build_rest_event(
         else:
             event["body"] = request.body.decode("utf-8", "replace")
         event["isBase64Encoded"] = binary
-    context = event["requestContext"]
-    context.pop("authorizer", None)
-    context["resourceId"] = route.resource_id
-    context["path"] = f"/{stage}{path}"
+    request_context = event["requestContext"]
+    request_context.pop("authorizer", None)
+    request_context["resourceId"] = resource_id
+    request_context["path"] = f"/{context.stage}{context.route_path}"
     return event
 
 
@@ -122,49 +103,11 @@ def _is_binary(content_type: str, binary_media_types: Iterable[str]) -> bool:
     return False
 
 
-def _headers(environ: WSGIEnvironment) -> list[tuple[str, str]]:
-    headers: list[tuple[str, str]] = []
-    for key, value in environ.items():
-        if key.startswith("HTTP_"):
-            name = key[5:].replace("_", "-").lower()
-        elif key in ("CONTENT_TYPE", "CONTENT_LENGTH") and value:
-            name = key.replace("_", "-").lower()
-        else:
-            continue
-        headers.append((name, str(value).encode("latin-1", "replace").decode("utf-8", "replace")))
-    return headers
-
-
-def _read_body(environ: WSGIEnvironment) -> bytes | None:
-    """The body, or None when it is over the quota or its length is not a number."""
-    stream = environ.get("wsgi.input")
-    length_text = str(environ.get("CONTENT_LENGTH") or "").strip()
-    if stream is None:
-        return b""
-    if length_text:
-        if not length_text.isdigit() or int(length_text) > MAX_BODY_BYTES:
-            return None
-        length = int(length_text)
-        return bytes(stream.read(length)) if length else b""
-    if environ.get("wsgi.input_terminated"):
-        body = bytes(stream.read(MAX_BODY_BYTES + 1))
-        return None if len(body) > MAX_BODY_BYTES else body
-    return b""
-
-
 def _find_rest_api(backend: Any, api_id: str) -> tuple[Any, str]:
-    """The REST API ``api_id`` and its region, in ``backend``'s region or any other of its account (API ids
-    are unique across regions); (None, ``backend``'s region) when none holds it."""
+    """The REST API ``api_id`` and its region, in any region of ``backend``'s account."""
     from moto.apigateway.models import apigateway_backends
 
-    api = backend.apis.get(api_id) if api_id else None
-    if api is not None or not api_id:
-        return api, str(backend.region_name)
-    for region, other in list(apigateway_backends[backend.account_id].items()):
-        api = other.apis.get(api_id)
-        if api is not None:
-            return api, str(region)
-    return None, str(backend.region_name)
+    return find_in_account(backend, api_id, apigateway_backends)
 
 
 def _lambda_backend(cloud: Cloud, function_arn: str) -> Any:
@@ -184,6 +127,7 @@ def _domain_name(api_id: str, region: str) -> str:
 class _Served:
     api_name: str = ""
     stage: str = ""
+    region: str | None = None
     integration_ms: float | None = None
 
 
@@ -195,7 +139,7 @@ class RestApiDataPlane:
         self._metrics: RestApiMetrics | None = None
 
     def start(self, cloud: Cloud) -> None:
-        """Mount the data plane and start its metrics."""
+        """Mount the data plane and start its metrics (each API's in its own region's CloudWatch)."""
         self._cloud = cloud
         self._metrics = RestApiMetrics(cloud.clock, lambda: cloud.backend("cloudwatch"))
         self._metrics.start()
@@ -229,15 +173,15 @@ class RestApiDataPlane:
         metrics = self._metrics
         if metrics is not None and served.stage:
             latency_ms = (time.perf_counter() - started) * 1000.0
-            metrics.record(served.api_name, served.stage, response.status, latency_ms, served.integration_ms)
-        headers = [(name, value) for name, value in response.headers if name.lower() != "content-length"]
-        headers += [("Content-Length", str(len(response.body))), ("x-amzn-RequestId", request_id)]
-        try:
-            reason = http.HTTPStatus(response.status).phrase
-        except ValueError:
-            reason = "Unknown"
-        start_response(f"{response.status} {reason}", headers)
-        return [response.body]
+            metrics.record(
+                served.api_name,
+                served.stage,
+                response.status,
+                latency_ms,
+                served.integration_ms,
+                region=served.region,
+            )
+        return respond(start_response, response, ("x-amzn-RequestId", request_id))
 
     def handle(self, environ: WSGIEnvironment, request_id: str, served: _Served | None = None) -> ApiResponse:
         """Serve one request and return the response (never raises for bad input)."""
@@ -257,9 +201,10 @@ class RestApiDataPlane:
         stage = api.stages.get(stage_name) if stage_name else None
         if api.disableExecuteApiEndpoint is True or stage is None:
             return error_response(403, "Forbidden")
-        served.api_name, served.stage = str(api.name), str(stage.name)
-        body = _read_body(environ)
-        if body is None:
+        served.api_name, served.stage, served.region = str(api.name), str(stage.name), region
+        try:
+            body = read_body(environ, MAX_BODY_BYTES)
+        except (BadContentLength, BodyTooLarge):
             return error_response(413, "Request Entity Too Large")
         method = str(environ.get("REQUEST_METHOD") or "GET").upper()
         resource_path = "/" + resource_path
@@ -271,21 +216,10 @@ class RestApiDataPlane:
         function = self._function(api_id, route)
         if function is None:
             return _server_error()
-        raw_query = str(environ.get("QUERY_STRING") or "")
-        request = ApiRequest(
-            method=method,
-            raw_path=resource_path,
-            raw_query=raw_query,
-            headers=_headers(environ),
-            body=body,
-            source_ip=str(environ.get("REMOTE_ADDR") or "127.0.0.1"),
-            protocol=str(environ.get("SERVER_PROTOCOL") or "HTTP/1.1"),
-            port=int(str(environ.get("SERVER_PORT") or "80") or 80),
-        )
-        event = build_rest_event(
-            request,
-            route=route,
-            path=resource_path,
+        request = api_request(environ, resource_path, body)
+        context = RequestContext(
+            route_key=f"{method} {route.resource_path}",
+            route_path=resource_path,
             path_parameters=match.path_parameters,
             api_id=api_id,
             account_id=cloud.account_id,
@@ -294,6 +228,11 @@ class RestApiDataPlane:
             domain_name=_domain_name(api_id, region),
             request_id=request_id,
             epoch_seconds=cloud.clock.now(),
+        )
+        event = build_rest_event(
+            request,
+            context,
+            resource_id=route.resource_id,
             binary_media_types=[str(kind).replace("~1", "/") for kind in api.binaryMediaTypes or ()],
         )
         source = source_arn(region, cloud.account_id, api_id, str(stage.name), method, resource_path)
