@@ -156,10 +156,7 @@ class _Parser(TokenParser):
 
 def parse(rule: str) -> RuleNode:
     """Parse a composite alarm's ``AlarmRule``; raise :class:`InvalidAlarmRule` when it is not valid."""
-    parser = _Parser(rule, MAX_RULE_LENGTH)
-    node = parser.rule()
-    parser.finish()
-    return node
+    return _Parser.parse(rule, MAX_RULE_LENGTH, _Parser.rule)
 
 
 def children(node: RuleNode) -> set[str]:

@@ -2,21 +2,24 @@
 
 :class:`TokenParser` splits a text into ``(kind, text)`` tokens with its ``pattern`` (one named group a
 kind, leading white space skipped) and gives a recursive-descent parser ``peek``, ``take``, a nesting limit
-and ``finish``. Every error is the subclass's ``error``, its message naming the ``subject`` parsed.
+and ``finish``; :meth:`TokenParser.parse` runs a subclass's top rule over a whole text.
+Every error is the subclass's ``error``, its message naming the ``subject`` parsed.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import ClassVar
+from typing import ClassVar, Self, TypeVar
 
 __all__ = ["MAX_DEPTH", "Token", "TokenParser"]
 
 MAX_DEPTH = 64
 
 Token = tuple[str, str]
+
+N = TypeVar("N")
 
 
 class TokenParser:
@@ -34,6 +37,15 @@ class TokenParser:
         self.tokens = self._tokenize(text.rstrip())
         self.at = 0
         self.depth = 0
+
+    @classmethod
+    def parse(cls, text: str, max_length: int, start: Callable[[Self], N]) -> N:
+        """The tree the top rule ``start`` makes of the whole ``text``; ``error`` when the text is not valid
+        or has tokens left over."""
+        parser = cls(text, max_length)
+        node = start(parser)
+        parser.finish()
+        return node
 
     def _tokenize(self, text: str) -> list[Token]:
         out: list[Token] = []

@@ -225,10 +225,7 @@ def _constant(node: Node) -> float | None:
 
 def parse(expression: str) -> Node:
     """Parse ``expression``; raise :class:`UnsupportedExpression` naming what is not supported."""
-    parser = _Parser(expression, _MAX_LENGTH)
-    node = parser.expression()
-    parser.finish()
-    return node
+    return _Parser.parse(expression, _MAX_LENGTH, _Parser.expression)
 
 
 def references(node: Node) -> set[str]:
