@@ -135,6 +135,21 @@ class _TimeResource(StateOnlyResource):
                 parse_rfc3339(value, name)
 
 
+def _require_one(config: State, names: tuple[str, ...], attribute: str) -> None:
+    """Refuse a configuration that sets none of ``names`` (named in the message in this order)."""
+    if all(config.get(name) is None for name in names):
+        listed = ", ".join(names[:-1])
+        raise ResourceError(f"at least one of {listed} and {names[-1]} must be set", attribute=attribute)
+
+
+def _integers(import_id: str, names: tuple[str, ...], values: list[str], what: str) -> State:
+    """An import ID's ``values`` as the integer arguments ``names`` (None where empty)."""
+    try:
+        return {name: int(v) if v else None for name, v in zip(names, values, strict=True)}
+    except ValueError:
+        raise ResourceError(f"unexpected format of ID ({import_id}): {what} must be integers") from None
+
+
 def _triggers() -> Attr:
     return Attr("triggers", ["map", "string"], optional=True)
 
@@ -250,12 +265,7 @@ class TimeOffset(_TimeResource):
 
     def validate(self, config: State) -> None:
         self._check_rfc3339(config, "base_rfc3339")
-        if all(config.get(name) is None for name in _OFFSETS):
-            raise ResourceError(
-                "at least one of offset_years, offset_months, offset_days, offset_hours, offset_minutes "
-                "and offset_seconds must be set",
-                attribute="offset_days",
-            )
+        _require_one(config, _OFFSETS, "offset_days")
 
     @staticmethod
     def _derived(base: datetime, state: State) -> State:
@@ -282,10 +292,7 @@ class TimeOffset(_TimeResource):
                 f"unexpected format of ID ({import_id}), expected "
                 "BASE_RFC3339,YEARS,MONTHS,DAYS,HOURS,MINUTES,SECONDS (empty for an unset offset)"
             )
-        try:
-            offsets = {name: int(v) if v else None for name, v in zip(_OFFSETS, parts[1:], strict=True)}
-        except ValueError:
-            raise ResourceError(f"unexpected format of ID ({import_id}): offsets must be integers") from None
+        offsets = _integers(import_id, _OFFSETS, parts[1:], "offsets")
         return self.create({**offsets, "base_rfc3339": parts[0], "triggers": None})
 
 
@@ -312,12 +319,7 @@ class TimeRotating(_TimeResource):
 
     def validate(self, config: State) -> None:
         self._check_rfc3339(config, "rfc3339", "rotation_rfc3339")
-        if all(config.get(name) is None for name in (*_ROTATIONS, "rotation_rfc3339")):
-            raise ResourceError(
-                "at least one of rotation_days, rotation_hours, rotation_minutes, rotation_months, "
-                "rotation_rfc3339 and rotation_years must be set",
-                attribute="rotation_days",
-            )
+        _require_one(config, tuple(sorted((*_ROTATIONS, "rotation_rfc3339"))), "rotation_days")
 
     @staticmethod
     def _rotation(base: datetime, state: State) -> str:
@@ -370,12 +372,7 @@ class TimeRotating(_TimeResource):
                 f"unexpected format of ID ({import_id}), expected BASE_RFC3339,YEARS,MONTHS,DAYS,HOURS,"
                 "MINUTES or BASE_RFC3339,ROTATION_RFC3339"
             )
-        try:
-            rotations = {name: int(v) if v else None for name, v in zip(_ROTATIONS, parts[1:], strict=True)}
-        except ValueError:
-            raise ResourceError(
-                f"unexpected format of ID ({import_id}): rotations must be integers"
-            ) from None
+        rotations = _integers(import_id, _ROTATIONS, parts[1:], "rotations")
         return self.create({**rotations, "rfc3339": parts[0], "triggers": None})
 
 

@@ -16,6 +16,9 @@ from selfheal.terraform.resource import ResourceError, is_unknown
 
 __all__ = [
     "add_tags",
+    "attribute_text",
+    "check_json",
+    "check_name",
     "check_policy_json",
     "error_code",
     "found",
@@ -151,3 +154,34 @@ def check_policy_json(value: Any, attribute: str = "policy") -> None:
             raise ResourceError(
                 f'"{attribute}" contains an invalid JSON policy', str(exc), attribute
             ) from None
+
+
+def check_json(config: dict[str, Any], *attributes: str) -> None:
+    """Refuse any of ``attributes`` whose known, non-empty string value is not JSON."""
+    for attribute in attributes:
+        value = config.get(attribute)
+        if isinstance(value, str) and not is_unknown(value) and value:
+            try:
+                json.loads(value)
+            except ValueError as exc:
+                raise ResourceError(f'"{attribute}" contains an invalid JSON', str(exc), attribute) from None
+
+
+def check_name(config: dict[str, Any], *, fifo: bool, longest: int, kind: str) -> None:
+    """Refuse a known ``name`` that is not 1 to ``longest`` letters, digits, ``-`` or ``_`` (a FIFO one
+    ending in ``.fifo`` within that length), as SNS topic and SQS queue names must be."""
+    name = config.get("name")
+    if isinstance(name, str) and not is_unknown(name):
+        pattern = rf"^[0-9A-Za-z_-]{{1,{longest - 5}}}\.fifo$" if fifo else rf"^[0-9A-Za-z_-]{{1,{longest}}}$"
+        if not re.match(pattern, name):
+            raise ResourceError(f"invalid {kind} name: {name}", attribute="name")
+
+
+def attribute_text(value: Any) -> str:
+    """A Terraform value as an AWS attribute string: booleans ``true``/``false``, whole floats without
+    ``.0``, None as ``""``."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return "" if value is None else str(value)

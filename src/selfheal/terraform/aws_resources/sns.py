@@ -13,6 +13,9 @@ from typing import Any
 from selfheal.terraform.aws_resources import register
 from selfheal.terraform.aws_resources._common import (
     add_tags,
+    attribute_text,
+    check_json,
+    check_name,
     check_policy_json,
     name_prefix_from_name,
     policy_state,
@@ -66,14 +69,6 @@ _NOT_KEPT = {"signature_version", "tracing_config", "archive_policy", "fifo_thro
 _ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_.-]+$")
 
 
-def _attr_value(name: str, value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value)
-
-
 def _check_topic_arn(value: Any, attribute: str) -> None:
     if isinstance(value, str) and not is_unknown(value) and not _ARN.match(value):
         raise ResourceError(f'"{attribute}" ({value}) is an invalid SNS topic ARN', attribute=attribute)
@@ -98,11 +93,7 @@ class SnsTopic(PrefixNamedResource):
     def validate(self, config: State) -> None:
         super().validate(config)
         fifo = config.get("fifo_topic") is True
-        name = config.get("name")
-        if isinstance(name, str) and not is_unknown(name):
-            pattern = r"^[0-9A-Za-z_-]{1,251}\.fifo$" if fifo else r"^[0-9A-Za-z_-]{1,256}$"
-            if not re.match(pattern, name):
-                raise ResourceError(f"invalid topic name: {name}", attribute="name")
+        check_name(config, fifo=fifo, longest=256, kind="topic")
         if not fifo and config.get("content_based_deduplication") is True:
             raise ResourceError("content-based deduplication can only be set for FIFO topics")
         if config.get("tracing_config") not in (None, "Active", "PassThrough") and not is_unknown(
@@ -110,13 +101,7 @@ class SnsTopic(PrefixNamedResource):
         ):
             raise ResourceError('expected tracing_config to be one of ["PassThrough" "Active"]',
                                 attribute="tracing_config")  # fmt: skip
-        for name in ("policy", "delivery_policy", "archive_policy"):
-            value = config.get(name)
-            if isinstance(value, str) and not is_unknown(value) and value:
-                try:
-                    json.loads(value)
-                except ValueError as exc:
-                    raise ResourceError(f'"{name}" contains an invalid JSON', str(exc), name) from None
+        check_json(config, "policy", "delivery_policy", "archive_policy")
 
     def create(self, planned: State) -> State:
         sns = self.client("sns")
@@ -132,7 +117,7 @@ class SnsTopic(PrefixNamedResource):
             if value is None or value is False or is_unknown(value) or (tf_name == "policy" and not value):
                 continue
             sns.set_topic_attributes(
-                TopicArn=arn, AttributeName=aws_name, AttributeValue=_attr_value(tf_name, value)
+                TopicArn=arn, AttributeName=aws_name, AttributeValue=attribute_text(value)
             )
         planned["id"] = arn
         return self.read(planned) or planned
@@ -188,9 +173,7 @@ class SnsTopic(PrefixNamedResource):
             new, old = planned.get(tf_name), prior.get(tf_name)
             if new == old or is_unknown(new) or (tf_name == "policy" and not new):
                 continue
-            sns.set_topic_attributes(
-                TopicArn=arn, AttributeName=aws_name, AttributeValue=_attr_value(tf_name, new)
-            )
+            sns.set_topic_attributes(TopicArn=arn, AttributeName=aws_name, AttributeValue=attribute_text(new))
         self.retag(prior, planned, *tagging(sns.untag_resource, sns.tag_resource, ResourceArn=arn))
         return self.read(planned) or planned
 
@@ -251,7 +234,7 @@ class SnsTopicSubscription(RegionalResource):
     def create(self, planned: State) -> State:
         sns = self.client("sns")
         attributes = {
-            aws: _attr_value(tf, planned[tf])
+            aws: attribute_text(planned[tf])
             for tf, aws in SUBSCRIPTION_ATTRIBUTES.items()
             if planned.get(tf) not in (None, "", False) and not is_unknown(planned.get(tf))
         }
@@ -306,7 +289,7 @@ class SnsTopicSubscription(RegionalResource):
                 sns.set_subscription_attributes(
                     SubscriptionArn=prior["id"],
                     AttributeName=aws_name,
-                    AttributeValue=_attr_value(tf_name, new),
+                    AttributeValue=attribute_text(new),
                 )
         return self.read(planned) or planned
 

@@ -6,13 +6,15 @@ cloud's own defaults differ (moto's MaximumMessageSize is 1 MiB, the provider's 
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
 from selfheal.terraform.aws_resources._common import (
     add_tags,
+    attribute_text,
+    check_json,
+    check_name,
     check_policy_json,
     name_prefix_from_name,
     policy_state,
@@ -52,14 +54,6 @@ _NUMBERS = {
 }  # fmt: skip
 _BOOLS = {"content_based_deduplication", "fifo_queue", "sqs_managed_sse_enabled"}
 _JSON = {"redrive_policy", "redrive_allow_policy"}
-
-
-def _wire(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return "" if value is None else str(value)
 
 
 def _check_url(value: Any, attribute: str) -> None:
@@ -106,18 +100,8 @@ class SqsQueue(PrefixNamedResource):
         fifo = config.get("fifo_queue") is True
         if not fifo and config.get("content_based_deduplication") is True:
             raise ResourceError("content-based deduplication can only be set for FIFO queue")
-        name = config.get("name")
-        if isinstance(name, str) and not is_unknown(name):
-            pattern = r"^[0-9A-Za-z_-]{1,75}\.fifo$" if fifo else r"^[0-9A-Za-z_-]{1,80}$"
-            if not re.match(pattern, name):
-                raise ResourceError(f"invalid queue name: {name}", attribute="name")
-        for attr in ("policy", *_JSON):
-            value = config.get(attr)
-            if isinstance(value, str) and not is_unknown(value) and value:
-                try:
-                    json.loads(value)
-                except ValueError as exc:
-                    raise ResourceError(f'"{attr}" contains an invalid JSON', str(exc), attr) from None
+        check_name(config, fifo=fifo, longest=80, kind="queue")
+        check_json(config, "policy", *sorted(_JSON))
 
     def plan(self, prior: State | None, planned: State, config: State) -> State:
         if prior is None:
@@ -134,7 +118,7 @@ class SqsQueue(PrefixNamedResource):
                 continue
             if tf_name in ("fifo_queue", "content_based_deduplication") and value is False:
                 continue  # standard queues refuse these attributes
-            attributes[aws_name] = _wire(value)
+            attributes[aws_name] = attribute_text(value)
         args: dict[str, Any] = {"QueueName": name, "Attributes": attributes}
         add_tags(args, self.all_tags(planned), key="tags", tags_as=dict)
         planned["id"] = sqs.create_queue(**args)["QueueUrl"]
@@ -183,7 +167,7 @@ class SqsQueue(PrefixNamedResource):
         sqs = self.client("sqs")
         url = prior["id"]
         changed = {
-            aws_name: _wire(planned.get(tf_name))
+            aws_name: attribute_text(planned.get(tf_name))
             for tf_name, aws_name in QUEUE_ATTRIBUTES.items()
             if planned.get(tf_name) != prior.get(tf_name) and not is_unknown(planned.get(tf_name))
         }
