@@ -21,16 +21,22 @@ import math
 import os
 import shutil
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 __all__ = ["DEFAULT_WORKDIR", "CloudRecord", "DashboardRecord", "Workdir", "aws_regions", "check_region"]
 
 DEFAULT_WORKDIR = Path(".selfheal")
 
-R = TypeVar("R")
+R = TypeVar("R", bound="DataclassInstance")
+
+# The types a record's fields may have, as its (postponed) annotations name them.
+_FIELD_TYPES: dict[str, Callable[[Any], Any]] = {"int": int, "float": float, "str": str}
 
 
 @lru_cache(maxsize=1)
@@ -92,6 +98,12 @@ class DashboardRecord:
             raise ValueError(f"url must be http://127.0.0.1:{self.port}/, got {self.url!r}")
 
 
+def _from_json(kind: type[R], data: Mapping[str, Any]) -> R:
+    """The record ``kind`` (a dataclass) of its JSON object, each field converted to the type it declares;
+    KeyError for a missing field, ValueError or TypeError for a value of the wrong kind."""
+    return kind(**{field.name: _FIELD_TYPES[str(field.type)](data[field.name]) for field in fields(kind)})
+
+
 @dataclass(frozen=True)
 class Workdir:
     """Paths of one work directory (default ``.selfheal`` in the current directory)."""
@@ -149,17 +161,7 @@ class Workdir:
 
     def read_cloud(self) -> CloudRecord | None:
         """The recorded cloud, None when there is no record; ValueError for a damaged one."""
-        return self._read_record(
-            self.cloud_json,
-            lambda data: CloudRecord(
-                pid=int(data["pid"]),
-                endpoint=str(data["endpoint"]),
-                port=int(data["port"]),
-                time_scale=float(data["time_scale"]),
-                region=str(data["region"]),
-                started_at=float(data["started_at"]),
-            ),
-        )
+        return self._read_record(self.cloud_json, CloudRecord)
 
     def write_cloud(self, record: CloudRecord) -> None:
         """Record the cloud (atomically, so a reader never sees half a file)."""
@@ -167,15 +169,7 @@ class Workdir:
 
     def read_dashboard(self) -> DashboardRecord | None:
         """The recorded dashboard, None when there is no record; ValueError for a damaged one."""
-        return self._read_record(
-            self.dashboard_json,
-            lambda data: DashboardRecord(
-                pid=int(data["pid"]),
-                url=str(data["url"]),
-                port=int(data["port"]),
-                started_at=float(data["started_at"]),
-            ),
-        )
+        return self._read_record(self.dashboard_json, DashboardRecord)
 
     def write_dashboard(self, record: DashboardRecord) -> None:
         """Record the dashboard (atomically)."""
@@ -217,8 +211,9 @@ class Workdir:
         shutil.rmtree(self.root, ignore_errors=True)
 
     @staticmethod
-    def _read_record(path: Path, build: Callable[[Mapping[str, Any]], R]) -> R | None:
-        """``build`` of the JSON object in ``path``; None when there is no file, ValueError when damaged."""
+    def _read_record(path: Path, kind: type[R]) -> R | None:
+        """The record ``kind`` of the JSON object in ``path``; None when there is no file, ValueError when
+        damaged."""
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
@@ -226,7 +221,7 @@ class Workdir:
         except OSError as error:
             raise ValueError(f"cannot read {path}: {error.strerror}") from None
         try:
-            return build(json.loads(text))
+            return _from_json(kind, json.loads(text))
         except (ValueError, KeyError, TypeError) as error:
             raise ValueError(f"{path} is damaged ({error}); delete it and retry") from None
 
