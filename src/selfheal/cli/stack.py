@@ -26,7 +26,15 @@ from selfheal.stack.cloud_process import CloudProcessError
 from selfheal.stack.control import StackError, UpResult, down, parse_var_options, up
 from selfheal.workdir import DEFAULT_WORKDIR, Workdir
 
-__all__ = ["demo_command", "down_command", "expectation", "next_steps", "selfheal_command", "up_command"]
+__all__ = [
+    "cloud_only_steps",
+    "demo_command",
+    "down_command",
+    "expectation",
+    "next_steps",
+    "selfheal_command",
+    "up_command",
+]
 
 DashboardPortOption = Annotated[
     int | None,
@@ -151,6 +159,32 @@ def next_steps(
         expect,
         "for the aws CLI and other tools:",
         f"  export AWS_ENDPOINT_URL={endpoint}",
+        f"  export AWS_REGION={result.cloud.region} AWS_DEFAULT_REGION={result.cloud.region}",
+        f"  export AWS_SHARED_CREDENTIALS_FILE={workdir.credentials_file.resolve()} AWS_PROFILE=selfheal",
+    ]
+    return lines
+
+
+def cloud_only_steps(
+    result: UpResult, workdir: Workdir, *, argv0: str | None = None, path: str | None = None
+) -> list[str]:
+    """After `up --cloud-only`: how to apply your own Terraform to the cloud, and to stop it."""
+    selfheal, hint = selfheal_command(argv0, path)
+    at = "" if workdir.root == DEFAULT_WORKDIR else f" --workdir {workdir.root}"
+    region = result.cloud.region
+    lines = [
+        "next (your own Terraform, e.g. deploy/fragile, unchanged):",
+        f"  {selfheal} tf{at} -chdir=deploy/fragile init",
+        f"  {selfheal} tf{at} -chdir=deploy/fragile apply -auto-approve",
+        f"  {selfheal} dashboard{at}  # the live dashboard, once deploy/fragile is applied",
+        f"  {selfheal} down{at}",
+    ]
+    if hint:
+        lines.append(f"  {hint}")
+    lines += [
+        "for the aws CLI and other tools:",
+        f"  export AWS_ENDPOINT_URL={result.cloud.endpoint}",
+        f"  export AWS_REGION={region} AWS_DEFAULT_REGION={region}",
         f"  export AWS_SHARED_CREDENTIALS_FILE={workdir.credentials_file.resolve()} AWS_PROFILE=selfheal",
     ]
     return lines
@@ -176,6 +210,24 @@ def up_command(
     dashboard_port: DashboardPortOption = None,
     no_dashboard: NoDashboardOption = False,
     workdir: WorkdirOption = DEFAULT_WORKDIR,
+    region: Annotated[
+        str | None,
+        typer.Option(
+            "--region",
+            metavar="REGION",
+            help="Deploy into this AWS region (the cloud's default region and deploy/fragile's aws_region; "
+            "default: --var aws_region, else us-east-1).",
+            show_default=False,
+        ),
+    ] = None,
+    cloud_only: Annotated[
+        bool,
+        typer.Option(
+            "--cloud-only",
+            help="Start only the local cloud, apply nothing (and no dashboard): for `selfheal tf` with your "
+            "own Terraform.",
+        ),
+    ] = False,
 ) -> None:
     """Start the local cloud in the background, apply deploy/fragile to it, serve the live dashboard."""
     console = Console(highlight=False, soft_wrap=True)
@@ -190,6 +242,8 @@ def up_command(
             reporter=ConsoleReporter(console),
             dashboard=not no_dashboard,
             dashboard_port=dashboard_port,
+            region=region,
+            apply=not cloud_only,
         )
     except ValueError as error:
         raise _fail(str(error), 2) from None
@@ -197,13 +251,16 @@ def up_command(
         raise _fail(str(error)) from None
     except OSError as error:
         raise _os_failure(error, workdir) from None
+    applied = "nothing applied (--cloud-only)" if cloud_only else f"outputs in {place.outputs_json}"
     console.print(
         f"[bold green]up[/bold green] in {result.seconds:.1f} s: local cloud {result.cloud.endpoint} "
-        f"(pid {result.cloud.pid}, time scale {result.cloud.time_scale:g}); outputs in {place.outputs_json}"
+        f"(pid {result.cloud.pid}, time scale {result.cloud.time_scale:g}, region {result.cloud.region}); "
+        f"{applied}"
     )
     for warning in result.warnings:
         console.print(f"warning: {warning}", markup=False)
-    for line in next_steps(result, place, variables):
+    steps = cloud_only_steps(result, place) if cloud_only else next_steps(result, place, variables)
+    for line in steps:
         console.print(line, markup=False)
 
 

@@ -48,10 +48,12 @@ __all__ = [
     "MAX_DURATION_VALUES",
     "NAMESPACE",
     "VALUES_KEY",
+    "ApiWindow",
     "Dimensions",
     "FunctionTotals",
     "MetricsPublisher",
     "dimension_sets",
+    "put_api_windows",
     "value_counts",
 ]
 
@@ -197,8 +199,8 @@ def _statistic_set(values: list[float]) -> dict[str, float]:
     }
 
 
-class _ApiWindow:
-    """What one HTTP API stage served since the last flush."""
+class ApiWindow:
+    """What one API stage served since the last flush (HTTP APIs here; REST APIs: .rest_api_metrics)."""
 
     def __init__(self, started: float) -> None:
         self.count = 0
@@ -208,7 +210,18 @@ class _ApiWindow:
         self.integration_latencies: list[float] = []
         self.started = started  # cloud time of the window's first request
 
-    def add(self, other: _ApiWindow) -> None:
+    def record(self, status: int, latency_ms: float, integration_latency_ms: float | None) -> None:
+        """Count one request answered with ``status`` (``integration_latency_ms`` None: no integration)."""
+        self.count += 1
+        if 400 <= status < 500:
+            self.client_errors += 1
+        elif status >= 500:
+            self.server_errors += 1
+        self.latencies.append(latency_ms)
+        if integration_latency_ms is not None:
+            self.integration_latencies.append(integration_latency_ms)
+
+    def add(self, other: ApiWindow) -> None:
         self.count += other.count
         self.client_errors += other.client_errors
         self.server_errors += other.server_errors
@@ -216,7 +229,11 @@ class _ApiWindow:
         self.integration_latencies += other.integration_latencies
         self.started = min(self.started, other.started)
 
-    def datums(self, dimensions: list[dict[str, str]], timestamp: datetime) -> list[dict[str, Any]]:
+    def datums(
+        self, dimensions: list[dict[str, str]], timestamp: datetime, errors: tuple[str, str] = ("4xx", "5xx")
+    ) -> list[dict[str, Any]]:
+        """The window's datums; ``errors``: the names of the 4xx and 5xx counts (REST APIs: 4XXError…)."""
+
         def counted(name: str, hits: int) -> dict[str, Any]:
             # One 0/1 sample per request, as API Gateway records them: Sum counts, Average is the rate.
             stats = {
@@ -233,8 +250,8 @@ class _ApiWindow:
                 "StatisticValues": stats,
             }
 
-        out = [counted("Count", self.count), counted("4xx", self.client_errors)]
-        out.append(counted("5xx", self.server_errors))
+        out = [counted("Count", self.count), counted(errors[0], self.client_errors)]
+        out.append(counted(errors[1], self.server_errors))
         for name, values in (("Latency", self.latencies), ("IntegrationLatency", self.integration_latencies)):
             if values:
                 out.append(
@@ -278,7 +295,7 @@ class MetricsPublisher(PeriodicFlusher):
         self._windows: dict[tuple[str | None, str, float], _Window] = {}
         self._totals: dict[str, FunctionTotals] = {}
         self._concurrency: dict[tuple[str | None, str], int] = {}
-        self._api_windows: dict[tuple[str | None, str, str], _ApiWindow] = {}
+        self._api_windows: dict[tuple[str | None, str, str], ApiWindow] = {}
         self.flushes = 0
 
     def _window(self, function_name: str, region: str | None) -> _Window:
@@ -367,15 +384,8 @@ class MetricsPublisher(PeriodicFlusher):
         with self._lock:
             window = self._api_windows.get(key)
             if window is None:
-                window = self._api_windows[key] = _ApiWindow(self._clock.now())
-            window.count += 1
-            if 400 <= status < 500:
-                window.client_errors += 1
-            elif status >= 500:
-                window.server_errors += 1
-            window.latencies.append(latency_ms)
-            if integration_latency_ms is not None:
-                window.integration_latencies.append(integration_latency_ms)
+                window = self._api_windows[key] = ApiWindow(self._clock.now())
+            window.record(status, latency_ms, integration_latency_ms)
 
     def flush(self) -> int:
         """Write the pending aggregates now, one put per function and per API; return how many puts."""
@@ -395,30 +405,40 @@ class MetricsPublisher(PeriodicFlusher):
             by_function.setdefault((region, function_name), []).extend(window.datums(timestamp))
         for (region, _), datums in by_function.items():
             backend_in_region(backend, "cloudwatch", region).put_metric_data(NAMESPACE, datums)
-        puts = len(by_function) + self._flush_apis(backend, api_windows)
+        puts = len(by_function) + put_api_windows(backend, api_windows)
         self.flushes += puts
         return puts
-
-    @staticmethod
-    def _flush_apis(backend: Any, windows: dict[tuple[str | None, str, str], _ApiWindow]) -> int:
-        """One put per API: its stages' datums (ApiId + Stage) and their sum (ApiId)."""
-        by_api: dict[tuple[str | None, str], list[tuple[str, _ApiWindow]]] = {}
-        for (region, api_id, stage), window in windows.items():
-            by_api.setdefault((region, api_id), []).append((stage, window))
-        for (region, api_id), stages in by_api.items():
-            datums: list[dict[str, Any]] = []
-            whole = _ApiWindow(min(window.started for _, window in stages))
-            for stage, window in stages:
-                whole.add(window)
-                timestamp = datetime.fromtimestamp(window.started, tz=UTC).replace(tzinfo=None)
-                dimensions = [{"Name": "ApiId", "Value": api_id}, {"Name": "Stage", "Value": stage}]
-                datums += window.datums(dimensions, timestamp)
-            timestamp = datetime.fromtimestamp(whole.started, tz=UTC).replace(tzinfo=None)
-            datums += whole.datums([{"Name": "ApiId", "Value": api_id}], timestamp)
-            backend_in_region(backend, "cloudwatch", region).put_metric_data(API_NAMESPACE, datums)
-        return len(by_api)
 
     def snapshot(self) -> dict[str, FunctionTotals]:
         """Return cumulative totals per function name."""
         with self._lock:
             return dict(self._totals)
+
+
+def put_api_windows(
+    backend: Any,
+    windows: dict[tuple[str | None, str, str], ApiWindow],
+    api_dimension: str = "ApiId",
+    errors: tuple[str, str] = ("4xx", "5xx"),
+) -> int:
+    """One put per API (``windows`` keyed by region, API, stage) into its region's CloudWatch: its stages'
+    datums (API + Stage) and their sum (API); return how many puts.
+
+    ``api_dimension`` and ``errors``: ``ApiId`` and 4xx/5xx for HTTP APIs, ``ApiName`` and
+    4XXError/5XXError for REST APIs.
+    """
+    by_api: dict[tuple[str | None, str], list[tuple[str, ApiWindow]]] = {}
+    for (region, api, stage), window in windows.items():
+        by_api.setdefault((region, api), []).append((stage, window))
+    for (region, api), stages in by_api.items():
+        datums: list[dict[str, Any]] = []
+        whole = ApiWindow(min(window.started for _, window in stages))
+        for stage, window in stages:
+            whole.add(window)
+            timestamp = datetime.fromtimestamp(window.started, tz=UTC).replace(tzinfo=None)
+            dimensions = [{"Name": api_dimension, "Value": api}, {"Name": "Stage", "Value": stage}]
+            datums += window.datums(dimensions, timestamp, errors)
+        timestamp = datetime.fromtimestamp(whole.started, tz=UTC).replace(tzinfo=None)
+        datums += whole.datums([{"Name": api_dimension, "Value": api}], timestamp, errors)
+        backend_in_region(backend, "cloudwatch", region).put_metric_data(API_NAMESPACE, datums)
+    return len(by_api)

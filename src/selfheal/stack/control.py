@@ -7,6 +7,15 @@ stops the cloud and its Lambda environments, and removes the state files; it wor
 already died. With ``dashboard=True``, ``up`` then starts ``selfheal dashboard`` in the background
 (:mod:`selfheal.stack.dashboard_process`); a dashboard that fails to start is a warning, not a failed ``up``
 (the deployment is fine, and ``selfheal dashboard`` can serve it by hand). ``down`` stops it first.
+
+``up(region=R)`` deploys into region R: the cloud's default region is R (recorded in ``cloud.json``, read
+back by every command that builds AWS clients and by the dashboard) and the module's ``aws_region``
+variable is R, so its provider, ARNs and alarms are in R. A ``--var aws_region`` alone chooses the region
+too; one that contradicts ``region`` is refused before anything starts.
+
+``up(apply=False)`` (``selfheal up --cloud-only``) starts the cloud and applies nothing (no dashboard:
+it watches a deployment, and there is none yet): the cloud is recorded in ``cloud.json``, so ``selfheal
+tf`` applies the user's own Terraform to it with nothing exported, and ``down`` stops it.
 """
 
 from __future__ import annotations
@@ -35,8 +44,8 @@ from selfheal.stack.dashboard_process import (
     stop_dashboard_process,
 )
 from selfheal.terraform.driver import Result, Terraform, TerraformError, TerraformOutputError
-from selfheal.terraform.stack import write_stack
-from selfheal.workdir import CloudRecord, DashboardRecord, Workdir
+from selfheal.terraform.stack import read_interface, write_stack
+from selfheal.workdir import CloudRecord, DashboardRecord, Workdir, check_region
 
 __all__ = [
     "DownResult",
@@ -46,6 +55,7 @@ __all__ = [
     "down",
     "find_module_dir",
     "parse_var_options",
+    "stack_region",
     "stack_terraform",
     "start_background_dashboard",
     "state_resource_count",
@@ -53,6 +63,8 @@ __all__ = [
 ]
 
 MODULE_RELATIVE = Path("deploy") / "fragile"
+DEFAULT_REGION = "us-east-1"
+REGION_VARIABLE = "aws_region"
 _COUNTED = re.compile(r": (Creation|Modifications|Destruction) complete after")
 _PLAN_TOTAL = re.compile(r"^Plan: (\d+) to add, (\d+) to change, (\d+) to destroy")
 
@@ -104,6 +116,33 @@ def parse_var_options(options: list[str]) -> dict[str, str]:
     return variables
 
 
+def stack_region(
+    module_dir: Path | None, variables: Mapping[str, str], region: str | None
+) -> tuple[str, dict[str, str]]:
+    """The region a stack goes to and the variables that put it there; ValueError (one line) for an
+    unknown region or a ``--var aws_region`` that contradicts ``region``.
+
+    ``region`` (``--region``) wins; else the module's ``aws_region`` from ``variables``; else us-east-1.
+    The module's ``aws_region`` (when it has one) is set to the chosen region, so the provider, the ARNs
+    and the alarms are in the region the cloud defaults to (``module_dir`` None: no module, only the check).
+    """
+    given = variables.get(REGION_VARIABLE)
+    if region is not None and given is not None and given != region:
+        raise ValueError(f"--region {region} and --var {REGION_VARIABLE}={given} disagree; give one of them")
+    chosen = region or given or DEFAULT_REGION
+    try:
+        check_region(chosen)
+    except ValueError as error:
+        flag = "--region" if region is not None else f"--var {REGION_VARIABLE}"
+        raise ValueError(f"{flag}: {error}") from None
+    if module_dir is None:
+        return chosen, dict(variables)
+    chosen_variables = dict(variables)
+    if region is not None and REGION_VARIABLE in read_interface(module_dir).variables:
+        chosen_variables[REGION_VARIABLE] = region
+    return chosen, chosen_variables
+
+
 class _TerraformLog:
     """Appends Terraform's lines to ``terraform.log`` and turns them into phase progress."""
 
@@ -132,10 +171,16 @@ class _TerraformLog:
 
 
 def stack_terraform(
-    workdir: Workdir, endpoint: str, log: Callable[[str, Any], None] | None = None
+    workdir: Workdir,
+    endpoint: str,
+    log: Callable[[str, Any], None] | None = None,
+    *,
+    region: str | None = None,
 ) -> Terraform:
     """Terraform for the work directory's stack against the cloud at ``endpoint``, signed with the work
-    directory's operator key (the one its cloud was started with); StackError when there is none."""
+    directory's operator key (the one its cloud was started with); StackError when there is none.
+
+    ``region`` (None: the recorded cloud's, else us-east-1) is Terraform's ``AWS_REGION``."""
     from selfheal.cloud.credentials import read_key
 
     if not workdir.credentials_file.exists():
@@ -146,7 +191,13 @@ def stack_terraform(
         key = read_key(workdir.credentials_file)
     except ValueError as error:
         raise StackError(str(error)) from None
-    return Terraform(workdir.stack_dir, endpoint, credentials=key.environment(), on_line=log)
+    if region is None:
+        try:
+            record = workdir.read_cloud()
+        except ValueError:
+            record = None
+        region = record.region if record is not None else DEFAULT_REGION
+    return Terraform(workdir.stack_dir, endpoint, credentials=key.environment(), region=region, on_line=log)
 
 
 def _failure(error: TerraformError, log: Path) -> StackError:
@@ -202,15 +253,24 @@ def up(
     reporter: Reporter | None = None,
     dashboard: bool = False,
     dashboard_port: int | None = None,
+    region: str | None = None,
+    apply: bool = True,
 ) -> UpResult:
     """Start the cloud in the background, apply the module, write ``outputs.json``; return the outputs.
+
+    ``region``: the region the cloud defaults to and the module deploys into (see the module docstring).
+    ``apply=False``: only the cloud (no module, outputs or dashboard); ``variables`` are refused.
 
     With ``dashboard``, then start the dashboard in the background on ``dashboard_port`` (None: 8765, or
     a free port if it is taken; 0: a free port; a taken explicit port is refused before anything starts).
     """
     reporter = reporter or SilentReporter()
     started = time.monotonic()
-    module = module_dir or find_module_dir()
+    if not apply and variables:
+        raise ValueError("--var sets deploy/fragile's variables, and --cloud-only applies nothing")
+    module = (module_dir or find_module_dir()) if apply else None
+    dashboard = dashboard and apply
+    chosen_region, variables = stack_region(module, variables or {}, region)  # ValueError: nothing started
     try:
         existing = check_can_start(workdir, port)
     except CloudProcessError as error:
@@ -225,23 +285,24 @@ def up(
             choose_dashboard_port(dashboard_port)  # checked now, chosen once the cloud holds its port
         except DashboardProcessError as error:
             raise StackError(str(error)) from None
-    write_stack(workdir.stack_dir, module, variables or {})  # ValueError before anything is written
-    if existing is not None or state_resource_count(workdir):
-        # Left by a cloud that died: its resources died with it.
+    if module is not None:
+        write_stack(workdir.stack_dir, module, variables)  # ValueError before anything is written
+    if existing is not None or state_resource_count(workdir) or module is None:
+        # Left by a cloud that died: its resources died with it (without a stack, no outputs may stay).
         workdir.remove_state()
     try:
         with reporter.phase(f"starting the local cloud (time scale {time_scale:g})") as phase:
-            record = start_cloud(workdir, port, time_scale, on_wait=lambda s: phase.update(f"{s:.0f} s"))
+            record = start_cloud(
+                workdir,
+                port,
+                time_scale,
+                region=chosen_region,
+                on_wait=lambda s: phase.update(f"{s:.0f} s"),
+            )
     except CloudProcessError as error:
         raise StackError(str(error)) from None
     try:
-        log = _TerraformLog(workdir.terraform_log)
-        tf = stack_terraform(workdir, record.endpoint, log)
-        _run_phase(reporter, "terraform init", log, "init", tf.init)
-        _run_phase(reporter, f"terraform apply {module.name}", log, "apply", tf.apply)
-        log.begin("output", None)
-        outputs = tf.output()
-        workdir.write_outputs(outputs)
+        outputs = _apply_stack(workdir, record, module, reporter) if module is not None else {}
         served, warnings = (
             start_background_dashboard(workdir, record, dashboard_port, reporter) if dashboard else (None, ())
         )
@@ -250,6 +311,18 @@ def up(
         workdir.remove_state()
         raise
     return UpResult(record, outputs, time.monotonic() - started, served, warnings)
+
+
+def _apply_stack(workdir: Workdir, record: CloudRecord, module: Path, reporter: Reporter) -> dict[str, Any]:
+    """``terraform init`` and ``apply`` of the written stack; its outputs, written to ``outputs.json``."""
+    log = _TerraformLog(workdir.terraform_log)
+    tf = stack_terraform(workdir, record.endpoint, log, region=record.region)
+    _run_phase(reporter, "terraform init", log, "init", tf.init)
+    _run_phase(reporter, f"terraform apply {module.name}", log, "apply", tf.apply)
+    log.begin("output", None)
+    outputs = tf.output()
+    workdir.write_outputs(outputs)
+    return outputs
 
 
 def start_background_dashboard(
@@ -295,7 +368,7 @@ def destroy_stack(workdir: Workdir, record: CloudRecord, reporter: Reporter | No
     if count == 0:
         return 0
     log = _TerraformLog(workdir.terraform_log)
-    tf = stack_terraform(workdir, record.endpoint, log)
+    tf = stack_terraform(workdir, record.endpoint, log, region=record.region)
     # Without a refresh: the local provider's deletes accept what is already gone, and it halves the time.
     args = ("-input=false", "-no-color", "-auto-approve", "-refresh=false")
     _run_phase(reporter, "terraform destroy", log, "destroy", lambda: tf.run("destroy", *args, check=True))
