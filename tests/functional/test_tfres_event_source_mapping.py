@@ -195,8 +195,8 @@ def test_event_source_mapping_lifecycle(tmp_path: Path, cloud: LocalCloud) -> No
 
 
 def test_event_source_mapping_import_and_refusals(tmp_path: Path, cloud: LocalCloud) -> None:
-    """A mapping made outside Terraform imports to an empty plan; a stream source, or stream-only arguments,
-    are refused at plan naming them."""
+    """A mapping made outside Terraform imports to an empty plan; a Kinesis source, and a DynamoDB stream
+    source without its starting_position, are refused at plan naming what is wrong."""
     lam, sqs = cloud.client("lambda"), cloud.client("sqs")
     tf = _terraform(cloud, tmp_path / "base", MAIN_TF)
     tf.init()
@@ -239,6 +239,6 @@ def test_event_source_mapping_import_and_refusals(tmp_path: Path, cloud: LocalCl
     plan = refused.plan(check=False)
     assert plan.rc == 1
     assert "starting_position: not taken by SQS event source mappings" in plan.stderr
-    assert "is a DynamoDB stream: the selfheal local provider maps SQS queues only" in plan.stderr
+    assert "starting_position is required for a DynamoDB stream source" in plan.stderr
     assert "Traceback" not in plan.stderr
     tf.destroy()

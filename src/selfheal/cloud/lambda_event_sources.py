@@ -1,4 +1,4 @@
-"""Lambda event source mappings from SQS: a poller per mapping, moto's own delivery switched off.
+"""Lambda event source mappings from SQS and DynamoDB streams: a poller per mapping, moto's delivery off.
 
 moto keeps event source mappings (``CreateEventSourceMapping`` …) and, on every ``SendMessage`` to a queue
 with a mapping, calls the function itself through ``LambdaBackend.invoke`` with arguments the local
@@ -18,8 +18,13 @@ registry) replaces, for the cloud's account in every region (a mapping polls its
   ``Enabled`` (or ``Disabled``); ``Disabling`` → ``Disabled``; ``Enabling`` → ``Enabled``; ``Updating`` →
   either; ``Deleting`` — and ``StateTransitionReason`` ``USER_INITIATED``.
 
-Mappings of DynamoDB or Kinesis streams are left to moto. One batch per mapping is in flight at a time
-(Lambda scales SQS pollers out; ``ScalingConfig`` is stored, not applied).
+A DynamoDB stream's mapping is created by :func:`~selfheal.cloud.lambda_stream_mappings.
+create_stream_mapping` (Lambda's validation; the mapping kept off moto's table, whose writes would otherwise
+invoke the function from the DynamoDB request thread and empty the shard) and fed by a
+:class:`~selfheal.cloud.lambda_stream_poller.StreamPoller` reading the stream of its own region; updates are
+validated as Lambda does. Kinesis mappings are left to moto. One batch per mapping is in flight at a time
+(Lambda scales SQS pollers out; ``ScalingConfig`` is stored, not applied; a stream's
+``ParallelizationFactor`` is stored, 1 is applied).
 """
 
 from __future__ import annotations
@@ -29,6 +34,13 @@ from typing import Any
 
 from .lambda_functions import backend_in_region
 from .lambda_sqs_poller import SqsPoller
+from .lambda_stream_mappings import (
+    create_stream_mapping,
+    is_stream,
+    send_to_destination,
+    validate_stream_spec,
+)
+from .lambda_stream_poller import StreamPoller
 from .moto_patches import MotoPatches, parameters
 from .protocol import Cloud, component_of
 
@@ -57,13 +69,14 @@ def _is_sqs(arn: Any) -> bool:
 
 
 class EventSourceMappings:
-    """Poll SQS queues for their event source mappings and report the mappings' states; a component."""
+    """Poll SQS queues and DynamoDB streams for their event source mappings and report the mappings'
+    states; a component."""
 
     def __init__(self) -> None:
         self._cloud: Cloud | None = None
         self._patches = MotoPatches()
         self._lock = threading.Lock()
-        self._pollers: dict[str, SqsPoller] = {}
+        self._pollers: dict[str, SqsPoller | StreamPoller] = {}
         self._states: dict[str, str] = {}
         # The state a Create/Update call answers with, by mapping: the poller may settle it before moto
         # renders the answer, so the calling thread gets the transitional state it announced.
@@ -75,7 +88,7 @@ class EventSourceMappings:
         return component_of(cloud, cls)
 
     def start(self, cloud: Cloud) -> None:
-        """Install the patches and start a poller for every SQS mapping moto already holds."""
+        """Install the patches and start a poller for every SQS or DynamoDB-stream mapping moto holds."""
         if self._patches.installed:
             raise RuntimeError("the event source mappings are already started")
         patches = self._register()
@@ -83,7 +96,7 @@ class EventSourceMappings:
         patches.install()
         self._patches = patches
         for mapping in list(cloud.backend("lambda")._event_source_mappings.values()):
-            if _is_sqs(mapping.event_source_arn):
+            if _is_sqs(mapping.event_source_arn) or is_stream(mapping.event_source_arn):
                 self._detach(mapping)
                 self._begin(mapping, "Creating", announce=False)
 
@@ -99,7 +112,7 @@ class EventSourceMappings:
         self._patches.restore()
 
     def state(self, uuid: str) -> str | None:
-        """The mapping's ``State`` as this component reports it (None: not an SQS mapping it polls)."""
+        """The mapping's ``State`` as this component reports it (None: not a mapping it polls)."""
         with self._lock:
             return self._states.get(uuid)
 
@@ -125,16 +138,28 @@ class EventSourceMappings:
     def _begin(self, mapping: Any, state: str, *, announce: bool = True) -> None:
         assert self._cloud is not None
         cloud = self._cloud
-        # The queue's region (its ARN's): a mapping polls the queue of its own region.
+        # The source's region (its ARN's): a mapping polls the queue or stream of its own region.
         region = _arn_region(str(mapping.event_source_arn)) or cloud.region
-        poller = SqsPoller(
-            mapping,
-            sqs=lambda: backend_in_region(cloud.backend("sqs"), "sqs", region),
-            lambdas=cloud.lambdas,
-            clock=cloud.clock,
-            region=region,
-            settle=self._settle,
-        )
+        poller: SqsPoller | StreamPoller
+        if is_stream(mapping.event_source_arn):
+            poller = StreamPoller(
+                mapping,
+                table=lambda: self._table(str(mapping.event_source_arn)),
+                lambdas=cloud.lambdas,
+                clock=cloud.clock,
+                region=region,
+                settle=self._settle,
+                send=lambda target, body: send_to_destination(cloud.backend, target, body),
+            )
+        else:
+            poller = SqsPoller(
+                mapping,
+                sqs=lambda: backend_in_region(cloud.backend("sqs"), "sqs", region),
+                lambdas=cloud.lambdas,
+                clock=cloud.clock,
+                region=region,
+                settle=self._settle,
+            )
         with self._lock:
             self._states[mapping.uuid] = state
             self._pollers[mapping.uuid] = poller
@@ -176,7 +201,21 @@ class EventSourceMappings:
         queue = sqs.queues.get(arn.split(":")[5])
         return queue if queue is not None and queue.queue_arn == arn else None
 
+    def _dynamodb(self, arn: str) -> Any:
+        assert self._cloud is not None
+        return backend_in_region(self._cloud.backend("dynamodb"), "dynamodb", _arn_region(arn))
+
+    def _table(self, arn: str) -> Any:
+        """moto's table of the stream ``arn`` (None when the table is gone)."""
+        name = arn.split(":", 5)[5].removeprefix("table/").partition("/stream/")[0]
+        return self._dynamodb(arn).tables.get(name)
+
     def _detach(self, mapping: Any) -> None:
+        if is_stream(mapping.event_source_arn):
+            table = self._table(str(mapping.event_source_arn))
+            if table is not None:
+                table.lambda_event_source_mappings.pop(mapping.function_arn, None)
+            return
         queue = self._queue(mapping.event_source_arn)
         if queue is not None:
             queue.lambda_event_source_mappings.pop(mapping.function_arn, None)
@@ -227,7 +266,12 @@ class EventSourceMappings:
 
         def create(original: Any) -> Any:
             def patched(backend: Any, spec: dict[str, Any]) -> Any:
-                if not component._mine(backend) or not _is_sqs(spec.get("EventSourceArn")):
+                arn = spec.get("EventSourceArn")
+                if component._mine(backend) and is_stream(arn):
+                    stream = create_stream_mapping(backend, spec, component._dynamodb(str(arn)))
+                    component._begin(stream, "Creating")
+                    return stream
+                if not component._mine(backend) or not _is_sqs(arn):
                     return original(backend, spec)
                 component._validate(backend, spec)
                 mapping = original(backend, spec)
@@ -241,6 +285,8 @@ class EventSourceMappings:
             def patched(backend: Any, uuid: str, spec: dict[str, Any]) -> Any:
                 before = backend._event_source_mappings.get(uuid)
                 was_enabled = bool(before.enabled) if before is not None else False
+                if before is not None and is_stream(before.event_source_arn):
+                    validate_stream_spec({**spec, "EventSourceArn": before.event_source_arn}, creating=False)
                 types = spec.get("FunctionResponseTypes") or []
                 if any(t != REPORT_BATCH_ITEM_FAILURES for t in types):
                     raise _invalid(
@@ -279,7 +325,7 @@ class EventSourceMappings:
             LambdaBackend,
             "create_event_source_mapping",
             create,
-            reason="poll SQS mappings ourselves (moto's SendMessage invokes with other arguments); validate",
+            reason="poll SQS and DynamoDB-stream mappings ourselves (moto invokes in the request); validate",
             expect=parameters("spec"),
         )
         patches.replace(
