@@ -128,6 +128,13 @@ def inventory(cloud: LocalCloud) -> set[str]:
         held |= {f"api:{region}:{a['ApiId']}" for a in client("apigatewayv2").get_apis()["Items"]}
         held |= {f"restapi:{region}:{a['id']}" for a in client("apigateway").get_rest_apis()["items"]}
         held |= {f"rule:{r['Arn']}" for r in client("events").list_rules()["Rules"]}
+        scheduler = client("scheduler")
+        held |= {f"schedule:{s['Arn']}" for s in scheduler.list_schedules()["Schedules"]}
+        held |= {
+            f"group:{g['Arn']}"
+            for g in scheduler.list_schedule_groups()["ScheduleGroups"]
+            if g["Name"] != "default"
+        }
         alarms = client("cloudwatch").describe_alarms(AlarmTypes=["MetricAlarm", "CompositeAlarm"])
         held |= {f"alarm:{a['AlarmArn']}" for a in alarms["MetricAlarms"] + alarms["CompositeAlarms"]}
         groups = client("logs").describe_log_groups()["logGroups"]

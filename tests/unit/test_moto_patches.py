@@ -263,6 +263,11 @@ EXPECTED = {
     "moto.s3.models.FakeBucket.get_permission",
     "moto.s3.models.S3Backend.put_bucket_notification_configuration",
     "moto.s3.notifications.send_event",
+    "moto.scheduler.models.EventBridgeSchedulerBackend.create_schedule",
+    "moto.scheduler.models.EventBridgeSchedulerBackend.update_schedule",
+    "moto.scheduler.responses.EventBridgeSchedulerResponse.update_schedule",
+    "moto.scheduler.models.EventBridgeSchedulerBackend.create_schedule_group",
+    "moto.scheduler.models.EventBridgeSchedulerBackend.delete_schedule_group",
     *(
         CLOUDWATCH_BACKEND.format(name)
         for name in (
@@ -304,6 +309,8 @@ def test_a_running_cloud_patches_moto_only_through_registries_and_stop_restores_
     import moto.dynamodb.responses
     import moto.s3.models
     import moto.s3.notifications
+    import moto.scheduler.models
+    import moto.scheduler.responses
 
     before_active = set(map(id, active_patches()))
     functions = _moto_functions()

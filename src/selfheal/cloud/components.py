@@ -1,5 +1,5 @@
 """The default pluggable parts of the local cloud (HTTP API data plane, SNS delivery, EventBridge, SQS event
-source mappings, alarms, S3 notifications and bucket policies).
+source mappings, alarms, S3 notifications and bucket policies, EventBridge Scheduler).
 
 A component (:class:`~selfheal.cloud.protocol.Component`) is started after the endpoint, moto and the Lambda
 service are up, and stopped (in reverse order) before they go down; it sees the cloud through the
@@ -16,6 +16,7 @@ from .protocol import Component
 from .rest_api import RestApiDataPlane
 from .s3_notifications import S3Notifications
 from .s3_policies import S3BucketPolicies
+from .scheduler import Scheduler
 from .sns_delivery import SnsDelivery
 
 __all__ = ["default_components"]
@@ -32,4 +33,5 @@ def default_components() -> list[Component]:
     components.append(AlarmScheduler())
     components.append(S3Notifications())
     components.append(S3BucketPolicies())
+    components.append(Scheduler())
     return components
