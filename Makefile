@@ -29,8 +29,8 @@ awscli: $(VENV)-awscli/bin/aws
 ## The test suite: lint, types, unit + functional + e2e tests, Terraform fmt and checkov.
 test: venv awscli lint typecheck
 	bash scripts/tf_checks.sh
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not slow and not serial" --durations=25
-	$(BIN)/python -m pytest -m "serial and not slow" --durations=5
+	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not serial" --durations=25
+	$(BIN)/python -m pytest -m serial --durations=5
 
 lint: venv
 	$(BIN)/ruff check src tests bench
