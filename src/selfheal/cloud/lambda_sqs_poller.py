@@ -24,13 +24,13 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from selfheal.clock import Clock
 
 from .errors import CloudError
+from .lambda_mapping_poller import MappingPoller
 from .protocol import Lambdas
 
 __all__ = ["MAX_EVENT_BYTES", "SqsPoller", "failed_items", "sqs_record"]
@@ -113,8 +113,11 @@ def failed_items(payload: bytes, message_ids: set[str]) -> set[str] | None:
     return failed
 
 
-class SqsPoller:
+class SqsPoller(MappingPoller):
     """The thread that feeds one SQS event source mapping's function; :meth:`stop` ends it."""
+
+    thread_prefix = "sqs-poller"
+    retry_wait = _BACKOFF
 
     def __init__(
         self,
@@ -126,55 +129,8 @@ class SqsPoller:
         region: str,
         settle: Callable[[str], bool],
     ) -> None:
-        self.mapping = mapping
-        self.uuid: str = mapping.uuid
+        super().__init__(mapping, lambdas=lambdas, clock=clock, region=region, settle=settle)
         self._sqs = sqs
-        self._lambdas = lambdas
-        self._clock = clock
-        self._region = region
-        self._settle = settle
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"sqs-poller-{self.uuid[:8]}", daemon=True)
-        self.batches = 0
-        self._warned: str | None = None
-
-    def start(self) -> None:
-        """Start polling (or waiting, while the mapping is disabled)."""
-        self._thread.start()
-
-    def wake(self) -> None:
-        """The mapping changed: take it in after the batch in flight."""
-        self._wake.set()
-
-    def stop(self) -> None:
-        """End the thread after the batch in flight (does not wait)."""
-        self._stopping.set()
-        self._wake.set()
-
-    def join(self, timeout: float) -> None:
-        """Wait up to ``timeout`` real seconds for the thread to end."""
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    # -- the loop -----------------------------------------------------------------------------------------
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()
-            if not self._settle(self.uuid):
-                self._wake.wait()
-                continue
-            try:
-                self._poll()
-            except Exception as exc:  # a queue deleted under the mapping, the cloud stopping, …
-                self._warn(f"{type(exc).__name__}: {exc}")
-                self._stopping.wait(_BACKOFF)
-
-    def _warn(self, problem: str) -> None:
-        if problem != self._warned:
-            self._warned = problem
-            log.warning("event source mapping %s (%s): %s", self.uuid, self.mapping.event_source_arn, problem)
 
     def _queue(self) -> tuple[Any, Any]:
         sqs = self._sqs()

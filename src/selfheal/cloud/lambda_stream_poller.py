@@ -29,7 +29,6 @@ from __future__ import annotations
 import copy
 import json
 import logging
-import threading
 import uuid as uuids
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -38,6 +37,7 @@ from typing import Any
 from selfheal.clock import Clock
 
 from .errors import CloudError
+from .lambda_mapping_poller import MappingPoller
 from .lambda_sqs_poller import MAX_EVENT_BYTES, failed_items
 from .protocol import Lambdas
 
@@ -129,11 +129,14 @@ def failure_record(
     return record
 
 
-class StreamPoller:
+class StreamPoller(MappingPoller):
     """The thread that feeds one DynamoDB-stream event source mapping's function; :meth:`stop` ends it.
 
     ``table()`` is moto's table of the stream (None when it is gone), ``send`` delivers an on-failure record.
     """
+
+    thread_prefix = "ddb-poller"
+    retry_wait = _RETRY_WAIT
 
     def __init__(
         self,
@@ -146,61 +149,14 @@ class StreamPoller:
         settle: Callable[[str], bool],
         send: Send,
     ) -> None:
-        self.mapping = mapping
-        self.uuid: str = mapping.uuid
+        super().__init__(mapping, lambdas=lambdas, clock=clock, region=region, settle=settle)
         self._table = table
-        self._lambdas = lambdas
-        self._clock = clock
-        self._region = region
-        self._settle = settle
         self._send = send
-        self._wake = threading.Event()
-        self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name=f"ddb-poller-{self.uuid[:8]}", daemon=True)
-        self.batches = 0
-        self._warned: str | None = None
         shard = self._shard()
         latest = str(mapping.starting_position or "TRIM_HORIZON") == "LATEST"
         self._position = len(shard.items) if latest and shard is not None else 0  # index in the shard
         self._attempts = 0  # failed invocations of the batch at the head of the shard
         self._splits: list[int] = []  # bisected batch sizes still to process, first at the head
-
-    def start(self) -> None:
-        """Start polling (or waiting, while the mapping is disabled)."""
-        self._thread.start()
-
-    def wake(self) -> None:
-        """The mapping changed: take it in after the batch in flight."""
-        self._wake.set()
-
-    def stop(self) -> None:
-        """End the thread after the batch in flight (does not wait)."""
-        self._stopping.set()
-        self._wake.set()
-
-    def join(self, timeout: float) -> None:
-        """Wait up to ``timeout`` real seconds for the thread to end."""
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    # -- the loop -----------------------------------------------------------------------------------------
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()
-            if not self._settle(self.uuid):
-                self._wake.wait()
-                continue
-            try:
-                self._poll()
-            except Exception as exc:  # a table deleted under the mapping, the cloud stopping, …
-                self._warn(f"{type(exc).__name__}: {exc}")
-                self._stopping.wait(_RETRY_WAIT)
-
-    def _warn(self, problem: str) -> None:
-        if problem != self._warned:
-            self._warned = problem
-            log.warning("event source mapping %s (%s): %s", self.uuid, self.mapping.event_source_arn, problem)
 
     def _shard(self) -> Any:
         """moto's shard of the mapping's stream; None while the table or this stream is gone."""
