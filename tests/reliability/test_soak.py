@@ -1,9 +1,10 @@
 """Soak: a fixed request rate through the local HTTP API, then accounting for every request and resource.
 
 The short soak (about 25 s) runs by default; the long one (``-m slow``, five minutes) is left out of a
-plain ``pytest`` and run by ``make test`` (CI). Both check that every request was answered with 200, that the fragile function's
-``Invocations`` metric adds up to the requests sent, that no child process or file descriptor leaked and
-that memory stayed flat after warm-up (a generous bound: this is not a timing or speed test).
+plain ``pytest`` and run by ``make test`` (CI). Both check that every request was answered with 200, that
+the fragile function's ``Invocations`` metric adds up to the requests sent, that no child process or file
+descriptor leaked and that memory stayed flat after warm-up (a generous bound: this is not a timing or
+speed test).
 """
 
 from __future__ import annotations
