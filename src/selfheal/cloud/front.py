@@ -19,6 +19,7 @@ invocation or an event stream holds only its own. The body is streamed to the ap
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import threading
@@ -83,6 +84,10 @@ class _Connection(asyncio.Protocol):
             self._lingering_close(_REFUSED_LINGER)
             return
         self._admitted = True
+        # asyncio sets TCP_NODELAY only on sockets whose proto is IPPROTO_TCP, and create_server's are 0:
+        # without it, a response written in two parts waits for the client's delayed ACK (Nagle).
+        with contextlib.suppress(OSError):
+            transport.get_extra_info("socket").setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         peer = transport.get_extra_info("peername")
         if isinstance(peer, tuple) and len(peer) >= 2:
             self._peer = (str(peer[0]), int(peer[1]))

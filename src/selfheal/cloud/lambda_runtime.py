@@ -1,10 +1,12 @@
 """Lambda execution environments: an ``awslambdaric`` child process serving one function.
 
 :class:`ExecutionEnvironment` starts ``python -m awslambdaric <handler>`` with ``AWS_LAMBDA_RUNTIME_API``
-pointing at the environment's own Runtime API server (:mod:`.lambda_runtime_api`, which answers that child
-only), forwards the child's output lines and runs one invocation at a time. A timed-out or crashed
-invocation kills the environment: the caller replaces it. :class:`EnvironmentSpec` is everything that fixes
-an environment; :class:`RawResult` is what one invocation produced.
+pointing at the environment's own Runtime API server (which answers that child only: the default serves
+every environment on one event loop thread, :mod:`.lambda_runtime_loop`; ``SELFHEAL_RUNTIME_API=threads``
+picks the threaded one of :mod:`.lambda_runtime_api`), forwards the child's output lines and runs one
+invocation at a time. A timed-out or crashed invocation kills the environment: the caller replaces it.
+:class:`EnvironmentSpec` is everything that fixes an environment; :class:`RawResult` is what one invocation
+produced.
 """
 
 from __future__ import annotations
@@ -20,18 +22,16 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from .lambda_runtime_api import (
-    API_PREFIX,
-    MAX_PAYLOAD_BYTES,
-    PendingInvocation,
-    RuntimeApiServer,
-    error_payload,
-)
+from .lambda_runtime_api import API_PREFIX, MAX_PAYLOAD_BYTES, PendingInvocation, error_payload
+from .lambda_runtime_api import RuntimeApiServer as ThreadedRuntimeApiServer
+from .lambda_runtime_loop import LoopRuntimeApiServer
 
 __all__ = [
     "API_PREFIX",
     "MAX_PAYLOAD_BYTES",
+    "RUNTIME_API_VARIABLE",
     "EnvironmentSpec",
     "ExecutionEnvironment",
     "RawResult",
@@ -40,6 +40,30 @@ __all__ = [
 ]
 
 INIT_TIMEOUT_SECONDS = 10.0
+
+#: Which Runtime API server the environments use: ``loop`` (default: every environment's on one event loop
+#: thread) or ``threads`` (a thread per connection, the earlier server).
+RUNTIME_API_VARIABLE = "SELFHEAL_RUNTIME_API"
+_RUNTIME_API_SERVERS: dict[str, type[LoopRuntimeApiServer] | type[ThreadedRuntimeApiServer]] = {
+    "loop": LoopRuntimeApiServer,
+    "threads": ThreadedRuntimeApiServer,
+}
+
+
+def _runtime_api_server() -> type[LoopRuntimeApiServer] | type[ThreadedRuntimeApiServer]:
+    choice = os.environ.get(RUNTIME_API_VARIABLE, "loop").strip().lower() or "loop"
+    if choice not in _RUNTIME_API_SERVERS:
+        raise ValueError(
+            f"{RUNTIME_API_VARIABLE}={choice!r}: expected one of {', '.join(sorted(_RUNTIME_API_SERVERS))}"
+        )
+    return _RUNTIME_API_SERVERS[choice]
+
+
+if TYPE_CHECKING:
+    # Both servers have one interface; the type checker follows the default.
+    RuntimeApiServer = LoopRuntimeApiServer
+else:
+    RuntimeApiServer = _runtime_api_server()
 
 # How Lambda names a signal that ended the runtime: Go's names (Lambda's runtime manager is written in Go),
 # as in "Runtime exited with error: signal: killed" and "... signal: segmentation fault".
@@ -302,7 +326,7 @@ class ExecutionEnvironment:
             return self._finish(request_id, started, *self._dead_result(request_id))
         self._api.submit(pending)
         end = started + timeout
-        while not pending.done.wait(min(0.05, max(0.0, end - time.monotonic()))):
+        while not self._api.wait_done(pending, min(0.05, max(0.0, end - time.monotonic()))):
             if time.monotonic() >= end:
                 self._api.forget(request_id)
                 self.close()

@@ -1,5 +1,9 @@
 """The Lambda Runtime API of one execution environment: a small threaded HTTP server on 127.0.0.1.
 
+This is the server of ``SELFHEAL_RUNTIME_API=threads``; the default serves every environment on one event
+loop (:mod:`.lambda_runtime_loop`). Both share what is defined here: :class:`PendingInvocation`, the peer
+check (:class:`RuntimeApiOwner`), the handling of posted results and the replies.
+
 :class:`RuntimeApiServer` listens on an ephemeral 127.0.0.1 port and implements the Lambda Runtime API
 (``/2018-06-01/runtime/invocation/next``, ``…/{id}/response``, ``…/{id}/error``, ``/runtime/init/error``)
 for the ``awslambdaric`` child of its :class:`~selfheal.cloud.lambda_runtime.ExecutionEnvironment`: it hands
@@ -39,7 +43,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Protocol
 
 import psutil
 
@@ -49,8 +53,13 @@ __all__ = [
     "NEXT_POLL_SECONDS",
     "SHUTDOWN_POLL_SECONDS",
     "PendingInvocation",
+    "RuntimeApiOwner",
     "RuntimeApiServer",
     "error_payload",
+    "http_reply",
+    "invocation_headers",
+    "post_result",
+    "refuse_oversize",
 ]
 
 API_PREFIX = "/2018-06-01/runtime"
@@ -81,40 +90,27 @@ class PendingInvocation:
     error: bool = False
     # The runtime's answer was refused (too large): awslambdaric exits on that, the environment is done for.
     fatal: bool = False
+    # Lambda-Runtime-Client-Context and -Cognito-Identity (JSON), sent only when set.
+    client_context: str | None = None
+    cognito_identity: str | None = None
 
 
-class RuntimeApiServer(ThreadingHTTPServer):
-    """The Runtime API for one environment: hands out one pending invocation at a time, collects results."""
+class RuntimeApiOwner:
+    """The peer check both Runtime API servers share: only the environment's own runtime process is served."""
 
-    daemon_threads = True
-    block_on_close = False
+    server_address: Any
+    address_family: int
 
     def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _RuntimeApiHandler)
-        self._lock = threading.Condition()
-        self._queued: PendingInvocation | None = None
-        self._active: dict[str, PendingInvocation] = {}
-        self.closing = False
-        self.ready = threading.Event()
-        self.init_error: bytes | None = None
         # The one runtime process allowed to connect (None: refuse all) and how many connections were refused.
         self._owner: psutil.Process | None = None
         self.refused_connections = 0
-        # A short poll interval: shutdown() waits for the serve loop to notice, and a configuration
-        # change retires environments while the caller (UpdateFunctionConfiguration) waits.
-        self._thread = threading.Thread(
-            target=self.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), name="lambda-runtime-api", daemon=True
-        )
 
     @property
     def address(self) -> str:
         """``host:port`` for ``AWS_LAMBDA_RUNTIME_API``."""
         host, port = self.server_address[:2]
         return f"{host!s}:{port}"
-
-    def start(self) -> None:
-        """Serve in a background thread."""
-        self._thread.start()
 
     @property
     def owner_pid(self) -> int | None:
@@ -134,15 +130,10 @@ class RuntimeApiServer(ThreadingHTTPServer):
             self._owner = None
             logger.warning("Lambda Runtime API %s has no owner: process %d: %s", self.address, pid, exc)
 
-    def verify_request(self, request: Any, client_address: Any) -> bool:
-        """Serve a connection only if the owner process holds its client end (runs before reading a byte)."""
-        reason = self._refusal(client_address)
-        if reason is None:
-            return True
+    def _count_refusal(self, client_address: Any, reason: str) -> None:
         self.refused_connections += 1
         peer = ":".join(str(part) for part in tuple(client_address)[:2])
         logger.warning("Lambda Runtime API %s refused a connection from %s: %s", self.address, peer, reason)
-        return False
 
     def _refusal(self, client_address: Any) -> str | None:
         """Why the connection from ``client_address`` is refused; None if the owner process made it."""
@@ -167,6 +158,40 @@ class RuntimeApiServer(ThreadingHTTPServer):
         if any(tuple(c.laddr) == peer and tuple(c.raddr) == server for c in connections):
             return None
         return f"not the environment's runtime process (pid {owner.pid})"
+
+
+class RuntimeApiServer(RuntimeApiOwner, ThreadingHTTPServer):
+    """The Runtime API for one environment: hands out one pending invocation at a time, collects results."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self) -> None:
+        RuntimeApiOwner.__init__(self)
+        ThreadingHTTPServer.__init__(self, ("127.0.0.1", 0), _RuntimeApiHandler)
+        self._lock = threading.Condition()
+        self._queued: PendingInvocation | None = None
+        self._active: dict[str, PendingInvocation] = {}
+        self.closing = False
+        self.ready = threading.Event()
+        self.init_error: bytes | None = None
+        # A short poll interval: shutdown() waits for the serve loop to notice, and a configuration
+        # change retires environments while the caller (UpdateFunctionConfiguration) waits.
+        self._thread = threading.Thread(
+            target=self.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), name="lambda-runtime-api", daemon=True
+        )
+
+    def start(self) -> None:
+        """Serve in a background thread."""
+        self._thread.start()
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        """Serve a connection only if the owner process holds its client end (runs before reading a byte)."""
+        reason = self._refusal(client_address)
+        if reason is None:
+            return True
+        self._count_refusal(client_address, reason)
+        return False
 
     def handle_error(self, request: object, client_address: object) -> None:
         """Stay quiet: a killed child drops its connection, which is expected here."""
@@ -193,6 +218,10 @@ class RuntimeApiServer(ThreadingHTTPServer):
             self._queued = pending
             self._active[pending.request_id] = pending
             self._lock.notify_all()
+
+    def wait_done(self, pending: PendingInvocation, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for ``pending``'s result (a server thread records it)."""
+        return pending.done.wait(timeout)
 
     def take_next(self) -> PendingInvocation | None:
         """Block until an invocation is queued (None when closing)."""
@@ -308,14 +337,7 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
         return True
 
     def _reply(self, status: int, body: bytes = b"{}", headers: Mapping[str, str] | None = None) -> None:
-        head = [
-            f"HTTP/1.1 {status:d} {HTTPStatus(status).phrase}",
-            f"Date: {_DATE.now()}",
-            "Content-Type: application/json",
-            f"Content-Length: {len(body)}",
-            *(f"{name}: {value}" for name, value in (headers or {}).items()),
-        ]
-        self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body)
+        self.wfile.write(http_reply(status, body, headers))
 
     def handle_expect_100(self) -> bool:
         """Refuse an oversize or malformed body before the client sends it."""
@@ -335,18 +357,7 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
         length = int(raw)
         if length <= MAX_PAYLOAD_BYTES:
             return length
-        parts = self.path.removeprefix(API_PREFIX).strip("/").split("/")
-        if len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):
-            # As on AWS: the invocation fails, and the runtime is told 413.
-            message = (
-                f"Response payload size ({length} bytes) exceeded maximum allowed payload size "
-                f"({MAX_PAYLOAD_BYTES} bytes)."
-            )
-            error = error_payload("Function.ResponseSizeTooLarge", message)
-            self.server.complete(parts[1], error, error=True, fatal=True)
-        elif parts == ["init", "error"]:
-            message = f"Init error report of {length} bytes exceeded {MAX_PAYLOAD_BYTES} bytes."
-            self.server.fail_init(error_payload("Runtime.InitError", message))
+        refuse_oversize(self.server, self.path, length)
         self._refuse(
             HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
             "RequestEntityTooLarge",
@@ -374,35 +385,84 @@ class _RuntimeApiHandler(BaseHTTPRequestHandler):
             self.close_connection = True
             self._reply(HTTPStatus.GONE, b'{"errorType":"EnvironmentClosing"}')
             return
-        self._reply(
-            HTTPStatus.OK,
-            pending.payload,
-            {
-                "Lambda-Runtime-Aws-Request-Id": pending.request_id,
-                "Lambda-Runtime-Deadline-Ms": str(pending.deadline_ms),
-                "Lambda-Runtime-Invoked-Function-Arn": pending.function_arn,
-                "Lambda-Runtime-Trace-Id": f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};Sampled=0",
-            },
-        )
+        self._reply(HTTPStatus.OK, pending.payload, invocation_headers(pending))
 
     def do_POST(self) -> None:
         body = self._body()
         if body is None:
             return
-        parts = self.path.removeprefix(API_PREFIX).strip("/").split("/")
-        if parts == ["init", "error"]:
-            self.server.fail_init(body)
-            self._reply(HTTPStatus.ACCEPTED, b'{"status":"OK"}')
-            return
-        if len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):
-            if self.server.complete(parts[1], body, error=parts[2] == "error"):
-                self._reply(HTTPStatus.ACCEPTED, b'{"status":"OK"}')
-            else:
-                self._reply(HTTPStatus.BAD_REQUEST, b'{"errorType":"InvalidRequestID"}')
-            return
-        self._reply(HTTPStatus.NOT_FOUND, b'{"errorType":"InvalidRequest"}')
+        self._reply(*post_result(self.server, self.path, body))
 
 
 def error_payload(error_type: str, message: str) -> bytes:
     """A Lambda error body: ``{"errorType": …, "errorMessage": …}``."""
     return json.dumps({"errorType": error_type, "errorMessage": message}).encode()
+
+
+class ResultSink(Protocol):
+    """What a Runtime API server does with a runtime's posted results."""
+
+    def complete(self, request_id: str, body: bytes, error: bool, *, fatal: bool = False) -> bool: ...
+
+    def fail_init(self, body: bytes) -> None: ...
+
+
+def _result_path(path: str) -> list[str]:
+    return path.removeprefix(API_PREFIX).strip("/").split("/")
+
+
+def refuse_oversize(sink: ResultSink, path: str, length: int) -> None:
+    """A body of ``length`` (above 6 MB) posted to ``path``: fail what it answered, as AWS does."""
+    parts = _result_path(path)
+    if len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):
+        # As on AWS: the invocation fails, and the runtime is told 413.
+        message = (
+            f"Response payload size ({length} bytes) exceeded maximum allowed payload size "
+            f"({MAX_PAYLOAD_BYTES} bytes)."
+        )
+        sink.complete(
+            parts[1], error_payload("Function.ResponseSizeTooLarge", message), error=True, fatal=True
+        )
+    elif parts == ["init", "error"]:
+        message = f"Init error report of {length} bytes exceeded {MAX_PAYLOAD_BYTES} bytes."
+        sink.fail_init(error_payload("Runtime.InitError", message))
+
+
+def post_result(sink: ResultSink, path: str, body: bytes) -> tuple[int, bytes]:
+    """Record a POST to the Runtime API (an init error, a response, an error): the reply's status and body."""
+    parts = _result_path(path)
+    if parts == ["init", "error"]:
+        sink.fail_init(body)
+        return HTTPStatus.ACCEPTED, b'{"status":"OK"}'
+    if len(parts) == 3 and parts[0] == "invocation" and parts[2] in ("response", "error"):
+        if sink.complete(parts[1], body, error=parts[2] == "error"):
+            return HTTPStatus.ACCEPTED, b'{"status":"OK"}'
+        return HTTPStatus.BAD_REQUEST, b'{"errorType":"InvalidRequestID"}'
+    return HTTPStatus.NOT_FOUND, b'{"errorType":"InvalidRequest"}'
+
+
+def invocation_headers(pending: PendingInvocation) -> dict[str, str]:
+    """The headers of /next's answer that awslambdaric reads (the context of the handler)."""
+    headers = {
+        "Lambda-Runtime-Aws-Request-Id": pending.request_id,
+        "Lambda-Runtime-Deadline-Ms": str(pending.deadline_ms),
+        "Lambda-Runtime-Invoked-Function-Arn": pending.function_arn,
+        "Lambda-Runtime-Trace-Id": f"Root=1-{int(time.time()):08x}-{os.urandom(12).hex()};Sampled=0",
+    }
+    if pending.client_context is not None:
+        headers["Lambda-Runtime-Client-Context"] = pending.client_context
+    if pending.cognito_identity is not None:
+        headers["Lambda-Runtime-Cognito-Identity"] = pending.cognito_identity
+    return headers
+
+
+def http_reply(status: int, body: bytes = b"{}", headers: Mapping[str, str] | None = None) -> bytes:
+    """A whole HTTP/1.1 reply with a JSON body, to be written in one ``send``."""
+    head = [
+        f"HTTP/1.1 {status:d} {HTTPStatus(status).phrase}",
+        f"Date: {_DATE.now()}",
+        "Content-Type: application/json",
+        f"Content-Length: {len(body)}",
+        *(f"{name}: {value}" for name, value in (headers or {}).items()),
+    ]
+    return ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + body
