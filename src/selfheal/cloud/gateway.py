@@ -5,7 +5,8 @@ request whose ``Origin`` an HTTP API's own CORS configuration allows is answered
 would (a wildcard there covers loopback pages only). Mounted apps (the HTTP API data plane under
 ``/_api/``, public like API Gateway's) are served next. Everything else is an AWS
 API call for moto: moto's own endpoints are closed, the body is read within the operation's limit and the
-caller authenticated (:mod:`authentication`) before moto sees the request.
+caller authenticated (:mod:`authentication`) before moto sees the request. A :data:`Shortcut` (e.g. Lambda
+``Invoke``, :mod:`lambda_invoke_api`) may answer an admitted request itself, after those same checks.
 """
 
 from __future__ import annotations
@@ -21,11 +22,22 @@ from .refusal import Refusal, render
 from .request_guard import BrowserPolicy, body_limit, closed_path, host_is_loopback
 from .serving import BodyTooLarge, read_bounded_body
 
-__all__ = ["CALLER_KEY", "RAW_BODY_KEY", "Gateway", "StartResponse", "WSGIApplication", "WSGIEnvironment"]
+__all__ = [
+    "CALLER_KEY",
+    "RAW_BODY_KEY",
+    "Gateway",
+    "Shortcut",
+    "StartResponse",
+    "WSGIApplication",
+    "WSGIEnvironment",
+]
 
 WSGIEnvironment = dict[str, Any]
 StartResponse = Callable[..., Any]
 WSGIApplication = Callable[[WSGIEnvironment, StartResponse], Iterable[bytes]]
+#: Serves an admitted AWS API request itself (its answer), or returns None, without calling
+#: ``start_response``, to leave it to moto.
+Shortcut = Callable[[WSGIEnvironment, StartResponse], Iterable[bytes] | None]
 
 #: The request body as received (werkzeug consumes form bodies; IAM enforcement needs them to check SigV4).
 RAW_BODY_KEY = "selfheal.raw_body"
@@ -72,6 +84,8 @@ class Gateway:
         self.authenticator = authenticator
         self.browsers = BrowserPolicy(allow_origins, own_ports)
         self.refused = 0
+        #: Tried in order on every admitted AWS API request before moto (see :data:`Shortcut`).
+        self.shortcuts: list[Shortcut] = []
 
     def mount(self, prefix: str, app: WSGIApplication) -> None:
         """Serve every path starting with ``prefix`` (which must start and end with ``/``) by ``app``."""
@@ -127,6 +141,10 @@ class Gateway:
         except Refusal as refusal:
             self.refused += 1
             return render(environ, refusal, reply)
+        for shortcut in self.shortcuts:
+            answer = shortcut(environ, reply)
+            if answer is not None:
+                return answer
         return app(environ, reply)
 
     def _admit(self, environ: WSGIEnvironment, path: str) -> None:

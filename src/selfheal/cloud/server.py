@@ -17,6 +17,7 @@ from .front import AsyncWSGIServer
 from .gateway import Gateway, WSGIApplication
 from .iam_enforcement import IamEnforcement
 from .lambda_invoke import Invoker
+from .lambda_invoke_api import InvokeApi
 from .lambda_logs import LogShipper
 from .lambda_service import LambdaService
 from .metrics import MetricsPublisher
@@ -122,6 +123,9 @@ class LocalCloud:
             allow_origins=self.allow_origins,
             own_ports=self._own_ports,
         )
+        #: Lambda Invoke by the operator key, answered without moto's request machinery (issue #13).
+        self.invoke_api = InvokeApi(lambda: self._lambdas, self.backend, self.clock.now, region)
+        self._gateway.shortcuts.append(self.invoke_api)
 
     def _own_ports(self) -> tuple[int, ...]:
         return (self._server.server_port,) if self._server is not None else ()
