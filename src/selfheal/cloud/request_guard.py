@@ -17,6 +17,7 @@ preflight) and, through DNS rebinding, from pages whose host name resolves to 12
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -73,7 +74,12 @@ def host_is_loopback(host: str) -> bool:
         name, _, port = host.partition(":")
         if port and not port.isdigit():
             return False
-    name = name.rstrip(".")
+    return _name_is_loopback(name.rstrip("."))
+
+
+@functools.lru_cache(maxsize=64)
+def _name_is_loopback(name: str) -> bool:
+    # Cached: every request asks, and ipaddress's parse costs more than the rest of the Host check.
     if name == "localhost" or name.endswith(".localhost"):
         return True
     try:

@@ -6,13 +6,17 @@ signature with the secret it holds for the access key and compares in constant t
 ``SigV4Auth`` does the canonical form; :class:`_Verifier` only makes it use exactly the headers the client
 signed, and the body's hash is checked against ``X-Amz-Content-SHA256`` when the client sends one (botocore
 trusts that header when signing, so a verifier that did too would accept a replayed signature on another
-body). The path is canonicalised as the client did: URI-encoded once more for every service but S3, whose
-signers use the path exactly as sent (AWS: "Each path segment must be URI-encoded twice (except for Amazon
-S3 which only gets URI-encoded once)"), so S3 keys with spaces, ``+``, ``=`` or non-ASCII letters verify.
+body). The signing key (four HMACs of the secret, date, region and service) depends on nothing else, so it
+is kept per secret, day, region and service, as AWS's SDKs keep it (aws-sdk-go-v2's ``derivedKeyCache``,
+``@smithy/signature-v4``'s ``signingKeyCache``). The path is canonicalised as the client did: URI-encoded
+once more for every service but S3, whose signers use the path exactly as sent (AWS: "Each path segment
+must be URI-encoded twice (except for Amazon S3 which only gets URI-encoded once)"), so S3 keys with
+spaces, ``+``, ``=`` or non-ASCII letters verify.
 """
 
 from __future__ import annotations
 
+import calendar
 import functools
 import hashlib
 import hmac
@@ -27,6 +31,7 @@ __all__ = ["MAX_SKEW_SECONDS", "SignedRequest", "parse_authorization", "signatur
 #: How far a request's X-Amz-Date may be from the server's clock (AWS: 15 minutes).
 MAX_SKEW_SECONDS = 15 * 60
 
+_AMZ_DATE = re.compile(r"(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z")
 _AUTHORIZATION = re.compile(
     r"^AWS4-HMAC-SHA256\s+"
     r"Credential=(?P<key>[^/,\s]+)/(?P<date>\d{8})/(?P<region>[^/,\s]+)/(?P<service>[^/,\s]+)/aws4_request\s*,\s*"
@@ -67,8 +72,13 @@ def parse_authorization(header: str) -> SignedRequest | None:
 
 def skew_problem(amz_date: str, now: float) -> str | None:
     """AWS's message when ``amz_date`` (``YYYYMMDDTHHMMSSZ``) is malformed or over 15 minutes off ``now``."""
+    match = _AMZ_DATE.fullmatch(amz_date)
     try:
-        stamp = datetime.strptime(amz_date, "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC).timestamp()
+        if match is None:
+            raise ValueError(amz_date)
+        # datetime checks the calendar (no 31 February); timegm is the fast way to seconds since the epoch.
+        year, month, day, hour, minute, second = (int(part) for part in match.groups())
+        stamp = float(calendar.timegm(datetime(year, month, day, hour, minute, second).timetuple()))
     except ValueError:
         return f"Date must be in ISO-8601 'basic format'. Got '{amz_date}'."
 
@@ -146,4 +156,22 @@ def _verifier_class(s3: bool) -> type:
                 chosen[name.lower()] = value
             return chosen
 
+        def signature(self, string_to_sign: str, request: Any) -> str:
+            key = _signing_key(
+                self.credentials.secret_key,
+                request.context["timestamp"][0:8],
+                self._region_name,
+                self._service_name,
+            )
+            return hmac.new(key, string_to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+
     return _Verifier
+
+
+@functools.lru_cache(maxsize=256)
+def _signing_key(secret_access_key: str, date: str, region: str, service: str) -> bytes:
+    """SigV4's signing key: HMAC-SHA256 chained over the date, region, service and ``aws4_request``."""
+    key = f"AWS4{secret_access_key}".encode()
+    for part in (date, region, service, "aws4_request"):
+        key = hmac.new(key, part.encode("utf-8"), hashlib.sha256).digest()
+    return key
