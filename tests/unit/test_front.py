@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from selfheal.cloud import LocalCloud
+from selfheal.cloud import LocalCloud, front
 from selfheal.cloud.front import AsyncWSGIServer
 from selfheal.cloud.serving import BodyTooLarge, read_bounded_body
 
@@ -101,6 +101,99 @@ def test_a_connection_carries_several_requests(serve: Callable[..., AsyncWSGISer
     connection.close()
     assert len(ports) == 1
     assert server.active_connections <= 1
+
+
+def _kept_alive(server: AsyncWSGIServer) -> http.client.HTTPConnection:
+    """A client connection that has carried one whole exchange and stays open, idle."""
+    connection = http.client.HTTPConnection(HOST, server.server_port, timeout=3)
+    connection.request("GET", "/peer", headers={"Host": f"{HOST}:{server.server_port}"})
+    response = connection.getresponse()
+    assert response.status == 200
+    response.read()
+    return connection
+
+
+def test_at_the_cap_the_longest_idle_kept_alive_connection_makes_room(
+    serve: Callable[..., AsyncWSGIServer],
+) -> None:
+    """A client that leaves its connections idle (boto3 when a response body is not read to its end) must
+    not lock others out: at the cap, the oldest idle kept-alive connection is closed and the new one served;
+    the others stay open."""
+    server = serve(max_connections=2)
+    oldest = _kept_alive(server)
+    time.sleep(0.05)
+    newer = _kept_alive(server)
+    assert server.active_connections == 2
+    third = _kept_alive(server)  # served, not 503
+    assert server.evicted_connections == 1 and server.rejected_connections == 0
+    assert oldest.sock is not None and oldest.sock.recv(1) == b""  # closed by the server
+    newer.request("GET", "/peer", headers={"Host": f"{HOST}:{server.server_port}"})
+    assert newer.getresponse().status == 200  # still open
+    for connection in (oldest, newer, third):
+        connection.close()
+
+
+def test_a_connection_in_the_middle_of_a_request_is_never_evicted(
+    serve: Callable[..., AsyncWSGIServer],
+) -> None:
+    """Only connections between exchanges make room: one sending its head keeps its place, and with no idle
+    connection a new one is refused 503 as before."""
+    server = serve(max_connections=1, header_timeout=5.0)
+    with socket.create_connection((HOST, server.server_port), timeout=3) as busy:
+        busy.sendall(b"GET /peer HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # the head is not finished
+        deadline = time.monotonic() + 2
+        while server.active_connections < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        answer = exchange(server.server_port, b"GET /peer HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+        assert server.evicted_connections == 0 and server.rejected_connections == 1
+        busy.sendall(b"\r\n")
+        assert busy.recv(65536).startswith(b"HTTP/1.1 200 OK\r\n")
+
+
+class _SlowToClose:
+    """A response body whose ``close`` takes a moment: the client has its response before the server's
+    exchange is over."""
+
+    def __init__(self) -> None:
+        self.closed = threading.Event()
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield b"ok"
+
+    def close(self) -> None:
+        time.sleep(0.2)
+        self.closed.set()
+
+
+def test_a_client_that_closed_first_is_let_go_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A client that reads its response and closes while the server still finishes the exchange (boto3
+    dropping an unread Invoke payload does so) frees its place at once, not after a linger: before,
+    every such connection lingered and a few hundred calls filled the cap."""
+    monkeypatch.setattr(front._Connection._lingering_close, "__defaults__", (30.0,))
+    bodies: list[_SlowToClose] = []
+
+    def slow_app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        start_response("200 OK", [("Content-Length", "2")])
+        bodies.append(_SlowToClose())
+        return bodies[-1]
+
+    server = AsyncWSGIServer(HOST, 0, slow_app, idle_timeout=60.0)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        with socket.create_connection((HOST, server.server_port), timeout=5) as sock:
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+            assert sock.recv(65536).endswith(b"\r\n\r\nok")
+        assert bodies and bodies[0].closed.wait(5)
+        deadline = time.monotonic() + 10
+        while server.active_connections and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert server.active_connections == 0
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
 
 
 def test_open_connections_hold_no_thread(serve: Callable[..., AsyncWSGIServer]) -> None:

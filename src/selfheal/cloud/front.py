@@ -1,9 +1,11 @@
 """An asyncio HTTP/1.1 front for the local cloud's WSGI application: keep-alive, no thread per connection.
 
 :class:`AsyncWSGIServer` has the interface and bounds of ``serving.BoundedWSGIServer`` (loopback only; at
-most ``max_connections``, one more answered ``503`` with ``Retry-After: 1`` at once; ``idle_timeout`` for a
-client that sends nothing, ``header_timeout`` for the whole head, ``body_timeout`` for the whole body; a
-write blocked ``idle_timeout`` by a client that does not read ends the connection),
+most ``max_connections`` — at the cap, the longest-idle kept-alive connection is closed to admit a new
+one, and only when none is idle is the new one answered ``503`` with ``Retry-After: 1`` at once;
+``idle_timeout`` for a client that sends nothing, ``header_timeout`` for the whole head,
+``body_timeout`` for the whole body; a write blocked ``idle_timeout`` by a client that does not read
+ends the connection),
 but one event loop thread owns every connection, and connections stay open between requests (closed after
 ``idle_timeout`` of silence). Heads and bodies are parsed by httptools (llhttp, the parser of Node and
 uvicorn). uvicorn itself is not used: it has no head or body deadline (slowloris), caps requests rather
@@ -74,6 +76,9 @@ class _Connection(asyncio.Protocol):
         self._writable = threading.Event()
         self._writable.set()
         self._peer: tuple[str, int] = ("127.0.0.1", 0)
+        # Loop time since when the connection waits for its next request after a complete exchange; None
+        # while it carries one (or has carried none: a silent new connection is not evicted, it times out).
+        self.idle_since: float | None = None
 
     # asyncio's callbacks
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -142,6 +147,7 @@ class _Connection(asyncio.Protocol):
 
     # httptools' callbacks
     def on_message_begin(self) -> None:
+        self.idle_since = None
         self._url, self._headers, self._head_size = b"", [], 0
         self._phase_end = self._loop.time() + self._server.header_timeout
 
@@ -275,13 +281,19 @@ class _Connection(asyncio.Protocol):
         self._resume("body")  # a body the application left unread holds nothing up any more
         if self._closed:
             return
-        if not keep_alive or self._eof:
+        if self._eof:
+            # The client has closed its side: nothing is left to drain, so no lingering (that would hold
+            # the connection's place for seconds after each client that closes as soon as it has read).
+            self._close()
+            return
+        if not keep_alive:
             self._lingering_close()
             return
         if self._queue:
             self._start_next()
         elif self._parsing is None:
             self._arm(self._server.idle_timeout)
+            self.idle_since = self._loop.time()
 
     # Flow control and timers
     def _body_drained(self) -> None:
@@ -359,6 +371,18 @@ class _Connection(asyncio.Protocol):
         """Close the connection now (on shutdown)."""
         self._close()
 
+    @property
+    def evictable(self) -> bool:
+        """Whether closing now loses nothing: between exchanges, or only lingering after its last one."""
+        return self.idle_since is not None or (self._discarding and self._admitted)
+
+    def evict(self) -> None:
+        """Close this idle kept-alive connection to make room for a new one (from the loop); the server
+        has already stopped counting it."""
+        self._admitted = False
+        self.idle_since = None
+        self._close()
+
     def _close(self) -> None:
         self._disarm()
         self._closed = True
@@ -392,6 +416,7 @@ class AsyncWSGIServer(ConnectionLimits):
     ) -> None:
         ConnectionLimits.__init__(self, host, max_connections, idle_timeout, header_timeout, body_timeout)
         self.app = app
+        self.evicted_connections = 0  # idle kept-alive connections closed to admit a new one
         self._connections: set[_Connection] = set()
         self._lock = threading.Lock()
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -414,13 +439,30 @@ class AsyncWSGIServer(ConnectionLimits):
             return len(self._connections)
 
     def admit(self, connection: _Connection) -> bool:
-        """Take one more connection if under the cap, else count a rejection (from the loop)."""
+        """Take one more connection if under the cap, else close the longest-idle kept-alive one to make
+        room (HTTP lets a server close an idle persistent connection; nginx does so when out of
+        connections), else count a rejection (from the loop).
+
+        A client that does not read a response body to its end (boto3's ``Invoke`` ``Payload``, say) leaves
+        its connection idle until its garbage collector closes it: without eviction such a client would
+        use up the cap within a few hundred calls, where the werkzeug front closed every connection.
+        """
         with self._lock:
-            if len(self._connections) < self.max_connections:
-                self._connections.add(connection)
-                return True
-            self.rejected_connections += 1
-            return False
+            if len(self._connections) >= self.max_connections:
+                idle = [c for c in self._connections if c.evictable]
+                if not idle:
+                    self.rejected_connections += 1
+                    return False
+                # Lingering ones first (their exchange is over), then the longest idle.
+                oldest = min(idle, key=lambda c: c.idle_since if c.idle_since is not None else -1.0)
+                self._connections.discard(oldest)
+                self.evicted_connections += 1
+            else:
+                oldest = None
+            self._connections.add(connection)
+        if oldest is not None:
+            oldest.evict()
+        return True
 
     def release(self, connection: _Connection) -> None:
         """An admitted connection has closed."""
