@@ -277,14 +277,18 @@ class ExecutionEnvironment:
     def alive(self) -> bool:
         """Whether the child process is still running."""
         process = self._process
-        if process is None or process.poll() is not None:
+        if process is None:
             return False
-        # poll() also answers None while another thread (the output reader) is inside waitpid, so a killed
-        # child could pass for alive and be handed an invocation: ask the kernel whether it is a zombie,
-        # through its pidfd (a syscall) or else /proc (a file read, 20 times dearer).
+        # The pidfd answers alone, in one syscall (readable once the child exited, reaped or not): this runs
+        # three times per invocation. close() unsets the watch before it closes the pidfd.
         watch = self._exit_watch
         if watch is not None:
             return not watch.poll(0)
+        if process.poll() is not None:
+            return False
+        # poll() also answers None while another thread (the output reader) is inside waitpid, so a killed
+        # child could pass for alive and be handed an invocation: ask the kernel whether it is a zombie
+        # through /proc (a file read, 20 times dearer than a pidfd).
         try:
             with open(f"/proc/{process.pid}/stat", "rb") as stat:
                 return stat.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")

@@ -14,6 +14,7 @@ environment closes meanwhile, the socket is only shut down (the driving thread c
 from __future__ import annotations
 
 import contextlib
+import select
 import socket
 import time
 
@@ -29,7 +30,14 @@ class DirectConnection:
     """A verified runtime connection, its unread bytes, and whether its runtime waits on ``/next``."""
 
     def __init__(self, sock: socket.socket, reader: RequestReader, *, close_after: bool) -> None:
+        # Non-blocking, and waited on with poll only when a read or write cannot proceed: a socket timeout
+        # would cost a mode-setting syscall per settimeout plus a poll before every send and recv.
+        sock.setblocking(False)
         self.sock = sock
+        self._readable = select.poll()
+        self._readable.register(sock, select.POLLIN)
+        self._writable = select.poll()
+        self._writable.register(sock, select.POLLOUT)
         self.reader = reader
         # The runtime's /next waits for an answer; close the connection after that answer.
         self.next_waiting = True
@@ -56,9 +64,10 @@ class DirectConnection:
         if not usable or served:
             return usable
         try:
-            self.sock.settimeout(max(timeout, 0.001))
+            if not self._readable.poll(max(1, int(timeout * 1000))):
+                return True
             data = self.sock.recv(65536)
-        except TimeoutError:
+        except BlockingIOError:
             return True
         except OSError:
             return False
@@ -92,9 +101,17 @@ class DirectConnection:
         self._send(data)
 
     def _send(self, data: bytes) -> bool:
+        """Write all of ``data``, waiting for room until the invocation's deadline (at least a moment)."""
+        view = memoryview(data)
+        limit = max(self.deadline, time.monotonic() + _MIN_SEND_SECONDS)
         try:
-            self.sock.settimeout(max(self.deadline - time.monotonic(), _MIN_SEND_SECONDS))
-            self.sock.sendall(data)
+            while view:
+                try:
+                    view = view[self.sock.send(view) :]
+                except BlockingIOError:
+                    left = limit - time.monotonic()
+                    if left <= 0 or not self._writable.poll(max(1, int(left * 1000))):
+                        return False
         except OSError:
             return False
         return True

@@ -122,6 +122,30 @@ class FunctionTotals:
     concurrent_executions: int = 0
 
 
+class _Totals:
+    """The running :class:`FunctionTotals` of one function, updated in place (one per record is dearer)."""
+
+    __slots__ = (
+        "concurrent_executions",
+        "duration_ms_max",
+        "duration_ms_sum",
+        "errors",
+        "invocations",
+        "throttles",
+    )
+
+    def __init__(self) -> None:
+        self.invocations = 0
+        self.errors = 0
+        self.throttles = 0
+        self.duration_ms_sum = 0.0
+        self.duration_ms_max = 0.0
+        self.concurrent_executions = 0
+
+    def frozen(self) -> FunctionTotals:
+        return FunctionTotals(**{name: getattr(self, name) for name in self.__slots__})
+
+
 class _Series:
     """What happened under one dimension set of one function since the last flush."""
 
@@ -293,7 +317,7 @@ class MetricsPublisher(PeriodicFlusher):
         self._bucket = bucket_seconds if bucket_seconds is not None else (1.0 if clock.scale <= 5 else 5.0)
         self._lock = threading.Lock()
         self._windows: dict[tuple[str | None, str, float], _Window] = {}
-        self._totals: dict[str, FunctionTotals] = {}
+        self._totals: dict[str, _Totals] = {}
         self._concurrency: dict[tuple[str | None, str], int] = {}
         self._api_windows: dict[tuple[str | None, str, str], ApiWindow] = {}
         self.flushes = 0
@@ -308,12 +332,11 @@ class MetricsPublisher(PeriodicFlusher):
             window.max_concurrency = self._concurrency.get((region, function_name), 0)
         return window
 
-    def _add(self, function_name: str, **changes: Any) -> None:
-        current = self._totals.get(function_name, FunctionTotals())
-        values = {name: getattr(current, name) for name in FunctionTotals.__dataclass_fields__}
-        for name, change in changes.items():
-            values[name] = change(values[name])
-        self._totals[function_name] = FunctionTotals(**values)
+    def _running_totals(self, function_name: str) -> _Totals:
+        totals = self._totals.get(function_name)
+        if totals is None:
+            totals = self._totals[function_name] = _Totals()
+        return totals
 
     def record_invocation(
         self,
@@ -336,13 +359,11 @@ class MetricsPublisher(PeriodicFlusher):
                 series.invocations += 1
                 series.errors += int(error)
                 series.durations.append(float(duration_ms))
-            self._add(
-                function_name,
-                invocations=lambda n: n + 1,
-                errors=lambda n: n + int(error),
-                duration_ms_sum=lambda s: s + duration_ms,
-                duration_ms_max=lambda m: max(m, duration_ms),
-            )
+            totals = self._running_totals(function_name)
+            totals.invocations += 1
+            totals.errors += int(error)
+            totals.duration_ms_sum += duration_ms
+            totals.duration_ms_max = max(totals.duration_ms_max, duration_ms)
 
     def record_throttle(
         self,
@@ -358,7 +379,7 @@ class MetricsPublisher(PeriodicFlusher):
             window = self._window(function_name, region)
             for series in window.counted(dimension_sets(function_name, resource, executed_version)):
                 series.throttles += 1
-            self._add(function_name, throttles=lambda n: n + 1)
+            self._running_totals(function_name).throttles += 1
 
     def record_concurrency(self, function_name: str, concurrent: int, *, region: str | None = None) -> None:
         """Note the function's current number of running invocations."""
@@ -366,7 +387,7 @@ class MetricsPublisher(PeriodicFlusher):
             self._concurrency[(region, function_name)] = concurrent
             window = self._window(function_name, region)
             window.max_concurrency = max(window.max_concurrency, concurrent)
-            self._add(function_name, concurrent_executions=lambda _: concurrent)
+            self._running_totals(function_name).concurrent_executions = concurrent
 
     def record_api_request(
         self,
@@ -412,7 +433,7 @@ class MetricsPublisher(PeriodicFlusher):
     def snapshot(self) -> dict[str, FunctionTotals]:
         """Return cumulative totals per function name."""
         with self._lock:
-            return dict(self._totals)
+            return {name: totals.frozen() for name, totals in self._totals.items()}
 
 
 def put_api_windows(
