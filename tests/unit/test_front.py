@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from selfheal.cloud import LocalCloud, front
+from selfheal.cloud import LocalCloud, front_connection
 from selfheal.cloud.front import AsyncWSGIServer
 from selfheal.cloud.serving import BodyTooLarge, read_bounded_body
 
@@ -170,7 +170,7 @@ def test_a_client_that_closed_first_is_let_go_at_once(monkeypatch: pytest.Monkey
     """A client that reads its response and closes while the server still finishes the exchange (boto3
     dropping an unread Invoke payload does so) frees its place at once, not after a linger: before,
     every such connection lingered and a few hundred calls filled the cap."""
-    monkeypatch.setattr(front._Connection._lingering_close, "__defaults__", (30.0,))
+    monkeypatch.setattr(front_connection.Connection._lingering_close, "__defaults__", (30.0,))
     bodies: list[_SlowToClose] = []
 
     def slow_app(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
