@@ -52,6 +52,7 @@ __all__ = [
     "MAX_PAYLOAD_BYTES",
     "NEXT_POLL_SECONDS",
     "SHUTDOWN_POLL_SECONDS",
+    "InvocationBook",
     "PendingInvocation",
     "RuntimeApiOwner",
     "RuntimeApiServer",
@@ -160,77 +161,18 @@ class RuntimeApiOwner:
         return f"not the environment's runtime process (pid {owner.pid})"
 
 
-class RuntimeApiServer(RuntimeApiOwner, ThreadingHTTPServer):
-    """The Runtime API for one environment: hands out one pending invocation at a time, collects results."""
+class InvocationBook:
+    """What both Runtime API servers keep of an environment's invocations: the one queued for ``/next``,
+    those awaiting a result, the initialisation error; ``lock`` guards them (a Condition where ``/next``
+    waits on it)."""
 
-    daemon_threads = True
-    block_on_close = False
-
-    def __init__(self) -> None:
-        RuntimeApiOwner.__init__(self)
-        ThreadingHTTPServer.__init__(self, ("127.0.0.1", 0), _RuntimeApiHandler)
-        self._lock = threading.Condition()
+    def __init__(self, lock: threading.Lock | threading.Condition) -> None:
+        self._lock = lock
         self._queued: PendingInvocation | None = None
         self._active: dict[str, PendingInvocation] = {}
         self.closing = False
         self.ready = threading.Event()
         self.init_error: bytes | None = None
-        # A short poll interval: shutdown() waits for the serve loop to notice, and a configuration
-        # change retires environments while the caller (UpdateFunctionConfiguration) waits.
-        self._thread = threading.Thread(
-            target=self.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), name="lambda-runtime-api", daemon=True
-        )
-
-    def start(self) -> None:
-        """Serve in a background thread."""
-        self._thread.start()
-
-    def verify_request(self, request: Any, client_address: Any) -> bool:
-        """Serve a connection only if the owner process holds its client end (runs before reading a byte)."""
-        reason = self._refusal(client_address)
-        if reason is None:
-            return True
-        self._count_refusal(client_address, reason)
-        return False
-
-    def handle_error(self, request: object, client_address: object) -> None:
-        """Stay quiet: a killed child drops its connection, which is expected here."""
-
-    def close(self) -> None:
-        """Stop serving and wake every waiter."""
-        with self._lock:
-            self.closing = True
-            for pending in self._active.values():
-                pending.done.set()
-            self._lock.notify_all()
-        # shutdown() waits for serve_forever to end: forever, if it never ran (an environment given up
-        # before its start).
-        started = self._thread.ident is not None
-        if started:
-            self.shutdown()
-        self.server_close()
-        if started:
-            self._thread.join(timeout=5)
-
-    def submit(self, pending: PendingInvocation) -> None:
-        """Make ``pending`` the next invocation /next returns."""
-        with self._lock:
-            self._queued = pending
-            self._active[pending.request_id] = pending
-            self._lock.notify_all()
-
-    def wait_done(self, pending: PendingInvocation, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for ``pending``'s result (a server thread records it)."""
-        return pending.done.wait(timeout)
-
-    def take_next(self) -> PendingInvocation | None:
-        """Block until an invocation is queued (None when closing)."""
-        self.ready.set()
-        with self._lock:
-            while self._queued is None and not self.closing:
-                self._lock.wait(NEXT_POLL_SECONDS)
-            pending, self._queued = self._queued, None
-            return None if self.closing else pending
 
     def complete(self, request_id: str, body: bytes, error: bool, *, fatal: bool = False) -> bool:
         """Record the result of ``request_id`` (``fatal``: the environment must go); False if unknown."""
@@ -259,6 +201,75 @@ class RuntimeApiServer(RuntimeApiOwner, ThreadingHTTPServer):
         for pending in active:
             pending.response, pending.error = body, True
             pending.done.set()
+
+
+class RuntimeApiServer(RuntimeApiOwner, InvocationBook, ThreadingHTTPServer):
+    """The Runtime API for one environment: hands out one pending invocation at a time, collects results."""
+
+    daemon_threads = True
+    block_on_close = False
+
+    def __init__(self) -> None:
+        RuntimeApiOwner.__init__(self)
+        ThreadingHTTPServer.__init__(self, ("127.0.0.1", 0), _RuntimeApiHandler)
+        self._condition = threading.Condition()
+        InvocationBook.__init__(self, self._condition)
+        # A short poll interval: shutdown() waits for the serve loop to notice, and a configuration
+        # change retires environments while the caller (UpdateFunctionConfiguration) waits.
+        self._thread = threading.Thread(
+            target=self.serve_forever, args=(SHUTDOWN_POLL_SECONDS,), name="lambda-runtime-api", daemon=True
+        )
+
+    def start(self) -> None:
+        """Serve in a background thread."""
+        self._thread.start()
+
+    def verify_request(self, request: Any, client_address: Any) -> bool:
+        """Serve a connection only if the owner process holds its client end (runs before reading a byte)."""
+        reason = self._refusal(client_address)
+        if reason is None:
+            return True
+        self._count_refusal(client_address, reason)
+        return False
+
+    def handle_error(self, request: object, client_address: object) -> None:
+        """Stay quiet: a killed child drops its connection, which is expected here."""
+
+    def close(self) -> None:
+        """Stop serving and wake every waiter."""
+        with self._lock:
+            self.closing = True
+            for pending in self._active.values():
+                pending.done.set()
+            self._condition.notify_all()
+        # shutdown() waits for serve_forever to end: forever, if it never ran (an environment given up
+        # before its start).
+        started = self._thread.ident is not None
+        if started:
+            self.shutdown()
+        self.server_close()
+        if started:
+            self._thread.join(timeout=5)
+
+    def submit(self, pending: PendingInvocation) -> None:
+        """Make ``pending`` the next invocation /next returns."""
+        with self._lock:
+            self._queued = pending
+            self._active[pending.request_id] = pending
+            self._condition.notify_all()
+
+    def wait_done(self, pending: PendingInvocation, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for ``pending``'s result (a server thread records it)."""
+        return pending.done.wait(timeout)
+
+    def take_next(self) -> PendingInvocation | None:
+        """Block until an invocation is queued (None when closing)."""
+        self.ready.set()
+        with self._lock:
+            while self._queued is None and not self.closing:
+                self._condition.wait(NEXT_POLL_SECONDS)
+            pending, self._queued = self._queued, None
+            return None if self.closing else pending
 
 
 class _HttpDate:

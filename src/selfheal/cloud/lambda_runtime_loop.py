@@ -26,7 +26,7 @@ import time
 from collections import deque
 from typing import Any
 
-from .lambda_runtime_api import PendingInvocation, RuntimeApiOwner
+from .lambda_runtime_api import InvocationBook, PendingInvocation, RuntimeApiOwner
 from .lambda_runtime_direct import DirectConnection
 from .lambda_runtime_http import Refused, RequestReader, gone_reply, invocation_reply, serve
 
@@ -80,7 +80,7 @@ class _SharedLoop:
 _LOOP = _SharedLoop()
 
 
-class LoopRuntimeApiServer(RuntimeApiOwner):
+class LoopRuntimeApiServer(RuntimeApiOwner, InvocationBook):
     """The Runtime API for one environment on the shared loop: hands out one invocation at a time."""
 
     address_family = socket.AF_INET
@@ -97,13 +97,8 @@ class LoopRuntimeApiServer(RuntimeApiOwner):
             self._socket.close()
             raise
         self.server_address: Any = self._socket.getsockname()
-        self._lock = threading.Lock()
-        self._queued: PendingInvocation | None = None
-        self._active: dict[str, PendingInvocation] = {}
-        self.closing = False
+        InvocationBook.__init__(self, threading.Lock())
         self._closed = False
-        self.ready = threading.Event()
-        self.init_error: bytes | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.AbstractServer | None = None
         # Loop-thread state: the open connections, and those whose /next waits for an invocation.
@@ -247,36 +242,13 @@ class LoopRuntimeApiServer(RuntimeApiOwner):
                 return
             connection.answer_next(pending)
 
-    def complete(self, request_id: str, body: bytes, error: bool, *, fatal: bool = False) -> bool:
-        """Record the result of ``request_id`` (``fatal``: the environment must go); False if unknown."""
-        with self._lock:
-            pending = self._active.pop(request_id, None)
-        if pending is None:
-            return False
-        pending.response, pending.error, pending.fatal = body, error, fatal
-        pending.done.set()
-        return True
-
     def forget(self, request_id: str) -> None:
-        """Drop ``request_id`` (timed out or abandoned)."""
+        """Drop ``request_id`` (timed out or abandoned); a connection driven for it is dropped too."""
+        super().forget(request_id)
         with self._lock:
-            self._active.pop(request_id, None)
-            if self._queued is not None and self._queued.request_id == request_id:
-                self._queued = None
             drive = self._drive
         if drive is not None:
             self._drop(drive)  # mid-exchange: the connection's state is unknown
-
-    def fail_init(self, body: bytes) -> None:
-        """Record an initialisation error and fail whatever is waiting."""
-        with self._lock:
-            self.init_error = body
-            active = list(self._active.values())
-            self._active.clear()
-            self._queued = None
-        for pending in active:
-            pending.response, pending.error = body, True
-            pending.done.set()
 
 
 class _RuntimeConnection(asyncio.Protocol):
