@@ -30,7 +30,11 @@ from typing import Any, Literal
 
 from selfheal.clock import Clock
 
-from .errors import InvalidRequestContent, ServiceUnavailable, TooManyRequests
+from .errors import (
+    InvalidRequestContent,
+    ServiceUnavailable,
+    TooManyRequests,
+)
 from .lambda_functions import CodeCache, FunctionConfig, check_invocable, function_name, region_of
 from .lambda_interpreters import child_base_environment, choose_interpreter
 from .lambda_logs import LogShipper, log_group_name, log_stream_name
@@ -185,14 +189,21 @@ class Invoker:
     # ----- one invocation --------------------------------------------------------------------------
 
     def invoke(
-        self, target: FunctionConfig | Target, payload: bytes, log_type: LogType = "None"
+        self,
+        target: FunctionConfig | Target,
+        payload: bytes,
+        log_type: LogType = "None",
+        client_context: str | None = None,
     ) -> InvokeResult:
         """Run a RequestResponse invoke of ``target``; raise TooManyRequests when throttled,
-        FunctionPending while it is still being created."""
+        FunctionPending while it is still being created.
+
+        ``client_context`` (the decoded ClientContext JSON) is the function's ``context.client_context``.
+        """
         fn = _target(target).fn
         check_invocable(fn.model, self.clock.now())
         request_id = str(uuid.uuid4())
-        result, lines = self.run(target, request_id, payload)
+        result, lines = self.run(target, request_id, payload, client_context)
         tail = None
         if log_type == "Tail":
             encoded = "\n".join(lines).encode()[-TAIL_BYTES:] + b"\n"
@@ -200,7 +211,11 @@ class Invoker:
         return InvokeResult(200, result.payload, result.error_type, fn.version, tail, request_id)
 
     def run(
-        self, target: FunctionConfig | Target, request_id: str, payload: bytes
+        self,
+        target: FunctionConfig | Target,
+        request_id: str,
+        payload: bytes,
+        client_context: str | None = None,
     ) -> tuple[RawResult, list[str]]:
         """Run one invocation, with Lambda's START/END/REPORT lines; raise TooManyRequests when throttled."""
         qualified = _target(target)
@@ -241,7 +256,9 @@ class Invoker:
                 init_ms = (time.monotonic() - started) * 1000.0
             start_line = f"START RequestId: {request_id} Version: {fn.version}"
             write(start_line)
-            result = env.invoke(request_id, payload, invoked_arn=qualified.reference)
+            result = env.invoke(
+                request_id, payload, invoked_arn=qualified.reference, client_context=client_context
+            )
             lines = [start_line, *result.log_tail.splitlines()]
             if _error_type(result) == "Sandbox.Timedout":
                 timed_out = f"{request_id} Task timed out after {fn.timeout:.2f} seconds"

@@ -31,8 +31,8 @@ from .authentication import Caller
 from .errors import CloudError
 from .gateway import CALLER_KEY, RAW_BODY_KEY, StartResponse, WSGIEnvironment
 from .lambda_functions import backend_in_region, check_invocable
-from .lambda_service import LambdaService
-from .moto_state import aws_error, raise_invalid
+from .lambda_service import LambdaService, invoke_headers
+from .moto_state import aws_error
 from .sigv4 import parse_authorization
 
 __all__ = ["INVOKE_PREFIX", "InvokeApi", "invoke_target"]
@@ -40,7 +40,6 @@ __all__ = ["INVOKE_PREFIX", "InvokeApi", "invoke_target"]
 #: The Invoke operation's path, before the function name (Lambda API reference, Invoke).
 INVOKE_PREFIX = "/2015-03-31/functions/"
 _SUFFIX = "/invocations"
-_INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 # moto's Invoke answers a payload larger than this (by sys.getsizeof) with Function.ResponseSizeTooLarge.
 _MOTO_RESPONSE_LIMIT = 6_000_000
 _TOO_LARGE = json.dumps(
@@ -120,21 +119,23 @@ class InvokeApi:
         signed = parse_authorization(str(environ.get("HTTP_AUTHORIZATION") or ""))
         region = signed.region if signed is not None and signed.region else self._region
         body: bytes = environ.get(RAW_BODY_KEY, b"")
-        invocation_type = str(environ.get("HTTP_X_AMZ_INVOCATION_TYPE") or "") or "RequestResponse"
-        log_type = str(environ.get("HTTP_X_AMZ_LOG_TYPE") or "") or "None"
         with self._lock:
             self.served += 1
         try:
-            if invocation_type not in _INVOCATION_TYPES:
-                raise_invalid(invocation_type)
+            checked = invoke_headers(
+                environ.get("HTTP_X_AMZ_INVOCATION_TYPE"),
+                environ.get("HTTP_X_AMZ_LOG_TYPE"),
+                environ.get("HTTP_X_AMZ_CLIENT_CONTEXT"),
+            )
             self._refuse_pending(function, qualifier, region)
             result = lambdas.invoke(
                 function,
                 body,
-                invocation_type,  # type: ignore[arg-type]
+                checked.invocation_type,
                 qualifier,
-                log_type="Tail" if log_type == "Tail" else "None",
+                log_type=checked.log_type,
                 region=region,
+                client_context=checked.client_context,
             )
         except CloudError as exc:
             return _error(start_response, aws_error(exc))
@@ -142,7 +143,7 @@ class InvokeApi:
             if not _is_moto_error(exc):
                 raise
             return _error(start_response, exc)  # e.g. from moto's alias lookup: moto would have rendered it
-        payload = result.payload
+        payload, invocation_type = result.payload, checked.invocation_type
         headers = [("server", "amazon.com"), ("x-amzn-requestid", result.request_id or _moto_request_id())]
         headers.append(("x-amz-executed-version", result.executed_version))
         function_error = result.function_error
@@ -150,7 +151,7 @@ class InvokeApi:
             payload, function_error = _TOO_LARGE, "Unhandled"
         if function_error:
             headers.append(("x-amz-function-error", function_error))
-        if result.log_result is not None and log_type == "Tail":
+        if result.log_result is not None and checked.log_type == "Tail":
             headers.append(("x-amz-log-result", result.log_result))
         status = {"Event": 202, "DryRun": 204}.get(invocation_type, 200)
         if status != 204:

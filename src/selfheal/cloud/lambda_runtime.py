@@ -307,7 +307,14 @@ class ExecutionEnvironment:
                 return False
         return False
 
-    def invoke(self, request_id: str, payload: bytes, *, invoked_arn: str | None = None) -> RawResult:
+    def invoke(
+        self,
+        request_id: str,
+        payload: bytes,
+        *,
+        invoked_arn: str | None = None,
+        client_context: str | None = None,
+    ) -> RawResult:
         """Run one invocation, enforcing the spec's timeout in real seconds.
 
         ``invoked_arn`` is the ARN the caller used (an alias's, or the unqualified one), which the handler's
@@ -325,6 +332,7 @@ class ExecutionEnvironment:
             payload=payload,
             deadline_ms=int((time.time() + timeout) * 1000),
             function_arn=invoked_arn or self.spec.function_arn,
+            client_context=client_context,
         )
         if self._api.init_error is not None or not self.alive:
             return self._finish(request_id, started, *self._dead_result(request_id))

@@ -14,22 +14,93 @@ qualified ARN; that one wins, as in Lambda's API). An alias with ``RoutingConfig
 (:func:`routed_version`) from :attr:`LambdaService.draw` (``random.random``; tests give a fixed sequence);
 an Event invoke routes when it runs, each attempt afresh. The version that ran is the answer's
 ``ExecutedVersion``.
+
+:func:`invoke_headers` checks Invoke's ``InvocationType``, ``LogType`` and ``ClientContext`` as Lambda does;
+both ways in (the gateway's shortcut and moto's ``Invoke`` hook) call it before anything runs.
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import random
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from .errors import InvalidRequestContent
+from .errors import InvalidParameterValue, InvalidRequestContent
 from .lambda_async import DEFAULT_RETRY_DELAYS, AsyncInvocations
 from .lambda_functions import ConfigCache, FunctionConfig, backend_in_region, function_name
 from .lambda_interpreters import runtime_note
 from .lambda_invoke import InvocationType, Invoker, InvokeResult, LogType, Target, checked_payload
 
-__all__ = ["InvocationType", "InvokeResult", "LambdaService", "LogType", "named_qualifier", "routed_version"]
+__all__ = [
+    "CLIENT_CONTEXT_BYTES",
+    "InvocationType",
+    "InvokeHeaders",
+    "InvokeResult",
+    "LambdaService",
+    "LogType",
+    "invoke_headers",
+    "named_qualifier",
+    "routed_version",
+]
+
+#: Invoke's ``ClientContext``: "up to 3,583 bytes of base64-encoded data" (Lambda API reference, Invoke).
+CLIENT_CONTEXT_BYTES = 3583
+_INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
+_LOG_TYPES = ("None", "Tail")
+_BAD_CLIENT_CONTEXT = "Client context must be a valid Base64-encoded JSON object."
+
+
+@dataclass(frozen=True)
+class InvokeHeaders:
+    """Invoke's ``X-Amz-*`` parameters, checked: ``client_context`` is the decoded JSON object's text, as
+    the Runtime API hands it to the runtime (``Lambda-Runtime-Client-Context``), None when not given."""
+
+    invocation_type: InvocationType = "RequestResponse"
+    log_type: LogType = "None"
+    client_context: str | None = None
+
+
+def invoke_headers(
+    invocation_type: str | None, log_type: str | None, client_context: str | None
+) -> InvokeHeaders:
+    """Check Invoke's ``X-Amz-Invocation-Type``, ``X-Amz-Log-Type`` and ``X-Amz-Client-Context`` headers
+    (absent or empty: the default) as Lambda does, before anything runs.
+
+    Raises InvalidParameterValue for a value outside an enum, InvalidRequestContent for a ClientContext
+    that is over 3,583 bytes or not base64 of a JSON object (the documented code for an invalid header).
+    """
+    kind = invocation_type or "RequestResponse"
+    if kind not in _INVOCATION_TYPES:
+        raise _not_in_enum(kind, "invocationType", "[Event, RequestResponse, DryRun]")
+    log = log_type or "None"
+    if log not in _LOG_TYPES:
+        raise _not_in_enum(log, "logType", "[None, Tail]")
+    context = None
+    if client_context:
+        if len(client_context.encode()) > CLIENT_CONTEXT_BYTES:
+            raise InvalidRequestContent(
+                f"Client context must be at most {CLIENT_CONTEXT_BYTES} bytes of base64-encoded data."
+            )
+        try:
+            decoded = base64.b64decode(client_context, validate=True).decode()
+            parsed = json.loads(decoded)
+        except (ValueError, UnicodeError) as exc:
+            raise InvalidRequestContent(_BAD_CLIENT_CONTEXT) from exc
+        if not isinstance(parsed, dict):
+            raise InvalidRequestContent(_BAD_CLIENT_CONTEXT)
+        context = decoded
+    return InvokeHeaders(kind, log, context)  # type: ignore[arg-type]
+
+
+def _not_in_enum(value: str, member: str, allowed: str) -> InvalidParameterValue:
+    return InvalidParameterValue(
+        f"1 validation error detected: Value '{value}' at '{member}' failed to satisfy constraint: "
+        f"Member must satisfy enum value set: {allowed}"
+    )
 
 
 def named_qualifier(function: str, qualifier: str | None = None) -> tuple[str, str | None]:
@@ -138,9 +209,12 @@ class LambdaService:
         *,
         log_type: LogType = "None",
         region: str | None = None,
+        client_context: str | None = None,
     ) -> InvokeResult:
         """Invoke ``function`` (name or ARN) of ``region`` (None: the region its ARN names, else the cloud's).
 
+        ``client_context`` is the decoded ClientContext JSON (:func:`invoke_headers`); as on
+        Lambda, only a RequestResponse invoke passes it to the function, an Event invoke drops it.
         Raises FunctionNotFound, TooManyRequests or InvalidRequestContent.
         """
         if invocation_type not in ("RequestResponse", "Event", "DryRun"):
@@ -154,7 +228,7 @@ class LambdaService:
             request_id = str(uuid.uuid4())  # Lambda's request ids are UUIDs with dashes
             self._async.enqueue(target, request_id, payload)
             return InvokeResult(202, b"", None, target.fn.version, None, request_id)
-        return self._invoker.invoke(target, payload, log_type)
+        return self._invoker.invoke(target, payload, log_type, client_context)
 
     def invoke_async(self, function: str, payload: bytes) -> str:
         """Queue an Event invoke of ``function`` (name, or an ARN naming its region) and return its

@@ -45,14 +45,14 @@ from moto.core.exceptions import JsonRESTError
 
 from .errors import CloudError
 from .lambda_functions import DEAD_LETTER_ATTRIBUTE, check_invocable, mark_pending, pending_fields
+from .lambda_service import invoke_headers
 from .moto_patches import MotoPatches, parameters
 
 if TYPE_CHECKING:
-    from .lambda_service import InvocationType, LambdaService
+    from .lambda_service import LambdaService
 
 __all__ = ["REQUEST_ID_HEADER", "MotoState", "aws_error"]
 
-_INVOCATION_TYPES = ("RequestResponse", "Event", "DryRun")
 #: The response header of a request's id, as moto spells it (HTTP headers are case-insensitive).
 REQUEST_ID_HEADER = "x-amzn-requestid"
 _running_lock = threading.Lock()
@@ -160,21 +160,22 @@ class MotoState:
             ) -> bytes | None:
                 if not mine(backend):
                     return original(backend, function_name, qualifier, body, headers, out)  # type: ignore[no-any-return]
-                invocation_type = _header(headers, "X-Amz-Invocation-Type") or "RequestResponse"
-                log_type = _header(headers, "X-Amz-Log-Type") or "None"
                 payload = body if isinstance(body, bytes) else (body or "").encode()
                 try:
-                    if invocation_type not in _INVOCATION_TYPES:
-                        raise_invalid(invocation_type)
+                    checked = invoke_headers(
+                        _header(headers, "X-Amz-Invocation-Type"),
+                        _header(headers, "X-Amz-Log-Type"),
+                        _header(headers, "X-Amz-Client-Context"),
+                    )
                     _refuse_pending(backend, function_name, qualifier, now())
-                    kind: InvocationType = invocation_type  # type: ignore[assignment]
                     result = lambdas.invoke(
                         function_name,
                         payload,
-                        kind,
+                        checked.invocation_type,
                         qualifier,
-                        log_type="Tail" if log_type == "Tail" else "None",
+                        log_type=checked.log_type,
                         region=backend.region_name,
+                        client_context=checked.client_context,
                     )
                 except CloudError as exc:
                     raise aws_error(exc) from exc
@@ -480,13 +481,3 @@ def _has_use_docker(config: Any) -> str | None:
     if isinstance(config, dict) and "use_docker" in config:
         return None
     return "has no use_docker setting"
-
-
-def raise_invalid(invocation_type: str) -> None:
-    """Raise the error Lambda gives for an unknown invocation type."""
-    from .errors import InvalidParameterValue
-
-    raise InvalidParameterValue(
-        f"1 validation error detected: Value '{invocation_type}' at 'invocationType' failed to satisfy "
-        "constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]"
-    )

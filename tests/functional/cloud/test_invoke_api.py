@@ -36,6 +36,11 @@ CASES: dict[str, dict[str, Any]] = {
     "plain": {},
     "tail": {"LogType": "Tail"},
     "unknown log type": {"LogType": "Verbose"},
+    "unknown log type, event": {"LogType": "Verbose", "InvocationType": "Event"},
+    "client context not base64": {"ClientContext": "not base64!"},
+    "client context not an object": {"ClientContext": base64.b64encode(b"[1]").decode()},
+    "client context too long": {"ClientContext": base64.b64encode(b"{}" + b" " * 2700).decode()},
+    "client context, event": {"InvocationType": "Event", "ClientContext": base64.b64encode(b"{}").decode()},
     "event": {"InvocationType": "Event"},
     "dry run": {"InvocationType": "DryRun"},
     "bad invocation type": {"InvocationType": "Sometimes"},
@@ -153,6 +158,10 @@ def test_invoke_answers_as_lambda_documents(aws: AwsFactory, probe: str) -> None
     assert (status, json.loads(body)["Code"]) == (429, "TooManyRequestsException")
     status, _, body = _call(client, {"InvocationType": "Sometimes"})
     assert (status, json.loads(body)["Code"]) == (400, "InvalidParameterValueException")
+    status, _, body = _call(client, {"LogType": "Verbose"})
+    assert (status, json.loads(body)["Code"]) == (400, "InvalidParameterValueException")
+    status, _, body = _call(client, {"ClientContext": "not base64!"})
+    assert (status, json.loads(body)["Code"]) == (400, "InvalidRequestContentException")
 
 
 def test_iam_user_is_still_judged_by_its_policies(
