@@ -341,7 +341,7 @@ class Invoker:
                     if env.spec.version != spec.version:
                         continue
                     pool.idle.remove(env)
-                    if (env.spec is spec or env.spec == spec) and env.alive:
+                    if (env.spec is spec or env.spec == spec) and env.healthy:
                         pool.running += 1
                         return env, False
                     stale.append(env)

@@ -289,13 +289,18 @@ class ExecutionEnvironment:
         # poll() also answers None while another thread (the output reader) is inside waitpid, so a killed
         # child could pass for alive and be handed an invocation: ask the kernel whether it is a zombie
         # through /proc (a file read, 20 times dearer than a pidfd).
-        try:
-            with open(f"/proc/{process.pid}/stat", "rb") as stat:
-                return stat.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
-        except FileNotFoundError:
-            return not os.path.isdir("/proc")  # gone (reaped meanwhile), unless there is no /proc at all
-        except OSError:
-            return True
+        return _not_exiting(process.pid)
+
+    @property
+    def healthy(self) -> bool:
+        """``alive``, and not exiting: what a warm environment must be to be handed an invocation.
+
+        A killed child's main thread shows as a zombie before its other threads are gone, and its pidfd turns
+        readable only then: in between, ``alive`` is still true, and an invocation handed over fails with
+        ``Runtime.ExitError`` where Lambda would have started a new environment. One /proc read per warm
+        start closes that window."""
+        process = self._process
+        return self.alive and process is not None and _not_exiting(process.pid)
 
     def wait_ready(self, timeout: float = INIT_TIMEOUT_SECONDS) -> bool:
         """Wait until the child finished initialising (asked for its first invocation) or died."""
@@ -394,3 +399,14 @@ class ExecutionEnvironment:
             pidfd, self._pidfd, self._exit_watch = self._pidfd, None, None
         if pidfd is not None:
             os.close(pidfd)
+
+
+def _not_exiting(pid: int) -> bool:
+    """Whether /proc shows ``pid`` running (not a zombie, not dead); True where /proc cannot tell."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            return stat.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except FileNotFoundError:
+        return not os.path.isdir("/proc")  # gone (reaped meanwhile), unless there is no /proc at all
+    except OSError:
+        return True
