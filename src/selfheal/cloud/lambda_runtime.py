@@ -1,10 +1,11 @@
 """Lambda execution environments: an ``awslambdaric`` child process serving one function.
 
-:class:`ExecutionEnvironment` starts ``python -m awslambdaric <handler>`` with ``AWS_LAMBDA_RUNTIME_API``
-pointing at the environment's own Runtime API server (which answers that child only: the default serves
-every environment on one event loop thread, :mod:`.lambda_runtime_loop`; ``SELFHEAL_RUNTIME_API=threads``
-picks the threaded one of :mod:`.lambda_runtime_api`), forwards the child's output lines and runs one
-invocation at a time. A timed-out or crashed invocation kills the environment: the caller replaces it.
+:class:`ExecutionEnvironment` starts awslambdaric's ``__main__`` (see :data:`BOOTSTRAP`) with
+``AWS_LAMBDA_RUNTIME_API`` pointing at the environment's own Runtime API server (which answers that child
+only: the default serves every environment on one event loop thread, :mod:`.lambda_runtime_loop`;
+``SELFHEAL_RUNTIME_API=threads`` picks the threaded one of :mod:`.lambda_runtime_api`), forwards the
+child's output lines and runs one invocation at a time. A timed-out or crashed invocation kills the
+environment: the caller replaces it.
 :class:`EnvironmentSpec` is everything that fixes an environment; :class:`RawResult` is what one invocation
 produced.
 """
@@ -30,6 +31,7 @@ from .lambda_runtime_loop import LoopRuntimeApiServer
 
 __all__ = [
     "API_PREFIX",
+    "BOOTSTRAP",
     "MAX_PAYLOAD_BYTES",
     "RUNTIME_API_VARIABLE",
     "EnvironmentSpec",
@@ -40,6 +42,23 @@ __all__ = [
 ]
 
 INIT_TIMEOUT_SECONDS = 10.0
+
+#: The child's program: awslambdaric's own ``__main__`` (argv[1] is the handler), with ``/next`` awaited on
+#: the main thread. For AWS_EXECUTION_ENV python3.12 and later, awslambdaric otherwise starts and joins a
+#: new thread for every ``/next`` so that the idle main thread can run signal handlers; the local cloud
+#: never signals an idle environment (it is killed with SIGKILL, which runs no handler), and that thread
+#: cost about 0.13 ms of CPU per invocation (bench/README.md §6). An awslambdaric without the hook runs
+#: unchanged.
+BOOTSTRAP = """
+import runpy
+try:
+    from awslambdaric.lambda_config import LambdaConfigProvider
+except ImportError:
+    pass
+else:
+    LambdaConfigProvider._parse_thread_polling = lambda self: False
+runpy.run_module("awslambdaric", run_name="__main__", alter_sys=True)
+"""
 
 #: Which Runtime API server the environments use: ``loop`` (default: every environment's on one event loop
 #: thread) or ``threads`` (a thread per connection, the earlier server).
@@ -201,7 +220,7 @@ class ExecutionEnvironment:
         """Start the child process and the Runtime API server (initialisation continues in the child)."""
         try:
             self._process = subprocess.Popen(
-                [self.executable, "-m", "awslambdaric", self.spec.handler],
+                [self.executable, "-c", BOOTSTRAP, self.spec.handler],
                 cwd=self.spec.code_dir,
                 env=self._child_env(),
                 stdin=subprocess.DEVNULL,

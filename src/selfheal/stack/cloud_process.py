@@ -101,9 +101,11 @@ def _runs_selfheal(pid: int, command: bytes) -> bool:
 
 
 def _is_ours(pid: int) -> bool:
-    """Whether ``pid`` is the cloud or one of its Lambda environments (`python -m awslambdaric`)."""
+    """Whether ``pid`` is the cloud or one of its Lambda environments (awslambdaric's bootstrap)."""
     argv = _argv(pid)
-    return argv is not None and (_runs_selfheal(pid, b"cloud") or b"awslambdaric" in argv)
+    if argv is None:
+        return False
+    return _runs_selfheal(pid, b"cloud") or any(b"awslambdaric" in part for part in argv)
 
 
 def cloud_alive(record: CloudRecord) -> bool:

@@ -221,3 +221,39 @@ def test_runtime_with_its_interpreter_on_path_runs_on_it(
     assert body["wrapper"] == "yes"
     assert cloud.lambdas.runtime_note("finds-other-python") is None
     assert not any(m.startswith("selfheal: runtime") for m in _messages(aws, cloud, "finds-other-python"))
+
+
+COUNTING_THREADS = """
+import os, threading
+
+started = []
+_start = threading.Thread.start
+
+def _counting_start(self):
+    started.append(self.name)
+    _start(self)
+
+threading.Thread.start = _counting_start
+
+def handler(event, context):
+    return {"started": list(started), "execution_env": os.environ["AWS_EXECUTION_ENV"]}
+"""
+
+
+def test_a_python_3_12_environment_awaits_next_without_a_thread_per_invocation(
+    aws: AwsFactory, lambda_role: str, lambda_zip: Any
+) -> None:
+    """awslambdaric would start and join a thread for every /next under python3.12+; the local cloud's
+    bootstrap keeps AWS_EXECUTION_ENV as Lambda sets it and awaits /next on the main thread."""
+    aws("lambda").create_function(
+        FunctionName="no-polling-thread",
+        Runtime="python3.12",
+        Role=lambda_role,
+        Handler="app.handler",
+        Code={"ZipFile": lambda_zip(files={"app.py": COUNTING_THREADS})},
+    )
+    aws("lambda").get_waiter("function_active_v2").wait(
+        FunctionName="no-polling-thread", WaiterConfig={"Delay": 0.05}
+    )
+    bodies = [invoke(aws, "no-polling-thread", {})[1] for _ in range(3)]
+    assert bodies[-1] == {"started": [], "execution_env": "AWS_Lambda_python3.12"}
