@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from selfheal.cloud.lambda_runtime import ExecutionEnvironment
+from selfheal.cloud.lambda_runtime import ExecutionEnvironment, _running
 
 
 class _BusyPoll:
@@ -50,3 +52,56 @@ def test_a_running_child_is_alive() -> None:
         child.kill()
         child.wait()
     assert environment.alive is False
+
+
+def _wait_zombie(pid: int) -> None:
+    deadline = time.monotonic() + 10
+    while Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z":
+        assert time.monotonic() < deadline, "the child did not exit"
+        time.sleep(0.01)
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_the_open_stat_file_tells_running_from_zombie_and_reaped() -> None:
+    """The /proc stat file opened once at start reads running, then zombie, then ESRCH once reaped."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    stat_fd = os.open(f"/proc/{child.pid}/stat", os.O_RDONLY)
+    try:
+        assert _running(stat_fd) is True
+        child.kill()
+        _wait_zombie(child.pid)
+        assert _running(stat_fd) is False
+        child.wait()
+        assert _running(stat_fd) is False
+    finally:
+        os.close(stat_fd)
+
+
+class _PidfdNotYetReadable(ExecutionEnvironment):
+    """An environment in the window where a killed child's pidfd has not turned readable yet."""
+
+    @property
+    def alive(self) -> bool:
+        return True
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
+def test_healthy_asks_the_stat_file_opened_at_start() -> None:
+    """While ``alive`` still says yes, a zombie child is not healthy: the stat file opened at start says Z."""
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    environment = object.__new__(_PidfdNotYetReadable)
+    environment._process = child
+    environment._pidfd_lock = threading.Lock()
+    environment._watch_exit(child.pid)
+    try:
+        assert environment._stat_fd is not None
+        assert environment.healthy is True
+        child.kill()
+        _wait_zombie(child.pid)
+        assert environment.healthy is False
+    finally:
+        child.kill()
+        child.wait()
+        for fd in (environment._stat_fd, environment._pidfd):
+            if fd is not None:
+                os.close(fd)
