@@ -399,3 +399,44 @@ def test_the_cloud_front_is_chosen_by_option_or_environment(monkeypatch: pytest.
     monkeypatch.setenv("SELFHEAL_CLOUD_FRONT", "uvicorn")
     with pytest.raises(ValueError, match="SELFHEAL_CLOUD_FRONT must be one of"):
         LocalCloud(port=0)
+
+
+class _LoopApp:
+    """An app that claims ``/here`` for the loop and answers with the name of the thread it ran on."""
+
+    def serves_on_loop(self, environ: dict[str, Any]) -> bool:
+        return bool(environ["PATH_INFO"] == "/here")
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        body = environ["wsgi.input"].read()
+        answer = f"{threading.current_thread().name} {len(body)}".encode()
+        start_response("200 OK", [("Content-Length", str(len(answer)))])
+        return [answer]
+
+
+def test_a_request_the_app_claims_runs_on_the_loop_thread_and_others_in_the_pool() -> None:
+    """``serves_on_loop`` puts a request with its whole body on the loop's thread; the rest go to the pool."""
+    server = AsyncWSGIServer(HOST, 0, _LoopApp(), idle_timeout=2.0)
+    thread = threading.Thread(target=server.serve_forever, name="front-loop-under-test", daemon=True)
+    thread.start()
+    try:
+        connection = http.client.HTTPConnection(HOST, server.server_port, timeout=5)
+        answers = []
+        for path, body in (("/here", b"abc"), ("/there", b"abc"), ("/here", b"")):
+            connection.request("POST", path, body=body)
+            answers.append(connection.getresponse().read().decode())
+        connection.close()
+        # A body still on its way is read in the pool, where waiting for it blocks nobody else.
+        with socket.create_connection((HOST, server.server_port), timeout=5) as raw:
+            raw.sendall(b"POST /here HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabc")
+            time.sleep(0.2)
+            raw.sendall(b"def")
+            answers.append(raw.recv(4096).decode().rsplit("\r\n", 1)[-1])
+    finally:
+        server.shutdown()
+        thread.join(timeout=5)
+        server.server_close()
+    assert answers[3].startswith("front_") and answers[3].endswith(" 6")
+    assert answers[0] == "front-loop-under-test 3"
+    assert answers[1].startswith("front_") and answers[1].endswith(" 3")
+    assert answers[2] == "front-loop-under-test 0"

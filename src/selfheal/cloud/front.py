@@ -16,11 +16,15 @@ connection carries one request at a time, so a request never waits for a thread,
 invocation or an event stream holds only its own. The body is streamed to the application
 (:class:`~selfheal.cloud.front_wsgi.BodyStream`), with the loop reading no further than 1 MiB ahead, so
 :func:`~selfheal.cloud.serving.read_bounded_body` refuses a body above its limit without reading the rest.
+A request the application claims through ``serves_on_loop(environ)`` (the HTTP API data plane's), whose
+body has arrived whole, runs on the loop thread instead, in a greenlet that yields where it waits
+(:mod:`~selfheal.cloud.cooperative`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -118,6 +122,15 @@ class AsyncWSGIServer(ConnectionLimits):
         except RuntimeError:
             return False
         return True
+
+    def offload(self, function: Any, *args: Any) -> concurrent.futures.Future[Any]:
+        """Run ``function(*args)`` in the request pool for a request served on the loop."""
+        return self._pool.submit(function, *args)
+
+    def on_loop(self, environ: dict[str, Any]) -> bool:
+        """Whether the application serves this request on the loop thread (``serves_on_loop``)."""
+        decide = getattr(self.app, "serves_on_loop", None)
+        return callable(decide) and decide(environ) is True
 
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         """Serve until :meth:`shutdown` (``poll_interval`` is accepted for socketserver compatibility)."""

@@ -12,16 +12,18 @@ was left unread is drained for a moment (lingering close) so that it reads its r
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
 import logging
 import socket
 import threading
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 import httptools
 
+from . import cooperative
 from .front_wsgi import BodyStream, ClientGone, Request, Response, build_environ, simple_response
 from .serving import BUSY_RESPONSE
 
@@ -56,6 +58,10 @@ class ConnectionHost(Protocol):
     def count_timeout(self) -> None: ...
 
     def submit(self, function: Any, *args: Any) -> bool: ...
+
+    def offload(self, function: Any, *args: Any) -> concurrent.futures.Future[Any]: ...
+
+    def on_loop(self, environ: dict[str, Any]) -> bool: ...
 
 
 class Connection(asyncio.Protocol):
@@ -213,14 +219,17 @@ class Connection(asyncio.Protocol):
         self._running = True
         if self._parsing is None:
             self._disarm()  # the application's time is not limited, only the client's
-        if not self._server.submit(self._respond, request):
+        if request.body.complete and self._server.on_loop(request.environ):
+            # Served on the loop thread in a greenlet, which yields where it waits (see cooperative).
+            cooperative.spawn(self._loop, self._server.offload, self._respond, request, True)
+        elif not self._server.submit(self._respond, request):
             self._close()
 
-    def _respond(self, request: Request) -> None:
-        """Run the application for ``request`` and send its response (in a pool thread)."""
+    def _respond(self, request: Request, on_loop: bool = False) -> None:
+        """Run the application for ``request`` and send its response (in a pool thread, or on the loop)."""
         close = True
         try:
-            close = self._serve(request)
+            close = self._serve(request, self._write_here if on_loop else self._send)
         except ClientGone:
             pass
         except Exception:
@@ -229,19 +238,22 @@ class Connection(asyncio.Protocol):
             )
         finally:
             keep = not close and request.body.complete
-            self._call(self._finished, keep)
+            if on_loop:
+                self._loop.call_soon(self._finished, keep)
+            else:
+                self._call(self._finished, keep)
 
-    def _serve(self, request: Request) -> bool:
+    def _serve(self, request: Request, send: Callable[[bytes], None]) -> bool:
         """Call the application; whether the connection must close afterwards."""
         environ = request.environ
-        response = Response(request, self._send)
+        response = Response(request, send)
         try:
             result: Iterable[bytes] = self._server.app(environ, response.start)
         except ClientGone:
             raise
         except Exception:
             _LOG.exception("error in the application for %s", environ.get("RAW_URI"))
-            self._send(simple_response("500 Internal Server Error", "internal server error"))
+            send(simple_response("500 Internal Server Error", "internal server error"))
             return True
         try:
             for piece in result:
@@ -253,7 +265,7 @@ class Connection(asyncio.Protocol):
         except Exception:
             _LOG.exception("error in the application's response for %s", environ.get("RAW_URI"))
             if not response.head_sent:
-                self._send(simple_response("500 Internal Server Error", "internal server error"))
+                send(simple_response("500 Internal Server Error", "internal server error"))
             return True
         finally:
             close_result = getattr(result, "close", None)
@@ -270,6 +282,14 @@ class Connection(asyncio.Protocol):
             raise ClientGone("the client stopped reading the response")
         if self._closed or not self._call(self._write, data):
             raise ClientGone("the connection is closed")
+
+    def _write_here(self, data: bytes) -> None:
+        """Write on the loop thread (a request greenlet): the transport buffers what the client has not read
+        (one bounded response per connection)."""
+        if self._closed or self._transport is None:
+            raise ClientGone("the connection is closed")
+        if data:
+            self._transport.write(data)
 
     def _call(self, function: Any, *args: Any) -> bool:
         """Run ``function(*args)`` on the loop (from a pool thread); False once the server has stopped."""

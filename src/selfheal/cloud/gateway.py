@@ -80,6 +80,7 @@ class Gateway:
     ) -> None:
         self._fallback = fallback if fallback is not None else _moto_application()
         self._mounts: dict[str, WSGIApplication] = {}
+        self._by_length: list[tuple[str, WSGIApplication]] = []
         self._lock = threading.Lock()
         self.authenticator = authenticator
         self.browsers = BrowserPolicy(allow_origins, own_ports)
@@ -97,20 +98,29 @@ class Gateway:
             if prefix in self._mounts:
                 raise ValueError(f"prefix {prefix!r} is already mounted")
             self._mounts[prefix] = app
+            self._sort_mounts()
+
+    def _sort_mounts(self) -> None:
+        # Longest prefix first; replaced whole, so resolve() reads it without the lock.
+        self._by_length = sorted(self._mounts.items(), key=lambda item: len(item[0]), reverse=True)
 
     def unmount(self, prefix: str) -> None:
         """Remove the app mounted on ``prefix`` (no error if none is)."""
         with self._lock:
             self._mounts.pop(prefix, None)
+            self._sort_mounts()
 
     def resolve(self, path: str) -> WSGIApplication:
         """Return the application that serves ``path``."""
-        with self._lock:
-            mounts = sorted(self._mounts.items(), key=lambda item: len(item[0]), reverse=True)
-        for prefix, app in mounts:
+        for prefix, app in self._by_length:
             if path.startswith(prefix) or path == prefix.rstrip("/"):
                 return app
         return self._fallback
+
+    def serves_on_loop(self, environ: WSGIEnvironment) -> bool:
+        """Whether the request's app may run on the front's event loop (it says so: ``serves_on_loop``)."""
+        app = self.resolve(str(environ.get("PATH_INFO") or "") or "/")
+        return app is not self._fallback and getattr(app, "serves_on_loop", False) is True
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         host = str(environ.get("HTTP_HOST") or "")

@@ -179,6 +179,10 @@ def _domain_name(host: str, api_id: str, region: str) -> str:
 class HttpApiDataPlane:
     """The Component serving HTTP APIs defined in moto at ``{endpoint}/_api/{api_id}/...``."""
 
+    #: The asyncio front may serve this app's requests on its loop (see cloud/cooperative.py): nothing on
+    #: its path blocks except through the cooperative waits.
+    serves_on_loop = True
+
     def __init__(self) -> None:
         self._cloud: Cloud | None = None
         self._throttles: Throttles | None = None

@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from selfheal.clock import Clock
 
+from . import cooperative
 from .errors import (
     InvalidRequestContent,
     ServiceUnavailable,
@@ -241,19 +242,8 @@ class Invoker:
             self.logs.write(group, stream, line, region=region)
 
         try:
-            init_ms = 0.0
-            if cold:
-                # Warm invokes trust the extracted code; a cold start checks it is still on disk.
-                self._code.ensure(fn)
-                # Chosen here, outside the pool lock: the first check of an interpreter runs it once.
-                interpreter = choose_interpreter(spec.runtime)
-                env.executable = interpreter.executable
-                if interpreter.note:
-                    write(interpreter.note)
-                started = time.monotonic()
-                env.start()
-                env.wait_ready()
-                init_ms = (time.monotonic() - started) * 1000.0
+            # A cold start waits for a child process: off the front's loop for a request served there.
+            init_ms = cooperative.off_loop(self._cold_start, fn, spec, env, write) if cold else 0.0
             start_line = f"START RequestId: {request_id} Version: {fn.version}"
             write(start_line)
             result = env.invoke(
@@ -281,6 +271,26 @@ class Invoker:
             fn.name, result.duration_ms, result.error_type is not None, **dimensions
         )
         return result, lines
+
+    def _cold_start(
+        self,
+        fn: FunctionConfig,
+        spec: EnvironmentSpec,
+        env: ExecutionEnvironment,
+        write: Callable[[str], None],
+    ) -> float:
+        """Start ``env`` and wait until its runtime asks for work: the init duration in milliseconds."""
+        # Warm invokes trust the extracted code; a cold start checks it is still on disk.
+        self._code.ensure(fn)
+        # Chosen here, outside the pool lock: the first check of an interpreter runs it once.
+        interpreter = choose_interpreter(spec.runtime)
+        env.executable = interpreter.executable
+        if interpreter.note:
+            write(interpreter.note)
+        started = time.monotonic()
+        env.start()
+        env.wait_ready()
+        return (time.monotonic() - started) * 1000.0
 
     # ----- environments ----------------------------------------------------------------------------
 

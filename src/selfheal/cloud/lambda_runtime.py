@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from . import cooperative
 from .lambda_runtime_api import API_PREFIX, MAX_PAYLOAD_BYTES, PendingInvocation, error_payload
 from .lambda_runtime_api import RuntimeApiServer as ThreadedRuntimeApiServer
 from .lambda_runtime_loop import LoopRuntimeApiServer
@@ -297,7 +298,7 @@ class ExecutionEnvironment:
                     return
                 if not pending:
                     return
-            time.sleep(0.002)
+            cooperative.sleep(0.002)
 
     @property
     def alive(self) -> bool:
@@ -354,7 +355,16 @@ class ExecutionEnvironment:
         ``context.invoked_function_arn`` reports as on AWS; None: the version's.
 
         A timeout or a crash kills the environment (``alive`` is False afterwards); the caller replaces it.
+        In a request greenlet on the front's loop it yields while it waits, if the runtime's connection has
+        been handed over (else it runs in a pool thread: see :mod:`.cooperative`).
         """
+        if cooperative.active() and not self._api.direct_ready():
+            return cooperative.off_loop(self._invoke_here, request_id, payload, invoked_arn, client_context)
+        return self._invoke_here(request_id, payload, invoked_arn, client_context)
+
+    def _invoke_here(
+        self, request_id: str, payload: bytes, invoked_arn: str | None, client_context: str | None
+    ) -> RawResult:
         started = time.monotonic()
         self._tail = []
         self.last_used = started
@@ -412,6 +422,9 @@ class ExecutionEnvironment:
 
     def close(self) -> None:
         """Kill and reap the child and close the Runtime API server (idempotent)."""
+        if cooperative.active():
+            cooperative.off_loop(self.close)  # it waits for the reader thread and the server: not on the loop
+            return
         process = self._process
         if process is not None and process.poll() is None:
             process.kill()

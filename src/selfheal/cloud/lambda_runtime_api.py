@@ -262,6 +262,10 @@ class RuntimeApiServer(RuntimeApiOwner, InvocationBook, ThreadingHTTPServer):
         """Wait up to ``timeout`` seconds for ``pending``'s result (a server thread records it)."""
         return pending.done.wait(timeout)
 
+    def direct_ready(self) -> bool:
+        """Never: a server thread serves every exchange (the event loop's server can hand one over)."""
+        return False
+
     def take_next(self) -> PendingInvocation | None:
         """Block until an invocation is queued (None when closing)."""
         self.ready.set()

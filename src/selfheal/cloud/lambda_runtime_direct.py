@@ -5,7 +5,8 @@ event loop hands the connection's socket to its environment (:class:`DirectConne
 then invokes the environment answers that ``/next`` itself, reads the runtime's response on the same socket
 (in steps no longer than its caller's liveness and timeout checks), answers it, and leaves the connection
 parked for the next invocation: the two exchanges of an invocation cost two writes and a read or two in the
-calling thread, where a server thread would add two wake-ups of another thread.
+calling thread, where a server thread would add two wake-ups of another thread. A request greenlet on the
+front's loop (:mod:`.cooperative`) yields to that loop where a thread would wait in ``poll``.
 
 An environment runs one invocation at a time, so one thread at a time drives its connection; when the
 environment closes meanwhile, the socket is only shut down (the driving thread closes it when it sees so).
@@ -18,6 +19,7 @@ import select
 import socket
 import time
 
+from . import cooperative
 from .lambda_runtime_http import Refused, RequestReader, RuntimeServer, gone_reply, invocation_reply, serve
 
 __all__ = ["DirectConnection"]
@@ -64,7 +66,7 @@ class DirectConnection:
         if not usable or served:
             return usable
         try:
-            if not self._readable.poll(max(1, int(timeout * 1000))):
+            if not self._wait(self._readable, False, timeout):
                 return True
             data = self.sock.recv(65536)
         except BlockingIOError:
@@ -110,11 +112,17 @@ class DirectConnection:
                     view = view[self.sock.send(view) :]
                 except BlockingIOError:
                     left = limit - time.monotonic()
-                    if left <= 0 or not self._writable.poll(max(1, int(left * 1000))):
+                    if left <= 0 or not self._wait(self._writable, True, left):
                         return False
         except OSError:
             return False
         return True
+
+    def _wait(self, poller: select.poll, write: bool, timeout: float) -> bool:
+        """Wait until the socket is readable (writable) or ``timeout`` passes (a request greenlet yields)."""
+        if cooperative.active():
+            return cooperative.wait_fd(self.sock.fileno(), write=write, timeout=timeout)
+        return bool(poller.poll(max(1, int(timeout * 1000))))
 
     def shut(self) -> None:
         """Wake the driving thread: its next read sees the end of the connection."""

@@ -26,6 +26,7 @@ import time
 from collections import deque
 from typing import Any
 
+from . import cooperative
 from .lambda_runtime_api import InvocationBook, PendingInvocation, RuntimeApiOwner
 from .lambda_runtime_direct import DirectConnection
 from .lambda_runtime_http import Refused, RequestReader, gone_reply, invocation_reply, serve
@@ -190,7 +191,7 @@ class LoopRuntimeApiServer(RuntimeApiOwner, InvocationBook):
         """Wait up to ``timeout`` seconds for ``pending``'s result (driving the handed-over connection)."""
         drive = self._drive
         if drive is None:
-            return pending.done.wait(timeout)
+            return cooperative.wait_event(pending.done, timeout)
         if not pending.done.is_set() and not drive.step(self, timeout):
             self._drop(drive)
             return pending.done.is_set()
@@ -203,6 +204,11 @@ class LoopRuntimeApiServer(RuntimeApiOwner, InvocationBook):
             else:
                 self._direct = drive
         return True
+
+    def direct_ready(self) -> bool:
+        """Whether the runtime's connection waits, handed over: an invocation then needs no other thread."""
+        with self._lock:
+            return self._direct is not None and self._queued is None
 
     def _drop(self, drive: DirectConnection) -> None:
         """The driven connection is done for (closed, refused, or its invocation abandoned)."""
