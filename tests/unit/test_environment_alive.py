@@ -105,3 +105,22 @@ def test_healthy_asks_the_stat_file_opened_at_start() -> None:
         for fd in (environment._stat_fd, environment._pidfd):
             if fd is not None:
                 os.close(fd)
+
+
+class _ClosedApi:
+    closing = True
+
+
+def test_close_before_the_output_reader_has_started_neither_fails_nor_leaves_it_reading() -> None:
+    """stop() may close an environment that start() is still starting: its reader is created, not started."""
+    child = subprocess.Popen([sys.executable, "-c", "pass"], stdout=subprocess.PIPE)
+    environment = object.__new__(ExecutionEnvironment)
+    environment._process = child
+    environment._pidfd_lock = threading.Lock()
+    environment._api = _ClosedApi()  # type: ignore[assignment]
+    environment._reader = threading.Thread(target=environment._read_output, daemon=True)
+    environment.close()
+    assert child.returncode is not None and child.stdout is not None and child.stdout.closed
+    environment._reader.start()  # as start() would, late
+    environment._reader.join(timeout=5)
+    assert not environment._reader.is_alive()

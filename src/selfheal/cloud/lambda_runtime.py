@@ -258,10 +258,16 @@ class ExecutionEnvironment:
 
     def _read_output(self) -> None:
         assert self._process is not None and self._process.stdout is not None
-        fd = self._process.stdout.fileno()
+        try:
+            fd = self._process.stdout.fileno()
+        except ValueError:
+            return  # closed already: close() ran before this thread started
         partial = b""
         while True:
-            readable, _, _ = select.select([fd], [], [], 0.5)
+            try:
+                readable, _, _ = select.select([fd], [], [], 0.5)
+            except (OSError, ValueError):
+                return  # closed by close() under this thread
             if not readable:
                 if self._process.poll() is not None and not select.select([fd], [], [], 0)[0]:
                     break
@@ -432,8 +438,11 @@ class ExecutionEnvironment:
             process.wait()
         if not self._api.closing:
             self._api.close()
-        if self._reader is not None and self._reader is not threading.current_thread():
-            self._reader.join(timeout=2)
+        reader = self._reader
+        # ident is None while start() has created the reader but not started it yet (close() from stop()
+        # can come in between); that reader finds the output closed and ends at once.
+        if reader is not None and reader is not threading.current_thread() and reader.ident is not None:
+            reader.join(timeout=2)
         if process is not None and process.stdout is not None:
             process.stdout.close()
         with self._pidfd_lock:  # close() may run in two threads at once: close each fd only once
