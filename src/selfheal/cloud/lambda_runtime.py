@@ -51,16 +51,12 @@ INIT_TIMEOUT_SECONDS = 10.0
 #: never signals an idle environment (it is killed with SIGKILL, which runs no handler), and that thread
 #: cost about 0.13 ms of CPU per invocation (bench/README.md §6). An awslambdaric without the hook runs
 #: unchanged.
-BOOTSTRAP = """
-import runpy
-try:
-    from awslambdaric.lambda_config import LambdaConfigProvider
-except ImportError:
-    pass
-else:
-    LambdaConfigProvider._parse_thread_polling = lambda self: False
-runpy.run_module("awslambdaric", run_name="__main__", alter_sys=True)
-"""
+BOOTSTRAP = (
+    "import runpy, importlib.util as u; m = 'awslambdaric.lambda_config'; "
+    "c = u.find_spec(m) and __import__(m, fromlist=['*']); "
+    "c and setattr(c.LambdaConfigProvider, '_parse_thread_polling', lambda self: False); "
+    "runpy.run_module('awslambdaric', run_name='__main__', alter_sys=True)"
+)  # one line, so that ps shows the environment on one line
 
 #: Which Runtime API server the environments use: ``loop`` (default: every environment's on one event loop
 #: thread) or ``threads`` (a thread per connection, the earlier server).
@@ -186,6 +182,7 @@ class ExecutionEnvironment:
         self._process: subprocess.Popen[bytes] | None = None
         self._reader: threading.Thread | None = None
         self._read_lock = threading.Lock()
+        self._partial = b""  # the child's output after its last newline
         self._tail: list[str] | None = None
         self._pidfd_lock = threading.Lock()
         self.last_used = time.monotonic()
@@ -230,6 +227,9 @@ class ExecutionEnvironment:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
             )
+            # Non-blocking: the reader thread and _drain_output both read what select() announced.
+            assert self._process.stdout is not None
+            os.set_blocking(self._process.stdout.fileno(), False)
             # The Runtime API answers this process only.
             self._api.owner_pid = self._process.pid
             self._watch_exit(self._process.pid)
@@ -262,7 +262,6 @@ class ExecutionEnvironment:
             fd = self._process.stdout.fileno()
         except ValueError:
             return  # closed already: close() ran before this thread started
-        partial = b""
         while True:
             try:
                 readable, _, _ = select.select([fd], [], [], 0.5)
@@ -272,15 +271,28 @@ class ExecutionEnvironment:
                 if self._process.poll() is not None and not select.select([fd], [], [], 0)[0]:
                     break
                 continue
-            with self._read_lock:
+            if not self._consume(fd):
+                break
+
+    def _consume(self, fd: int) -> bool:
+        """Read what the child wrote (``fd`` is readable or at its end) and emit its whole lines; False at
+        the end of the output."""
+        with self._read_lock:
+            try:
                 chunk = os.read(fd, 65536)
-                if not chunk:
-                    if partial:
-                        self._emit(partial)
-                    break
-                *lines, partial = (partial + chunk).split(b"\n")
-                for line in lines:
-                    self._emit(line)
+            except BlockingIOError:
+                return True  # the other reader took it first
+            except OSError:
+                return False  # closed meanwhile
+            if not chunk:
+                if self._partial:
+                    self._emit(self._partial)
+                    self._partial = b""
+                return False
+            *lines, self._partial = (self._partial + chunk).split(b"\n")
+            for line in lines:
+                self._emit(line)
+            return True
 
     def _emit(self, raw: bytes) -> None:
         line = raw.decode("utf-8", "replace").rstrip("\r")
@@ -288,23 +300,24 @@ class ExecutionEnvironment:
             self._tail.append(line)
         self._log_line(line)
 
-    def _drain_output(self, limit: float = 0.2) -> None:
-        """Wait until every byte the child wrote so far went through ``log_line``."""
-        if self._process is None or self._process.stdout is None or self._process.stdout.closed:
+    def _drain_output(self) -> None:
+        """Emit every whole line the child wrote so far, reading them here rather than waiting for the reader
+        thread (which would cost a wait of milliseconds whenever it had not woken yet)."""
+        process = self._process
+        if process is None or process.stdout is None:
             return
-        fd = self._process.stdout.fileno()
-        deadline = time.monotonic() + limit
-        while time.monotonic() < deadline:
-            if self._reader is None or not self._reader.is_alive():
+        try:
+            fd = process.stdout.fileno()
+        except ValueError:
+            return  # closed
+        for _ in range(64):  # 4 MiB at most here; the reader thread takes the rest
+            try:
+                if not select.select([fd], [], [], 0)[0]:
+                    return
+            except (OSError, ValueError):
                 return
-            with self._read_lock:
-                try:
-                    pending = select.select([fd], [], [], 0)[0]
-                except (OSError, ValueError):
-                    return
-                if not pending:
-                    return
-            cooperative.sleep(0.002)
+            if not self._consume(fd):
+                return
 
     @property
     def alive(self) -> bool:

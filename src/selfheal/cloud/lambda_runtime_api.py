@@ -292,6 +292,10 @@ class _HttpDate:
 
 
 _DATE = _HttpDate()
+# Two replies per invocation: their status lines are built once.
+_STATUS_LINES = {
+    int(status): f"HTTP/1.1 {status:d} {status.phrase}" for status in (HTTPStatus.OK, HTTPStatus.ACCEPTED)
+}
 
 
 class _RuntimeApiHandler(BaseHTTPRequestHandler):
@@ -474,7 +478,7 @@ def invocation_headers(pending: PendingInvocation) -> dict[str, str]:
 def http_reply(status: int, body: bytes = b"{}", headers: Mapping[str, str] | None = None) -> bytes:
     """A whole HTTP/1.1 reply with a JSON body, to be written in one ``send``."""
     head = [
-        f"HTTP/1.1 {status:d} {HTTPStatus(status).phrase}",
+        _STATUS_LINES.get(status) or f"HTTP/1.1 {status:d} {HTTPStatus(status).phrase}",
         f"Date: {_DATE.now()}",
         "Content-Type: application/json",
         f"Content-Length: {len(body)}",

@@ -247,3 +247,13 @@ def test_logs_reach_cloudwatch_logs(aws: AwsFactory, probe: str, cloud: LocalClo
     assert any(m.startswith("REPORT RequestId: ") for m in messages)
     streams = {event["logStreamName"] for event in events}
     assert all("/[$LATEST]" in stream for stream in streams)
+
+
+def test_each_tail_holds_its_own_output_between_start_and_end(aws: AwsFactory, probe: str) -> None:
+    """The handler's output is read by the invoking thread before END, at every one of many invokes."""
+    for n in range(15):
+        response, _ = invoke(aws, probe, {"action": f"marker-{n}"}, LogType="Tail")
+        lines = base64.b64decode(response["LogResult"]).decode().splitlines()
+        said = [i for i, line in enumerate(lines) if f"marker-{n}" in line]
+        end = next(i for i, line in enumerate(lines) if line.startswith("END RequestId: "))
+        assert said and all(0 < i < end for i in said), lines
