@@ -110,3 +110,27 @@ def test_signatures_verify_across_days_regions_and_secrets() -> None:
     forged = _signed("20261205T120000Z")
     forged.headers.replace_header("X-Amz-Date", "20261206T120000Z")
     assert not _matches(forged)
+
+
+def _signed_by(key_id: str, path: str = "/2015-03-31/functions/probe/invocations") -> dict[str, Any]:
+    environ = _environ(path)
+    environ["HTTP_AUTHORIZATION"] = (
+        f"AWS4-HMAC-SHA256 Credential={key_id}/20261205/us-east-1/lambda/aws4_request, "
+        "SignedHeaders=host;x-amz-date, Signature=" + "0" * 64
+    )
+    return environ
+
+
+def test_only_an_invoke_by_the_operator_key_is_claimed_for_the_event_loop() -> None:
+    """The gateway runs an Invoke on the front's loop only when the shortcut will answer it."""
+    from selfheal.cloud.gateway import Gateway
+    from selfheal.cloud.lambda_invoke_api import InvokeApi
+
+    gateway = Gateway(fallback=lambda environ, start_response: [])
+    gateway.shortcuts.append(
+        InvokeApi(lambda: None, lambda service: None, lambda: NOON, "us-east-1", "AKIAOPERATOR0000KEY")
+    )
+    assert gateway.serves_on_loop(_signed_by("AKIAOPERATOR0000KEY")) is True
+    assert gateway.serves_on_loop(_signed_by("AKIAIAMUSER00000KEY")) is False  # moto's IAM path: the pool
+    assert gateway.serves_on_loop(_signed_by("AKIAOPERATOR0000KEY", "/2015-03-31/functions")) is False
+    assert gateway.serves_on_loop(_environ("/2015-03-31/functions/probe/invocations")) is False

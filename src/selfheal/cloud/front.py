@@ -16,9 +16,9 @@ connection carries one request at a time, so a request never waits for a thread,
 invocation or an event stream holds only its own. The body is streamed to the application
 (:class:`~selfheal.cloud.front_wsgi.BodyStream`), with the loop reading no further than 1 MiB ahead, so
 :func:`~selfheal.cloud.serving.read_bounded_body` refuses a body above its limit without reading the rest.
-A request the application claims through ``serves_on_loop(environ)`` (the HTTP API data plane's), whose
-body has arrived whole, runs on the loop thread instead, in a greenlet that yields where it waits
-(:mod:`~selfheal.cloud.cooperative`).
+A request the application claims through ``serves_on_loop(environ)`` (the HTTP API data plane's, the
+operator's Lambda Invoke), whose body has arrived whole, runs on the loop thread instead, in a greenlet
+that yields where it waits (:mod:`~selfheal.cloud.cooperative`).
 """
 
 from __future__ import annotations

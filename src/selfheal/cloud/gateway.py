@@ -118,9 +118,17 @@ class Gateway:
         return self._fallback
 
     def serves_on_loop(self, environ: WSGIEnvironment) -> bool:
-        """Whether the request's app may run on the front's event loop (it says so: ``serves_on_loop``)."""
+        """Whether the request may run on the front's event loop: its mounted app says so
+        (``serves_on_loop = True``), or, for an AWS API request, a shortcut that will answer it
+        (``serves_on_loop(environ)``)."""
         app = self.resolve(str(environ.get("PATH_INFO") or "") or "/")
-        return app is not self._fallback and getattr(app, "serves_on_loop", False) is True
+        if app is not self._fallback:
+            return getattr(app, "serves_on_loop", False) is True
+        for shortcut in self.shortcuts:
+            decide = getattr(shortcut, "serves_on_loop", None)
+            if callable(decide) and decide(environ) is True:
+                return True
+        return False
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         host = str(environ.get("HTTP_HOST") or "")

@@ -98,7 +98,9 @@ class InvokeApi:
         backend: Callable[[str], Any],
         now: Callable[[], float],
         region: str,
+        operator_key_id: str | None = None,
     ) -> None:
+        self._operator_key_id = operator_key_id
         self._lambdas = lambdas
         self._backend = backend
         self._now = now
@@ -106,6 +108,15 @@ class InvokeApi:
         #: How many invocations the shortcut served (tests check the fast path was taken).
         self.served = 0
         self._lock = threading.Lock()
+
+    def serves_on_loop(self, environ: WSGIEnvironment) -> bool:
+        """Whether the request looks like an Invoke this shortcut answers (signed with the operator's key id;
+        authentication still decides): the front may run it on its loop (see cooperative.py). An IAM
+        user's goes through moto, in the pool."""
+        if self._operator_key_id is None or invoke_target(environ) is None:
+            return False
+        signed = parse_authorization(str(environ.get("HTTP_AUTHORIZATION") or ""))
+        return signed is not None and signed.access_key_id == self._operator_key_id
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes] | None:
         caller = environ.get(CALLER_KEY)

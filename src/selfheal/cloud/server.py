@@ -124,7 +124,9 @@ class LocalCloud:
             own_ports=self._own_ports,
         )
         #: Lambda Invoke by the operator key, answered without moto's request machinery (issue #13).
-        self.invoke_api = InvokeApi(lambda: self._lambdas, self.backend, self.clock.now, region)
+        self.invoke_api = InvokeApi(
+            lambda: self._lambdas, self.backend, self.clock.now, region, self.operator_key.access_key_id
+        )
         self._gateway.shortcuts.append(self.invoke_api)
 
     def _own_ports(self) -> tuple[int, ...]:
