@@ -1,6 +1,6 @@
 """Soak: a fixed request rate through the local HTTP API, then accounting for every request and resource.
 
-The short soak (about 25 s) runs by default; the long one (``-m slow``, five minutes) is left out of a
+The short soak (about 25 s) runs by default; the long one (``-m slow``, three minutes) is left out of a
 plain ``pytest`` and run by ``make test`` (CI). Both check that every request was answered with 200, that
 the fragile function's ``Invocations`` metric adds up to the requests sent, that no child process or file
 descriptor leaked and that memory stayed flat after warm-up (a generous bound: this is not a timing or
@@ -101,5 +101,5 @@ def test_short_soak_answers_and_accounts_for_every_request(cloud: LocalCloud, lo
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_long_soak_answers_and_accounts_for_every_request(cloud: LocalCloud, loop: ProvisionedLoop) -> None:
-    """Five minutes at 100 req/s: all answered, all counted, nothing leaked, memory flat."""
-    _soak(cloud, loop, rate=100, duration=300)
+    """Three minutes at 100 req/s: all answered, all counted, nothing leaked, memory flat."""
+    _soak(cloud, loop, rate=100, duration=180)
