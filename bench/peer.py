@@ -230,6 +230,7 @@ def run(
     import boto3
 
     from selfheal.cloud import LocalCloud
+    from selfheal.cloud.server import settle_heap
     from selfheal.cloud.testing import provision_loop
 
     where = machine()
@@ -237,6 +238,7 @@ def run(
     payload = _EVENT_FILE.read_bytes()
     with LocalCloud(port=0) as cloud, offline_server() as offline:
         loop = provision_loop(cloud, failure_rate=0.0)
+        settle_heap()  # as `selfheal cloud` does once started
         targets = {
             "selfheal": (
                 f"{loop.api_endpoint}/bench",

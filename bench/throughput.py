@@ -46,6 +46,7 @@ def _direct(duration: float) -> dict[str, Any]:
 def run(duration: float = 5.0, connections: tuple[int, ...] = (1, 4, 8)) -> dict[str, Any]:
     """Run the benchmark, print the table and ratios, return the figures."""
     from selfheal.cloud import LocalCloud
+    from selfheal.cloud.server import settle_heap
     from selfheal.cloud.testing import provision_loop
 
     where = machine()
@@ -53,6 +54,7 @@ def run(duration: float = 5.0, connections: tuple[int, ...] = (1, 4, 8)) -> dict
     results: dict[str, Any] = {"machine": where, "duration": duration, "runs": []}
     with LocalCloud(port=0) as cloud:
         loop = provision_loop(cloud, failure_rate=0.0)
+        settle_heap()  # as `selfheal cloud` does once started
         system_url = f"{loop.api_endpoint}/bench"
         with bare_server() as bare_url:
             for conns in connections:

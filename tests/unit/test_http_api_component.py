@@ -22,7 +22,7 @@ class FakeLambdas:
     def __init__(self) -> None:
         self.events: list[dict[str, Any]] = []
 
-    def invoke(self, function: str, payload: bytes) -> InvokeResult:
+    def invoke(self, function: str, payload: bytes, *, json_payload: bool = False) -> InvokeResult:
         self.events.append(json.loads(payload))
         return InvokeResult(200, b'{"statusCode": 204}', None, "$LATEST", None)
 

@@ -29,7 +29,7 @@ class FakeLambdas:
         self.events: list[dict[str, Any]] = []
         self.results: list[bytes] = []
 
-    def invoke(self, function: str, payload: bytes) -> InvokeResult:
+    def invoke(self, function: str, payload: bytes, *, json_payload: bool = False) -> InvokeResult:
         self.events.append(json.loads(payload))
         answer = self.results.pop(0) if self.results else None
         if answer is None:

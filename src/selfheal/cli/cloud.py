@@ -70,6 +70,7 @@ def run_cloud(
         raise CliError(f"--port must be from 0 to 65535, got {port}", exit_code=2)
     if region is not None:
         _check_region(region)
+    real_cloud = cloud_factory is None
     if cloud_factory is None:
         from selfheal.cloud import LocalCloud
 
@@ -107,6 +108,10 @@ def run_cloud(
             _stop_quietly(cloud)
             reason = error.strerror if isinstance(error, OSError) and error.strerror else "address in use"
             raise CliError(_port_taken(port, reason)) from None
+        if real_cloud:
+            from selfheal.cloud.server import settle_heap
+
+            settle_heap()  # this process serves one long-lived cloud
         try:
             console.print(
                 f"[bold green]local cloud running[/bold green] at [bold]{cloud.endpoint}[/bold]"

@@ -420,7 +420,7 @@ class HttpApiDataPlane:
         cloud: Cloud, function: str, event: dict[str, Any], version: str, record: AccessRecord | None
     ) -> ApiResponse:
         try:
-            result = cloud.lambdas.invoke(function, _EVENT_JSON.encode(event).encode())
+            result = cloud.lambdas.invoke(function, _EVENT_JSON.encode(event).encode(), json_payload=True)
         except CloudError as error:
             # API Gateway turns every failure to invoke (throttling included) into a 500.
             _log.warning("invoking %s for the HTTP API failed: %s (%s)", function, error.code, error.message)

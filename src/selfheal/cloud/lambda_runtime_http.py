@@ -121,7 +121,26 @@ def gone_reply() -> bytes:
 
 
 def _take_head(buffer: bytearray) -> list[bytes] | None:
-    """Take a complete request head off ``buffer`` as its lines (None: incomplete); an oversize one: raise."""
+    """Take a complete request head off ``buffer`` as its lines (None: incomplete); an oversize one: raise.
+
+    A whole head of CRLF lines within the limits (what awslambdaric's client sends) is split at once; any
+    other (incomplete, bare LF, a line or header count over the limits) goes line by line.
+    """
+    end = buffer.find(b"\r\n\r\n")
+    if end > 0:
+        lines = bytes(buffer[:end]).split(b"\r\n")
+        if (
+            len(lines) <= _MAX_HEADERS + 1
+            and max(map(len, lines)) + 2 <= _MAX_LINE
+            and buffer.count(b"\n", 0, end) == len(lines) - 1
+            and all(lines)
+        ):
+            del buffer[: end + 4]
+            return lines
+    return _take_head_by_lines(buffer)
+
+
+def _take_head_by_lines(buffer: bytearray) -> list[bytes] | None:
     lines: list[bytes] = []
     start = 0
     while True:

@@ -210,8 +210,12 @@ class LambdaService:
         log_type: LogType = "None",
         region: str | None = None,
         client_context: str | None = None,
+        json_payload: bool = False,
     ) -> InvokeResult:
         """Invoke ``function`` (name or ARN) of ``region`` (None: the region its ARN names, else the cloud's).
+
+        ``json_payload``: the caller encoded ``payload`` as JSON itself (the API data planes), so it is not
+        parsed again to be checked.
 
         ``client_context`` is the decoded ClientContext JSON (:func:`invoke_headers`); as on
         Lambda, only a RequestResponse invoke passes it to the function, an Event invoke drops it.
@@ -219,7 +223,8 @@ class LambdaService:
         """
         if invocation_type not in ("RequestResponse", "Event", "DryRun"):
             raise InvalidRequestContent(f"unknown invocation type {invocation_type!r}")
-        payload = checked_payload(payload)
+        if not json_payload:
+            payload = checked_payload(payload)
         # Event invokes are routed when they run (each attempt afresh); DryRun runs nothing.
         target = self._resolve(function, qualifier, route=invocation_type == "RequestResponse", region=region)
         if invocation_type == "DryRun":

@@ -22,8 +22,9 @@ __all__ = ["Cloud", "Component", "Lambdas", "component_of"]
 class Lambdas(Protocol):
     """The Lambda service as components call it (:class:`~selfheal.cloud.lambda_service.LambdaService`)."""
 
-    def invoke(self, function: str, payload: bytes) -> InvokeResult:
-        """Invoke ``function`` (name or ARN) synchronously; raise a ``CloudError`` when it cannot run."""
+    def invoke(self, function: str, payload: bytes, *, json_payload: bool = False) -> InvokeResult:
+        """Invoke ``function`` (name or ARN) synchronously; raise a ``CloudError`` when it cannot run.
+        ``json_payload``: the caller encoded ``payload`` as JSON itself (it is not checked again)."""
         ...
 
     def invoke_async(self, function: str, payload: bytes) -> str:
