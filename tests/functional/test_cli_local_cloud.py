@@ -397,18 +397,19 @@ def test_a_recorded_cloud_that_stopped_is_one_line_at_once(
 
 
 def _starts(cloud: LocalCloud) -> int:
-    """How many invocations of the fragile function CloudWatch Logs holds (START lines)."""
-    events = _client(cloud, "logs").filter_log_events(logGroupName=f"/aws/lambda/{FUNCTION}")["events"]
+    """How many invocations of the fragile function CloudWatch Logs holds (START lines; 0 before its log
+    group exists, which the first flush of its lines creates)."""
+    logs = _client(cloud, "logs")
+    try:
+        events = logs.filter_log_events(logGroupName=f"/aws/lambda/{FUNCTION}")["events"]
+    except logs.exceptions.ResourceNotFoundException:
+        return 0
     return sum(event["message"].startswith("START RequestId") for event in events)
 
 
 def _invoke_function(cloud: LocalCloud) -> None:
     """One request to the fragile function, then wait until its START line is in CloudWatch Logs."""
-    logs = _client(cloud, "logs")
-    try:
-        before = _starts(cloud)
-    except logs.exceptions.ResourceNotFoundException:
-        before = 0
+    before = _starts(cloud)
     event = {"rawPath": "/", "requestContext": {"http": {"method": "GET"}}}
     _client(cloud, "lambda").invoke(FunctionName=FUNCTION, Payload=json.dumps(event).encode())
     deadline = time.monotonic() + 30
