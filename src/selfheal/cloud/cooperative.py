@@ -21,6 +21,7 @@ import contextlib
 import logging
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -33,31 +34,50 @@ _T = TypeVar("_T")
 Offload = Callable[..., "concurrent.futures.Future[Any]"]
 
 
-class _Request(greenlet.greenlet):  # type: ignore[misc]
-    """A greenlet serving one request on ``loop``; ``offload`` runs a call in the front's pool."""
+# Finished request greenlets kept for the next requests of their loop: a new greenlet costs a fresh frame
+# stack (CPython maps 16 KiB for it and unmaps it when the greenlet ends: a syscall pair and page faults
+# per request).
+_IDLE_KEPT = 32
+_idle: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, list[_Request]] = weakref.WeakKeyDictionary()
 
-    def __init__(self, run: Callable[[], None], loop: asyncio.AbstractEventLoop, offload: Offload) -> None:
-        super().__init__(run)
+
+class _Request(greenlet.greenlet):  # type: ignore[misc]
+    """A greenlet serving requests on ``loop``, one at a time; ``offload`` runs a call in the front's pool."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, offload: Offload) -> None:
+        super().__init__(self._serve)
         self.loop = loop
         self.offload = offload
+        self.job: tuple[Callable[..., None], tuple[Any, ...]] | None = None
+        self.waiting: object | None = None  # what the greenlet is parked for (see _resume)
+
+    def _serve(self) -> None:
+        while self.job is not None:
+            function, args = self.job
+            self.job = None
+            try:
+                function(*args)
+            except Exception:  # a request greenlet must not raise into the loop's callback
+                _LOG.exception("error in a request served on the event loop")
+            idle = _idle.setdefault(self.loop, [])
+            if len(idle) >= _IDLE_KEPT:
+                return  # ends: the pool is full
+            idle.append(self)
+            self.parent.switch()  # parked until spawn() gives it the next job
 
 
 def spawn(
     loop: asyncio.AbstractEventLoop, offload: Offload, function: Callable[..., None], *args: Any
 ) -> None:
-    """Run ``function(*args)`` in a new request greenlet, now, until it finishes or first waits.
+    """Run ``function(*args)`` in a request greenlet, now, until it finishes or first waits.
 
-    Call on the loop's thread, from a callback of the loop (not from another request greenlet): the
-    greenlet's parent is the caller's, to which it returns whenever it waits.
+    Call on the loop's thread, from a callback of the loop (not from a request greenlet): the greenlet's
+    parent is that thread's main greenlet, to which it returns whenever it waits.
     """
-
-    def run() -> None:
-        try:
-            function(*args)
-        except Exception:  # a request greenlet must not raise into the loop's callback
-            _LOG.exception("error in a request served on the event loop")
-
-    _Request(run, loop, offload).switch()
+    idle = _idle.get(loop)
+    request = idle.pop() if idle else _Request(loop, offload)
+    request.job = (function, args)
+    request.switch()
 
 
 def active() -> bool:
@@ -71,14 +91,20 @@ def _current() -> _Request:
     return current
 
 
-def _resume(request: _Request, value: object) -> None:
-    if not request.dead:
+def _resume(request: _Request, wait: object, value: object) -> None:
+    # Only the wait it was made for: a late callback (a timer that fired with the fd, a pool call that ended
+    # before its greenlet parked) must not wake the greenlet in a later wait, or in the idle pool.
+    if request.waiting is wait and not request.dead:
         request.switch(value)
 
 
-def _park(request: _Request) -> Any:
-    """Give the loop back until a callback resumes ``request``; what that callback passed."""
-    return request.parent.switch()
+def _park(request: _Request, wait: object) -> Any:
+    """Give the loop back until a callback resumes ``request`` for ``wait``; what that callback passed."""
+    request.waiting = wait
+    try:
+        return request.parent.switch()
+    finally:
+        request.waiting = None
 
 
 def wait_fd(fd: int, *, write: bool = False, timeout: float) -> bool:
@@ -87,10 +113,11 @@ def wait_fd(fd: int, *, write: bool = False, timeout: float) -> bool:
     loop = request.loop
     watch = loop.add_writer if write else loop.add_reader
     unwatch = loop.remove_writer if write else loop.remove_reader
-    watch(fd, _resume, request, True)
-    timer = loop.call_later(max(0.0, timeout), _resume, request, False)
+    wait = object()
+    watch(fd, _resume, request, wait, True)
+    timer = loop.call_later(max(0.0, timeout), _resume, request, wait, False)
     try:
-        return bool(_park(request))
+        return bool(_park(request, wait))
     finally:
         unwatch(fd)
         timer.cancel()
@@ -102,9 +129,10 @@ def sleep(seconds: float) -> None:
         time.sleep(seconds)
         return
     request = _current()
-    timer = request.loop.call_later(max(0.0, seconds), _resume, request, None)
+    wait = object()
+    timer = request.loop.call_later(max(0.0, seconds), _resume, request, wait, None)
     try:
-        _park(request)
+        _park(request, wait)
     finally:
         timer.cancel()
 
@@ -129,13 +157,14 @@ def off_loop(function: Callable[..., _T], *args: Any) -> _T:
     request = _current()
     loop = request.loop
     future: concurrent.futures.Future[_T] = request.offload(function, *args)
+    wait = object()
 
     def done(_: object) -> None:
         # RuntimeError: the loop has stopped, and the request is abandoned with it.
         with contextlib.suppress(RuntimeError):
-            loop.call_soon_threadsafe(_resume, request, None)
+            loop.call_soon_threadsafe(_resume, request, wait, None)
 
     future.add_done_callback(done)
     while not future.done():
-        _park(request)
+        _park(request, wait)
     return future.result()
