@@ -241,19 +241,10 @@ def handler(event, context):
 
 
 def test_a_python_3_12_environment_awaits_next_without_a_thread_per_invocation(
-    aws: AwsFactory, lambda_role: str, lambda_zip: Any
+    aws: AwsFactory, make_function: FunctionFactory
 ) -> None:
     """awslambdaric would start and join a thread for every /next under python3.12+; the local cloud's
     bootstrap keeps AWS_EXECUTION_ENV as Lambda sets it and awaits /next on the main thread."""
-    aws("lambda").create_function(
-        FunctionName="no-polling-thread",
-        Runtime="python3.12",
-        Role=lambda_role,
-        Handler="app.handler",
-        Code={"ZipFile": lambda_zip(files={"app.py": COUNTING_THREADS})},
-    )
-    aws("lambda").get_waiter("function_active_v2").wait(
-        FunctionName="no-polling-thread", WaiterConfig={"Delay": 0.05}
-    )
+    make_function("no-polling-thread", COUNTING_THREADS, runtime="python3.12")
     bodies = [invoke(aws, "no-polling-thread", {})[1] for _ in range(3)]
     assert bodies[-1] == {"started": [], "execution_env": "AWS_Lambda_python3.12"}

@@ -11,6 +11,7 @@ import boto3
 import httpx
 import pytest
 
+from conftest import proxy_http_api
 from selfheal.cloud import LocalCloud
 
 CLOUD_TIME_SCALE = 60.0
@@ -216,19 +217,8 @@ def test_sns_delivers_to_a_lambda_subscriber_in_its_region(client: Regional, cre
 def test_http_api_of_a_region_answers(cloud: LocalCloud, client: Regional, create: Create) -> None:
     """An HTTP API made in a non-default region is served and runs its region's function."""
     arn = create(REGION, "north-api")
-    apigw = client("apigatewayv2", REGION)
-    api = apigw.create_api(Name="north-api", ProtocolType="HTTP")
-    integration = apigw.create_integration(
-        ApiId=api["ApiId"],
-        IntegrationType="AWS_PROXY",
-        IntegrationUri=f"arn:aws:apigateway:{REGION}:lambda:path/2015-03-31/functions/{arn}/invocations",
-        PayloadFormatVersion="2.0",
-    )
-    apigw.create_route(
-        ApiId=api["ApiId"], RouteKey="GET /hello", Target=f"integrations/{integration['IntegrationId']}"
-    )
-    apigw.create_stage(ApiId=api["ApiId"], StageName="$default", AutoDeploy=True)
-    response = httpx.get(f"{cloud.endpoint}/_api/{api['ApiId']}/hello", timeout=30)
+    api_id = proxy_http_api(client("apigatewayv2", REGION), REGION, arn, "GET /hello")
+    response = httpx.get(f"{cloud.endpoint}/_api/{api_id}/hello", timeout=30)
     assert response.status_code == 200, response.text
     assert response.json()["region"] == REGION
     assert response.json()["arn"] == arn

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from conftest import proxy_http_api
 from selfheal.cloud import LocalCloud
 
 AwsFactory = Callable[[str], Any]
@@ -46,19 +47,7 @@ def handler(event, context):
 
 def _api(cloud: LocalCloud, aws: AwsFactory, function: str) -> str:
     arn = aws("lambda").get_function(FunctionName=function)["Configuration"]["FunctionArn"]
-    apigw = aws("apigatewayv2")
-    api = apigw.create_api(Name=f"{function}-api", ProtocolType="HTTP")
-    integration = apigw.create_integration(
-        ApiId=api["ApiId"],
-        IntegrationType="AWS_PROXY",
-        IntegrationUri=f"arn:aws:apigateway:{cloud.region}:lambda:path/2015-03-31/functions/{arn}/invocations",
-        PayloadFormatVersion="2.0",
-    )
-    apigw.create_route(
-        ApiId=api["ApiId"], RouteKey="ANY /{proxy+}", Target=f"integrations/{integration['IntegrationId']}"
-    )
-    apigw.create_stage(ApiId=api["ApiId"], StageName="$default", AutoDeploy=True)
-    return f"{cloud.endpoint}/_api/{api['ApiId']}"
+    return f"{cloud.endpoint}/_api/{proxy_http_api(aws('apigatewayv2'), cloud.region, arn, 'ANY /{proxy+}')}"
 
 
 @pytest.fixture(scope="module")
