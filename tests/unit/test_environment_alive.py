@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from selfheal.cloud.lambda_runtime import ExecutionEnvironment, _running
+from selfheal.cloud.lambda_runtime import ExecutionEnvironment
 
 
 class _BusyPoll:
@@ -65,14 +65,17 @@ def _wait_zombie(pid: int) -> None:
 def test_the_open_stat_file_tells_running_from_zombie_and_reaped() -> None:
     """The /proc stat file opened once at start reads running, then zombie, then ESRCH once reaped."""
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    stat_fd = os.open(f"/proc/{child.pid}/stat", os.O_RDONLY)
+    environment = object.__new__(ExecutionEnvironment)
+    environment._process = child
+    environment._pidfd_lock = threading.Lock()
+    environment._stat_fd = stat_fd = os.open(f"/proc/{child.pid}/stat", os.O_RDONLY)
     try:
-        assert _running(stat_fd) is True
+        assert environment._proc_running() is True
         child.kill()
         _wait_zombie(child.pid)
-        assert _running(stat_fd) is False
+        assert environment._proc_running() is False
         child.wait()
-        assert _running(stat_fd) is False
+        assert environment._proc_running() is False
     finally:
         os.close(stat_fd)
 

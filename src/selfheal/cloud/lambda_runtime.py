@@ -335,7 +335,7 @@ class ExecutionEnvironment:
         # poll() also answers None while another thread (the output reader) is inside waitpid, so a killed
         # child could pass for alive and be handed an invocation: ask the kernel whether it is a zombie
         # through /proc (a file read, 20 times dearer than a pidfd).
-        return _not_exiting(process.pid)
+        return self._proc_running()
 
     @property
     def healthy(self) -> bool:
@@ -345,10 +345,29 @@ class ExecutionEnvironment:
         readable only then: in between, ``alive`` is still true, and an invocation handed over fails with
         ``Runtime.ExitError`` where Lambda would have started a new environment. One /proc read per warm
         start closes that window."""
-        if not self.alive:
+        return self.alive and self._proc_running()
+
+    def _proc_running(self) -> bool:
+        """Whether /proc shows the child running (not a zombie, not reaped); True where it cannot tell."""
+        if self._stat_fd is not None:
+            with self._pidfd_lock:  # not while close() closes it (its number could be another file's)
+                stat_fd = self._stat_fd
+                try:
+                    return stat_fd is None or _stat_running(os.pread(stat_fd, 512, 0))
+                except ProcessLookupError:
+                    return False  # reaped
+                except OSError:
+                    return True
+        process = self._process
+        if process is None:
             return False
-        with self._pidfd_lock:  # not while close() closes it (its number could be another file's)
-            return self._stat_fd is None or _running(self._stat_fd)
+        try:
+            with open(f"/proc/{process.pid}/stat", "rb") as stat:
+                return _stat_running(stat.read())
+        except FileNotFoundError:
+            return not os.path.isdir("/proc")  # gone (reaped meanwhile), unless there is no /proc at all
+        except OSError:
+            return True
 
     def wait_ready(self, timeout: float = INIT_TIMEOUT_SECONDS) -> bool:
         """Wait until the child finished initialising (asked for its first invocation) or died."""
@@ -466,23 +485,6 @@ class ExecutionEnvironment:
                 os.close(fd)
 
 
-def _running(stat_fd: int) -> bool:
-    """Whether the process whose /proc/<pid>/stat is open on ``stat_fd`` runs (not a zombie, not reaped)."""
-    try:
-        stat = os.pread(stat_fd, 512, 0)
-    except ProcessLookupError:
-        return False  # reaped
-    except OSError:
-        return True  # /proc cannot tell: ``alive`` answered already
+def _stat_running(stat: bytes) -> bool:
+    """Whether a /proc/<pid>/stat line shows a live process (its state is neither zombie nor dead)."""
     return stat.rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
-
-
-def _not_exiting(pid: int) -> bool:
-    """Whether /proc shows ``pid`` running (not a zombie, not dead); True where /proc cannot tell."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as stat:
-            return stat.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
-    except FileNotFoundError:
-        return not os.path.isdir("/proc")  # gone (reaped meanwhile), unless there is no /proc at all
-    except OSError:
-        return True
