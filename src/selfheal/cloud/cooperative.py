@@ -1,10 +1,11 @@
 """Requests served on the front's event loop, each in a greenlet: the waits on their path yield to the loop.
 
-The asyncio front runs most requests in its thread pool, but the HTTP API data plane's on its loop thread,
-each in its own greenlet (:func:`spawn`; the ``greenlet`` package's stack switching, as gevent and
-SQLAlchemy's asyncio layer use it). The code on that path stays plain blocking code: the few places where it
-waits call the helpers below, which in a request greenlet park it on the loop (an fd watched, a timer) and
-let the loop serve other connections, and anywhere else block the calling thread as before. A request then
+The asyncio front runs most requests in its thread pool, but the HTTP API data plane's and the operator's
+Lambda ``Invoke`` on its loop thread, each in its own greenlet (:func:`spawn`; the ``greenlet`` package's
+stack switching, as gevent and SQLAlchemy's asyncio layer use it). The code on that path stays plain
+blocking code: the few places where it waits call the helpers below, which in a request greenlet park it
+on the loop (an fd watched, a timer) and let the loop serve other connections, and anywhere else block the
+calling thread as before. A request then
 costs the cloud process two wake-ups (the client's bytes, the runtime's answer) instead of a hand-off to a
 pool thread and back.
 

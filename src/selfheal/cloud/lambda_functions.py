@@ -56,6 +56,7 @@ __all__ = [
     "mark_pending",
     "pending_fields",
     "pid_alive",
+    "refuse_pending",
     "region_of",
     "remove_orphaned_code_dirs",
     "revision",
@@ -280,6 +281,16 @@ def check_invocable(model: Any, now: float) -> None:
             "The operation cannot be performed at this time. "
             "The function is currently in the following state: Pending"
         )
+
+
+def refuse_pending(backend: Any, function: str, qualifier: str | None, now: float) -> None:
+    """Raise FunctionPending when the invoked function of ``backend`` (moto's Lambda backend of its region)
+    is still being created; a function not found is left to the Lambda service to answer."""
+    try:
+        model = backend.get_function(function, qualifier)
+    except Exception:
+        return
+    check_invocable(model, now)
 
 
 def pid_alive(pid: int) -> bool:

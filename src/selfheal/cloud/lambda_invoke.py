@@ -31,11 +31,7 @@ from typing import Any, Literal
 from selfheal.clock import Clock
 
 from . import cooperative
-from .errors import (
-    InvalidRequestContent,
-    ServiceUnavailable,
-    TooManyRequests,
-)
+from .errors import InvalidRequestContent, ServiceUnavailable, TooManyRequests
 from .lambda_functions import CodeCache, FunctionConfig, check_invocable, function_name, region_of
 from .lambda_interpreters import child_base_environment, choose_interpreter
 from .lambda_logs import LogShipper, log_group_name, log_stream_name

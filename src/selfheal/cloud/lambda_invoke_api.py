@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, unquote
 from .authentication import Caller
 from .errors import CloudError
 from .gateway import CALLER_KEY, RAW_BODY_KEY, StartResponse, WSGIEnvironment
-from .lambda_functions import backend_in_region, check_invocable
+from .lambda_functions import backend_in_region, refuse_pending
 from .lambda_service import LambdaService, invoke_headers
 from .moto_state import aws_error
 from .sigv4 import parse_authorization
@@ -138,7 +138,8 @@ class InvokeApi:
                 environ.get("HTTP_X_AMZ_LOG_TYPE"),
                 environ.get("HTTP_X_AMZ_CLIENT_CONTEXT"),
             )
-            self._refuse_pending(function, qualifier, region)
+            backend = backend_in_region(self._backend("lambda"), "lambda", region)
+            refuse_pending(backend, function, qualifier, self._now())
             result = lambdas.invoke(
                 function,
                 body,
@@ -173,15 +174,6 @@ class InvokeApi:
         headers.append(("x-amz-crc32", str(binascii.crc32(payload))))
         start_response(f"{status} {HTTPStatus(status).phrase}", headers)
         return [payload] if status != 204 else []
-
-    def _refuse_pending(self, function: str, qualifier: str | None, region: str) -> None:
-        """Raise FunctionPending while the function is being created (moto_state's hook does the same)."""
-        backend = backend_in_region(self._backend("lambda"), "lambda", region)
-        try:
-            model = backend.get_function(function, qualifier)
-        except Exception:  # not found: LambdaService answers that
-            return
-        check_invocable(model, self._now())
 
 
 def _is_moto_error(error: Exception) -> bool:

@@ -221,7 +221,7 @@ class LambdaService:
         Lambda, only a RequestResponse invoke passes it to the function, an Event invoke drops it.
         Raises FunctionNotFound, TooManyRequests or InvalidRequestContent.
         """
-        if invocation_type not in ("RequestResponse", "Event", "DryRun"):
+        if invocation_type not in _INVOCATION_TYPES:
             raise InvalidRequestContent(f"unknown invocation type {invocation_type!r}")
         if not json_payload:
             payload = checked_payload(payload)

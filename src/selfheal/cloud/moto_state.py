@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from moto.core.exceptions import JsonRESTError
 
 from .errors import CloudError
-from .lambda_functions import DEAD_LETTER_ATTRIBUTE, check_invocable, mark_pending, pending_fields
+from .lambda_functions import DEAD_LETTER_ATTRIBUTE, mark_pending, pending_fields, refuse_pending
 from .lambda_service import invoke_headers
 from .moto_patches import MotoPatches, parameters
 
@@ -177,7 +177,7 @@ class MotoState:
                         _header(headers, "X-Amz-Log-Type"),
                         _header(headers, "X-Amz-Client-Context"),
                     )
-                    _refuse_pending(backend, function_name, qualifier, now())
+                    refuse_pending(backend, function_name, qualifier, now())
                     result = lambdas.invoke(
                         function_name,
                         payload,
@@ -362,15 +362,6 @@ def _mark_created(backend: Any, fn: Any, name: str, now: float) -> None:
         models[id(model)] = model
     for model in models.values():
         mark_pending(model, now)
-
-
-def _refuse_pending(backend: Any, function_name: str, qualifier: str | None, now: float) -> None:
-    """Raise FunctionPending when the invoked function is still being created."""
-    try:
-        model = backend.get_function(function_name, qualifier)
-    except Exception:  # not found: the Lambda service answers that
-        return
-    check_invocable(model, now)
 
 
 class _Untracked(list[Any]):

@@ -279,7 +279,7 @@ class RestApiDataPlane:
     @staticmethod
     def _invoke(cloud: Cloud, function: str, event: dict[str, Any]) -> ApiResponse:
         try:
-            result = cloud.lambdas.invoke(function, json.dumps(event).encode())
+            result = cloud.lambdas.invoke(function, json.dumps(event).encode(), json_payload=True)
         except CloudError as error:
             _log.warning("invoking %s for the REST API failed: %s (%s)", function, error.code, error.message)
             return _server_error()
