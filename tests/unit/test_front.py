@@ -426,17 +426,43 @@ def test_a_request_the_app_claims_runs_on_the_loop_thread_and_others_in_the_pool
             connection.request("POST", path, body=body)
             answers.append(connection.getresponse().read().decode())
         connection.close()
-        # A body still on its way is read in the pool, where waiting for it blocks nobody else.
+        # A body sent in chunks is read in the pool, where waiting for it blocks nobody else.
+        with socket.create_connection((HOST, server.server_port), timeout=5) as raw:
+            raw.sendall(b"POST /here HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n")
+            time.sleep(0.2)
+            raw.sendall(b"3\r\ndef\r\n0\r\n\r\n")
+            answers.append(_read_response_body(raw))
+        # A small body of a known length that comes apart from its head is awaited, then run on the loop.
         with socket.create_connection((HOST, server.server_port), timeout=5) as raw:
             raw.sendall(b"POST /here HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabc")
             time.sleep(0.2)
             raw.sendall(b"def")
-            answers.append(raw.recv(4096).decode().rsplit("\r\n", 1)[-1])
+            answers.append(_read_response_body(raw))
+        # A client that gives up before its body is complete is let go, with nothing run.
+        with socket.create_connection((HOST, server.server_port), timeout=5) as raw:
+            raw.sendall(b"POST /here HTTP/1.1\r\nHost: x\r\nContent-Length: 6\r\n\r\nabc")
+            raw.shutdown(socket.SHUT_WR)
+            assert raw.recv(4096) == b""
     finally:
         server.shutdown()
         thread.join(timeout=5)
         server.server_close()
     assert answers[3].startswith("front_") and answers[3].endswith(" 6")
+    assert answers[4] == "front-loop-under-test 6"
     assert answers[0] == "front-loop-under-test 3"
     assert answers[1].startswith("front_") and answers[1].endswith(" 3")
     assert answers[2] == "front-loop-under-test 0"
+
+
+def _read_response_body(sock: socket.socket) -> str:
+    """The body of the one response ``sock`` receives (its head may come in a separate segment)."""
+    received = b""
+    while b"\r\n\r\n" not in received:
+        received += sock.recv(4096)
+    head, _, body = received.partition(b"\r\n\r\n")
+    length = int(
+        next(line for line in head.split(b"\r\n") if line.lower().startswith(b"content-length:"))[15:]
+    )
+    while len(body) < length:
+        body += sock.recv(4096)
+    return body.decode()

@@ -149,7 +149,9 @@ class Connection(asyncio.Protocol):
         self._eof = True
         if self._parsing is not None:
             self._parsing.fail(ClientGone("the client ended its request before the body was complete"))
-        if self._discarding or (not self._running and not self._queue):
+        # Nothing to answer: no request, or only one whose body, awaited before it starts, never came whole.
+        awaited = bool(self._queue) and self._queue[0].on_loop and not self._queue[0].body.complete
+        if self._discarding or (not self._running and (not self._queue or awaited)):
             self._close()
         return True  # keep our side open to finish a response under way
 
@@ -188,9 +190,20 @@ class Connection(asyncio.Protocol):
             body=body,
         )
         self._parsing = body
-        self._queue.append(Request(environ, body, parser.should_keep_alive()))
+        expects_continue = str(environ.get("HTTP_EXPECT", "")).lower() == "100-continue"
+        # A body of a known length within what the loop reads ahead anyway is awaited before the request is
+        # dispatched (clients such as http.client send it apart from the head): the request can then run on
+        # the loop. One sent in chunks, or only after 100 Continue, streams to a pool thread.
+        on_loop = (
+            not expects_continue
+            and str(environ.get("CONTENT_LENGTH") or "0").isdigit()
+            and int(environ.get("CONTENT_LENGTH") or 0) <= _HIGH_WATER
+            and "HTTP_TRANSFER_ENCODING" not in environ
+            and self._server.on_loop(environ)
+        )
+        self._queue.append(Request(environ, body, parser.should_keep_alive(), on_loop))
         self._phase_end = self._loop.time() + self._server.body_timeout
-        if str(environ.get("HTTP_EXPECT", "")).lower() == "100-continue":
+        if expects_continue:
             # Asked for when the application first reads the body: one that refuses the request from its
             # head (a declared length above its limit) answers before the client sends the body.
             body.on_first_read = lambda: self._call(self._write, b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -215,11 +228,13 @@ class Connection(asyncio.Protocol):
     def _start_next(self) -> None:
         if self._running or not self._queue or self._closed:
             return
+        if self._queue[0].on_loop and not self._queue[0].body.complete:
+            return  # its body is on its way (within the body deadline): dispatched once it has arrived
         request = self._queue.popleft()
         self._running = True
         if self._parsing is None:
             self._disarm()  # the application's time is not limited, only the client's
-        if request.body.complete and self._server.on_loop(request.environ):
+        if request.on_loop:
             # Served on the loop thread in a greenlet, which yields where it waits (see cooperative).
             cooperative.spawn(self._loop, self._server.offload, self._respond, request, True)
         elif not self._server.submit(self._respond, request):

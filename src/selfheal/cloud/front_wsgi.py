@@ -284,12 +284,16 @@ def simple_response(status: str, text: str) -> bytes:
 class Request:
     """One parsed request head and its body, waiting for or in the application."""
 
-    __slots__ = ("body", "environ", "keep_alive")
+    __slots__ = ("body", "environ", "keep_alive", "on_loop")
 
-    def __init__(self, environ: dict[str, Any], body: BodyStream, keep_alive: bool) -> None:
+    def __init__(
+        self, environ: dict[str, Any], body: BodyStream, keep_alive: bool, on_loop: bool = False
+    ) -> None:
         self.environ = environ
         self.body = body
         self.keep_alive = keep_alive
+        #: Served on the front's loop once its whole body has arrived (see front_connection).
+        self.on_loop = on_loop
 
 
 class Response:

@@ -116,20 +116,3 @@ def make_function(aws: AwsFactory, lambda_role: str) -> FunctionFactory:
         return name
 
     return create
-
-
-def proxy_http_api(apigw: Any, region: str, function_arn: str, route_key: str) -> str:
-    """Make an HTTP API (``apigw``: an apigatewayv2 client of ``region``) whose ``route_key`` invokes the
-    function through a 2.0 proxy integration, on an auto-deployed ``$default`` stage; its id."""
-    api = apigw.create_api(Name=f"api-{route_key.split()[-1].strip('/{}+') or 'root'}", ProtocolType="HTTP")
-    integration = apigw.create_integration(
-        ApiId=api["ApiId"],
-        IntegrationType="AWS_PROXY",
-        IntegrationUri=f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/{function_arn}/invocations",
-        PayloadFormatVersion="2.0",
-    )
-    apigw.create_route(
-        ApiId=api["ApiId"], RouteKey=route_key, Target=f"integrations/{integration['IntegrationId']}"
-    )
-    apigw.create_stage(ApiId=api["ApiId"], StageName="$default", AutoDeploy=True)
-    return str(api["ApiId"])

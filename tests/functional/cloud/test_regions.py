@@ -10,8 +10,8 @@ from typing import Any
 import boto3
 import httpx
 import pytest
+from api_helpers import proxy_http_api
 
-from conftest import proxy_http_api
 from selfheal.cloud import LocalCloud
 
 CLOUD_TIME_SCALE = 60.0

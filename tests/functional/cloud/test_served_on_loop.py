@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
+from api_helpers import proxy_http_api
 
-from conftest import proxy_http_api
 from selfheal.cloud import LocalCloud
 
 AwsFactory = Callable[[str], Any]
