@@ -10,6 +10,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from api_helpers import allow_invoke, user_lambda_client
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -169,26 +170,14 @@ def test_iam_user_is_still_judged_by_its_policies(
 ) -> None:
     """An IAM user's Invoke skips the shortcut: denied without a policy, allowed with one, on both paths."""
     iam = aws("iam")
-    iam.create_user(UserName="invoker")
-    key = iam.create_access_key(UserName="invoker")["AccessKey"]
-    client = cloud.client(
-        "lambda",
-        aws_access_key_id=key["AccessKeyId"],
-        aws_secret_access_key=key["SecretAccessKey"],
-        config=ONCE,
-    )
+    client = user_lambda_client(cloud, iam, "invoker", config=ONCE)
     served = cloud.invoke_api.served
     for use_moto in (True, False):
         moto_path(use_moto)
         status, _, body = _call(client, {})
         assert (status, json.loads(body)["Code"]) == (403, "AccessDeniedException")
         assert f"lambda:InvokeFunction on resource: {ARN}" in json.loads(body)["Message"]
-    statement = {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": ARN}
-    iam.put_user_policy(
-        UserName="invoker",
-        PolicyName="invoke",
-        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
-    )
+    allow_invoke(iam, "invoker", ARN)
     for use_moto in (True, False):
         moto_path(use_moto)
         assert _call(client, {})[0] == 200

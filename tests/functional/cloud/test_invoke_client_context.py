@@ -12,6 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from api_helpers import allow_invoke, user_lambda_client
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
@@ -74,20 +75,8 @@ def clients(cloud: LocalCloud, aws: AwsFactory, make_function: FunctionFactory) 
     """The echo function, and a Lambda client per path: the operator's, and an IAM user allowed to invoke."""
     make_function(NAME, SOURCE)
     iam = aws("iam")
-    iam.create_user(UserName="context-invoker")
-    statement = {"Effect": "Allow", "Action": "lambda:InvokeFunction", "Resource": ARN}
-    iam.put_user_policy(
-        UserName="context-invoker",
-        PolicyName="invoke",
-        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [statement]}),
-    )
-    key = iam.create_access_key(UserName="context-invoker")["AccessKey"]
-    user = cloud.client(
-        "lambda",
-        aws_access_key_id=key["AccessKeyId"],
-        aws_secret_access_key=key["SecretAccessKey"],
-        config=ONCE,
-    )
+    user = user_lambda_client(cloud, iam, "context-invoker", config=ONCE)
+    allow_invoke(iam, "context-invoker", ARN)
     return {PATHS[0]: aws("lambda", config=ONCE), PATHS[1]: user}
 
 
