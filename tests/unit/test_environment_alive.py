@@ -61,15 +61,28 @@ def _wait_zombie(pid: int) -> None:
         time.sleep(0.01)
 
 
+def _watched(kind: type[ExecutionEnvironment], child: subprocess.Popen[bytes]) -> ExecutionEnvironment:
+    """An environment of ``kind`` around ``child`` with its exit watch and stat file, as start() sets them."""
+    environment = object.__new__(kind)
+    environment._process = child
+    environment._pidfd_lock = threading.Lock()
+    environment._watch_exit(child.pid)
+    return environment
+
+
+def _close_fds(environment: ExecutionEnvironment) -> None:
+    for fd in (environment._stat_fd, environment._pidfd):
+        if fd is not None:
+            os.close(fd)
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="needs /proc")
 def test_the_open_stat_file_tells_running_from_zombie_and_reaped() -> None:
     """The /proc stat file opened once at start reads running, then zombie, then ESRCH once reaped."""
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    environment = object.__new__(ExecutionEnvironment)
-    environment._process = child
-    environment._pidfd_lock = threading.Lock()
-    environment._stat_fd = stat_fd = os.open(f"/proc/{child.pid}/stat", os.O_RDONLY)
+    environment = _watched(ExecutionEnvironment, child)
     try:
+        assert environment._stat_fd is not None
         assert environment._proc_running() is True
         child.kill()
         _wait_zombie(child.pid)
@@ -77,7 +90,8 @@ def test_the_open_stat_file_tells_running_from_zombie_and_reaped() -> None:
         child.wait()
         assert environment._proc_running() is False
     finally:
-        os.close(stat_fd)
+        child.wait()
+        _close_fds(environment)
 
 
 class _PidfdNotYetReadable(ExecutionEnvironment):
@@ -92,10 +106,7 @@ class _PidfdNotYetReadable(ExecutionEnvironment):
 def test_healthy_asks_the_stat_file_opened_at_start() -> None:
     """While ``alive`` still says yes, a zombie child is not healthy: the stat file opened at start says Z."""
     child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    environment = object.__new__(_PidfdNotYetReadable)
-    environment._process = child
-    environment._pidfd_lock = threading.Lock()
-    environment._watch_exit(child.pid)
+    environment = _watched(_PidfdNotYetReadable, child)
     try:
         assert environment._stat_fd is not None
         assert environment.healthy is True
@@ -105,9 +116,7 @@ def test_healthy_asks_the_stat_file_opened_at_start() -> None:
     finally:
         child.kill()
         child.wait()
-        for fd in (environment._stat_fd, environment._pidfd):
-            if fd is not None:
-                os.close(fd)
+        _close_fds(environment)
 
 
 class _ClosedApi:
