@@ -16,7 +16,6 @@ and per ``ApiId`` + ``Stage`` in cloud time. Requests for no known API or stage 
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
@@ -35,6 +34,7 @@ from .http_api_event import (
     RequestContext,
     build_event,
     error_response,
+    event_json,
     map_result,
     new_request_id,
 )
@@ -58,7 +58,6 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's HTTP API payload quota
 _MAX_DISCARD_BYTES = 64 * 1024 * 1024
 
 # The event is built from fresh dicts, lists and strings: no cycles to check for. Compact: less to parse.
-_EVENT_JSON = json.JSONEncoder(separators=(",", ":"), check_circular=False)
 
 _log = logging.getLogger(__name__)
 
@@ -420,7 +419,7 @@ class HttpApiDataPlane:
         cloud: Cloud, function: str, event: dict[str, Any], version: str, record: AccessRecord | None
     ) -> ApiResponse:
         try:
-            result = cloud.lambdas.invoke(function, _EVENT_JSON.encode(event).encode(), json_payload=True)
+            result = cloud.lambdas.invoke(function, event_json(event), json_payload=True)
         except CloudError as error:
             # API Gateway turns every failure to invoke (throttling included) into a 500.
             _log.warning("invoking %s for the HTTP API failed: %s (%s)", function, error.code, error.message)

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+import orjson
+
 __all__ = [
     "ApiRequest",
     "ApiResponse",
@@ -27,6 +29,7 @@ __all__ = [
     "body_field",
     "build_event",
     "error_response",
+    "event_json",
     "format_request_time",
     "gateway_headers",
     "header_text",
@@ -160,6 +163,15 @@ def body_field(body: bytes, content_type: str | None) -> tuple[str | None, bool]
         except UnicodeDecodeError:
             pass
     return base64.b64encode(body).decode("ascii"), True
+
+
+def event_json(event: dict[str, Any]) -> bytes:
+    """``event`` as an invocation's JSON payload. orjson writes it in a tenth of json's time (its text keeps
+    non-ASCII characters unescaped, which JSON allows); json writes what orjson refuses (a lone surrogate)."""
+    try:
+        return orjson.dumps(event)
+    except TypeError:
+        return json.dumps(event, separators=(",", ":")).encode()
 
 
 def build_event(request: ApiRequest, context: RequestContext) -> dict[str, Any]:
