@@ -42,6 +42,7 @@ NEXT_PATH = f"{API_PREFIX}/invocation/next"
 _MAX_LINE = 65536
 _MAX_HEADERS = 100
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_READ_HEADERS = frozenset((b"connection", b"content-length", b"expect"))
 
 
 class Refused(Exception):
@@ -83,6 +84,8 @@ class RequestReader:
         ``write`` sends ``100 Continue`` when the client waits for it before its body.
         """
         if self._head is None:
+            if not self.buffer:
+                return None
             lines = _take_head(self.buffer)
             if lines is None:
                 return None
@@ -173,17 +176,20 @@ def _parse(lines: list[bytes], sink: ResultSink) -> tuple[Request, bool]:
         raise Refused(HTTPStatus.HTTP_VERSION_NOT_SUPPORTED, f"Invalid HTTP version ({version[:16]})")
     # As http.server (gh-87389): '//path' is not taken for a host.
     path = "/" + path.lstrip("/") if path.startswith("//") else path
-    fields: dict[str, str] = {}
+    fields: dict[bytes, str] = {}
     for raw in lines[1:]:
-        name, colon, value = str(raw, "iso-8859-1").partition(":")
+        name, colon, value = raw.partition(b":")
         if not colon or not name.strip():
             raise Refused(HTTPStatus.BAD_REQUEST, "Bad header line")
-        fields.setdefault(name.strip().lower(), value.strip())
+        # Only three headers matter here: the others are not decoded.
+        key = name.strip().lower()
+        if key in _READ_HEADERS and key not in fields:
+            fields[key] = str(value, "iso-8859-1").strip()
     if method not in ("GET", "POST"):
         raise Refused(HTTPStatus.NOT_IMPLEMENTED, f"Unsupported method ({method[:16]!r})")
-    connection = fields.get("connection", "").lower()
+    connection = fields.get(b"connection", "").lower()
     close_after = connection == "close" or (version == "HTTP/1.0" and connection != "keep-alive")
-    raw_length = fields.get("content-length") or "0"
+    raw_length = fields.get(b"content-length") or "0"
     if not (raw_length.isascii() and raw_length.isdigit()):
         raise Refused(HTTPStatus.BAD_REQUEST, f"Invalid Content-Length {raw_length[:32]!r}.")
     length = int(raw_length)
@@ -195,5 +201,5 @@ def _parse(lines: list[bytes], sink: ResultSink) -> tuple[Request, bool]:
             f"Exceeded maximum allowed payload size ({MAX_PAYLOAD_BYTES} bytes).",
             "RequestEntityTooLarge",
         )
-    expect = fields.get("expect", "").lower() == "100-continue" and version == "HTTP/1.1"
+    expect = fields.get(b"expect", "").lower() == "100-continue" and version == "HTTP/1.1"
     return Request(method, path, close_after, length), expect
