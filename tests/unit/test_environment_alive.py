@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from selfheal.cloud.lambda_output import ChildOutput
 from selfheal.cloud.lambda_runtime import ExecutionEnvironment
 
 
@@ -124,15 +125,21 @@ class _ClosedApi:
 
 
 def test_close_before_the_output_reader_has_started_neither_fails_nor_leaves_it_reading() -> None:
-    """stop() may close an environment that start() is still starting: its reader is created, not started."""
+    """stop() may close an environment that start() is still starting: its reader is not started yet."""
     child = subprocess.Popen([sys.executable, "-c", "pass"], stdout=subprocess.PIPE)
     environment = object.__new__(ExecutionEnvironment)
     environment._process = child
     environment._pidfd_lock = threading.Lock()
     environment._api = _ClosedApi()  # type: ignore[assignment]
-    environment._reader = threading.Thread(target=environment._read_output, daemon=True)
+    lines: list[str] = []
+    environment._output = ChildOutput(lines.append)
+    assert child.stdout is not None
+    environment._output.attach(child.stdout)
     environment.close()
-    assert child.returncode is not None and child.stdout is not None and child.stdout.closed
-    environment._reader.start()  # as start() would, late
-    environment._reader.join(timeout=5)
-    assert not environment._reader.is_alive()
+    assert child.returncode is not None and child.stdout.closed
+    environment._output.start_reader("late-reader", lambda: True)  # as start() would, late
+    reader = environment._output._reader
+    assert reader is not None
+    reader.join(timeout=5)
+    assert not reader.is_alive()
+    assert lines == []

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from . import cooperative
+from .lambda_output import ChildOutput
 from .lambda_runtime_api import API_PREFIX, MAX_PAYLOAD_BYTES, PendingInvocation, error_payload
 from .lambda_runtime_api import RuntimeApiServer as ThreadedRuntimeApiServer
 from .lambda_runtime_loop import LoopRuntimeApiServer
@@ -177,13 +178,9 @@ class ExecutionEnvironment:
         self.executable = executable or sys.executable
         self.id = environment_id or uuid.uuid4().hex
         self._base_env = dict(base_env)
-        self._log_line = log_line
         self._api = RuntimeApiServer()
         self._process: subprocess.Popen[bytes] | None = None
-        self._reader: threading.Thread | None = None
-        self._read_lock = threading.Lock()
-        self._partial = b""  # the child's output after its last newline
-        self._tail: list[str] | None = None
+        self._output = ChildOutput(log_line)
         self._pidfd_lock = threading.Lock()
         self.last_used = time.monotonic()
         self.invocations = 0
@@ -227,9 +224,8 @@ class ExecutionEnvironment:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
             )
-            # Non-blocking: the reader thread and _drain_output both read what select() announced.
             assert self._process.stdout is not None
-            os.set_blocking(self._process.stdout.fileno(), False)
+            self._output.attach(self._process.stdout)
             # The Runtime API answers this process only.
             self._api.owner_pid = self._process.pid
             self._watch_exit(self._process.pid)
@@ -237,10 +233,8 @@ class ExecutionEnvironment:
             # Accept only now that the owner is known: the server listens since it was created, so a
             # connection the child makes meanwhile waits in the backlog instead of being refused.
             self._api.start()
-        self._reader = threading.Thread(
-            target=self._read_output, name=f"lambda-env-{self.id[:8]}", daemon=True
-        )
-        self._reader.start()
+        process = self._process
+        self._output.start_reader(f"lambda-env-{self.id[:8]}", lambda: process.poll() is not None)
 
     def _watch_exit(self, pid: int) -> None:
         # Opened once: a pread on it costs about 3 µs, opening /proc/<pid>/stat anew 10-40 µs (healthy() asks
@@ -255,69 +249,6 @@ class ExecutionEnvironment:
         watch = select.poll()
         watch.register(pidfd, select.POLLIN)
         self._pidfd, self._exit_watch = pidfd, watch
-
-    def _read_output(self) -> None:
-        assert self._process is not None and self._process.stdout is not None
-        try:
-            fd = self._process.stdout.fileno()
-        except ValueError:
-            return  # closed already: close() ran before this thread started
-        while True:
-            try:
-                readable, _, _ = select.select([fd], [], [], 0.5)
-            except (OSError, ValueError):
-                return  # closed by close() under this thread
-            if not readable:
-                if self._process.poll() is not None and not select.select([fd], [], [], 0)[0]:
-                    break
-                continue
-            if not self._consume(fd):
-                break
-
-    def _consume(self, fd: int) -> bool:
-        """Read what the child wrote (``fd`` is readable or at its end) and emit its whole lines; False at
-        the end of the output."""
-        with self._read_lock:
-            try:
-                chunk = os.read(fd, 65536)
-            except BlockingIOError:
-                return True  # the other reader took it first
-            except OSError:
-                return False  # closed meanwhile
-            if not chunk:
-                if self._partial:
-                    self._emit(self._partial)
-                    self._partial = b""
-                return False
-            *lines, self._partial = (self._partial + chunk).split(b"\n")
-            for line in lines:
-                self._emit(line)
-            return True
-
-    def _emit(self, raw: bytes) -> None:
-        line = raw.decode("utf-8", "replace").rstrip("\r")
-        if self._tail is not None:
-            self._tail.append(line)
-        self._log_line(line)
-
-    def _drain_output(self) -> None:
-        """Emit every whole line the child wrote so far, reading them here rather than waiting for the reader
-        thread (which would cost a wait of milliseconds whenever it had not woken yet)."""
-        process = self._process
-        if process is None or process.stdout is None:
-            return
-        try:
-            fd = process.stdout.fileno()
-        except ValueError:
-            return  # closed
-        for _ in range(64):  # 4 MiB at most here; the reader thread takes the rest
-            try:
-                if not select.select([fd], [], [], 0)[0]:
-                    return
-            except (OSError, ValueError):
-                return
-            if not self._consume(fd):
-                return
 
     @property
     def alive(self) -> bool:
@@ -404,7 +335,7 @@ class ExecutionEnvironment:
         self, request_id: str, payload: bytes, invoked_arn: str | None, client_context: str | None
     ) -> RawResult:
         started = time.monotonic()
-        self._tail = []
+        self._output.begin()  # until _finish, this thread reads the child's output
         self.last_used = started
         self.invocations += 1
         timeout = float(self.spec.timeout)
@@ -420,6 +351,7 @@ class ExecutionEnvironment:
         self._api.submit(pending)
         end = started + timeout
         while not self._api.wait_done(pending, min(0.05, max(0.0, end - time.monotonic()))):
+            self._output.drain()  # the reader thread is muted: a full pipe would block the function
             if time.monotonic() >= end:
                 self._api.forget(request_id)
                 self.close()
@@ -447,8 +379,7 @@ class ExecutionEnvironment:
         return error_payload("Runtime.ExitError", message), True
 
     def _finish(self, request_id: str, started: float, payload: bytes, error: bool) -> RawResult:
-        self._drain_output()
-        tail, self._tail = self._tail or [], None
+        tail = self._output.end()
         self.last_used = time.monotonic()
         return RawResult(
             request_id=request_id,
@@ -470,13 +401,7 @@ class ExecutionEnvironment:
             process.wait()
         if not self._api.closing:
             self._api.close()
-        reader = self._reader
-        # ident is None while start() has created the reader but not started it yet (close() from stop()
-        # can come in between); that reader finds the output closed and ends at once.
-        if reader is not None and reader is not threading.current_thread() and reader.ident is not None:
-            reader.join(timeout=2)
-        if process is not None and process.stdout is not None:
-            process.stdout.close()
+        self._output.close()
         with self._pidfd_lock:  # close() may run in two threads at once: close each fd only once
             pidfd, self._pidfd, self._exit_watch = self._pidfd, None, None
             stat_fd, self._stat_fd = self._stat_fd, None
