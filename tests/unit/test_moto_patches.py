@@ -17,6 +17,7 @@ from moto.sns.models import Subscription, sns_backends
 from selfheal.clock import Clock
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.alarm_scheduler import AlarmScheduler
+from selfheal.cloud.dynamodb_isolation import SERIALIZED_OPERATIONS
 from selfheal.cloud.moto_patches import TESTED_MOTO, MotoIncompatible, MotoPatches, active_patches, parameters
 from selfheal.cloud.sns_delivery import SnsDelivery
 
@@ -279,6 +280,7 @@ EXPECTED = {
             "selfheal_alarm_history",
         )
     ),
+    *(f"moto.dynamodb.models.DynamoDBBackend.{name}" for name in SERIALIZED_OPERATIONS),
 }
 
 

@@ -1,5 +1,5 @@
-"""The default pluggable parts of the local cloud (HTTP API data plane, SNS delivery, EventBridge, SQS event
-source mappings, alarms, S3 notifications and bucket policies, EventBridge Scheduler).
+"""The default pluggable parts of the local cloud (DynamoDB isolation, HTTP API data plane, SNS delivery,
+EventBridge, SQS event source mappings, alarms, S3 notifications and bucket policies, EventBridge Scheduler).
 
 A component (:class:`~selfheal.cloud.protocol.Component`) is started after the endpoint, moto and the Lambda
 service are up, and stopped (in reverse order) before they go down; it sees the cloud through the
@@ -9,6 +9,7 @@ service are up, and stopped (in reverse order) before they go down; it sees the 
 from __future__ import annotations
 
 from .alarm_scheduler import AlarmScheduler
+from .dynamodb_isolation import DynamoDbIsolation
 from .eventbridge import EventBridge
 from .http_api import HttpApiDataPlane
 from .lambda_event_sources import EventSourceMappings
@@ -25,6 +26,7 @@ __all__ = ["default_components"]
 def default_components() -> list[Component]:
     """Return fresh instances of the components a LocalCloud runs when none are given."""
     components: list[Component] = []
+    components.append(DynamoDbIsolation())
     components.append(HttpApiDataPlane())
     components.append(RestApiDataPlane())
     components.append(SnsDelivery())
