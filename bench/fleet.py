@@ -21,10 +21,10 @@ Figures:
 - *memory*: resident set of the cloud (this process) before and after provisioning and at the end, and of
   the Lambda environments (its children), with the number of CloudWatch datums stored.
 
-The default runs the fleet twice, side by side: as shipped, and with 8 async-invoke workers per function
-(:attr:`FleetRun.async_workers`, an experiment: the local cloud delivers a function's events with
-``ASYNC_WORKERS_PER_FUNCTION`` = 4 threads, fewer than the healer's reserved concurrency of 5, and each
-incident in flight holds one for its whole verification).
+The default runs the fleet twice, side by side: as shipped, and with at most 8 async-invoke workers per
+function (:attr:`FleetRun.async_workers`, an experiment: the local cloud starts a function's event workers
+as its events wait, up to ``ASYNC_WORKERS_PER_FUNCTION`` = 10; the healer's reserved concurrency of 5 is
+what limits it, as on Lambda, and each incident in flight holds one for its whole verification).
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Asynchronous (Event) Lambda invocation: per-function queues, retries, event age, destinations, DLQ.
 
-:class:`AsyncInvocations` queues each event for its function, ordered by due time and drained by
-:data:`ASYNC_WORKERS_PER_FUNCTION` worker threads: at least once, retried on function error after
+:class:`AsyncInvocations` queues each event for its function, ordered by due time and drained by worker
+threads, started as events arrive while every worker is busy, up to :data:`ASYNC_WORKERS_PER_FUNCTION`
+(Lambda runs as many at once as the function's concurrency allows; the Invoker still throttles beyond
+its reserved concurrency): at least once, retried on function error after
 ``retry_delays`` cloud seconds (``MaximumRetryAttempts``, ``MaximumEventAgeInSeconds`` of the event invoke
 config); throttled events wait and try again without using an attempt. Then the on-failure destination
 (SQS, SNS, Lambda) gets AWS's invocation record, or else the dead-letter queue or topic gets the event; an
@@ -44,7 +46,7 @@ __all__ = [
 
 DEFAULT_RETRY_DELAYS = (60.0, 120.0)  # cloud seconds before the first and second async retry
 DEFAULT_MAX_EVENT_AGE = 21600.0
-ASYNC_WORKERS_PER_FUNCTION = 4
+ASYNC_WORKERS_PER_FUNCTION = 10
 # "ErrorMessage | String | Error message (truncated to 1 KB)" (AWS Lambda Developer Guide, dead-letter
 # queues).
 DLQ_MESSAGE_BYTES = 1024
@@ -93,6 +95,7 @@ class _AsyncQueue:
         self.heap: list[_Event] = []
         self.cond = threading.Condition()
         self.workers: list[threading.Thread] = []
+        self.idle = 0  # workers waiting for an event (under cond)
 
 
 class AsyncInvocations:
@@ -167,15 +170,20 @@ class AsyncInvocations:
             queue = self._queues.get(name)
             if queue is None:
                 queue = self._queues[name] = _AsyncQueue()
-                for index in range(ASYNC_WORKERS_PER_FUNCTION):
-                    worker = threading.Thread(
-                        target=self._drain, args=(queue,), name=f"lambda-async-{name}-{index}", daemon=True
-                    )
-                    queue.workers.append(worker)
-                    worker.start()
         with queue.cond:
             heapq.heappush(queue.heap, event)
-            queue.cond.notify()
+            # More events than waiting workers (one may be woken already but not have taken its own yet).
+            if len(queue.heap) > queue.idle and len(queue.workers) < ASYNC_WORKERS_PER_FUNCTION:
+                worker = threading.Thread(
+                    target=self._drain,
+                    args=(queue,),
+                    name=f"lambda-async-{name}-{len(queue.workers)}",
+                    daemon=True,
+                )
+                queue.workers.append(worker)
+                worker.start()
+            else:
+                queue.cond.notify()
 
     def _drain(self, queue: _AsyncQueue) -> None:
         while True:
@@ -187,7 +195,11 @@ class AsyncInvocations:
                     if queue.heap and queue.heap[0].due <= now:
                         event = heapq.heappop(queue.heap)
                         break
-                    queue.cond.wait(min(0.5, queue.heap[0].due - now) if queue.heap else 0.5)
+                    queue.idle += 1
+                    try:
+                        queue.cond.wait(min(0.5, queue.heap[0].due - now) if queue.heap else 0.5)
+                    finally:
+                        queue.idle -= 1
             try:
                 self._deliver(event)
             except Exception as exc:  # a worker must survive anything one event does

@@ -112,3 +112,40 @@ def test_dead_letter_queue_gets_the_event_without_a_destination(
     messages = wait_for(lambda: receive(aws, queue_url))
     assert json.loads(messages[0]["Body"]) == event
     assert messages[0]["MessageAttributes"]["ErrorMessage"]["StringValue"] == "attempt 1 fails"
+
+
+TOGETHER = """
+import os, time
+
+def handler(event, context):
+    folder = event["folder"]
+    mine = os.path.join(folder, "running-" + context.aws_request_id)
+    open(mine, "w").close()
+    seen = 0
+    deadline = time.monotonic() + 8
+    while time.monotonic() < deadline:
+        seen = max(seen, sum(name.startswith("running-") for name in os.listdir(folder)))
+        if seen >= event["together"]:
+            break
+        time.sleep(0.02)
+    with open(os.path.join(folder, "seen-" + context.aws_request_id), "w") as out:
+        out.write(str(seen))
+    return seen
+"""
+
+
+def test_event_invokes_run_as_many_at_once_as_the_reserved_concurrency(
+    aws: AwsFactory, make_function: FunctionFactory, tmp_path: Path
+) -> None:
+    """Five Event invokes of a function reserved 5 (the healer's) run all at once, as on Lambda: the
+    workers that deliver a function's events are started as its events wait (it had four)."""
+    name = make_function("together", TOGETHER, timeout=15)
+    aws("lambda").put_function_concurrency(FunctionName=name, ReservedConcurrentExecutions=5)
+    for _ in range(5):
+        aws("lambda").invoke(
+            FunctionName=name,
+            InvocationType="Event",
+            Payload=json.dumps({"folder": str(tmp_path), "together": 5}),
+        )
+    wait_for(lambda: len(list(tmp_path.glob("seen-*"))) == 5, timeout=30)
+    assert sorted(int(path.read_text()) for path in tmp_path.glob("seen-*")) == [5] * 5
