@@ -10,7 +10,8 @@ venv's Python, driven by the same client (``bench.loadgen``, its own process) in
 
 CPU per request counts the whole process tree of each (the cloud process and its environments; node and
 its Python children). boto3 ``Invoke`` latency is measured against the cloud's endpoint and against
-serverless-offline's Lambda port. The npm packages are installed, pinned by ``package-lock.json``, into
+serverless-offline's Lambda port, by one client in its own process (``bench.invoke_client``) for both: in
+this process it would share the cloud's GIL. The npm packages are installed, pinned by ``package-lock.json``, into
 ``bench/peer_offline/node_modules`` (gitignored) on first use; without Node and npm the benchmark is
 skipped with the reason.
 """
@@ -201,17 +202,21 @@ def _measure(url: str, pids_of: Any, conns: int, duration: float) -> dict[str, A
     return summary
 
 
-def _invoke_latencies(client: Any, function: str, payload: bytes, count: int) -> list[float]:
-    for _ in range(5):
-        client.invoke(FunctionName=function, Payload=payload)["Payload"].read()
-    latencies = []
-    for _ in range(count):
-        started = time.perf_counter()
-        answer = client.invoke(FunctionName=function, Payload=payload)
-        answer["Payload"].read()
-        latencies.append((time.perf_counter() - started) * 1000)
-        if answer["StatusCode"] != 200 or answer.get("FunctionError"):
-            raise RuntimeError(f"Invoke of {function} failed: {answer.get('FunctionError')}")
+def _invoke_latencies(target: dict[str, Any], count: int) -> list[float]:
+    """``count`` boto3 Invoke latencies (ms) of ``target`` (bench.invoke_client's config), from a client in
+    its own process: in the benchmark's, it would share the LocalCloud's GIL."""
+    completed = subprocess.run(
+        [sys.executable, "-m", "bench.invoke_client"],
+        cwd=_ROOT,
+        input=json.dumps({**target, "payload_file": str(_EVENT_FILE), "count": count}),
+        capture_output=True,
+        text=True,
+        timeout=120 + count,
+        check=False,
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"Invoke client failed: {completed.stderr.strip()[-2000:]}")
+    latencies: list[float] = json.loads(completed.stdout)
     return latencies
 
 
@@ -227,15 +232,12 @@ def run(
         print(f"peer: SKIPPED: {reason} (serverless-offline needs Node 18+ and npm)", flush=True)
         return {"skipped": reason}
     install()
-    import boto3
-
     from selfheal.cloud import LocalCloud
     from selfheal.cloud.server import settle_heap
     from selfheal.cloud.testing import provision_loop
 
     where = machine()
     results: dict[str, Any] = {"machine": where, "duration": duration, "runs": [], "invoke": []}
-    payload = _EVENT_FILE.read_bytes()
     with LocalCloud(port=0) as cloud, offline_server() as offline:
         loop = provision_loop(cloud, failure_rate=0.0)
         settle_heap()  # as `selfheal cloud` does once started
@@ -246,18 +248,21 @@ def run(
             ),
             "offline": (offline.url, lambda: tree_pids(offline.pid)),
         }
+        key = cloud.operator_key
         clients = {
-            "selfheal": (cloud.client("lambda"), loop.fragile_function_name),
-            "offline": (
-                boto3.client(
-                    "lambda",
-                    endpoint_url=offline.lambda_endpoint,
-                    region_name="us-east-1",
-                    aws_access_key_id="bench",
-                    aws_secret_access_key="bench",
-                ),
-                _OFFLINE_FUNCTION,
-            ),
+            "selfheal": {
+                "endpoint": cloud.endpoint,
+                "function": loop.fragile_function_name,
+                "region": cloud.region,
+                "access_key_id": key.access_key_id,
+                "secret_access_key": key.secret_access_key,
+            },
+            "offline": {
+                "endpoint": offline.lambda_endpoint,
+                "function": _OFFLINE_FUNCTION,
+                "access_key_id": "bench",
+                "secret_access_key": "bench",
+            },
         }
         for rep in range(repetitions):
             # Interleaved, and each repetition starts with the other target.
@@ -268,8 +273,7 @@ def run(
                     summary = _measure(url, pids_of, conns, duration)
                     results["runs"].append({"target": name, "connections": conns, "rep": rep, **summary})
             for name in order:
-                client, function = clients[name]
-                latencies = sorted(_invoke_latencies(client, function, payload, invokes))
+                latencies = sorted(_invoke_latencies(clients[name], invokes))
                 results["invoke"].append(
                     {
                         "target": name,
