@@ -4,7 +4,6 @@ in place."""
 
 from __future__ import annotations
 
-import json
 import socket
 import threading
 import time
@@ -13,7 +12,6 @@ from collections.abc import Iterator
 import pytest
 
 from selfheal.clock import Clock
-from selfheal.cloud.http_api_event import event_json
 from selfheal.cloud.lambda_runtime_api import PendingInvocation
 from selfheal.cloud.lambda_runtime_direct import DirectConnection
 from selfheal.cloud.lambda_runtime_http import RequestReader
@@ -114,23 +112,6 @@ def test_step_waits_for_the_runtime_then_sees_it_hang_up(pair: tuple[socket.sock
     assert time.monotonic() - started >= 0.09
     runtime.shutdown(socket.SHUT_RDWR)
     assert connection.step(server, 1.0) is False  # type: ignore[arg-type]
-
-
-def test_the_event_is_encoded_once_compactly_and_round_trips() -> None:
-    event = {
-        "rawPath": "/a b",
-        "headers": {"x-é": "ü"},
-        "body": None,
-        "isBase64Encoded": False,
-        "n": [1, 2.5],
-    }
-    encoded = event_json(event)
-    assert json.loads(encoded) == event
-    assert b", " not in encoded and b'": ' not in encoded
-    assert "ü".encode() in encoded  # UTF-8, as JSON allows
-    # A lone surrogate (which orjson refuses) is written by json, escaped.
-    odd = {"body": "\ud800"}
-    assert json.loads(event_json(odd)) == odd
 
 
 def test_totals_count_every_record_in_place() -> None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
+from . import json_codec
 from .errors import CloudError
 from .gateway import StartResponse, WSGIEnvironment
 from .http_api_access_log import AccessRecord, write_access_log
@@ -34,7 +35,6 @@ from .http_api_event import (
     RequestContext,
     build_event,
     error_response,
-    event_json,
     map_result,
     new_request_id,
 )
@@ -419,7 +419,7 @@ class HttpApiDataPlane:
         cloud: Cloud, function: str, event: dict[str, Any], version: str, record: AccessRecord | None
     ) -> ApiResponse:
         try:
-            result = cloud.lambdas.invoke(function, event_json(event), json_payload=True)
+            result = cloud.lambdas.invoke(function, json_codec.dumps(event), json_payload=True)
         except CloudError as error:
             # API Gateway turns every failure to invoke (throttling included) into a 500.
             _log.warning("invoking %s for the HTTP API failed: %s (%s)", function, error.code, error.message)

@@ -8,11 +8,11 @@ without an integer ``statusCode`` is API Gateway's 500 ``{"message":"Internal Se
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl
 
+from . import json_codec
 from .http_api_event import (
     ApiRequest,
     ApiResponse,
@@ -120,7 +120,7 @@ def _response_headers(result: Mapping[str, Any]) -> list[tuple[str, str]]:
     """``multiValueHeaders`` and ``headers`` merged: a name in both keeps every value of both."""
     single = result.get("headers") or {}
     multi = result.get("multiValueHeaders") or {}
-    if not isinstance(single, Mapping) or not isinstance(multi, Mapping):
+    if not isinstance(single, dict) or not isinstance(multi, dict):  # JSON objects
         raise MalformedResult("headers and multiValueHeaders must be objects")
     headers: list[tuple[str, str]] = []
     for name, values in multi.items():
@@ -145,7 +145,7 @@ def map_v1_result(payload: bytes, function_error: str | None) -> ApiResponse:
     if function_error:
         return error_response(500, "Internal Server Error")
     try:
-        result = json.loads(payload)
+        result = json_codec.loads(payload)
         if not isinstance(result, dict) or "statusCode" not in result:
             raise MalformedResult("the result is not an object with a statusCode")
         status = result_status(result["statusCode"])

@@ -18,7 +18,6 @@ version only, so that an alias splitting traffic between two versions keeps both
 from __future__ import annotations
 
 import base64
-import json
 import sys
 import threading
 import time
@@ -30,7 +29,7 @@ from typing import Any, Literal
 
 from selfheal.clock import Clock
 
-from . import cooperative
+from . import cooperative, json_codec
 from .errors import InvalidRequestContent, ServiceUnavailable, TooManyRequests
 from .lambda_functions import CodeCache, FunctionConfig, check_invocable, function_name, region_of
 from .lambda_interpreters import child_base_environment, choose_interpreter
@@ -105,7 +104,7 @@ def checked_payload(payload: bytes) -> bytes:
     if not payload:
         return b"{}"
     try:
-        json.loads(payload)
+        json_codec.loads(payload)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InvalidRequestContent(
             f"Could not parse request body into json: Could not parse payload into json: {exc}"
@@ -116,7 +115,7 @@ def checked_payload(payload: bytes) -> bytes:
 def json_or_text(payload: bytes) -> Any:
     """``payload`` parsed as JSON, else as text."""
     try:
-        return json.loads(payload)
+        return json_codec.loads(payload)
     except (ValueError, UnicodeDecodeError):
         return payload.decode("utf-8", "replace")
 

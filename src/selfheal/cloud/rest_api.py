@@ -29,10 +29,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from . import json_codec
 from .errors import CloudError
 from .gateway import StartResponse, WSGIEnvironment
 from .http_api import function_from_integration_uri
-from .http_api_event import ApiRequest, ApiResponse, RequestContext, error_response, event_json
+from .http_api_event import ApiRequest, ApiResponse, RequestContext, error_response
 from .http_api_routes import find_in_account, select_route
 from .http_api_v1_payload import build_v1_event, map_v1_result
 from .http_api_wsgi import BadContentLength, BodyTooLarge, api_request, read_body, respond
@@ -278,7 +279,7 @@ class RestApiDataPlane:
     @staticmethod
     def _invoke(cloud: Cloud, function: str, event: dict[str, Any]) -> ApiResponse:
         try:
-            result = cloud.lambdas.invoke(function, event_json(event), json_payload=True)
+            result = cloud.lambdas.invoke(function, json_codec.dumps(event), json_payload=True)
         except CloudError as error:
             _log.warning("invoking %s for the REST API failed: %s (%s)", function, error.code, error.message)
             return _server_error()
