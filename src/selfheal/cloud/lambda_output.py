@@ -138,7 +138,7 @@ class ChildOutput:
 
     def _consume(self, fd: int, *, drain: bool = False) -> bool:
         """Read what the child wrote and emit its whole lines; False at the end of the output, or (``drain``)
-        when there is nothing to read now."""
+        when what is there now has been read: a read that did not fill its buffer took all the pipe held."""
         with self._lock:
             try:
                 chunk = os.read(fd, _CHUNK)
@@ -154,7 +154,7 @@ class ChildOutput:
             *lines, self._partial = (self._partial + chunk).split(b"\n")
             for line in lines:
                 self._emit(line)
-            return True
+            return not drain or len(chunk) == _CHUNK
 
     def _emit(self, raw: bytes) -> None:
         line = raw.decode("utf-8", "replace").rstrip("\r")
