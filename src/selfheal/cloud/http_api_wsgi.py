@@ -16,6 +16,10 @@ from .http_api_event import ApiRequest, ApiResponse
 __all__ = ["BadContentLength", "BodyTooLarge", "api_request", "read_body", "request_headers", "respond"]
 
 
+#: WSGI status lines by code (an HTTPStatus lookup per response showed in the profile).
+_STATUS_LINES = {int(status): f"{status.value} {status.phrase}" for status in http.HTTPStatus}
+
+
 class BadContentLength(Exception):
     """The request's ``Content-Length`` is not a number."""
 
@@ -87,9 +91,5 @@ def respond(start_response: StartResponse, response: ApiResponse, *extra: tuple[
     and return its body."""
     headers = [(name, value) for name, value in response.headers if name.lower() != "content-length"]
     headers += [("Content-Length", str(len(response.body))), *extra]
-    try:
-        reason = http.HTTPStatus(response.status).phrase
-    except ValueError:
-        reason = "Unknown"
-    start_response(f"{response.status} {reason}", headers)
+    start_response(_STATUS_LINES.get(response.status) or f"{response.status} Unknown", headers)
     return [response.body]
