@@ -11,9 +11,9 @@ venv's Python, driven by the same client (``bench.loadgen``, its own process) in
 CPU per request counts the whole process tree of each (the cloud process and its environments; node and
 its Python children). boto3 ``Invoke`` latency is measured against the cloud's endpoint and against
 serverless-offline's Lambda port, by one client in its own process (``bench.invoke_client``) for both: in
-this process it would share the cloud's GIL. The npm packages are installed, pinned by ``package-lock.json``, into
-``bench/peer_offline/node_modules`` (gitignored) on first use; without Node and npm the benchmark is
-skipped with the reason.
+this process it would share the cloud's GIL. The npm packages are installed, pinned by
+``package-lock.json``, into ``bench/peer_offline/node_modules`` (gitignored) on first use; without Node and
+npm the benchmark is skipped with the reason.
 """
 
 from __future__ import annotations
