@@ -57,8 +57,6 @@ MAX_BODY_BYTES = 10 * 1024 * 1024  # API Gateway's HTTP API payload quota
 
 _MAX_DISCARD_BYTES = 64 * 1024 * 1024
 
-# The event is built from fresh dicts, lists and strings: no cycles to check for. Compact: less to parse.
-
 _log = logging.getLogger(__name__)
 
 _endpoint_lock = threading.Lock()
