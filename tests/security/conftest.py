@@ -6,8 +6,10 @@ stopping it kills every execution environment, also when a test fails.
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
+import zipfile
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -73,3 +75,11 @@ def failure_rate(aws: AwsFactory, prefix: str) -> str:
     """The fragile function's FAILURE_RATE as the control plane reports it."""
     config = aws("lambda").get_function_configuration(FunctionName=f"{prefix}-fragile")
     return str(config["Environment"]["Variables"]["FAILURE_RATE"])
+
+
+def handler_zip() -> bytes:
+    """A deployment package whose ``app.handler`` returns None."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("app.py", "def handler(event, context):\n    return None\n")
+    return buffer.getvalue()

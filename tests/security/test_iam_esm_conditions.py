@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from conftest import AwsFactory
+from conftest import AwsFactory, handler_zip
 from selfheal.cloud import LocalCloud
 
 CLOUD_TIME_SCALE = 1.0
@@ -25,13 +23,6 @@ TRUST = {
 }
 
 
-def _zip() -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        archive.writestr("app.py", "def handler(event, context):\n    return None\n")
-    return buffer.getvalue()
-
-
 def _mapping(aws: AwsFactory, role_arn: str, name: str) -> tuple[str, str]:
     """A function ``name`` with an SQS mapping; returns (function ARN, mapping UUID)."""
     function = aws("lambda").create_function(
@@ -39,7 +30,7 @@ def _mapping(aws: AwsFactory, role_arn: str, name: str) -> tuple[str, str]:
         Runtime="python3.11",
         Role=role_arn,
         Handler="app.handler",
-        Code={"ZipFile": _zip()},
+        Code={"ZipFile": handler_zip()},
     )["FunctionArn"]
     sqs = aws("sqs")
     url = sqs.create_queue(QueueName=f"{name}-in")["QueueUrl"]

@@ -16,18 +16,24 @@ replaces that hook with one that:
   evaluates the principal's identity-based policies (inline and attached) with
   :func:`~selfheal.cloud.iam_policy.evaluate`: an explicit deny wins, else an allow is needed. A refusal is
   the service's own error (``AccessDeniedException`` for JSON services, SNS's ``AuthorizationError``,
-  ``AccessDenied`` for query services) with AWS's message wording.
+  ``AccessDenied`` for query services) with AWS's message wording;
+* for ``sts:AssumeRole`` also checks the resource side, as AWS does: the role named by ``RoleArn`` must exist
+  (moto's own ``assume_role`` issues a session of any ARN, existing or not) and its trust policy must allow
+  the caller (:func:`~selfheal.cloud.iam_trust.trust_allows`), else ``AccessDenied`` with AWS's wording
+  (``User: … is not authorized to perform: sts:AssumeRole on resource: ROLE``), whatever the reason.
 
 Conditions are evaluated only on the condition keys the resolver knows for a request (e.g. Lambda's
 ``lambda:FunctionArn`` for event source mappings) and with the operators ``iam_policy`` implements; any other
 makes an Allow grant nothing and a Deny apply. What is not evaluated (see the README's "IAM enforced
-locally" section): policy variables, resource-based policies, permission boundaries, session policies, SCPs,
-S3, presigned URLs.
+locally" section): policy variables, resource-based policies other than the trust policies of
+``AssumeRole`` (Lambda permissions, queue and topic policies, key policies), permission boundaries, session
+policies, SCPs, S3, presigned URLs.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -36,6 +42,7 @@ from urllib.parse import urlparse
 from .gateway import RAW_BODY_KEY
 from .iam_permissions import Permission, iam_prefix, required_permissions
 from .iam_policy import Decision, evaluate, policy_document
+from .iam_trust import ASSUME_ROLE, assume_role_context, trust_allows
 from .moto_patches import MotoPatches, parameters
 from .sigv4 import parse_authorization, signature_matches
 
@@ -51,6 +58,8 @@ __all__ = [
 
 _JSON_ERROR_CODES = {"sqs": "AccessDenied", "cloudwatch": "AccessDenied"}
 _XML_ERROR_CODES = {"sns": "AuthorizationError"}
+# A role's ARN, with or without a path: arn:aws:iam::ACCOUNT:role/[PATH/]NAME.
+_ROLE_ARN = re.compile(r"arn:aws:iam::(\d{12}):role/.+")
 
 
 def access_key_id(authorization: str | None) -> str | None:
@@ -187,10 +196,34 @@ class IamEnforcement:
         for permission in required_permissions(prefix, operation, params, region, account, moto_resource):
             decision = evaluate(documents, permission.action, permission.resource, permission.context)
             if decision != "allow":
-                with self._lock:
-                    self.refusals += 1
+                self._count_refusal()
                 raise _Refusal(403, "", _denied_message(principal.arn, permission, decision))
+        if prefix == "sts" and operation == "AssumeRole":
+            self._authorize_trust(principal, key, account, params)
         return True
+
+    def _count_refusal(self) -> None:
+        with self._lock:
+            self.refusals += 1
+
+    def _authorize_trust(self, principal: Any, key: str, account: str, params: Mapping[str, Any]) -> None:
+        """Refuse an ``AssumeRole`` whose role does not exist or whose trust policy does not allow the caller.
+
+        One message for both, as AWS (it does not tell a caller whether a role it may not assume exists).
+        """
+        role_arn = str(params.get("RoleArn") or "")
+        trust = _trust_document(role_arn)
+        callers = _caller_arns(principal, key, account)
+        if trust is not None:
+            context = assume_role_context(params, callers[0], account)
+            if trust_allows(trust, callers, context) == "allow":
+                return
+        self._count_refusal()
+        raise _Refusal(
+            403,
+            "AccessDenied",
+            f"User: {principal.arn} is not authorized to perform: {ASSUME_ROLE} on resource: {role_arn}",
+        )
 
 
 def _principal(account: str, key: str, headers: Any) -> Any:
@@ -216,6 +249,45 @@ def _principal(account: str, key: str, headers: Any) -> Any:
                 403, "UnrecognizedClientException", "The security token included in the request is invalid."
             ) from None
         return None
+
+
+def _trust_document(role_arn: str) -> dict[str, Any] | None:
+    """The trust policy of the role ``role_arn`` names (looked up by its full ARN, path included, in the
+    IAM backend of the ARN's account), or None when there is no such role."""
+    from moto.iam.models import iam_backends
+
+    match = _ROLE_ARN.fullmatch(role_arn)
+    if match is None:
+        return None
+    try:
+        role = iam_backends[match.group(1)]["aws"].get_role_by_arn(role_arn)
+        return policy_document(role.assume_role_policy_document)
+    except Exception:  # no such role (or a trust policy that is not JSON: nobody may assume it)
+        return None
+
+
+def _caller_arns(principal: Any, key: str, account: str) -> list[str]:
+    """The ARNs a trust policy may name the caller by, the principal's own first (``aws:PrincipalArn``).
+
+    A session: its role's ARN as IAM has it (moto's session ARN drops the role's path, and moto keeps the
+    ARN the session was asked for, so the role is found by name, as moto finds its policies), then the
+    session ARN. A user: its ARN as IAM has it (with its path).
+    """
+    from moto.iam.models import iam_backends
+    from moto.sts.models import sts_backends
+
+    iam = iam_backends[account]["aws"]
+
+    def as_iam_has_it(arn: str, lookup: Callable[[str], Any]) -> str:
+        try:
+            return str(lookup(arn.rsplit("/", 1)[-1]).arn)
+        except Exception:  # the role or user is gone: the ARN moto has
+            return arn
+
+    session = sts_backends[account]["aws"].get_assumed_role_from_access_key(key)
+    if session is not None:
+        return [as_iam_has_it(str(session.role_arn), iam.get_role), str(principal.arn)]
+    return [as_iam_has_it(str(principal.arn), iam.get_user)]
 
 
 def _signature_matches(response: Any, authorization: str, principal: Any, region: str, service: str) -> bool:

@@ -7,10 +7,12 @@ as the Service Authorization Reference has them, with the ``lambda:FunctionArn``
 (table or index; ``TransactWriteItems``/``TransactGetItems`` need the per-item action on each table, batch
 calls each table), SNS (topic), CloudWatch (alarm ARNs; ``DescribeAlarms`` without names needs
 ``alarm:*``), Logs (log group or stream), SSM (parameter ARNs from names, paths or ARNs), EventBridge (rule
-ARNs from rule names and buses, ``PutEvents`` each entry's bus). Other services use the resource moto
-determined, else ``"*"``. A :class:`Permission` also carries the request's condition keys the resolver
-knows (its ``context``, for :func:`~selfheal.cloud.iam_policy.evaluate`); any other key stays unknown, so
-a condition on it is not evaluated. :func:`iam_prefix` maps a SigV4 signing name to its IAM action prefix.
+ARNs from rule names and buses, ``PutEvents`` each entry's bus), STS (``AssumeRole`` on the role it names;
+the role's trust policy is :mod:`~selfheal.cloud.iam_trust`'s). Other services and operations use the
+resource moto determined, else ``"*"``. A :class:`Permission` also carries the request's condition keys the
+resolver knows (its ``context``, for :func:`~selfheal.cloud.iam_policy.evaluate`); any other key stays
+unknown, so a condition on it is not evaluated. :func:`iam_prefix` maps a SigV4 signing name to its IAM
+action prefix.
 """
 
 from __future__ import annotations
@@ -215,6 +217,15 @@ def _events(operation: str, params: Mapping[str, Any], region: str, account: str
     return [(operation, "*")]
 
 
+def _sts(operation: str, params: Mapping[str, Any], region: str, account: str) -> list[tuple[str, str]]:
+    # AssumeRole acts on the role it names (its trust policy is checked besides, see iam_trust.py); the
+    # other operations keep the resource moto determined (an empty list).
+    if operation == "AssumeRole":
+        return [(operation, str(params.get("RoleArn") or "*"))]
+    return []
+
+
+# A resolver's (action, resource) pairs; an empty list means the resource moto determined.
 _Resolver = Callable[[str, Mapping[str, Any], str, str], list[tuple[str, str]]]
 _ContextResolver = Callable[[str, Mapping[str, Any], str, str], dict[str, tuple[str, ...]]]
 
@@ -226,6 +237,7 @@ _RESOLVERS: dict[str, _Resolver] = {
     "logs": _logs,
     "ssm": _ssm,
     "events": _events,
+    "sts": _sts,
 }
 # Condition keys known per request, by service (the request's, so each of its permissions carries them).
 _CONTEXTS: dict[str, _ContextResolver] = {"lambda": _lambda_context}
@@ -241,15 +253,15 @@ def required_permissions(
 ) -> list[Permission]:
     """The IAM permissions a request of ``operation`` on service ``prefix`` needs.
 
-    Services without a resolver here use the resource moto determined (SQS queues, IAM/STS roles), else
-    ``"*"`` — which only a policy with ``"Resource": "*"`` allows: stricter than AWS for actions that
-    support resource-level permissions. Each permission carries the condition keys known for the request.
+    Services without a resolver here, and STS operations other than ``AssumeRole``, use the resource moto
+    determined (SQS queues, IAM roles), else ``"*"`` — which only a policy with ``"Resource": "*"``
+    allows: stricter than AWS for actions that support resource-level permissions. Each permission carries
+    the condition keys known for the request.
     """
     resolver = _RESOLVERS.get(prefix)
-    if resolver is None:
+    needed = resolver(operation, params, region, account) if resolver is not None else []
+    if not needed:
         needed = [(operation, moto_resource or "*")]
-    else:
-        needed = resolver(operation, params, region, account)
     contexts = _CONTEXTS.get(prefix)
     context = contexts(operation, params, region, account) if contexts is not None else {}
     return [
