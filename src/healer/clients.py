@@ -3,17 +3,24 @@
 boto3 honours ``AWS_ENDPOINT_URL`` itself, so the same code talks to the local cloud or to AWS.
 ``Clients`` bundles them so tests can hand in wrapped clients for error injection; ``error_code`` reads
 the AWS error code of a failed call.
+
+A protected function's registry entry may name a *remediation role* (the protect module creates one per
+function, docs/platform.md): the healer's own role may only assume such roles, and the calls on the
+function (plan, apply, undo) and on its alarms (verify) go through a session of that role.
+``Clients.acting_as`` gives those clients: one ``AssumeRole`` per role and process, renewed when less than
+``RENEW_BEFORE_SECONDS`` of the session is left, so that a session outlives any one healer invocation.
 """
 
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import boto3
 from botocore.config import Config
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudwatch import CloudWatchClient
@@ -21,13 +28,45 @@ if TYPE_CHECKING:
     from mypy_boto3_lambda import LambdaClient
     from mypy_boto3_sns import SNSClient
     from mypy_boto3_ssm import SSMClient
+    from mypy_boto3_sts import STSClient
 
-__all__ = ["CLIENT_CONFIG", "Clients", "client", "default_clients", "error_code", "reset_clients"]
+__all__ = [
+    "CLIENT_CONFIG",
+    "RENEW_BEFORE_SECONDS",
+    "SESSION_SECONDS",
+    "Clients",
+    "RoleUnavailable",
+    "client",
+    "default_clients",
+    "error_code",
+    "reset_clients",
+]
 
 CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 3}, connect_timeout=3, read_timeout=10)
 
+#: A session of a remediation role lasts an hour: the most AWS allows when a role session (the healer's)
+#: assumes another role ("role chaining").
+SESSION_SECONDS = 3600
+#: A cached session with less left than this is renewed before use: longer than a healer invocation can
+#: run (Lambda's 900 s), so a session never expires in the middle of one.
+RENEW_BEFORE_SECONDS = 960
+
 _cache: dict[str, Any] = {}
 _lock = threading.Lock()
+
+
+class RoleUnavailable(RuntimeError):
+    """A remediation role could not be assumed; the message names the role and AWS's error."""
+
+
+@dataclass(frozen=True)
+class _RoleSession:
+    lambda_: Any
+    cloudwatch: Any
+    expires: float
+
+
+_sessions: dict[tuple[int, str, str], _RoleSession] = {}
 
 
 def client(service: str) -> Any:
@@ -42,6 +81,7 @@ def reset_clients() -> None:
     """Forget cached clients (tests that change credentials or endpoints call this)."""
     with _lock:
         _cache.clear()
+        _sessions.clear()
 
 
 @dataclass(frozen=True)
@@ -53,6 +93,26 @@ class Clients:
     sns: SNSClient
     cloudwatch: CloudWatchClient
     ssm: SSMClient
+    #: STS for ``acting_as``; None: the process's client, created on first use.
+    sts: STSClient | None = field(default=None, compare=False)
+
+    def acting_as(self, role_arn: str | None, session_name: str) -> Clients:
+        """These clients with Lambda and CloudWatch acting as ``role_arn`` (None: as the healer itself).
+
+        Raises ``RoleUnavailable`` when the role cannot be assumed (its trust policy does not name the
+        healer's role, the healer's role may not assume it, it does not exist, or STS cannot be reached).
+        """
+        if role_arn is None:
+            return self
+        sts = self.sts if self.sts is not None else client("sts")
+        key = (id(sts), role_arn, session_name)
+        with _lock:
+            cached = _sessions.get(key)
+        if cached is None or cached.expires - time.time() < RENEW_BEFORE_SECONDS:
+            cached = _assume(sts, role_arn, session_name)
+            with _lock:
+                _sessions[key] = cached
+        return replace(self, lambda_=cached.lambda_, cloudwatch=cached.cloudwatch)
 
 
 def default_clients() -> Clients:
@@ -63,6 +123,29 @@ def default_clients() -> Clients:
         sns=client("sns"),
         cloudwatch=client("cloudwatch"),
         ssm=client("ssm"),
+    )
+
+
+def _assume(sts: STSClient, role_arn: str, session_name: str) -> _RoleSession:
+    try:
+        credentials = sts.assume_role(
+            RoleArn=role_arn, RoleSessionName=session_name[:64], DurationSeconds=SESSION_SECONDS
+        )["Credentials"]
+    except ClientError as exc:
+        message = exc.response.get("Error", {}).get("Message", "")
+        raise RoleUnavailable(f"AssumeRole({role_arn}) failed: {error_code(exc)}: {message}") from None
+    except BotoCoreError as exc:
+        raise RoleUnavailable(f"AssumeRole({role_arn}) failed: {exc}") from None
+    session = boto3.Session(
+        aws_access_key_id=credentials["AccessKeyId"],
+        aws_secret_access_key=credentials["SecretAccessKey"],
+        aws_session_token=credentials["SessionToken"],
+        region_name=sts.meta.region_name,
+    )
+    return _RoleSession(
+        lambda_=session.client("lambda", config=CLIENT_CONFIG),
+        cloudwatch=session.client("cloudwatch", config=CLIENT_CONFIG),
+        expires=credentials["Expiration"].timestamp(),
     )
 
 

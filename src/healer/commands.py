@@ -16,6 +16,7 @@ from typing import Any
 
 from healer import policy, setbacks
 from healer.actions import ACTIONS, Change
+from healer.clients import RoleUnavailable
 from healer.decisions import Decision, IncidentStatus
 from healer.ledger import Incident
 from healer.log import logger
@@ -89,7 +90,7 @@ def handle(
         if command == "approve":
             _approve(steps, incident, protection, operator, run, remaining)
         else:
-            _restore(steps, incident, operator, run)
+            _restore(steps, incident, protection, operator, run)
     except Rejected as exc:
         return _rejected("Rejected", str(exc))
     except Exception as exc:  # a bug must not leave the operator without an answer
@@ -132,12 +133,16 @@ def _approve(
         steps.escalate(incident.alarm_name, run, tried.decision)
 
 
-def _restore(steps: Steps, incident: Incident, operator: str, run: Run) -> None:
+def _restore(steps: Steps, incident: Incident, protection: Protection, operator: str, run: Run) -> None:
     applied = [r for r in incident.steps if r.status in ("applied", "already_applied") and r.changes]
     if not applied:
         raise Rejected(f"incident {incident.incident_id} changed nothing; there is nothing to restore")
     if incident.status == IncidentStatus.ACTING:
         raise Rejected(f"a step of incident {incident.incident_id} is being applied; restore once it ends")
+    try:
+        acting = steps.acting(protection)
+    except RoleUnavailable as exc:
+        raise Rejected(f"cannot act on {protection.function_name}: {exc}") from None
     if not steps.ledger.mark_restored(incident, steps.clock.now()):
         raise Rejected(f"incident {incident.incident_id} was restored already")
     results: list[str] = []
@@ -145,7 +150,7 @@ def _restore(steps: Steps, incident: Incident, operator: str, run: Run) -> None:
     for record in reversed(applied):
         changes = [Change.from_json(change) for change in record.changes]
         outcome = ACTIONS[record.action].undo(
-            steps.clients.lambda_,
+            acting.lambda_,
             changes,
             clock=steps.clock,
             backoff=steps.limits.backoff,

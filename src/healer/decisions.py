@@ -164,8 +164,9 @@ def advice_for(code: EscalationCode) -> str:
             )
         case EscalationCode.TARGET_UNREADABLE:
             return (
-                "The healer could not read the function. Check that it exists and that the healer's role "
-                "may read it (the protect module grants that for this function only)."
+                "The healer could not read the function. Check that it exists, that the healer's role may "
+                "assume the function's remediation role and that this role may read it (the protect module "
+                "creates the role and grants both, for this function only)."
             )
         case EscalationCode.COOLDOWN:
             return (

@@ -18,7 +18,7 @@ from typing import Any
 from healer import policy, setbacks
 from healer.actions import ACTIONS, Backoff, Change, Plan, Target, TargetUnreadable
 from healer.claims import ClaimResult, Claims, Control, Fleet
-from healer.clients import Clients
+from healer.clients import Clients, RoleUnavailable
 from healer.clock import Clock, iso_utc
 from healer.config import HealerConfig
 from healer.decisions import Decision, EscalationCode, IncidentStatus
@@ -156,16 +156,25 @@ class Steps:
 
     # --- reading ------------------------------------------------------------------------------------
 
+    def acting(self, protection: Protection) -> Clients:
+        """The clients that act on ``protection``'s function and alarms: through its remediation role when
+        the registry names one (may raise ``RoleUnavailable``), else the healer's own."""
+        return self.clients.acting_as(protection.role_arn, self.config.healer_name)
+
     def plan_from(
         self, protection: Protection, incident: Incident, start: int
     ) -> tuple[PlaybookPlan, Plan | None]:
         """The first runnable step from ``start`` on (and the steps passed over), with its catalogue plan."""
         target = target_of(protection, self.config.healer_name)
+        try:
+            acting = self.acting(protection)
+        except RoleUnavailable as exc:
+            return PlaybookPlan(None, (), unreadable=str(exc)), None
         passed: list[StepPlan] = []
         for index in range(start, len(protection.playbook)):
             name = protection.playbook[index]
             try:
-                plan = ACTIONS[name].plan(self.clients.lambda_, target, incident.incident_id)
+                plan = ACTIONS[name].plan(acting.lambda_, target, incident.incident_id)
             except TargetUnreadable as exc:
                 return PlaybookPlan(None, tuple(passed), unreadable=str(exc)), None
             view = StepPlan(index, name, _describe(plan), bool(plan.changes), plan.landed, plan.refusal)
@@ -280,7 +289,7 @@ class Steps:
         action = ACTIONS[plan.action]
         for attempt in range(1, self.limits.max_redecisions + 1):
             outcome = action.apply(
-                self.clients.lambda_,
+                self.acting(protection).lambda_,
                 plan,
                 clock=self.clock,
                 backoff=self.limits.backoff,
@@ -377,7 +386,7 @@ class Steps:
         """Apply the claimed step ``index`` and verify; on a missed deadline take the next allowed step."""
         while self.apply_step(protection, incident, plan, index, run):
             result = wait_for_ok(
-                self.clients.cloudwatch,
+                self.acting(protection).cloudwatch,
                 incident.alarm_name,
                 clock=self.clock,
                 timeout=protection.rails.verify_timeout_seconds,

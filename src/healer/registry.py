@@ -45,6 +45,8 @@ _SEGMENT = re.compile(r"^[A-Za-z0-9_.-]{1,255}$")
 _FUNCTION_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ALIAS_NAME = re.compile(r"^(?!^[0-9]+$)[A-Za-z0-9_-]{1,128}$")
 _ENV_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+# arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME (IAM's role name and path characters).
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/(?:[\x21-\x7e]+/)?[\w+=,.@-]{1,64}$", re.ASCII)
 
 
 class RegistryInvalid(ValueError):
@@ -80,6 +82,8 @@ class Protection:
     allow_zero_concurrency: bool = False
     event_source_mapping_uuids: tuple[str, ...] = ()
     rails: Rails = field(default_factory=Rails)
+    #: The remediation role the healer assumes to act on the function; None: it acts as itself.
+    role_arn: str | None = None
 
     def to_json(self) -> str:
         """The registry parameter's value for this protection (what the protect module writes)."""
@@ -95,6 +99,7 @@ class Protection:
                 "allow_zero_concurrency": self.allow_zero_concurrency,
                 "event_source_mapping_uuids": list(self.event_source_mapping_uuids),
                 "mode": self.mode,
+                "role_arn": self.role_arn,
                 "rails": {
                     "cooldown_seconds": self.rails.cooldown_seconds,
                     "max_actions_per_window": self.rails.max_actions_per_window,
@@ -210,6 +215,9 @@ def parse_protection(alarm_name: str, text: str) -> Protection:
         raise RegistryInvalid(
             "the playbook runs disable_event_source but event_source_mapping_uuids is empty"
         )
+    role_arn = data.get("role_arn")
+    if role_arn is not None and (not isinstance(role_arn, str) or not _ROLE_ARN.fullmatch(role_arn)):
+        raise RegistryInvalid(f"role_arn is not an IAM role ARN: {role_arn!r}")
     signal = data.get("signal", "")
     return Protection(
         alarm_name=alarm_name,
@@ -223,6 +231,7 @@ def parse_protection(alarm_name: str, text: str) -> Protection:
         allow_zero_concurrency=allow_zero,
         event_source_mapping_uuids=tuple(uuids),
         rails=_rails(data.get("rails")),
+        role_arn=role_arn,
     )
 
 

@@ -9,6 +9,7 @@ topic.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -24,6 +25,7 @@ from healer_fixtures import (
     sns_event,
 )
 
+from healer.clients import reset_clients
 from healer.registry import Protection, Rails
 
 ORDERS, ORDERS_ALARM = "orders", "orders-errors"
@@ -321,3 +323,26 @@ def test_disable_event_source_keeps_messages_and_restore_enables_it() -> None:
         restored = command(box, healer, "restore", incident.incident_id)["results"][0]
         assert restored["restore"] == "restored", restored
         assert lam.get_event_source_mapping(UUID=uuids[0])["State"] in ("Enabled", "Enabling")
+
+
+def test_restore_refused_when_the_remediation_role_cannot_be_assumed_changes_nothing() -> None:
+    """A registry entry naming a remediation role: the healer acts through it; when STS then refuses it,
+    restore is rejected with the role and the refusal named, and the function and ledger keep their state."""
+    role = "arn:aws:iam::123456789012:role/selfheal/test/heal-fragile-0123abcd"
+    with healer_sandbox() as box:
+        sts = FaultyClient(box.client("sts"))
+        healer = box.healer(box.clients(sts=sts), verify_timeout_seconds=0)
+        rails = Rails(verify_timeout_seconds=0)
+        protection = Protection(ALARM_NAME, TARGET, ("set_env",), set_env={"FAILURE_RATE": "0"}, rails=rails)
+        box.register(replace(protection, role_arn=role))
+        [summary] = healer.handle_event(alarm(box, TARGET, ALARM_NAME))["results"]
+        assert box.function_env()["FAILURE_RATE"] == "0" and sts.count("assume_role") >= 1
+        assert sts.calls[0][1]["RoleArn"] == role
+        reset_clients()  # a new process: the cached session is gone, and STS now refuses
+        sts.fail("assume_role", "AccessDenied")
+        result = command(box, healer, "restore", summary["incident_id"])
+        [rejected] = result["rejected"]
+        assert f"AssumeRole({role}) failed: AccessDenied" in rejected["reason"], rejected
+        assert box.function_env()["FAILURE_RATE"] == "0"
+        [incident] = [i for i in box.incidents() if i.incident_id == summary["incident_id"]]
+        assert incident.restored_at is None  # a later restore, once the role works again, may run

@@ -6,7 +6,9 @@ tree while a test runs cannot show up as spurious changes between an apply and t
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import shutil
 import textwrap
 from collections.abc import Iterator
@@ -65,9 +67,16 @@ def client(service: str, endpoint: str) -> Any:
     )
 
 
+def remediation_role_arn(function: str, platform: str = "shop", region: str = "us-east-1") -> str:
+    """The ARN of ``function``'s remediation role, as docs/platform.md names it."""
+    suffix = hashlib.sha1(f"{region}/{platform}/{function}".encode()).hexdigest()[:8]
+    return f"arn:aws:iam::123456789012:role/selfheal/{platform}/heal-{function[:50]}-{suffix}"
+
+
 def entry(function: str, signal: str, **changes: Any) -> dict[str, Any]:
     """The registry entry docs/platform.md specifies, with ``changes``."""
     return {
+        "role_arn": remediation_role_arn(function),
         "schema_version": 1,
         "function_name": function,
         "alias_name": None,
@@ -155,16 +164,34 @@ def test_two_functions_apply_registry_alarms_grants_drift_destroy(tmp_path: Path
         lam = client("lambda", endpoint)
         assert lam.get_alias(FunctionName="shop-orders", Name="live")["FunctionVersion"] == "1"
 
-        # The healer's grants: one policy per protected function, only its playbook's actions, never "*".
+        # The healer's grants: its own role may only assume the remediation roles under /selfheal/shop/;
+        # one remediation role per protected function, trusting the healer's role, with only its
+        # playbook's actions, never "*". Each registry entry names its function's role.
         iam = client("iam", endpoint)
+        healer_role_arn = iam.get_role(RoleName="shop-healer-role")["Role"]["Arn"]
+        remediation = {
+            role["RoleName"]: role for role in iam.list_roles(PathPrefix="/selfheal/shop/")["Roles"]
+        }
+        assert {name.rsplit("-", 1)[0] for name in remediation} == {"heal-shop-orders", "heal-shop-payments"}
+        roles = ["shop-healer-role", *remediation]
         policies = {
-            name: iam.get_role_policy(RoleName="shop-healer-role", PolicyName=name)["PolicyDocument"]
-            for name in iam.list_role_policies(RoleName="shop-healer-role")["PolicyNames"]
+            name: iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+            for role in roles
+            for name in iam.list_role_policies(RoleName=role)["PolicyNames"]
         }
         assert set(policies) == {
             "logs", "ledger", "registry", "escalation-publish", "dlq", "kms", "xray",
-            "protect-shop-orders", "protect-shop-payments",
+            "assume-remediation-roles", "protect-shop-orders", "protect-shop-payments",
         }  # fmt: skip
+        assert policies["assume-remediation-roles"]["Statement"][0]["Resource"] == (
+            "arn:aws:iam::123456789012:role/selfheal/shop/*"
+        )
+        for name, role in remediation.items():
+            trust = role["AssumeRolePolicyDocument"]
+            assert [s["Principal"] for s in trust["Statement"]] == [{"AWS": healer_role_arn}], name
+            function = name.rsplit("-", 1)[0].removeprefix("heal-")
+            registered = ssm.get_parameter(Name=f"/selfheal/shop/alarms/{function}-errors")["Parameter"]
+            assert json.loads(registered["Value"])["role_arn"] == role["Arn"]
         grants = {
             (name, statement["Sid"]): statement
             for name, document in policies.items()
@@ -275,6 +302,8 @@ module "protect" {
     healer_function_name          = "t-healer"
     healer_function_arn           = "arn:aws:lambda:us-east-1:123456789012:function:t-healer"
     healer_role_name              = "t-healer-role"
+    healer_role_arn               = "arn:aws:iam::123456789012:role/t-healer-role"
+    remediation_role_path         = "/selfheal/t/"
     alarm_topic_arn               = "arn:aws:sns:us-east-1:123456789012:t-alarms"
     escalation_topic_arn          = "arn:aws:sns:us-east-1:123456789012:t-escalations"
     ledger_table_name             = "t-ledger"
@@ -365,7 +394,15 @@ def test_protect_grants_follow_the_playbook(rules: Terraform) -> None:
         rules, {"playbook": ["set_env", "clamp_concurrency"], "set_env": {"A": "1"}, "concurrency_limit": 2}
     )
     policy = json.loads(values["module.protect.aws_iam_role_policy.healer"]["policy"])
-    assert values["module.protect.aws_iam_role_policy.healer"]["role"] == "t-healer-role"
+    role = values["module.protect.aws_iam_role.remediation"]
+    assert role["path"] == "/selfheal/t/" and re.fullmatch(r"heal-f-[0-9a-f]{8}", role["name"]), role
+    registered = json.loads(values['module.protect.aws_ssm_parameter.registry["errors"]']["value"])
+    assert registered["role_arn"] == remediation_role_arn("f", platform="t")
+    assert registered["role_arn"].endswith(f"/selfheal/t/{role['name']}")
+    trust = json.loads(role["assume_role_policy"])
+    [trusted] = trust["Statement"]
+    assert trusted["Principal"] == {"AWS": "arn:aws:iam::123456789012:role/t-healer-role"}
+    assert trusted["Action"] == "sts:AssumeRole" and trusted["Effect"] == "Allow"
     (heal,) = [s for s in policy["Statement"] if s["Sid"] == "HealThisFunction"]
     assert set(heal["Action"]) == {
         "lambda:GetFunctionConfiguration",

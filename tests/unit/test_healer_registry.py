@@ -55,6 +55,7 @@ EXPECTED = Protection(
         cooldown_seconds=300, max_actions_per_window=3, action_window_seconds=3600, verify_timeout_seconds=300
     ),
     event_source_mapping_uuids=(),
+    role_arn="arn:aws:iam::123456789012:role/selfheal/selfheal/heal-orders-3f2a9c1e",
 )
 
 
@@ -86,7 +87,7 @@ def test_protection_round_trips_through_its_json() -> None:
 
 
 def test_optional_fields_take_their_defaults() -> None:
-    """null alias and limit, {} set_env, [] mappings, and no rails give the documented defaults."""
+    """null alias and limit, {} set_env, [] mappings, no rails and no role give the documented defaults."""
     text = entry(
         alias_name=None,
         concurrency_limit=None,
@@ -94,8 +95,10 @@ def test_optional_fields_take_their_defaults() -> None:
         event_source_mapping_uuids=[],
         rails=...,
         mode="observe",
+        role_arn=...,
     )
     protection = parse_protection(ALARM, text)
+    assert protection.role_arn is None and parse_protection(ALARM, entry(role_arn=None)).role_arn is None
     assert protection.alias_name is None and protection.concurrency_limit is None
     assert protection.set_env == {} and protection.event_source_mapping_uuids == ()
     assert protection.rails == Rails() and protection.mode == "observe"
@@ -111,6 +114,13 @@ names = st.from_regex(r"\A[A-Za-z0-9_-]{1,64}\Z")
 aliases = st.from_regex(r"\A[A-Za-z0-9_-]{1,128}\Z").filter(lambda a: not a.isdigit())
 env_names = st.from_regex(r"\A[A-Za-z][A-Za-z0-9_]{0,30}\Z")
 finite = st.floats(0, 1e9, allow_nan=False)
+role_arns = st.builds(
+    "arn:{}:iam::{}:role{}{}".format,
+    st.sampled_from(["aws", "aws-cn", "aws-us-gov"]),
+    st.from_regex(r"\A[0-9]{12}\Z"),
+    st.sampled_from(["/", "/selfheal/", "/selfheal/team-a/"]),
+    st.from_regex(r"\A[A-Za-z0-9+=,.@_-]{1,64}\Z"),
+)
 
 
 @st.composite
@@ -141,6 +151,7 @@ def protections(draw: st.DrawFn) -> Protection:
             action_window_seconds=draw(st.floats(1, 1e9)),
             verify_timeout_seconds=draw(finite),
         ),
+        role_arn=draw(st.none() | role_arns),
     )
 
 
@@ -195,6 +206,13 @@ def test_any_valid_protection_round_trips(protection: Protection) -> None:
         (entry(event_source_mapping_uuids="uuid-1"), "event_source_mapping_uuids"),
         (entry(event_source_mapping_uuids=[""]), "event_source_mapping_uuids"),
         (entry(event_source_mapping_uuids=[7]), "event_source_mapping_uuids"),
+        (entry(role_arn=""), "role_arn is not an IAM role ARN"),
+        (entry(role_arn=7), "role_arn"),
+        (entry(role_arn="arn:aws:iam::123456789012:user/heal-orders"), "role_arn"),
+        (entry(role_arn="arn:aws:iam::12345:role/heal-orders"), "role_arn"),
+        (entry(role_arn="arn:aws:iam::123456789012:role/"), "role_arn"),
+        (entry(role_arn="arn:aws:iam::123456789012:role/" + "r" * 65), "role_arn"),
+        (entry(role_arn="arn:aws:iam::123456789012:role/heal-ordérs"), "role_arn"),
         (entry(rails="strict"), "rails must be an object"),
         (entry(rails=rails(cooldown_seconds=-1)), "rails.cooldown_seconds"),
         (entry(rails=rails(cooldown_seconds="300")), "rails.cooldown_seconds must be a number"),
@@ -222,7 +240,12 @@ def test_each_bad_field_is_refused_with_a_one_line_reason(text: str, field: str)
 
 @pytest.mark.parametrize(
     "text",
-    [entry(function_name="orders\n"), entry(alias_name="live\n"), entry(set_env={"FAILURE_RATE\n": "0"})],
+    [
+        entry(function_name="orders\n"),
+        entry(alias_name="live\n"),
+        entry(set_env={"FAILURE_RATE\n": "0"}),
+        entry(role_arn="arn:aws:iam::123456789012:role/heal-orders\n"),
+    ],
 )
 def test_names_with_a_trailing_newline_are_refused(text: str) -> None:
     """A function, alias or variable name ending in a newline is not a valid name."""

@@ -720,11 +720,11 @@ def test_one_policy_document_per_concern_attached_to_the_roles() -> None:
     assert attached_documents("platform") == {
         "aws_iam_role.healer.id": {
             "healer_logs", "healer_ledger", "healer_registry", "healer_escalation", "healer_dlq",
-            "healer_kms", "healer_xray",
+            "healer_kms", "healer_xray", "healer_remediation",
         }
     }  # fmt: skip
-    # The protect instance's grants go on the platform's healer role, the role the healer runs with.
-    assert attached_documents("protect") == {"var.platform.healer_role_name": {"healer"}}
+    # The protect instance's grants go on its function's remediation role, which the healer assumes.
+    assert attached_documents("protect") == {"aws_iam_role.remediation.id": {"healer"}}
     assert load("platform").outputs["platform"]["value"]["healer_role_name"] == "${aws_iam_role.healer.name}"
     assert load("platform").resource("aws_lambda_function.healer")["role"] == "${aws_iam_role.healer.arn}"
     assert load().resource("aws_lambda_function.fragile")["role"] == "${aws_iam_role.fragile.arn}"
@@ -772,6 +772,7 @@ IAM_PREFIX = {
     "sns": "sns",
     "cloudwatch": "cloudwatch",
     "ssm": "ssm",
+    "sts": "sts",
 }
 # Grants for what Lambda does with the healer's role rather than what its code calls.
 RUNTIME_GRANTS = {
@@ -801,6 +802,7 @@ HEALER_DOCUMENTS_OF_SERVICE = {
     "sqs": {("platform", "healer_dlq")},
     "kms": {("platform", "healer_kms")},
     "xray": {("platform", "healer_xray")},
+    "sts": {("platform", "healer_remediation")},
 }
 
 

@@ -48,8 +48,8 @@ CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 ACTIONS = {"set_env", "rollback_alias", "clamp_concurrency", "disable_event_source", "restart"}
 PLATFORM_OBJECT = [
     "name", "registry_path", "registry_parameter_arn_prefix", "healer_function_name", "healer_function_arn",
-    "healer_role_name", "alarm_topic_arn", "escalation_topic_arn", "ledger_table_name", "kms_key_arn",
-    "max_playbook_seconds", "defaults",
+    "healer_role_name", "healer_role_arn", "remediation_role_path", "alarm_topic_arn", "escalation_topic_arn",
+    "ledger_table_name", "kms_key_arn", "max_playbook_seconds", "defaults",
 ]  # fmt: skip
 RAILS = ["cooldown_seconds", "max_actions_per_window", "action_window_seconds", "verify_timeout_seconds"]
 
@@ -405,8 +405,31 @@ def test_protect_grants_only_what_each_playbook_action_needs_on_its_function() -
     (condition,) = mappings["condition"]
     assert condition["variable"] == "lambda:FunctionArn" and condition["test"] == "ArnLikeIfExists"
     policy = module.resources[("aws_iam_role_policy", "healer")]
-    assert policy["role"] == "${var.platform.healer_role_name}"
+    assert policy["role"] == "${aws_iam_role.remediation.id}"
     assert policy["policy"] == "${data.aws_iam_policy_document.healer.json}"
+
+
+def test_protect_remediation_role_trusts_only_the_healer_role_under_the_platform_path() -> None:
+    """The grants sit on a role of this function's own, which only the healer's role may assume, under
+    the path the healer's role may assume roles of; its ARN reaches the healer through the registry."""
+    module = load("protect")
+    role = module.resources[("aws_iam_role", "remediation")]
+    assert role["path"] == "${var.platform.remediation_role_path}"
+    assert role["name"] == "${local.remediation_role_name}"
+    assert role["assume_role_policy"] == "${data.aws_iam_policy_document.healer_assumes.json}"
+    documents = {n: d for (k, n), d in module.data.items() if k == "aws_iam_policy_document"}
+    (trust,) = documents["healer_assumes"]["statement"]
+    assert trust["effect"] == "Allow" and trust["actions"] == ["sts:AssumeRole"]
+    assert trust["principals"] == [{"type": "AWS", "identifiers": ["${var.platform.healer_role_arn}"]}]
+    assert "condition" not in trust
+    assert "role_arn = local.remediation_role_arn" in str(module.locals["registry_entries"])
+    assert module.locals["remediation_role_arn"] == (
+        "arn:${local.partition}:iam::${local.account_id}:role${var.platform.remediation_role_path}"
+        "${local.remediation_role_name}"
+    )
+    platform = load("platform").outputs["platform"]["value"]
+    assert platform["healer_role_arn"] == "${aws_iam_role.healer.arn}"
+    assert platform["remediation_role_path"] == "${local.remediation_role_path}"
 
 
 def test_protect_preconditions_cover_the_cross_input_rules() -> None:
@@ -431,10 +454,12 @@ def test_platform_healer_policies_one_per_concern_and_scoped() -> None:
     }
     assert attached == {
         "healer_logs", "healer_ledger", "healer_registry", "healer_escalation", "healer_dlq", "healer_kms",
-        "healer_xray",
+        "healer_xray", "healer_remediation",
     }  # fmt: skip
     documents = {n: d for (k, n), d in module.data.items() if k == "aws_iam_policy_document"}
     expect = {
+        # The remediation roles of this platform's protect instances, and no other role.
+        "healer_remediation": ({"sts:AssumeRole"}, ["${local.remediation_role_arn_pattern}"]),
         "healer_ledger": (
             {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query"},
             ["${aws_dynamodb_table.ledger.arn}"],
@@ -452,6 +477,10 @@ def test_platform_healer_policies_one_per_concern_and_scoped() -> None:
         (statement,) = documents[name]["statement"]
         assert set(statement["actions"]) == actions, name
         assert statement["resources"] == resources, name
+    assert module.locals["remediation_role_path"] == "/selfheal/${var.name}/"
+    assert module.locals["remediation_role_arn_pattern"] == (
+        "arn:${local.partition}:iam::${local.account_id}:role${local.remediation_role_path}*"
+    )
     assert module.locals["registry_parameter_arn_prefix"] == (
         "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.registry_path}"
     )

@@ -1,5 +1,8 @@
-# The healer's execution role. This module grants what the healer needs whatever it protects; each
-# protect instance adds one inline policy scoped to its own function (docs/platform.md).
+# The healer's execution role. This module grants what the healer needs whatever it protects. What it may
+# do to a protected function is not on this role: each protect instance creates a remediation role under
+# local.remediation_role_path, scoped to its own function and trusting only this role, which the healer
+# assumes to act (docs/platform.md). One role per function keeps this role within IAM's 10,240-character
+# aggregate of inline policies however many functions the platform protects.
 resource "aws_iam_role" "healer" {
   name               = "${local.healer_function_name}-role"
   description        = "Execution role of ${local.healer_function_name}: its ledger, registry, escalations; per-function grants come from protect instances."
@@ -39,6 +42,22 @@ resource "aws_iam_role_policy" "healer_logs" {
   name   = "logs"
   role   = aws_iam_role.healer.id
   policy = data.aws_iam_policy_document.healer_logs.json
+}
+
+# remediation: assume the protect instances' remediation roles, and only those of this platform.
+data "aws_iam_policy_document" "healer_remediation" {
+  statement {
+    sid       = "AssumeRemediationRoles"
+    effect    = "Allow"
+    actions   = ["sts:AssumeRole"]
+    resources = [local.remediation_role_arn_pattern]
+  }
+}
+
+resource "aws_iam_role_policy" "healer_remediation" {
+  name   = "assume-remediation-roles"
+  role   = aws_iam_role.healer.id
+  policy = data.aws_iam_policy_document.healer_remediation.json
 }
 
 # ledger: incidents, control items and the fleet item in its own table. Claims are TransactWriteItems

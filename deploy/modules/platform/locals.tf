@@ -14,6 +14,11 @@ locals {
   registry_parameter_arn_prefix = "arn:${local.partition}:ssm:${local.region}:${local.account_id}:parameter${local.registry_path}"
   kill_switch_parameter_name    = "${local.registry_path}/kill-switch"
 
+  # Each protect instance creates its function's remediation role under this path; the healer's role may
+  # assume those roles and no other.
+  remediation_role_path        = "/selfheal/${var.name}/"
+  remediation_role_arn_pattern = "arn:${local.partition}:iam::${local.account_id}:role${local.remediation_role_path}*"
+
   healer_service_name = "${var.name}-healer"
   metrics_namespace   = "Selfheal"
 

@@ -7,6 +7,8 @@ output "platform" {
     healer_function_name          = aws_lambda_function.healer.function_name
     healer_function_arn           = aws_lambda_function.healer.arn
     healer_role_name              = aws_iam_role.healer.name
+    healer_role_arn               = aws_iam_role.healer.arn
+    remediation_role_path         = local.remediation_role_path
     alarm_topic_arn               = aws_sns_topic.alarms.arn
     escalation_topic_arn          = aws_sns_topic.escalations.arn
     ledger_table_name             = aws_dynamodb_table.ledger.name
@@ -32,7 +34,7 @@ output "healer_function_arn" {
 }
 
 output "healer_role_name" {
-  description = "Name of the healer's execution role; protect instances add their inline policies to it."
+  description = "Name of the healer's execution role; it may assume the protect instances' remediation roles."
   value       = aws_iam_role.healer.name
 }
 

@@ -1,9 +1,34 @@
-# One inline policy on the healer's role, scoped to this function, its versions and aliases
+# This function's remediation role: the healer assumes it to act on the function (docs/platform.md). It
+# trusts only the healer's role, and lives under the platform's path, the only roles the healer may assume.
+# One role per function rather than one policy per function on the healer's own role: IAM caps a role's
+# inline policies at 10,240 characters in all, which about twenty functions would exceed.
+resource "aws_iam_role" "remediation" {
+  name                 = local.remediation_role_name
+  path                 = var.platform.remediation_role_path
+  description          = "selfheal: what the healer ${var.platform.healer_function_name} may do to ${var.function_name}."
+  assume_role_policy   = data.aws_iam_policy_document.healer_assumes.json
+  max_session_duration = 3600
+}
+
+data "aws_iam_policy_document" "healer_assumes" {
+  statement {
+    sid     = "HealerAssumesRole"
+    effect  = "Allow"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [var.platform.healer_role_arn]
+    }
+  }
+}
+
+# One inline policy on the remediation role, scoped to this function, its versions and aliases
 # (FUNCTION:*), its listed event source mappings and this module's alarms. Only what the playbook's
 # actions need, plus reading the function's configuration (every plan starts there).
 resource "aws_iam_role_policy" "healer" {
   name   = "protect-${var.function_name}"
-  role   = var.platform.healer_role_name
+  role   = aws_iam_role.remediation.id
   policy = data.aws_iam_policy_document.healer.json
 
   lifecycle {

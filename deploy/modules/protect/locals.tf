@@ -5,6 +5,12 @@ locals {
 
   alarm_name_prefix = coalesce(var.alarm_name_prefix, var.function_name)
 
+  # Role names are unique in the account, function names only in a region: the suffix tells apart the
+  # same function name in two regions or platforms. At most 5 + 50 + 1 + 8 = 64 characters.
+  remediation_role_name = "heal-${substr(var.function_name, 0, 50)}-${substr(sha1("${local.region}/${var.platform.name}/${var.function_name}"), 0, 8)}"
+  # Built from its parts, like the ARNs below, so the registry entries are known at plan time.
+  remediation_role_arn = "arn:${local.partition}:iam::${local.account_id}:role${var.platform.remediation_role_path}${local.remediation_role_name}"
+
   # Built from its parts rather than read from the function resource: the healer's runtime changes
   # (environment, alias, concurrency) must never make Terraform defer this module's policy document.
   function_arn = "arn:${local.partition}:lambda:${local.region}:${local.account_id}:function:${var.function_name}"
@@ -69,6 +75,7 @@ locals {
       mode                       = var.mode
       rails                      = local.rails
       event_source_mapping_uuids = var.event_source_mapping_uuids
+      role_arn                   = local.remediation_role_arn
     }
   }
 

@@ -14,8 +14,13 @@ output "registry_parameter_names" {
 }
 
 output "healer_policy_name" {
-  description = "Name of the inline policy this instance puts on the healer's role."
+  description = "Name of the inline policy that holds the healer's grants on this function (on the remediation role)."
   value       = aws_iam_role_policy.healer.name
+}
+
+output "remediation_role_arn" {
+  description = "ARN of this function's remediation role, which the healer assumes to act on it."
+  value       = aws_iam_role.remediation.arn
 }
 
 output "function_arn" {

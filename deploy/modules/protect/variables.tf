@@ -7,6 +7,8 @@ variable "platform" {
     healer_function_name          = string
     healer_function_arn           = string
     healer_role_name              = string
+    healer_role_arn               = string
+    remediation_role_path         = string
     alarm_topic_arn               = string
     escalation_topic_arn          = string
     ledger_table_name             = string
@@ -24,10 +26,12 @@ variable "platform" {
   validation {
     condition = (
       can(regex("^(/[A-Za-z0-9_.-]+)+$", var.platform.registry_path)) &&
+      can(regex("^/([A-Za-z0-9_.-]+/)+$", var.platform.remediation_role_path)) &&
+      can(regex("^arn:[a-z-]+:iam::[0-9]{12}:role/", var.platform.healer_role_arn)) &&
       var.platform.max_playbook_seconds >= 30 && var.platform.max_playbook_seconds <= 840 &&
       alltrue([for v in values(var.platform.defaults) : v != null])
     )
-    error_message = "platform must be the platform module's platform output (registry_path like /a/b, max_playbook_seconds 30-840, every default set)."
+    error_message = "platform must be the platform module's platform output (registry_path like /a/b, remediation_role_path like /a/b/, healer_role_arn a role ARN, max_playbook_seconds 30-840, every default set)."
   }
 }
 
