@@ -10,12 +10,15 @@ functions is ~2,000 resources, too long an apply for a benchmark that measures t
   ``FLEET_MAX_ACTIONS_PER_HOUR``) and reserved concurrency, as ``platform/healer.tf`` sets them;
 - per further function, as ``protect`` does: the function (``fragile_service``, healthy), its ``errors``
   alarm (Sum of ``AWS/Lambda`` ``Errors`` by ``FunctionName``, the module's defaults, notifying the alarm
-  topic on ALARM and OK), its registry entry (``REGISTRY_PATH/alarms/ALARM``, docs/platform.md) and the
-  healer's inline policy ``protect-FUNCTION`` scoped to that function and that alarm.
+  topic on ALARM and OK), its registry entry (``REGISTRY_PATH/alarms/ALARM``, docs/platform.md, naming
+  the role below) and its remediation role ``heal-FUNCTION-XXXXXXXX`` under ``/selfheal/PREFIX/``,
+  trusting only the healer's role, with the inline policy ``protect-FUNCTION`` scoped to that function
+  and that alarm; the healer's role may assume the roles under that path (``assume-remediation-roles``).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -69,10 +72,15 @@ def _protect_policy(function_arn: str, alarm_arn: str) -> str:
     )
 
 
-def _entry(function_name: str) -> str:
+def _document(*statements: dict[str, Any]) -> str:
+    return json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+
+
+def _entry(function_name: str, role_arn: str) -> str:
     """The function's registry entry, as protect's locals.tf writes it (one ``errors`` signal)."""
     return json.dumps(
         {
+            "role_arn": role_arn,
             "schema_version": 1,
             "function_name": function_name,
             "alias_name": None,
@@ -131,8 +139,31 @@ def provision_fleet(
     arn_prefix = f"arn:aws:{{}}:{cloud.region}:{cloud.account_id}"
     names = [f"{prefix}-fn{number:03d}" for number in range(1, functions)]
 
+    role_path = f"/selfheal/{prefix}/"  # the platform module's remediation_role_path
+    healer_role = loop.healer_role_arn.rsplit("/", 1)[1]
+    cloud.client("iam").put_role_policy(
+        RoleName=healer_role,
+        PolicyName="assume-remediation-roles",
+        PolicyDocument=_document(
+            _statement(
+                "AssumeRemediationRoles",
+                ["sts:AssumeRole"],
+                [f"arn:aws:iam::{cloud.account_id}:role{role_path}*"],
+            )
+        ),
+    )
+    trust = _document(
+        {
+            "Sid": "HealerAssumesRole",
+            "Effect": "Allow",
+            "Principal": {"AWS": loop.healer_role_arn},
+            "Action": "sts:AssumeRole",
+        }
+    )
+
     def protect(name: str) -> str:
-        """One protect instance: function, registry entry, healer grant, then the alarm (as depends_on)."""
+        """One protect instance: function, remediation role and its grant, registry entry, then the alarm
+        (as depends_on)."""
         client, ssm, iam, cloudwatch = (cloud.client(s) for s in ("lambda", "ssm", "iam", "cloudwatch"))
         client.create_function(
             FunctionName=name,
@@ -145,9 +176,15 @@ def provision_fleet(
             Environment={"Variables": {**fragile["Environment"]["Variables"], "FAILURE_RATE": "0"}},
         )
         alarm = f"{name}-errors"
-        ssm.put_parameter(Name=f"{registry_path}/alarms/{alarm}", Value=_entry(name), Type="String")
+        suffix = hashlib.sha1(f"{cloud.region}/{prefix}/{name}".encode()).hexdigest()[:8]
+        role = iam.create_role(
+            RoleName=f"heal-{name[:50]}-{suffix}", Path=role_path, AssumeRolePolicyDocument=trust
+        )["Role"]
+        ssm.put_parameter(
+            Name=f"{registry_path}/alarms/{alarm}", Value=_entry(name, role["Arn"]), Type="String"
+        )
         iam.put_role_policy(
-            RoleName=loop.healer_role_arn.rsplit("/", 1)[1],
+            RoleName=role["RoleName"],
             PolicyName=f"protect-{name}",
             PolicyDocument=_protect_policy(
                 f"{arn_prefix.format('lambda')}:function:{name}",

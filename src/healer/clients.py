@@ -136,15 +136,27 @@ def _assume(sts: STSClient, role_arn: str, session_name: str) -> _RoleSession:
         raise RoleUnavailable(f"AssumeRole({role_arn}) failed: {error_code(exc)}: {message}") from None
     except BotoCoreError as exc:
         raise RoleUnavailable(f"AssumeRole({role_arn}) failed: {exc}") from None
-    session = boto3.Session(
-        aws_access_key_id=credentials["AccessKeyId"],
-        aws_secret_access_key=credentials["SecretAccessKey"],
-        aws_session_token=credentials["SessionToken"],
-        region_name=sts.meta.region_name,
-    )
+    key, secret = credentials["AccessKeyId"], credentials["SecretAccessKey"]
+    token, region = credentials["SessionToken"], sts.meta.region_name
+    # Through boto3's default session, whose loaded service models every client shares: a Session per
+    # role would load them again (tens of milliseconds per client).
     return _RoleSession(
-        lambda_=session.client("lambda", config=CLIENT_CONFIG),
-        cloudwatch=session.client("cloudwatch", config=CLIENT_CONFIG),
+        lambda_=boto3.client(
+            "lambda",
+            region_name=region,
+            config=CLIENT_CONFIG,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
+        ),
+        cloudwatch=boto3.client(
+            "cloudwatch",
+            region_name=region,
+            config=CLIENT_CONFIG,
+            aws_access_key_id=key,
+            aws_secret_access_key=secret,
+            aws_session_token=token,
+        ),
         expires=credentials["Expiration"].timestamp(),
     )
 
