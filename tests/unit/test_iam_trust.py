@@ -148,3 +148,22 @@ def test_conditions_on_the_assume_role_request() -> None:
     assert trust_allows(_trust(by_arn), [USER], assume_role_context({}, USER, ACCOUNT)) == "implicit_deny"
     unknown = _allow("*", Condition={"StringEquals": {"aws:SourceIp": "127.0.0.1"}})
     assert trust_allows(_trust(unknown), SESSION_CALLER, with_id) == "implicit_deny"
+
+
+@pytest.mark.parametrize(
+    ("principal", "matches"),
+    [
+        ("*", True),
+        ({"Service": "scheduler.amazonaws.com"}, True),
+        ({"Service": ["lambda.amazonaws.com", "scheduler.amazonaws.com"]}, True),
+        ({"Service": "lambda.amazonaws.com"}, False),
+        ({"AWS": "*"}, False),
+        ({"AWS": "arn:aws:iam::123456789012:root"}, False),
+    ],
+)
+def test_a_service_caller_matches_only_its_service_principal(principal: Any, matches: bool) -> None:
+    """An AWS service assuming a role (Scheduler) is named by ``Service``, never by an ``AWS`` principal."""
+    assert principal_matches(principal, frozenset(), "scheduler.amazonaws.com") is matches
+    document = {"Statement": {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}}
+    expected = "allow" if matches else "implicit_deny"
+    assert trust_allows(document, (), service="scheduler.amazonaws.com") == expected

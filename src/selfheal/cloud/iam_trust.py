@@ -12,7 +12,8 @@ role's ARN — with the role's path — and its session ARN
 ``arn:aws:sts::ACCOUNT:assumed-role/NAME/SESSION``; for a user its user ARN) or its account
 (``arn:aws:iam::ACCOUNT:root`` or the bare 12-digit id). ``Service``, ``Federated`` and ``CanonicalUser``
 principals never match an IAM principal; principal ARNs are compared exactly (IAM allows no wildcard in
-them other than ``"*"``).
+them other than ``"*"``). An AWS service assuming a role (EventBridge Scheduler's execution roles) is the
+caller ``service=…`` instead: it matches ``"*"`` and ``{"Service": …}`` naming it, never an ``AWS`` one.
 
 ``NotPrincipal`` is not evaluated, erring on the side of refusing: an Allow with it grants nothing, a Deny
 with it applies to every caller (even one it exempts). A statement with neither element (not a valid trust
@@ -63,22 +64,28 @@ def caller_names(caller_arns: Iterable[str]) -> frozenset[str]:
     return frozenset(names)
 
 
-def principal_matches(principal: Any, names: frozenset[str]) -> bool:
-    """Whether a statement's ``Principal`` covers an IAM principal known by ``names`` (:func:`caller_names`).
+def principal_matches(principal: Any, names: frozenset[str], service: str | None = None) -> bool:
+    """Whether a statement's ``Principal`` covers an IAM principal known by ``names`` (:func:`caller_names`),
+    or, with ``service``, that AWS service (``scheduler.amazonaws.com``).
 
-    Only ``"*"`` and the ``AWS`` key can; ``Service``/``Federated``/``CanonicalUser`` never do."""
+    For an IAM principal only ``"*"`` and the ``AWS`` key can; ``Service``/``Federated``/``CanonicalUser``
+    never do. For a service only ``"*"`` and the ``Service`` key can."""
     if principal == "*":
         return True
     if not isinstance(principal, Mapping):
         return False
+    if service is not None:
+        return service in _as_list(principal.get("Service"))
     return any(name == "*" or name in names for name in _as_list(principal.get("AWS")))
 
 
-def _identity_style(statement: Mapping[str, Any], names: frozenset[str]) -> dict[str, Any] | None:
+def _identity_style(
+    statement: Mapping[str, Any], names: frozenset[str], service: str | None
+) -> dict[str, Any] | None:
     """The statement as an identity-based one (``"Resource": "*"``) if it applies to the caller, else None."""
     deny = statement.get("Effect") == "Deny"
     if "Principal" in statement and "NotPrincipal" not in statement:
-        applies = principal_matches(statement["Principal"], names)
+        applies = principal_matches(statement["Principal"], names, service)
     else:
         applies = deny  # NotPrincipal (or no principal at all): an Allow grants nothing, a Deny applies
     if not applies:
@@ -93,8 +100,11 @@ def trust_allows(
     caller_arns: Iterable[str],
     context: Context | None = None,
     action: str = ASSUME_ROLE,
+    *,
+    service: str | None = None,
 ) -> Decision:
-    """Whether the trust policy ``trust_document`` lets the caller (``caller_arns``) perform ``action``.
+    """Whether the trust policy ``trust_document`` lets the caller (``caller_arns``, or the AWS ``service``)
+    perform ``action``.
 
     The statements whose principal matches the caller are evaluated by
     :func:`~selfheal.cloud.iam_policy.evaluate` in ``context``: an explicit deny wins, else an allow is
@@ -104,7 +114,7 @@ def trust_allows(
     statements = [
         converted
         for statement in _statements(trust_document)
-        if (converted := _identity_style(statement, names)) is not None
+        if (converted := _identity_style(statement, names, service)) is not None
     ]
     return evaluate([{"Version": "2012-10-17", "Statement": statements}], action, "*", context)
 

@@ -293,7 +293,7 @@ class Scheduler:
         request_id: str | None = None
         error: InvocationError | None = None
         try:
-            request_id = invoke_target(cloud, retry.target, retry.text)
+            request_id = invoke_target(cloud, retry.schedule_arn, retry.target, retry.text)
         except InvocationError as exc:
             error = exc
         with self._lock:

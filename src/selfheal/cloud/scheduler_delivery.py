@@ -1,7 +1,9 @@
 """One EventBridge Scheduler invocation: the execution role, the target call, the dead-letter event.
 
 Scheduler calls the target as the schedule's execution role (``Target.RoleArn``): the role must exist, its
-trust policy must let ``scheduler.amazonaws.com`` assume it, and its identity-based policies (local IAM
+trust policy must let ``scheduler.amazonaws.com`` assume it (:func:`~.iam_trust.trust_allows`, with the
+request's ``aws:SourceAccount`` and ``aws:SourceArn`` — the schedule group's ARN, as AWS's confused-deputy
+guidance for Scheduler names it), and its identity-based policies (local IAM
 evaluation, :func:`~.iam_policy.evaluate`) must allow the target's action on the target's ARN —
 ``lambda:InvokeFunction`` on the function, ``sqs:SendMessage`` on the queue, ``sns:Publish`` on the topic.
 A Lambda target is invoked asynchronously (``InvocationType`` Event) with the target's ``Input`` as the
@@ -22,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .iam_policy import evaluate, policy_document
+from .iam_trust import trust_allows
 from .lambda_functions import backend_in_region
 from .protocol import Cloud
 from .scheduler_requests import target_kind
@@ -30,6 +33,7 @@ __all__ = ["DEFAULT_INPUT", "Invocation", "InvocationError", "dead_letter", "inv
 
 DEFAULT_INPUT = "{}"
 _MAX_ERROR_MESSAGE = 1024  # characters of the error message kept in the dead-letter attribute
+_SERVICE = "scheduler.amazonaws.com"
 _ACTIONS = {"lambda": "lambda:InvokeFunction", "sqs": "sqs:SendMessage", "sns": "sns:Publish"}
 
 
@@ -58,25 +62,15 @@ class InvocationError(Exception):
         return f"{self.code}: {self.message}"
 
 
-def _trusts_scheduler(document: Mapping[str, Any]) -> bool:
-    statements = document.get("Statement", [])
-    for statement in statements if isinstance(statements, list) else [statements]:
-        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
-            continue
-        actions = statement.get("Action", [])
-        actions = actions if isinstance(actions, list) else [actions]
-        if not any(str(a).lower() in ("sts:assumerole", "sts:*", "*") for a in actions):
-            continue
-        principal = statement.get("Principal", {})
-        services = principal.get("Service", []) if isinstance(principal, Mapping) else []
-        services = services if isinstance(services, list) else [services]
-        if "scheduler.amazonaws.com" in services:
-            return True
-    return False
+def _group_arn(schedule_arn: str) -> str:
+    """arn:aws:scheduler:R:A:schedule/GROUP/NAME → arn:aws:scheduler:R:A:schedule-group/GROUP."""
+    prefix, _, rest = schedule_arn.partition(":schedule/")
+    return f"{prefix}:schedule-group/{rest.split('/', 1)[0]}"
 
 
-def _role_policies(account: str, role_arn: str) -> list[dict[str, Any]]:
-    """The identity-based policies of ``role_arn`` if Scheduler may assume it; else raise."""
+def _role_policies(account: str, role_arn: str, schedule_arn: str) -> list[dict[str, Any]]:
+    """The identity-based policies of ``role_arn`` if Scheduler may assume it for ``schedule_arn``; else
+    raise."""
     from moto.iam.models import iam_backends
 
     iam = iam_backends[account]["global"]
@@ -87,19 +81,21 @@ def _role_policies(account: str, role_arn: str) -> list[dict[str, Any]]:
             "AccessDeniedException",
             f"EventBridge Scheduler cannot assume the role {role_arn}: it does not exist.",
         ) from None
-    if not _trusts_scheduler(policy_document(role.assume_role_policy_document)):
+    context = {"aws:SourceAccount": (account,), "aws:SourceArn": (_group_arn(schedule_arn),)}
+    trust = policy_document(role.assume_role_policy_document)
+    if trust_allows(trust, (), context, service=_SERVICE) != "allow":
         raise InvocationError(
             "AccessDeniedException",
             f"EventBridge Scheduler cannot assume the role {role_arn}: its trust policy does not allow "
-            "scheduler.amazonaws.com to assume it.",
+            f"{_SERVICE} to assume it.",
         )
     documents = [policy_document(text) for text in role.policies.values()]
     documents += [policy_document(policy) for policy in role.managed_policies.values()]
     return documents
 
 
-def _authorize(account: str, role_arn: str, action: str, resource: str) -> None:
-    decision = evaluate(_role_policies(account, role_arn), action, resource)
+def _authorize(account: str, schedule_arn: str, role_arn: str, action: str, resource: str) -> None:
+    decision = evaluate(_role_policies(account, role_arn, schedule_arn), action, resource)
     if decision != "allow":
         role_name = role_arn.rsplit("/", 1)[-1]
         why = (
@@ -114,16 +110,16 @@ def _authorize(account: str, role_arn: str, action: str, resource: str) -> None:
         )
 
 
-def invoke_target(cloud: Cloud, target: Mapping[str, Any], text: str) -> str | None:
-    """Call ``target`` with ``text`` as its execution role; return the Lambda request id (else None).
-    Raise :class:`InvocationError` when it fails."""
+def invoke_target(cloud: Cloud, schedule_arn: str, target: Mapping[str, Any], text: str) -> str | None:
+    """Call ``target`` of ``schedule_arn`` with ``text`` as its execution role; return the Lambda request id
+    (else None). Raise :class:`InvocationError` when it fails."""
     arn = str(target.get("Arn", ""))
     kind = target_kind(arn)
     if kind is None:  # refused at CreateSchedule; a schedule moto holds from before the cloud started
         raise InvocationError(
             "ValidationException", f"target {arn} is not supported by the selfheal local cloud"
         )
-    _authorize(cloud.account_id, str(target.get("RoleArn", "")), _ACTIONS[kind], arn)
+    _authorize(cloud.account_id, schedule_arn, str(target.get("RoleArn", "")), _ACTIONS[kind], arn)
     parts = arn.split(":")
     try:
         if kind == "lambda":
@@ -150,7 +146,8 @@ def dead_letter(cloud: Cloud, invocation: Invocation, error: InvocationError, co
     queue = (target.get("DeadLetterConfig") or {}).get("Arn")
     if not queue:
         return
-    _authorize(cloud.account_id, str(target.get("RoleArn", "")), "sqs:SendMessage", str(queue))
+    role_arn = str(target.get("RoleArn", ""))
+    _authorize(cloud.account_id, invocation.schedule_arn, role_arn, "sqs:SendMessage", str(queue))
     parts = str(queue).split(":")
     scheduled = datetime.fromtimestamp(invocation.fired, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     values = {

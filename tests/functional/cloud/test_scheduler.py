@@ -262,6 +262,60 @@ def test_a_role_scheduler_may_not_assume_is_refused_at_call_time(aws: AwsFactory
     assert _receive(aws, url, 1, timeout=0.5) == []
 
 
+def _scheduler_statement(effect: str = "Allow", **condition: dict[str, str]) -> dict[str, Any]:
+    statement: dict[str, Any] = {
+        "Effect": effect,
+        "Principal": {"Service": "scheduler.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+    if condition:
+        statement["Condition"] = condition
+    return statement
+
+
+GROUP_ARN = "arn:aws:scheduler:us-east-1:123456789012:schedule-group/default"
+
+
+@pytest.mark.parametrize(
+    ("statements", "delivered"),
+    [
+        ([_scheduler_statement(StringEquals={"aws:SourceAccount": "123456789012"})], True),
+        ([_scheduler_statement(ArnEquals={"aws:SourceArn": GROUP_ARN})], True),
+        ([_scheduler_statement(StringEquals={"aws:SourceAccount": "210987654321"})], False),
+        ([_scheduler_statement(ArnEquals={"aws:SourceArn": GROUP_ARN.replace("default", "other")})], False),
+        ([_scheduler_statement(), _scheduler_statement("Deny")], False),
+    ],
+    ids=["own-account", "own-group", "other-account", "other-group", "explicit-deny"],
+)
+def test_trust_conditions_and_denies_decide_whether_scheduler_may_assume_the_role(
+    aws: AwsFactory, cloud: LocalCloud, statements: list[dict[str, Any]], delivered: bool
+) -> None:
+    """The trust policy is evaluated like AWS's: the confused-deputy conditions AWS recommends
+    (``aws:SourceAccount``, ``aws:SourceArn`` = the schedule group) hold only for this account and group,
+    and an explicit Deny wins."""
+    name = _unique("sch-cond")
+    url, queue = _queue(aws, name)
+    trust = {"Version": "2012-10-17", "Statement": statements}
+    role = _role(aws, name, [("sqs:SendMessage", queue)], trust=trust)
+    arn = aws("scheduler").create_schedule(
+        Name=name,
+        ScheduleExpression=_at(cloud, 0.2),
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": queue, "RoleArn": role, "Input": "x", "RetryPolicy": {"MaximumRetryAttempts": 0}},
+    )["ScheduleArn"]
+    assert arn.startswith(GROUP_ARN.replace("schedule-group/", "schedule/") + "/")
+    deadline = time.monotonic() + WAIT
+    while not Scheduler.of(cloud).delivered(arn) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [attempt] = Scheduler.of(cloud).delivered(arn)
+    if delivered:
+        assert attempt.error is None, attempt.error
+        assert [m["Body"] for m in _receive(aws, url, 1)] == ["x"]
+    else:
+        assert attempt.error is not None and "trust policy" in attempt.error
+        assert _receive(aws, url, 1, timeout=0.5) == []
+
+
 def _refusal(call: Callable[[], Any]) -> tuple[str, str]:
     with pytest.raises(ClientError) as caught:
         call()
