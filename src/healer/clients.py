@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import boto3
 from botocore.config import Config
@@ -138,27 +138,20 @@ def _assume(sts: STSClient, role_arn: str, session_name: str) -> _RoleSession:
         raise RoleUnavailable(f"AssumeRole({role_arn}) failed: {exc}") from None
     key, secret = credentials["AccessKeyId"], credentials["SecretAccessKey"]
     token, region = credentials["SessionToken"], sts.meta.region_name
+
     # Through boto3's default session, whose loaded service models every client shares: a Session per
     # role would load them again (tens of milliseconds per client).
-    return _RoleSession(
-        lambda_=boto3.client(
-            "lambda",
+    def make(service: Literal["lambda", "cloudwatch"]) -> Any:
+        return boto3.client(
+            service,
             region_name=region,
             config=CLIENT_CONFIG,
             aws_access_key_id=key,
             aws_secret_access_key=secret,
             aws_session_token=token,
-        ),
-        cloudwatch=boto3.client(
-            "cloudwatch",
-            region_name=region,
-            config=CLIENT_CONFIG,
-            aws_access_key_id=key,
-            aws_secret_access_key=secret,
-            aws_session_token=token,
-        ),
-        expires=credentials["Expiration"].timestamp(),
-    )
+        )
+
+    return _RoleSession(make("lambda"), make("cloudwatch"), credentials["Expiration"].timestamp())
 
 
 def error_code(exc: ClientError) -> str:

@@ -237,6 +237,21 @@ def test_a_role_without_permission_retries_then_sends_the_dead_letter_event(
     assert _receive(aws, out, 1, timeout=0.5) == []
 
 
+def _fire_once(aws: AwsFactory, cloud: LocalCloud, name: str, queue: str, role: str) -> tuple[str, Any]:
+    """A one-time schedule sending "x" to ``queue`` as ``role``, no retry: its ARN and its one attempt."""
+    arn = aws("scheduler").create_schedule(
+        Name=name,
+        ScheduleExpression=_at(cloud, 0.2),
+        FlexibleTimeWindow={"Mode": "OFF"},
+        Target={"Arn": queue, "RoleArn": role, "Input": "x", "RetryPolicy": {"MaximumRetryAttempts": 0}},
+    )["ScheduleArn"]
+    deadline = time.monotonic() + WAIT
+    while not Scheduler.of(cloud).delivered(arn) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    [attempt] = Scheduler.of(cloud).delivered(arn)
+    return str(arn), attempt
+
+
 def test_a_role_scheduler_may_not_assume_is_refused_at_call_time(aws: AwsFactory, cloud: LocalCloud) -> None:
     """A role trusting only Lambda never delivers: the attempt records Scheduler's refusal."""
     name = _unique("sch-trust")
@@ -248,16 +263,7 @@ def test_a_role_scheduler_may_not_assume_is_refused_at_call_time(aws: AwsFactory
         ],
     }
     role = _role(aws, name, [("sqs:SendMessage", queue)], trust=lambda_trust)
-    arn = aws("scheduler").create_schedule(
-        Name=name,
-        ScheduleExpression=_at(cloud, 0.2),
-        FlexibleTimeWindow={"Mode": "OFF"},
-        Target={"Arn": queue, "RoleArn": role, "Input": "x", "RetryPolicy": {"MaximumRetryAttempts": 0}},
-    )["ScheduleArn"]
-    deadline = time.monotonic() + WAIT
-    while not Scheduler.of(cloud).delivered(arn) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    [attempt] = Scheduler.of(cloud).delivered(arn)
+    _, attempt = _fire_once(aws, cloud, name, queue, role)
     assert attempt.error is not None and "trust policy" in attempt.error
     assert _receive(aws, url, 1, timeout=0.5) == []
 
@@ -297,17 +303,8 @@ def test_trust_conditions_and_denies_decide_whether_scheduler_may_assume_the_rol
     url, queue = _queue(aws, name)
     trust = {"Version": "2012-10-17", "Statement": statements}
     role = _role(aws, name, [("sqs:SendMessage", queue)], trust=trust)
-    arn = aws("scheduler").create_schedule(
-        Name=name,
-        ScheduleExpression=_at(cloud, 0.2),
-        FlexibleTimeWindow={"Mode": "OFF"},
-        Target={"Arn": queue, "RoleArn": role, "Input": "x", "RetryPolicy": {"MaximumRetryAttempts": 0}},
-    )["ScheduleArn"]
+    arn, attempt = _fire_once(aws, cloud, name, queue, role)
     assert arn.startswith(GROUP_ARN.replace("schedule-group/", "schedule/") + "/")
-    deadline = time.monotonic() + WAIT
-    while not Scheduler.of(cloud).delivered(arn) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    [attempt] = Scheduler.of(cloud).delivered(arn)
     if delivered:
         assert attempt.error is None, attempt.error
         assert [m["Body"] for m in _receive(aws, url, 1)] == ["x"]
