@@ -135,13 +135,13 @@ def _alarm_rate(count: int, datums_per_function: int, rounds: int) -> dict[str, 
 
 def _invocation_rate(functions: int, duration: float, threads: int = 4) -> dict[str, Any]:
     from selfheal.cloud import LocalCloud
-    from selfheal.cloud.testing import package_zip
+    from selfheal.cloud.testing import LAMBDA_TRUST_POLICY, package_zip
 
     with LocalCloud(port=0) as cloud:
         lam, iam = _client(cloud, "lambda"), _client(cloud, "iam")
         role = iam.create_role(
             RoleName="growth",
-            AssumeRolePolicyDocument='{"Version":"2012-10-17","Statement":[]}',
+            AssumeRolePolicyDocument=LAMBDA_TRUST_POLICY,
         )["Role"]["Arn"]
         code = package_zip("fragile_service")
         names = [f"growth-{i}" for i in range(functions)]

@@ -26,6 +26,7 @@ from typer.testing import CliRunner
 from selfheal.cli.app import app
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.credentials import OPERATOR_PROFILE, load_or_create, read_key
+from selfheal.cloud.testing import LAMBDA_TRUST_POLICY
 from selfheal.workdir import CloudRecord, Workdir
 
 SOURCE = Path(__file__).resolve().parents[2] / "src" / "fragile_service"
@@ -68,7 +69,9 @@ def _client(cloud: LocalCloud, service: str) -> Any:
 @pytest.fixture(scope="module")
 def api_url(cloud: LocalCloud) -> str:
     """The fragile function behind an HTTP API's `$default` route and stage, plus its errors alarm."""
-    role = _client(cloud, "iam").create_role(RoleName="fragile", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    role = _client(cloud, "iam").create_role(
+        RoleName="fragile", AssumeRolePolicyDocument=LAMBDA_TRUST_POLICY
+    )["Role"]["Arn"]
     function = _client(cloud, "lambda").create_function(
         FunctionName=FUNCTION,
         Runtime="python3.11",

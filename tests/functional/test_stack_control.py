@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from selfheal.cli.app import app
 from selfheal.cloud.credentials import load_or_create, read_key
-from selfheal.cloud.testing import package_zip
+from selfheal.cloud.testing import LAMBDA_TRUST_POLICY, package_zip
 from selfheal.loop.deployment import AwsTarget
 from selfheal.stack.cloud_process import (
     CloudProcessError,
@@ -164,7 +164,9 @@ def _busy_lambda_environment(workdir: Workdir, record: CloudRecord) -> list[int]
     An idle environment would exit by itself once the cloud's Runtime API is gone; a busy one does not.
     """
     target = AwsTarget.resolve(record.endpoint, record.region, workdir=workdir.root)
-    role = target.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    role = target.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument=LAMBDA_TRUST_POLICY)[
+        "Role"
+    ]["Arn"]
     lam = target.client("lambda")
     lam.create_function(
         FunctionName="busy",

@@ -9,6 +9,7 @@ from typing import Any
 import boto3
 import pytest
 
+from selfheal.cloud.testing import LAMBDA_TRUST_POLICY
 from selfheal.terraform.testing import moto_endpoint, terraform_fixture
 
 pytestmark = pytest.mark.timeout(300)
@@ -174,7 +175,9 @@ def test_lambda_import(tmp_path: Path, endpoint: str) -> None:
     """A function created outside Terraform is imported and then matches its configuration."""
     lam = _client("lambda", endpoint)
     iam = _client("iam", endpoint)
-    role = iam.create_role(RoleName="imported-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    role = iam.create_role(RoleName="imported-role", AssumeRolePolicyDocument=LAMBDA_TRUST_POLICY)["Role"][
+        "Arn"
+    ]
     (tmp_path / "code.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
     lam.create_function(
         FunctionName="imported",

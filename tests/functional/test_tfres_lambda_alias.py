@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from selfheal.cloud import LocalCloud
+from selfheal.cloud.testing import LAMBDA_TRUST_POLICY
 from selfheal.terraform.testing import terraform_fixture
 
 pytestmark = pytest.mark.timeout(300)
@@ -185,7 +186,9 @@ def test_published_versions_and_aliases(tmp_path: Path, cloud: LocalCloud) -> No
 def test_alias_import(tmp_path: Path, cloud: LocalCloud) -> None:
     """An alias made outside Terraform imports by FUNCTION/ALIAS (or ARN) and then plans empty."""
     lam, iam = cloud.client("lambda"), cloud.client("iam")
-    role = iam.create_role(RoleName="imported-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    role = iam.create_role(RoleName="imported-role", AssumeRolePolicyDocument=LAMBDA_TRUST_POLICY)["Role"][
+        "Arn"
+    ]
     (tmp_path / "code.zip").write_bytes(b"PK\x05\x06" + b"\x00" * 18)
     lam.create_function(
         FunctionName="imported",

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.iam_permissions import Permission, required_permissions
+from selfheal.cloud.testing import LAMBDA_TRUST_POLICY
 from selfheal.terraform.driver import Terraform
 from selfheal.terraform.testing import terraform_fixture
 
@@ -265,7 +266,7 @@ def test_parameter_store_permissions_resolve_to_parameter_arns() -> None:
 
 def _role_client(cloud: LocalCloud, role: str, policy: dict[str, Any]) -> Any:
     iam = cloud.client("iam")
-    arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    arn = iam.create_role(RoleName=role, AssumeRolePolicyDocument=LAMBDA_TRUST_POLICY)["Role"]["Arn"]
     iam.put_role_policy(RoleName=role, PolicyName="p", PolicyDocument=json.dumps(policy))
     issued = cloud.credentials.issue(arn, role)
     return boto3.client(

@@ -21,6 +21,7 @@ from moto.server import ThreadedMotoServer
 from typer.testing import CliRunner
 
 from selfheal.cli.app import app
+from selfheal.cloud.testing import LAMBDA_TRUST_POLICY
 
 FUNCTION = "selfheal-fragile"
 ALARM = "selfheal-fragile-errors"
@@ -68,7 +69,9 @@ def _zip() -> bytes:
 def deployed(moto_endpoint: str) -> str:
     """The fragile function, its alarm (in ALARM) and a ledger with one incident, in moto."""
     iam = _client(moto_endpoint, "iam")
-    role = iam.create_role(RoleName="fragile-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    role = iam.create_role(RoleName="fragile-role", AssumeRolePolicyDocument=LAMBDA_TRUST_POLICY)["Role"][
+        "Arn"
+    ]
     _client(moto_endpoint, "lambda").create_function(
         FunctionName=FUNCTION,
         Runtime="python3.11",

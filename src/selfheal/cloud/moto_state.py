@@ -14,7 +14,8 @@ changed what they rely on; restored on stop):
 * ``update_function_configuration``, ``update_function_code`` and ``delete_function`` retire warm
   environments;
 * ``create_function``/``update_function_configuration`` keep ``DeadLetterConfig`` (moto drops it) and
-  ``LambdaFunction.get_configuration`` reports it;
+  ``LambdaFunction.get_configuration`` reports it; both refuse a role whose trust policy does not let Lambda
+  assume it (:mod:`~selfheal.cloud.lambda_role_trust`);
 * ``create_function`` makes the new function ``Pending`` for a moment of cloud time
   (:func:`~selfheal.cloud.lambda_functions.mark_pending`), ``get_configuration`` reports it and ``invoke``
   refuses it meanwhile (``ResourceConflictException``), as Lambda does;
@@ -45,6 +46,7 @@ from moto.core.exceptions import JsonRESTError
 
 from .errors import CloudError
 from .lambda_functions import DEAD_LETTER_ATTRIBUTE, mark_pending, pending_fields, refuse_pending
+from .lambda_role_trust import check_execution_role
 from .lambda_service import invoke_headers
 from .moto_patches import MotoPatches, parameters
 
@@ -212,6 +214,9 @@ class MotoState:
 
         def keep_dead_letter_on_update(original: Any) -> Any:
             def patched(backend: Any, function_name: str, qualifier: Any, body: dict[str, Any]) -> Any:
+                if isinstance(body.get("Role"), str):
+                    arn = backend.get_function(function_name).function_arn
+                    check_execution_role(backend.account_id, backend.partition, body["Role"], arn)
                 result = original(backend, function_name, qualifier, body)
                 if "DeadLetterConfig" in body:
                     fn = backend.get_function(function_name, qualifier)
@@ -225,6 +230,11 @@ class MotoState:
 
         def keep_dead_letter_on_create(original: Any) -> Any:
             def patched(backend: Any, spec: dict[str, Any]) -> Any:
+                if isinstance(spec.get("Role"), str) and isinstance(spec.get("FunctionName"), str):
+                    name = spec["FunctionName"].split(":function:")[-1].split(":")[0]
+                    account, partition = backend.account_id, backend.partition
+                    arn = f"arn:{partition}:lambda:{backend.region_name}:{account}:function:{name}"
+                    check_execution_role(account, partition, spec["Role"], arn)
                 fn = original(backend, spec)
                 if mine(backend):
                     _mark_created(backend, fn, spec["FunctionName"], now())
@@ -308,14 +318,14 @@ class MotoState:
             LambdaBackend,
             "update_function_configuration",
             keep_dead_letter_on_update,
-            reason="keep DeadLetterConfig (moto drops it) and retire warm environments",
+            reason="keep DeadLetterConfig (moto drops it), retire warm environments, check a role's trust",
             expect=parameters("function_name", "qualifier", "body"),
         )
         patches.replace(
             LambdaBackend,
             "create_function",
             keep_dead_letter_on_create,
-            reason="keep DeadLetterConfig (moto drops it); start the function Pending",
+            reason="keep DeadLetterConfig (moto drops it); start it Pending; check its role's trust",
             expect=parameters("spec"),
         )
         patches.replace(

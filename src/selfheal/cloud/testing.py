@@ -22,9 +22,17 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .protocol import Cloud
 
-__all__ = ["LoopSettings", "ProvisionedLoop", "healer_role_policies", "package_zip", "provision_loop"]
+__all__ = [
+    "LAMBDA_TRUST_POLICY",
+    "LoopSettings",
+    "ProvisionedLoop",
+    "healer_role_policies",
+    "package_zip",
+    "provision_loop",
+]
 
-_TRUST_POLICY = json.dumps(
+#: A trust policy that lets Lambda assume the role: what a function's execution role needs.
+LAMBDA_TRUST_POLICY = json.dumps(
     {
         "Version": "2012-10-17",
         "Statement": [
@@ -239,8 +247,8 @@ def provision_loop(cloud: Cloud, **settings: Any) -> ProvisionedLoop:
         return cloud.client(service)
 
     iam, lam, sns, sqs = client("iam"), client("lambda"), client("sns"), client("sqs")
-    fragile_role = iam.create_role(RoleName=f"{prefix}-fragile", AssumeRolePolicyDocument=_TRUST_POLICY)
-    healer_role = iam.create_role(RoleName=f"{prefix}-healer", AssumeRolePolicyDocument=_TRUST_POLICY)
+    fragile_role = iam.create_role(RoleName=f"{prefix}-fragile", AssumeRolePolicyDocument=LAMBDA_TRUST_POLICY)
+    healer_role = iam.create_role(RoleName=f"{prefix}-healer", AssumeRolePolicyDocument=LAMBDA_TRUST_POLICY)
 
     table = f"{prefix}-ledger"
     dynamodb = client("dynamodb")

@@ -10,6 +10,7 @@ import pytest
 from moto.awslambda.models import LambdaBackend
 
 from selfheal.cloud import LocalCloud
+from selfheal.cloud.testing import LAMBDA_TRUST_POLICY
 
 SOURCE = "import os\n\ndef handler(event, context):\n    return os.getpid()\n"
 
@@ -26,7 +27,9 @@ def _create_function(cloud: LocalCloud, lambda_zip: object, name: str, source: s
     """Create function ``name`` running ``source`` as ``app.handler``; return a Lambda client."""
     client = cloud.client("lambda")
     iam = cloud.client("iam")
-    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    role = iam.create_role(RoleName=f"{name}-role", AssumeRolePolicyDocument=LAMBDA_TRUST_POLICY)["Role"][
+        "Arn"
+    ]
     assert callable(lambda_zip)
     client.create_function(
         FunctionName=name,
