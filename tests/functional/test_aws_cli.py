@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from selfheal.cloud.credentials import OPERATOR_PROFILE, read_key
+from selfheal.cloud.testing import LAMBDA_TRUST_POLICY
 from selfheal.stack.cloud_process import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,8 +122,9 @@ def test_aws_cli_creates_and_invokes_a_function(cloud: Cloud, tmp_path: Path) ->
         zf.writestr("app.py", "def handler(event, context):\n    return {'hello': event['name']}\n")
     code = tmp_path / "fn.zip"
     code.write_bytes(archive.getvalue())
+    trust = LAMBDA_TRUST_POLICY
     role = json.loads(
-        aws(cloud, "iam", "create-role", "--role-name", "cli", "--assume-role-policy-document", "{}")
+        aws(cloud, "iam", "create-role", "--role-name", "cli", "--assume-role-policy-document", trust)
     )
     aws(
         cloud, "lambda", "create-function", "--function-name", "cli-hello", "--runtime", "python3.12",
