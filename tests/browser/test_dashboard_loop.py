@@ -99,9 +99,16 @@ def test_dashboard_shows_alarm_then_recovery_and_the_healer_marker(
     assert row is not None, index
     assert re.findall(r"<td>([^<]*)</td>", row.group(1)) == cells[3:6], (cells, index)
 
-    page.hover(".marker.action")
-    tip = page.wait_for_selector("#tip:not([hidden])")
-    assert "set_env FAILURE_RATE=0 (was 0.5)" in (tip.text_content() or "")
+    # The chart is drawn again at every snapshot and its time axis slides: by the time the tip is read, the
+    # cursor may rest on the ALARM band instead. Hover again until the marker's own tip is read (a few tries).
+    explained = ""
+    for _ in range(10):
+        page.hover(".marker.action")
+        tip = page.wait_for_selector("#tip:not([hidden])")
+        explained = tip.text_content() or ""
+        if "set_env FAILURE_RATE=0 (was 0.5)" in explained:
+            break
+    assert "set_env FAILURE_RATE=0 (was 0.5)" in explained
 
     shot = tmp_path / "dashboard.png"
     page.screenshot(path=str(shot), full_page=True)
