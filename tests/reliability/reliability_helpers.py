@@ -61,7 +61,7 @@ def rss_kib(pids: set[int] | None = None) -> int:
         try:
             with open(f"/proc/{pid}/status", encoding="ascii") as status:
                 total += next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
-        except (FileNotFoundError, StopIteration):
+        except (FileNotFoundError, ProcessLookupError, StopIteration):
             continue
     return total
 
