@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 
 from selfheal.cloud.iam_permissions import Permission, required_permissions
-from selfheal.cloud.iam_trust import assume_role_context, caller_names, principal_matches, trust_allows
+from selfheal.cloud.iam_trust import (
+    assume_role_context,
+    caller_names,
+    condition_keys_beyond,
+    principal_matches,
+    trust_allows,
+)
 
 REGION, ACCOUNT = "us-east-1", "123456789012"
 ROLE = f"arn:aws:iam::{ACCOUNT}:role/selfheal/platform/heal-x"
@@ -167,3 +173,18 @@ def test_a_service_caller_matches_only_its_service_principal(principal: Any, mat
     document = {"Statement": {"Effect": "Allow", "Principal": principal, "Action": "sts:AssumeRole"}}
     expected = "allow" if matches else "implicit_deny"
     assert trust_allows(document, (), service="scheduler.amazonaws.com") == expected
+
+
+def test_condition_keys_beyond_the_known_ones_are_listed_for_matching_allows_only() -> None:
+    """The keys a refusal may owe to conditions the local cloud cannot evaluate: those of the Allow
+    statements that name the caller, not of a Deny or of a statement for someone else."""
+    lam = {"Service": "lambda.amazonaws.com"}
+    document = _trust(
+        _allow(lam, Condition={"StringEquals": {"aws:PrincipalOrgID": "o-1"}}),
+        _allow(lam, Condition={"StringEquals": {"aws:SourceAccount": ACCOUNT}}),
+        _allow({"Service": "ec2.amazonaws.com"}, Condition={"StringEquals": {"ec2:SourceInstanceARN": "x"}}),
+        _deny(lam, Condition={"Bool": {"aws:SecureTransport": "false"}}),
+    )
+    keys = ["aws:SourceAccount", "aws:SourceArn"]
+    assert condition_keys_beyond(document, keys, service="lambda.amazonaws.com") == ["aws:PrincipalOrgID"]
+    assert condition_keys_beyond(_trust(_allow({"AWS": ROLE})), keys, SESSION_CALLER) == []

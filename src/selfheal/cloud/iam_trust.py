@@ -32,7 +32,14 @@ from typing import Any
 
 from .iam_policy import Context, Decision, evaluate
 
-__all__ = ["ASSUME_ROLE", "assume_role_context", "caller_names", "principal_matches", "trust_allows"]
+__all__ = [
+    "ASSUME_ROLE",
+    "assume_role_context",
+    "caller_names",
+    "condition_keys_beyond",
+    "principal_matches",
+    "trust_allows",
+]
 
 ASSUME_ROLE = "sts:AssumeRole"
 
@@ -117,6 +124,29 @@ def trust_allows(
         if (converted := _identity_style(statement, names, service)) is not None
     ]
     return evaluate([{"Version": "2012-10-17", "Statement": statements}], action, "*", context)
+
+
+def condition_keys_beyond(
+    trust_document: Mapping[str, Any],
+    known: Iterable[str],
+    caller_arns: Iterable[str] = (),
+    *,
+    service: str | None = None,
+) -> list[str]:
+    """The condition keys, other than ``known``, of the Allow statements that name the caller: the keys a
+    refusal may be owed to because the local cloud cannot evaluate them (sorted, as written)."""
+    names, known_keys = caller_names(caller_arns), {key.lower() for key in known}
+    keys: set[str] = set()
+    for statement in _statements(trust_document):
+        if statement.get("Effect") != "Allow" or not principal_matches(
+            statement.get("Principal"), names, service
+        ):
+            continue
+        condition = statement.get("Condition")
+        for operator in condition.values() if isinstance(condition, Mapping) else ():
+            if isinstance(operator, Mapping):
+                keys.update(str(key) for key in operator if str(key).lower() not in known_keys)
+    return sorted(keys)
 
 
 def assume_role_context(

@@ -12,32 +12,13 @@ issues an environment's session (``credentials.py``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 from .iam_policy import policy_document
-from .iam_trust import principal_matches, trust_allows
+from .iam_trust import condition_keys_beyond, trust_allows
 
 __all__ = ["LAMBDA_SERVICE", "ROLE_REFUSED", "check_execution_role"]
 
 LAMBDA_SERVICE = "lambda.amazonaws.com"
 ROLE_REFUSED = "The role defined for the function cannot be assumed by Lambda."
-
-
-def _unevaluated_keys(document: Mapping[str, Any], known: set[str]) -> list[str]:
-    """Condition keys of the Allow statements for Lambda that the check does not know."""
-    statements = document.get("Statement", [])
-    keys: set[str] = set()
-    for statement in statements if isinstance(statements, list) else [statements]:
-        if not isinstance(statement, Mapping) or statement.get("Effect") != "Allow":
-            continue
-        if not principal_matches(statement.get("Principal"), frozenset(), LAMBDA_SERVICE):
-            continue
-        condition = statement.get("Condition")
-        for operator in condition.values() if isinstance(condition, Mapping) else ():
-            if isinstance(operator, Mapping):
-                keys.update(str(key) for key in operator if str(key).lower() not in known)
-    return sorted(keys)
 
 
 def check_execution_role(account: str, partition: str, role_arn: str, function_arn: str) -> None:
@@ -57,7 +38,7 @@ def check_execution_role(account: str, partition: str, role_arn: str, function_a
     context = {"aws:SourceAccount": (account,), "aws:SourceArn": (function_arn,)}
     if trust_allows(trust, (), context, service=LAMBDA_SERVICE) == "allow":
         return
-    unevaluated = _unevaluated_keys(trust, {key.lower() for key in context})
+    unevaluated = condition_keys_beyond(trust, context, service=LAMBDA_SERVICE)
     if unevaluated:
         raise InvalidParameterValueException(
             f"{ROLE_REFUSED} (selfheal local cloud: the trust policy's conditions on "
