@@ -8,10 +8,11 @@ venv's Python, driven by the same client (``bench.loadgen``, its own process) in
 - **offline**: ``GET /bench`` on Serverless Framework v3 + serverless-offline (``bench/peer_offline/``),
   which runs the handler in its Python runner processes.
 
-CPU per request counts the whole process tree of each (the cloud process and its environments; node and
-its Python children). boto3 ``Invoke`` latency is measured against the cloud's endpoint and against
-serverless-offline's Lambda port, by one client in its own process (``bench.invoke_client``) for both: in
-this process it would share the cloud's GIL. The npm packages are installed, pinned by
+CPU per request counts the whole process tree of each, and its two parts apart: the server (the cloud
+process; node) and the handler processes (the awslambdaric environments; serverless-offline's Python
+runners), which run the same handler. boto3 ``Invoke`` latency is measured against the cloud's endpoint
+and against serverless-offline's Lambda port, by one client in its own process (``bench.invoke_client``)
+for both: in this process it would share the cloud's GIL. The npm packages are installed, pinned by
 ``package-lock.json``, into ``bench/peer_offline/node_modules`` (gitignored) on first use; without Node and
 npm the benchmark is skipped with the reason.
 """
@@ -181,25 +182,48 @@ def tree_pids(pid: int) -> list[int]:
 def _handler_pythons(pids: list[int]) -> set[str]:
     """The real executables of the Python processes among ``pids``."""
     found: set[str] = set()
-    for pid in pids:
+    for pid in _python_pids(pids):
         try:
-            exe = psutil.Process(pid).exe()
+            found.add(os.path.realpath(psutil.Process(pid).exe()))
         except psutil.Error:
             continue
-        if "python" in Path(exe).name:
-            found.add(os.path.realpath(exe))
+    return found
+
+
+def _python_pids(pids: list[int]) -> list[int]:
+    """The Python processes among ``pids``: serverless-offline's handler runners below node."""
+    found = []
+    for pid in pids:
+        try:
+            if "python" in Path(psutil.Process(pid).exe()).name:
+                found.append(pid)
+        except psutil.Error:
+            continue
     return found
 
 
 def _measure(url: str, pids_of: Any, conns: int, duration: float) -> dict[str, Any]:
-    """Warm ``conns`` handlers, then load ``url`` for ``duration`` s; CPU of the tree ``pids_of()``."""
+    """Warm ``conns`` handlers, then load ``url`` for ``duration`` s; CPU of the tree ``pids_of()``, which
+    gives the server's processes and the handler processes apart."""
     load(url, connections=conns, duration=0, requests=conns * 20)
-    pids = pids_of()
-    before = cpu_seconds(pids)
+    server, handlers = pids_of()
+    before_server, before_handlers = cpu_seconds(server), cpu_seconds(handlers)
     summary = load(url, connections=conns, duration=duration)
-    summary["cpu_ms_per_request"] = (cpu_seconds(pids) - before) * 1000 / max(1, summary["answered"])
-    summary["processes"] = len(pids)
+    answered = max(1, summary["answered"])
+    server_ms = (cpu_seconds(server) - before_server) * 1000 / answered
+    handlers_ms = (cpu_seconds(handlers) - before_handlers) * 1000 / answered
+    summary["cpu_ms_per_request"] = server_ms + handlers_ms
+    summary["server_cpu_ms_per_request"] = server_ms
+    summary["handler_cpu_ms_per_request"] = handlers_ms
+    summary["processes"] = len(server) + len(handlers)
     return summary
+
+
+def _offline_pids(root: int) -> tuple[list[int], list[int]]:
+    """serverless-offline's node processes and its Python handler runners."""
+    tree = tree_pids(root)
+    handlers = _python_pids(tree)
+    return [pid for pid in tree if pid not in handlers], handlers
 
 
 def _invoke_latencies(target: dict[str, Any], count: int) -> list[float]:
@@ -244,9 +268,9 @@ def run(
         targets = {
             "selfheal": (
                 f"{loop.api_endpoint}/bench",
-                lambda: [os.getpid(), *cloud.lambdas.child_pids()],
+                lambda: ([os.getpid()], cloud.lambdas.child_pids()),
             ),
-            "offline": (offline.url, lambda: tree_pids(offline.pid)),
+            "offline": (offline.url, lambda: _offline_pids(offline.pid)),
         }
         key = cloud.operator_key
         clients = {
@@ -311,7 +335,20 @@ def _report(
     print_table(
         f"Peer: HTTP API → fragile Lambda ({results['duration']:g} s per row; load avg "
         f"{where['loadavg_1m']} → {after['loadavg_1m']} on {where['cpus']} cpus)",
-        ["rep", "target", "conns", "requests", "req/s", "p50 ms", "p99 ms", "CPU ms/req", "procs", "errors"],
+        [
+            "rep",
+            "target",
+            "conns",
+            "requests",
+            "req/s",
+            "p50 ms",
+            "p99 ms",
+            "CPU ms/req",
+            "server",
+            "handlers",
+            "procs",
+            "errors",
+        ],
         [
             [
                 r["rep"],
@@ -322,6 +359,8 @@ def _report(
                 r["p50_ms"],
                 r["p99_ms"],
                 r["cpu_ms_per_request"],
+                r["server_cpu_ms_per_request"],
+                r["handler_cpu_ms_per_request"],
                 r["processes"],
                 sum(r["errors"].values()) + sum(v for k, v in r["statuses"].items() if k != "200"),
             ]
@@ -330,8 +369,15 @@ def _report(
     )
     ratio_rows = []
     for conns in connections:
-        sh = {k: _median(results, k, "selfheal", conns) for k in ("rps", "p50_ms", "cpu_ms_per_request")}
-        off = {k: _median(results, k, "offline", conns) for k in ("rps", "p50_ms", "cpu_ms_per_request")}
+        keys = (
+            "rps",
+            "p50_ms",
+            "cpu_ms_per_request",
+            "server_cpu_ms_per_request",
+            "handler_cpu_ms_per_request",
+        )
+        sh = {k: _median(results, k, "selfheal", conns) for k in keys}
+        off = {k: _median(results, k, "offline", conns) for k in keys}
         ratio_rows.append(
             [
                 conns,
@@ -340,11 +386,23 @@ def _report(
                 _ratio(sh["rps"], off["rps"]),
                 _ratio(sh["p50_ms"], off["p50_ms"]),
                 _ratio(sh["cpu_ms_per_request"], off["cpu_ms_per_request"]),
+                _ratio(sh["server_cpu_ms_per_request"], off["server_cpu_ms_per_request"]),
+                _ratio(sh["handler_cpu_ms_per_request"], off["handler_cpu_ms_per_request"]),
             ]
         )
     print_table(
-        "Ratios, selfheal / serverless-offline (medians over repetitions)",
-        ["conns", "selfheal req/s", "offline req/s", "req/s ratio", "p50 ratio", "CPU/req ratio"],
+        "Ratios, selfheal / serverless-offline (medians over repetitions; server: the cloud process or node, "
+        "handlers: awslambdaric environments or the Python runners)",
+        [
+            "conns",
+            "selfheal req/s",
+            "offline req/s",
+            "req/s ratio",
+            "p50 ratio",
+            "CPU/req ratio",
+            "server CPU ratio",
+            "handler CPU ratio",
+        ],
         ratio_rows,
     )
     sh_p50, off_p50 = _median(results, "p50_ms", "selfheal"), _median(results, "p50_ms", "offline")
