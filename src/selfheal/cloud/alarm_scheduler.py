@@ -46,7 +46,7 @@ from .gateway import WSGIApplication
 from .lambda_functions import backend_in_region
 from .metric_index import MetricIndex
 from .moto_patches import MotoPatches
-from .protocol import Cloud, Lambdas, component_of
+from .protocol import Cloud, CloudComponent, Lambdas
 from .worker_thread import WorkerThread
 
 __all__ = [
@@ -129,7 +129,7 @@ class _RegionView:
         raise NotImplementedError("a regional alarm scheduler mounts nothing")
 
 
-class AlarmScheduler:
+class AlarmScheduler(CloudComponent):
     """Evaluate CloudWatch alarms on the cloud clock and run their actions; a LocalCloud component.
 
     The alarms of the cloud's region are evaluated by this scheduler; those of every other region that has
@@ -160,11 +160,6 @@ class AlarmScheduler:
         self._regional = False  # a scheduler of another region (started by the cloud region's)
         self._regions: dict[str, AlarmScheduler] = {}
         self._regions_lock = threading.Lock()
-
-    @classmethod
-    def of(cls, cloud: Cloud) -> AlarmScheduler:
-        """The scheduler among ``cloud``'s components."""
-        return component_of(cloud, cls)
 
     @property
     def history(self) -> AlarmHistory:

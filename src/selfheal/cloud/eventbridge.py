@@ -47,7 +47,7 @@ from .eventbridge_patterns import InvalidEventPattern, matches, parse_pattern
 from .eventbridge_schedule import InvalidSchedule, Schedule, parse_schedule
 from .lambda_functions import backend_in_region
 from .moto_patches import MotoPatches, parameters
-from .protocol import Cloud, component_of
+from .protocol import Cloud, CloudComponent
 from .worker_thread import WorkerThread
 
 __all__ = ["EventBridge", "TargetDelivery"]
@@ -79,7 +79,7 @@ class _Scheduled:
     due: float
 
 
-class EventBridge:
+class EventBridge(CloudComponent):
     """Deliver EventBridge events to rule targets and fire scheduled rules; a LocalCloud component."""
 
     def __init__(self) -> None:
@@ -92,11 +92,6 @@ class EventBridge:
         self._worker = WorkerThread("eventbridge-schedules", self._run)
         self._unobserve: Callable[[], None] | None = None
         self._moto_send: Callable[..., None] | None = None
-
-    @classmethod
-    def of(cls, cloud: Cloud) -> EventBridge:
-        """The EventBridge component among ``cloud``'s components."""
-        return component_of(cloud, cls)
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 

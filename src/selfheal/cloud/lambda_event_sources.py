@@ -42,7 +42,7 @@ from .lambda_stream_mappings import (
 )
 from .lambda_stream_poller import StreamPoller
 from .moto_patches import MotoPatches, parameters
-from .protocol import Cloud, component_of
+from .protocol import Cloud, CloudComponent
 
 __all__ = ["REPORT_BATCH_ITEM_FAILURES", "EventSourceMappings"]
 
@@ -68,7 +68,7 @@ def _is_sqs(arn: Any) -> bool:
     return isinstance(arn, str) and arn.startswith("arn:") and arn.split(":")[2:3] == ["sqs"]
 
 
-class EventSourceMappings:
+class EventSourceMappings(CloudComponent):
     """Poll SQS queues and DynamoDB streams for their event source mappings and report the mappings'
     states; a component."""
 
@@ -81,11 +81,6 @@ class EventSourceMappings:
         # The state a Create/Update call answers with, by mapping: the poller may settle it before moto
         # renders the answer, so the calling thread gets the transitional state it announced.
         self._announced = threading.local()
-
-    @classmethod
-    def of(cls, cloud: Cloud) -> EventSourceMappings:
-        """The event source mapping component among ``cloud``'s components."""
-        return component_of(cloud, cls)
 
     def start(self, cloud: Cloud) -> None:
         """Install the patches and start a poller for every SQS or DynamoDB-stream mapping moto holds."""

@@ -3,20 +3,21 @@
 Components (the HTTP API data plane, SNS delivery, the alarm scheduler) and the test helpers in
 :mod:`.testing` are typed against :class:`Cloud`, never against the server class: the server
 (:class:`~selfheal.cloud.server.LocalCloud`, which satisfies :class:`Cloud`) imports them, they do not import
-it. :class:`Lambdas` is the part of the Lambda service they call.
+it. :class:`Lambdas` is the part of the Lambda service they call; :class:`CloudComponent` gives the
+components that callers look up by class their ``X.of(cloud)``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, TypeVar, runtime_checkable
+from typing import Any, Protocol, Self, TypeVar, runtime_checkable
 
 from selfheal.clock import Clock
 
 from .gateway import WSGIApplication
 from .lambda_invoke import InvokeResult
 
-__all__ = ["Cloud", "Component", "Lambdas", "component_of"]
+__all__ = ["Cloud", "CloudComponent", "Component", "Lambdas", "component_of"]
 
 
 class Lambdas(Protocol):
@@ -100,3 +101,12 @@ def component_of(cloud: Cloud, kind: type[_C]) -> _C:
         if isinstance(component, kind):
             return component
     raise LookupError(f"this LocalCloud runs no {kind.__name__}")
+
+
+class CloudComponent:
+    """Base of the components that callers look up by class: ``X.of(cloud)``."""
+
+    @classmethod
+    def of(cls, cloud: Cloud) -> Self:
+        """The component of this class among ``cloud``'s components; raise LookupError if it runs none."""
+        return component_of(cloud, cls)

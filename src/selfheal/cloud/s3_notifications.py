@@ -32,7 +32,7 @@ from typing import Any
 from urllib.parse import quote_plus
 
 from .moto_patches import MotoPatches, parameters
-from .protocol import Cloud, component_of
+from .protocol import Cloud, CloudComponent
 
 __all__ = ["S3Delivery", "S3Notifications", "invoke_allowed", "s3_event"]
 
@@ -143,7 +143,7 @@ def _conditions_hold(condition: Mapping[str, Any], bucket_arn: str, account_id: 
     return True
 
 
-class S3Notifications:
+class S3Notifications(CloudComponent):
     """Check S3 Lambda destinations and deliver object events to them; a LocalCloud component."""
 
     def __init__(self) -> None:
@@ -153,11 +153,6 @@ class S3Notifications:
         self._sequence = itertools.count(1)
         self._patches = MotoPatches()
         self._cloud: Cloud | None = None
-
-    @classmethod
-    def of(cls, cloud: Cloud) -> S3Notifications:
-        """The S3 notifications component among ``cloud``'s components."""
-        return component_of(cloud, cls)
 
     def start(self, cloud: Cloud) -> None:
         """Check notification destinations and deliver object events to Lambda."""

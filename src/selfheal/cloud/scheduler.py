@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from .moto_patches import MotoPatches, parameters
-from .protocol import Cloud, component_of
+from .protocol import Cloud, CloudComponent
 from .scheduler_delivery import DEFAULT_INPUT, Invocation, InvocationError, dead_letter, invoke_target
 from .scheduler_expressions import InvalidExpression, ScheduleTimes, parse_expression, zone
 from .scheduler_requests import InvalidRequest, validate_group_name, validate_schedule
@@ -77,7 +77,7 @@ def _epoch(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-class Scheduler:
+class Scheduler(CloudComponent):
     """Validate EventBridge Scheduler requests, fire schedules on the cloud clock; a LocalCloud component."""
 
     def __init__(self) -> None:
@@ -90,11 +90,6 @@ class Scheduler:
         self._created: dict[str, float] = {}
         self._retries: list[Invocation] = []
         self._worker = WorkerThread("scheduler", self._run)
-
-    @classmethod
-    def of(cls, cloud: Cloud) -> Scheduler:
-        """The Scheduler component among ``cloud``'s components."""
-        return component_of(cloud, cls)
 
     # -- lifecycle ---------------------------------------------------------------------------------------
 

@@ -29,7 +29,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from .moto_patches import MotoPatches, parameters
-from .protocol import Cloud, component_of
+from .protocol import Cloud, CloudComponent
 
 __all__ = ["Delivery", "SnsDelivery", "sns_event"]
 
@@ -118,7 +118,7 @@ def sns_event(
     }
 
 
-class SnsDelivery:
+class SnsDelivery(CloudComponent):
     """Deliver SNS messages to Lambda (async invoke) and record other protocols; a LocalCloud component."""
 
     def __init__(self) -> None:
@@ -127,11 +127,6 @@ class SnsDelivery:
         self._lock = threading.Lock()
         self._patches = MotoPatches()
         self._cloud: Cloud | None = None
-
-    @classmethod
-    def of(cls, cloud: Cloud) -> SnsDelivery:
-        """The SNS delivery component among ``cloud``'s components."""
-        return component_of(cloud, cls)
 
     def start(self, cloud: Cloud) -> None:
         """Replace moto's per-subscription delivery."""
