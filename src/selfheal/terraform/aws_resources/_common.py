@@ -26,6 +26,7 @@ __all__ = [
     "known",
     "name_prefix_from_name",
     "policy_state",
+    "rfc3339",
     "tag_list",
     "tagging",
     "unique_name",
@@ -111,6 +112,15 @@ def _sorted(value: Any) -> Any:
     if isinstance(value, list):
         return [_sorted(v) for v in value]
     return value
+
+
+def rfc3339(value: Any) -> str | None:
+    """A timestamp from boto3 (datetime) as the real provider writes it (RFC 3339, UTC)."""
+    if value is None:
+        return None
+    if hasattr(value, "strftime"):
+        return str(value.strftime("%Y-%m-%dT%H:%M:%SZ"))
+    return str(value)
 
 
 def tag_list(tags: dict[str, str]) -> list[dict[str, str]]:

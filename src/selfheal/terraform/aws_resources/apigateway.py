@@ -14,10 +14,11 @@ from __future__ import annotations
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
+from selfheal.terraform.aws_resources._common import rfc3339
 from selfheal.terraform.aws_resources._regional import RegionalResource, check_range, empty_as, json_state
 from selfheal.terraform.resource import ResourceError, State, is_unknown
 
-__all__ = ["ApiGatewayIntegration", "ApiGatewayMethod", "ApiGatewayResource", "ApiGatewayRestApi", "rfc3339"]
+__all__ = ["ApiGatewayIntegration", "ApiGatewayMethod", "ApiGatewayResource", "ApiGatewayRestApi"]
 
 _HTTP_METHODS = ("ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 _INTEGRATION_TYPES = ("AWS", "AWS_PROXY", "HTTP", "HTTP_PROXY", "MOCK")
@@ -26,15 +27,6 @@ _LAMBDA_PATH = ":lambda:path/2015-03-31/functions/"
 
 def _known(value: Any) -> bool:
     return value is not None and not is_unknown(value)
-
-
-def rfc3339(value: Any) -> str | None:
-    """A timestamp from boto3 (datetime) as the real provider writes it (RFC 3339, UTC)."""
-    if value is None:
-        return None
-    if hasattr(value, "strftime"):
-        return str(value.strftime("%Y-%m-%dT%H:%M:%SZ"))
-    return str(value)
 
 
 def _parts(import_id: str, what: str, count: int) -> list[str]:

@@ -13,8 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
+from selfheal.terraform.aws_resources._common import rfc3339
 from selfheal.terraform.aws_resources._regional import RegionalResource, empty_as
-from selfheal.terraform.aws_resources.apigateway import rfc3339
 from selfheal.terraform.resource import ResourceError, State, is_unknown
 
 __all__ = ["DATA_PLANE_PREFIX", "ApiGatewayDeployment", "ApiGatewayStage"]

@@ -27,7 +27,7 @@ import time
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import tagging
+from selfheal.terraform.aws_resources._common import rfc3339, tagging
 from selfheal.terraform.aws_resources._regional import RegionalResource, empty_as, json_equivalent
 from selfheal.terraform.resource import ResourceError, State, Unknown, is_unknown
 
@@ -337,7 +337,7 @@ class LambdaEventSourceMapping(RegionalResource):
             "state": got.get("State"),
             "state_transition_reason": got.get("StateTransitionReason"),
             "last_processing_result": got.get("LastProcessingResult"),
-            "last_modified": self._timestamp(got.get("LastModified")),
+            "last_modified": rfc3339(got.get("LastModified")),
             "region": self.region_of(current),
             **self.tags_state(tags, current),
         }
@@ -371,14 +371,6 @@ class LambdaEventSourceMapping(RegionalResource):
             if json_equivalent(old.get("pattern"), pattern):
                 return old.get("pattern")
         return pattern if isinstance(pattern, str) or pattern is None else json.dumps(pattern)
-
-    @staticmethod
-    def _timestamp(value: Any) -> str | None:
-        if value is None:
-            return None
-        if hasattr(value, "strftime"):
-            return str(value.strftime("%Y-%m-%dT%H:%M:%SZ"))
-        return str(value)
 
     def update(self, prior: State, planned: State) -> State:
         lam = self.client("lambda")
