@@ -48,6 +48,12 @@ def _constraint(value: Any, where: str, constraint: str) -> InvalidRequest:
     )
 
 
+def _check_between(value: Any, where: str, low: int, high: int) -> None:
+    """Refuse an optional integer member outside ``low`` to ``high`` (None: not given, accepted)."""
+    if value is not None and not (isinstance(value, int) and low <= value <= high):
+        raise _constraint(value, where, f"Member must have value between {low} and {high}")
+
+
 def validate_group_name(name: Any, where: str = "name") -> None:
     """Refuse a schedule group name outside ``[0-9a-zA-Z-_.]{1,64}``."""
     if not isinstance(name, str) or not _NAME.match(name):
@@ -110,12 +116,7 @@ def _validate_window(window: Any) -> None:
             mode, "flexibleTimeWindow.mode", "Member must satisfy enum value set: [OFF, FLEXIBLE]"
         )
     minutes = window.get("MaximumWindowInMinutes")
-    if minutes is not None and not (isinstance(minutes, int) and 1 <= minutes <= 1440):
-        raise _constraint(
-            minutes,
-            "flexibleTimeWindow.maximumWindowInMinutes",
-            "Member must have value between 1 and 1440",
-        )
+    _check_between(minutes, "flexibleTimeWindow.maximumWindowInMinutes", 1, 1440)
     if mode == "FLEXIBLE" and minutes is None:
         raise InvalidRequest(
             "MaximumWindowInMinutes must be provided when the FlexibleTimeWindow Mode is FLEXIBLE."
@@ -156,20 +157,10 @@ def _validate_target(target: Any) -> None:
             raise InvalidRequest("Input must be a well-formed JSON for an AWS Lambda target.") from None
     retry = target.get("RetryPolicy")
     if isinstance(retry, Mapping):
-        age = retry.get("MaximumEventAgeInSeconds")
-        if age is not None and not (isinstance(age, int) and 60 <= age <= 86400):
-            raise _constraint(
-                age,
-                "target.retryPolicy.maximumEventAgeInSeconds",
-                "Member must have value between 60 and 86400",
-            )
-        attempts = retry.get("MaximumRetryAttempts")
-        if attempts is not None and not (isinstance(attempts, int) and 0 <= attempts <= 185):
-            raise _constraint(
-                attempts,
-                "target.retryPolicy.maximumRetryAttempts",
-                "Member must have value between 0 and 185",
-            )
+        _check_between(
+            retry.get("MaximumEventAgeInSeconds"), "target.retryPolicy.maximumEventAgeInSeconds", 60, 86400
+        )
+        _check_between(retry.get("MaximumRetryAttempts"), "target.retryPolicy.maximumRetryAttempts", 0, 185)
     dlq = (target.get("DeadLetterConfig") or {}).get("Arn")
     if dlq is not None and not (isinstance(dlq, str) and _DLQ.match(dlq)):
         raise _constraint(
