@@ -33,7 +33,6 @@ import json
 import logging
 import math
 import threading
-import time
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -48,14 +47,13 @@ from .eventbridge_schedule import InvalidSchedule, Schedule, parse_schedule
 from .lambda_functions import backend_in_region
 from .moto_patches import MotoPatches, parameters
 from .protocol import Cloud, CloudComponent
-from .worker_thread import WorkerThread
+from .worker_thread import WorkerThread, wait_for_due
 
 __all__ = ["EventBridge", "TargetDelivery"]
 
 log = logging.getLogger("selfheal.cloud.events")
 
 _ENABLED = ("ENABLED", "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS")
-_POLL = 0.25  # real seconds the schedule thread sleeps at most
 
 
 @dataclass(frozen=True)
@@ -301,8 +299,7 @@ class EventBridge(CloudComponent):
                 log.exception("EventBridge schedules failed")
                 due = math.inf
             assert self._cloud is not None
-            delay = self._cloud.clock.to_real(due) - time.time() if math.isfinite(due) else _POLL
-            self._worker.stopping.wait(min(_POLL, max(0.005, delay)))
+            wait_for_due(self._worker.stopping, self._cloud.clock, due)
 
     def fire_due(self) -> float:
         """Fire the scheduled rules that are due at cloud time now; return the next due time (or inf)."""

@@ -23,7 +23,6 @@ from __future__ import annotations
 import logging
 import math
 import threading
-import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -35,13 +34,12 @@ from .protocol import Cloud, CloudComponent
 from .scheduler_delivery import DEFAULT_INPUT, Invocation, InvocationError, dead_letter, invoke_target
 from .scheduler_expressions import InvalidExpression, ScheduleTimes, parse_expression, zone
 from .scheduler_requests import InvalidRequest, validate_group_name, validate_schedule
-from .worker_thread import WorkerThread
+from .worker_thread import WorkerThread, wait_for_due
 
 __all__ = ["ScheduleDelivery", "Scheduler"]
 
 log = logging.getLogger("selfheal.cloud.scheduler")
 
-_POLL = 0.25  # real seconds the thread sleeps at most
 _KEPT_DELIVERIES = 10_000  # the latest attempts delivered() lists
 _MAX_BACKOFF = 300.0  # cloud seconds between two retries at most
 # The keyword arguments of moto's create_schedule/update_schedule, in order (the wrappers pass them on).
@@ -205,9 +203,7 @@ class Scheduler(CloudComponent):
             except Exception:
                 log.exception("EventBridge Scheduler failed")
                 due = math.inf
-            cloud = self._require_cloud()
-            delay = cloud.clock.to_real(due) - time.time() if math.isfinite(due) else _POLL
-            self._wake.wait(min(_POLL, max(0.005, delay)))
+            wait_for_due(self._wake, self._require_cloud().clock, due)
             self._wake.clear()
 
     def fire_due(self) -> float:

@@ -1,15 +1,22 @@
 """A component's background thread: a daemon running one loop, started once and stopped on request.
 
 The alarm scheduler, EventBridge's schedules and the periodic flushers each run one; the loop watches
-:attr:`WorkerThread.stopping` and ends when it is set.
+:attr:`WorkerThread.stopping` and ends when it is set. :func:`wait_for_due` is the wait of the loops that
+fire schedules on the cloud clock.
 """
 
 from __future__ import annotations
 
+import math
 import threading
+import time
 from collections.abc import Callable
 
-__all__ = ["WorkerThread"]
+from selfheal.clock import Clock
+
+__all__ = ["WorkerThread", "wait_for_due"]
+
+_POLL = 0.25  # real seconds a schedule-firing thread sleeps at most
 
 
 class WorkerThread:
@@ -45,3 +52,10 @@ class WorkerThread:
             if wake is not None:
                 wake.set()
             thread.join(timeout)
+
+
+def wait_for_due(event: threading.Event, clock: Clock, due: float) -> None:
+    """Wait on ``event`` until cloud time ``due`` (inf: nothing due), at least 5 ms and at most 0.25 real
+    seconds."""
+    delay = clock.to_real(due) - time.time() if math.isfinite(due) else _POLL
+    event.wait(min(_POLL, max(0.005, delay)))
