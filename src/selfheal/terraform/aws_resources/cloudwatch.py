@@ -8,6 +8,7 @@ import re
 from typing import Any, TypeGuard
 
 from selfheal.terraform.aws_resources import register
+from selfheal.terraform.aws_resources._alarm_actions import actions_input, actions_state, check_action_arns
 from selfheal.terraform.aws_resources._common import add_tags, tagging
 from selfheal.terraform.aws_resources._regional import (
     RegionalResource,
@@ -77,10 +78,7 @@ class CloudWatchMetricAlarm(RegionalResource):
             value = config.get(name)
             if _known(value) and value < 1:
                 raise ResourceError(f"expected {name} to be at least (1), got {value}", attribute=name)
-        for name in ("alarm_actions", "ok_actions", "insufficient_data_actions"):
-            for arn in config.get(name) or []:
-                if _known(arn) and not str(arn).startswith("arn:"):
-                    raise ResourceError(f'"{name}" ({arn}) is an invalid ARN', attribute=name)
+        check_action_arns(config)
         stats = (config.get("statistic"), config.get("extended_statistic"))
         # Exactly one of them, once both are known (validation also runs with unknown values).
         known = not any(is_unknown(s) for s in stats)
@@ -131,9 +129,7 @@ class CloudWatchMetricAlarm(RegionalResource):
             "EvaluationPeriods": int(planned["evaluation_periods"]),
             "ActionsEnabled": bool(planned["actions_enabled"]),
             "TreatMissingData": planned["treat_missing_data"],
-            "AlarmActions": sorted(planned.get("alarm_actions") or []),
-            "OKActions": sorted(planned.get("ok_actions") or []),
-            "InsufficientDataActions": sorted(planned.get("insufficient_data_actions") or []),
+            **actions_input(planned),
         }
         optional = {
             "alarm_description": "AlarmDescription", "metric_name": "MetricName", "namespace": "Namespace",
@@ -198,12 +194,7 @@ class CloudWatchMetricAlarm(RegionalResource):
             "region": self.region_of(current),
             **self.tags_state(tags, current),
         }
-        for tf_name, aws_name in (
-            ("alarm_actions", "AlarmActions"),
-            ("ok_actions", "OKActions"),
-            ("insufficient_data_actions", "InsufficientDataActions"),
-        ):
-            state[tf_name] = empty_as(sorted(a.get(aws_name) or []), current.get(tf_name))
+        state.update(actions_state(a, current))
         if a.get("Metrics"):
             state["metric_query"] = [_flatten_query(m) for m in a["Metrics"]]
         else:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
+from selfheal.terraform.aws_resources._alarm_actions import actions_input, actions_state, check_action_arns
 from selfheal.terraform.aws_resources._common import add_tags, tagging
 from selfheal.terraform.aws_resources._regional import RegionalResource, empty_as
 from selfheal.terraform.resource import ResourceError, State, is_unknown
@@ -42,19 +43,14 @@ class CloudWatchCompositeAlarm(RegionalResource):
             raise ResourceError(
                 f"expected length of alarm_rule to be in the range (1 - {_MAX_RULE})", attribute="alarm_rule"
             )
-        for attr in ("alarm_actions", "ok_actions", "insufficient_data_actions"):
-            for arn in config.get(attr) or []:
-                if isinstance(arn, str) and not is_unknown(arn) and not arn.startswith("arn:"):
-                    raise ResourceError(f'"{attr}" ({arn}) is an invalid ARN', attribute=attr)
+        check_action_arns(config)
 
     def _put_input(self, planned: State) -> dict[str, Any]:
         args: dict[str, Any] = {
             "AlarmName": planned["alarm_name"],
             "AlarmRule": planned["alarm_rule"],
             "ActionsEnabled": bool(planned.get("actions_enabled", True)),
-            "AlarmActions": sorted(planned.get("alarm_actions") or []),
-            "OKActions": sorted(planned.get("ok_actions") or []),
-            "InsufficientDataActions": sorted(planned.get("insufficient_data_actions") or []),
+            **actions_input(planned),
         }
         if planned.get("alarm_description"):
             args["AlarmDescription"] = planned["alarm_description"]
@@ -108,12 +104,7 @@ class CloudWatchCompositeAlarm(RegionalResource):
             "region": self.region_of(current),
             **self.tags_state(tags, current),
         }
-        for tf_name, aws_name in (
-            ("alarm_actions", "AlarmActions"),
-            ("ok_actions", "OKActions"),
-            ("insufficient_data_actions", "InsufficientDataActions"),
-        ):
-            state[tf_name] = empty_as(sorted(alarm.get(aws_name) or []), current.get(tf_name))
+        state.update(actions_state(alarm, current))
         return state
 
     def update(self, prior: State, planned: State) -> State:
