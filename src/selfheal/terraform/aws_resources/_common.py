@@ -25,6 +25,7 @@ __all__ = [
     "ignoring",
     "known",
     "name_prefix_from_name",
+    "one_block",
     "policy_state",
     "rfc3339",
     "tag_list",
@@ -66,6 +67,11 @@ def name_prefix_from_name(name: str | None, suffix: str = "") -> str | None:
 def known(value: Any) -> Any:
     """``value``, or None while it is unknown (a computed argument planned "known after apply")."""
     return None if is_unknown(value) else value
+
+
+def one_block(blocks: Any) -> dict[str, Any] | None:
+    """A copy of the item of a ``max_items = 1`` block, or None."""
+    return dict(blocks[0]) if isinstance(blocks, list) and blocks else None
 
 
 def error_code(exc: BaseException) -> str:

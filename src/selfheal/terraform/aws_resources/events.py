@@ -14,7 +14,14 @@ import json
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import name_prefix_from_name, tag_list, tagging, unique_name
+from selfheal.terraform.aws_resources._common import (
+    name_prefix_from_name,
+    one_block,
+    tag_list,
+    tagging,
+    unique_name,
+)
+from selfheal.terraform.aws_resources._event_targets import retry_and_dead_letter
 from selfheal.terraform.aws_resources._regional import (
     PrefixNamedResource,
     RegionalResource,
@@ -38,10 +45,6 @@ def _known(value: Any) -> bool:
 
 def _bus_args(bus: Any) -> dict[str, Any]:
     return {"EventBusName": bus} if bus and bus != "default" else {}
-
-
-def _one(blocks: Any) -> dict[str, Any] | None:
-    return dict(blocks[0]) if isinstance(blocks, list) and blocks else None
 
 
 @register
@@ -202,25 +205,13 @@ class CloudWatchEventTarget(RegionalResource):
             target["InputPath"] = planned["input_path"]
         if planned.get("role_arn"):
             target["RoleArn"] = planned["role_arn"]
-        transformer = _one(planned.get("input_transformer"))
+        transformer = one_block(planned.get("input_transformer"))
         if transformer:
             target["InputTransformer"] = {"InputTemplate": transformer["input_template"]}
             if transformer.get("input_paths"):
                 target["InputTransformer"]["InputPathsMap"] = dict(transformer["input_paths"])
-        retry = _one(planned.get("retry_policy"))
-        if retry:
-            target["RetryPolicy"] = {
-                key: int(retry[name])
-                for key, name in (
-                    ("MaximumRetryAttempts", "maximum_retry_attempts"),
-                    ("MaximumEventAgeInSeconds", "maximum_event_age_in_seconds"),
-                )
-                if retry.get(name) is not None
-            }
-        dlq = _one(planned.get("dead_letter_config"))
-        if dlq and dlq.get("arn"):
-            target["DeadLetterConfig"] = {"Arn": dlq["arn"]}
-        sqs = _one(planned.get("sqs_target"))
+        target.update(retry_and_dead_letter(planned))
+        sqs = one_block(planned.get("sqs_target"))
         if sqs and sqs.get("message_group_id"):
             target["SqsParameters"] = {"MessageGroupId": sqs["message_group_id"]}
         return target
@@ -274,7 +265,9 @@ class CloudWatchEventTarget(RegionalResource):
                 {
                     "input_paths": dict(transformer.get("InputPathsMap") or {})
                     or (
-                        None if not (_one(current.get("input_transformer")) or {}).get("input_paths") else {}
+                        None
+                        if not (one_block(current.get("input_transformer")) or {}).get("input_paths")
+                        else {}
                     ),
                     "input_template": transformer.get("InputTemplate", ""),
                 }

@@ -14,7 +14,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import name_prefix_from_name, tag_list, tagging
+from selfheal.terraform.aws_resources._common import name_prefix_from_name, one_block, tag_list, tagging
+from selfheal.terraform.aws_resources._event_targets import retry_and_dead_letter
 from selfheal.terraform.aws_resources._regional import (
     PrefixNamedResource,
     RegionalResource,
@@ -33,10 +34,6 @@ _UNSUPPORTED = (
     "sagemaker_pipeline_parameters",
 )
 _DEFAULT_RETRY = {"maximum_event_age_in_seconds": 86400, "maximum_retry_attempts": 185}
-
-
-def _one(blocks: Any) -> dict[str, Any] | None:
-    return dict(blocks[0]) if isinstance(blocks, list) and blocks else None
 
 
 def _known(value: Any) -> bool:
@@ -91,12 +88,12 @@ class SchedulerSchedule(PrefixNamedResource):
         super().validate(config)
         check_one_of(config, "state", ("ENABLED", "DISABLED"))
         check_one_of(config, "action_after_completion", ("NONE", "DELETE"))
-        window = _one(config.get("flexible_time_window")) or {}
+        window = one_block(config.get("flexible_time_window")) or {}
         check_one_of(window, "mode", ("OFF", "FLEXIBLE"))
         check_range(window, "maximum_window_in_minutes", 1, 1440)
         _parse_date(config.get("start_date"), "start_date")
         _parse_date(config.get("end_date"), "end_date")
-        target = _one(config.get("target")) or {}
+        target = one_block(config.get("target")) or {}
         for block in _UNSUPPORTED:
             if target.get(block):
                 raise ResourceError(
@@ -113,7 +110,7 @@ class SchedulerSchedule(PrefixNamedResource):
                 "publishes to SNS topics.",
                 "target",
             )
-        retry = _one(target.get("retry_policy")) or {}
+        retry = one_block(target.get("retry_policy")) or {}
         check_range(retry, "maximum_event_age_in_seconds", 60, 86400)
         check_range(retry, "maximum_retry_attempts", 0, 185)
 
@@ -127,7 +124,7 @@ class SchedulerSchedule(PrefixNamedResource):
         return planned
 
     def _args(self, planned: State, name: str) -> dict[str, Any]:
-        window = _one(planned.get("flexible_time_window")) or {}
+        window = one_block(planned.get("flexible_time_window")) or {}
         flexible: dict[str, Any] = {"Mode": window.get("mode") or "OFF"}
         if window.get("maximum_window_in_minutes") is not None:
             flexible["MaximumWindowInMinutes"] = int(window["maximum_window_in_minutes"])
@@ -138,7 +135,7 @@ class SchedulerSchedule(PrefixNamedResource):
             "ScheduleExpressionTimezone": planned.get("schedule_expression_timezone") or "UTC",
             "State": planned.get("state") or "ENABLED",
             "FlexibleTimeWindow": flexible,
-            "Target": self._target(_one(planned.get("target")) or {}),
+            "Target": self._target(one_block(planned.get("target")) or {}),
         }
         if _known(planned.get("action_after_completion")):
             args["ActionAfterCompletion"] = planned["action_after_completion"]
@@ -156,20 +153,8 @@ class SchedulerSchedule(PrefixNamedResource):
         out: dict[str, Any] = {"Arn": target["arn"], "RoleArn": target["role_arn"]}
         if target.get("input"):
             out["Input"] = target["input"]
-        retry = _one(target.get("retry_policy"))
-        if retry:
-            out["RetryPolicy"] = {
-                key: int(retry[name])
-                for key, name in (
-                    ("MaximumEventAgeInSeconds", "maximum_event_age_in_seconds"),
-                    ("MaximumRetryAttempts", "maximum_retry_attempts"),
-                )
-                if retry.get(name) is not None
-            }
-        dlq = _one(target.get("dead_letter_config"))
-        if dlq and dlq.get("arn"):
-            out["DeadLetterConfig"] = {"Arn": dlq["arn"]}
-        sqs = _one(target.get("sqs_parameters"))
+        out.update(retry_and_dead_letter(target))
+        sqs = one_block(target.get("sqs_parameters"))
         if sqs is not None:
             out["SqsParameters"] = (
                 {"MessageGroupId": sqs["message_group_id"]} if sqs.get("message_group_id") else {}
@@ -210,7 +195,7 @@ class SchedulerSchedule(PrefixNamedResource):
                     "maximum_window_in_minutes": window.get("MaximumWindowInMinutes"),
                 }
             ],
-            "target": [self._target_state(got.get("Target") or {}, _one(current.get("target")) or {})],
+            "target": [self._target_state(got.get("Target") or {}, one_block(current.get("target")) or {})],
             "region": self.region_of(current),
         }
 
