@@ -22,14 +22,14 @@ def tree() -> Iterator[tuple[int, int, int]]:
     )
     try:
         deadline = time.monotonic() + 10
-
-        while True:
-            children = psutil.Process(shell.pid).children()
-            if len(children) == 2 or time.monotonic() > deadline:
-                break
+        python = sleeper = 0
+        while not (python and sleeper):  # both forks have exec'd
+            assert time.monotonic() < deadline, "the shell's children did not start"
             time.sleep(0.05)
-        python = next(c.pid for c in children if "python" in c.exe())
-        sleeper = next(c.pid for c in children if c.pid != python)
+            for child in psutil.Process(shell.pid).children():
+                exe = child.exe()
+                python = child.pid if "python" in exe else python
+                sleeper = child.pid if exe.endswith("/sleep") else sleeper
         yield shell.pid, python, sleeper
     finally:
         subprocess.run(["pkill", "-KILL", "-s", str(shell.pid)], check=False)
