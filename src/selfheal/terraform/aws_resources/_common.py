@@ -9,7 +9,7 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeGuard, TypeVar
 
 from selfheal.terraform.policy import go_json, policies_equivalent
 from selfheal.terraform.resource import ResourceError, is_unknown
@@ -23,6 +23,7 @@ __all__ = [
     "error_code",
     "found",
     "ignoring",
+    "is_set",
     "known",
     "name_prefix_from_name",
     "one_block",
@@ -62,6 +63,11 @@ def name_prefix_from_name(name: str | None, suffix: str = "") -> str | None:
     if index <= 0 or not _UNIQUE_SUFFIX.fullmatch(name[index:]):
         return None
     return name[:index]
+
+
+def is_set(value: Any) -> TypeGuard[Any]:
+    """Whether a planned value is set (not null) and known (not "known after apply")."""
+    return value is not None and not is_unknown(value)
 
 
 def known(value: Any) -> Any:

@@ -14,19 +14,15 @@ from __future__ import annotations
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import rfc3339
+from selfheal.terraform.aws_resources._common import is_set, rfc3339
 from selfheal.terraform.aws_resources._regional import RegionalResource, check_range, empty_as, json_state
-from selfheal.terraform.resource import ResourceError, State, is_unknown
+from selfheal.terraform.resource import ResourceError, State
 
 __all__ = ["ApiGatewayIntegration", "ApiGatewayMethod", "ApiGatewayResource", "ApiGatewayRestApi"]
 
 _HTTP_METHODS = ("ANY", "DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
 _INTEGRATION_TYPES = ("AWS", "AWS_PROXY", "HTTP", "HTTP_PROXY", "MOCK")
 _LAMBDA_PATH = ":lambda:path/2015-03-31/functions/"
-
-
-def _known(value: Any) -> bool:
-    return value is not None and not is_unknown(value)
 
 
 def _parts(import_id: str, what: str, count: int) -> list[str]:
@@ -51,18 +47,18 @@ class ApiGatewayRestApi(RegionalResource):
     def validate(self, config: State) -> None:
         super().validate(config)
         for name in ("body", "parameters", "put_rest_api_mode", "fail_on_warnings"):
-            if _known(config.get(name)):
+            if is_set(config.get(name)):
                 raise ResourceError(
                     f"{name}: importing an OpenAPI definition is not supported by the local cloud",
                     attribute=name,
                 )
         source = config.get("api_key_source")
-        if _known(source) and source not in ("HEADER", "AUTHORIZER"):
+        if is_set(source) and source not in ("HEADER", "AUTHORIZER"):
             raise ResourceError(f'expected api_key_source to be one of ["HEADER" "AUTHORIZER"], got {source}',
                                 attribute="api_key_source")  # fmt: skip
         size = str(config.get("minimum_compression_size") or "")
         if (
-            _known(config.get("minimum_compression_size"))
+            is_set(config.get("minimum_compression_size"))
             and size != ""
             and not (size.lstrip("-").isdigit() and -1 <= int(size) <= 10485760)
         ):
@@ -72,7 +68,7 @@ class ApiGatewayRestApi(RegionalResource):
             )
         for block in config.get("endpoint_configuration") or []:
             for kind in block.get("types") or [] if isinstance(block, dict) else []:
-                if _known(kind) and kind not in ("EDGE", "REGIONAL", "PRIVATE"):
+                if is_set(kind) and kind not in ("EDGE", "REGIONAL", "PRIVATE"):
                     raise ResourceError(
                         f'expected types to be one of ["EDGE" "REGIONAL" "PRIVATE"], got {kind}',
                         attribute="endpoint_configuration",
@@ -82,12 +78,12 @@ class ApiGatewayRestApi(RegionalResource):
         args: dict[str, Any] = {"name": planned["name"]}
         for tf_name, aws_name in (("description", "description"), ("api_key_source", "apiKeySource"),
                                   ("policy", "policy")):  # fmt: skip
-            if _known(planned.get(tf_name)) and planned[tf_name] != "":
+            if is_set(planned.get(tf_name)) and planned[tf_name] != "":
                 args[aws_name] = planned[tf_name]
         if planned.get("disable_execute_api_endpoint") is True:
             args["disableExecuteApiEndpoint"] = True
         size = planned.get("minimum_compression_size")
-        if _known(size) and size not in ("", "-1"):
+        if is_set(size) and size not in ("", "-1"):
             args["minimumCompressionSize"] = int(str(size))
         if planned.get("endpoint_configuration"):
             args["endpointConfiguration"] = {"types": list(planned["endpoint_configuration"][0]["types"])}
@@ -98,7 +94,7 @@ class ApiGatewayRestApi(RegionalResource):
         planned["id"] = ag.create_rest_api(**args)["id"]
         # CreateRestApi takes no binary media types: they are added one by one, as the real provider does.
         types = planned.get("binary_media_types")
-        add = [_binary_op("add", kind) for kind in types] if _known(types) and types else []
+        add = [_binary_op("add", kind) for kind in types] if is_set(types) and types else []
         if add:
             ag.update_rest_api(restApiId=planned["id"], patchOperations=add)
         return self.read(planned) or planned
@@ -145,14 +141,14 @@ class ApiGatewayRestApi(RegionalResource):
                   "disable_execute_api_endpoint": "/disableExecuteApiEndpoint"}  # fmt: skip
         for tf_name, path in fields.items():
             new = planned.get(tf_name)
-            if new != prior.get(tf_name) and _known(new):
+            if new != prior.get(tf_name) and is_set(new):
                 value = str(new).lower() if isinstance(new, bool) else str(new)
                 ops.append({"op": "replace", "path": path, "value": value})
         if planned.get("endpoint_configuration") != prior.get("endpoint_configuration"):
             types = (planned.get("endpoint_configuration") or [{"types": ["EDGE"]}])[0]["types"]
             ops.append({"op": "replace", "path": "/endpointConfiguration/types/0", "value": types[0]})
         old_types, new_types = prior.get("binary_media_types") or [], planned.get("binary_media_types") or []
-        if _known(new_types):
+        if is_set(new_types):
             ops += [_binary_op("remove", kind) for kind in old_types if kind not in new_types]
             ops += [_binary_op("add", kind) for kind in new_types if kind not in old_types]
         if ops:
@@ -221,7 +217,7 @@ class _MethodChild(RegionalResource):
     def validate(self, config: State) -> None:
         super().validate(config)
         verb = config.get("http_method")
-        if _known(verb) and verb not in _HTTP_METHODS:
+        if is_set(verb) and verb not in _HTTP_METHODS:
             raise ResourceError(f"expected http_method to be one of {list(_HTTP_METHODS)}, got {verb}",
                                 attribute="http_method")  # fmt: skip
 
@@ -249,7 +245,7 @@ class ApiGatewayMethod(_MethodChild):
     def validate(self, config: State) -> None:
         super().validate(config)
         authorization = config.get("authorization")
-        if _known(authorization) and authorization != "NONE":
+        if is_set(authorization) and authorization != "NONE":
             raise ResourceError(
                 f'authorization "{authorization}" is not supported by the local cloud',
                 'Its REST API data plane serves methods with authorization = "NONE" only.',
@@ -266,7 +262,7 @@ class ApiGatewayMethod(_MethodChild):
                   "request_parameters": "requestParameters", "request_validator_id": "requestValidatorId",
                   "authorizer_id": "authorizerId"}  # fmt: skip
         for tf_name, aws_name in fields.items():
-            if _known(planned.get(tf_name)) and planned[tf_name] not in ("", {}):
+            if is_set(planned.get(tf_name)) and planned[tf_name] not in ("", {}):
                 args[aws_name] = planned[tf_name]
         if planned.get("api_key_required") is True:
             args["apiKeyRequired"] = True
@@ -323,20 +319,20 @@ class ApiGatewayIntegration(_MethodChild):
     def validate(self, config: State) -> None:
         super().validate(config)
         kind = config.get("type")
-        if _known(kind) and kind not in _INTEGRATION_TYPES:
+        if is_set(kind) and kind not in _INTEGRATION_TYPES:
             raise ResourceError(
                 f"expected type to be one of {list(_INTEGRATION_TYPES)}, got {kind}", attribute="type"
             )
-        if _known(kind) and kind != "AWS_PROXY":
+        if is_set(kind) and kind != "AWS_PROXY":
             raise ResourceError(
                 f'integration type "{kind}" is not supported by the local cloud',
                 "Its REST API data plane serves Lambda proxy integrations (AWS_PROXY) only.",
                 "type",
             )
         uri = config.get("uri")
-        if _known(kind) and uri is None:
+        if is_set(kind) and uri is None:
             raise ResourceError("uri is required for an AWS_PROXY integration", attribute="uri")
-        if _known(uri) and not (_LAMBDA_PATH in str(uri) and str(uri).endswith("/invocations")):
+        if is_set(uri) and not (_LAMBDA_PATH in str(uri) and str(uri).endswith("/invocations")):
             raise ResourceError(
                 f"uri {uri!r} is not a Lambda function's invoke ARN",
                 "The local cloud serves AWS_PROXY integrations to Lambda functions only "
@@ -344,7 +340,7 @@ class ApiGatewayIntegration(_MethodChild):
                 "uri",
             )
         method = config.get("integration_http_method")
-        if _known(kind) and method is None:
+        if is_set(kind) and method is None:
             raise ResourceError(
                 'integration_http_method is required for an AWS_PROXY integration (Lambda: "POST")',
                 attribute="integration_http_method",
@@ -354,9 +350,9 @@ class ApiGatewayIntegration(_MethodChild):
     def _put(self, planned: State) -> None:
         args: dict[str, Any] = {**self.key(planned), "type": planned["type"]}
         for tf_name, aws_name in _INTEGRATION_FIELDS.items():
-            if _known(planned.get(tf_name)) and planned[tf_name] not in ("", {}):
+            if is_set(planned.get(tf_name)) and planned[tf_name] not in ("", {}):
                 args[aws_name] = planned[tf_name]
-        if _known(planned.get("timeout_milliseconds")):
+        if is_set(planned.get("timeout_milliseconds")):
             args["timeoutInMillis"] = int(planned["timeout_milliseconds"])
         if planned.get("cache_key_parameters"):
             args["cacheKeyParameters"] = sorted(planned["cache_key_parameters"])

@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._apigatewayv2 import ApiChild, known, put_fields, retag
-from selfheal.terraform.aws_resources._common import add_tags
+from selfheal.terraform.aws_resources._apigatewayv2 import ApiChild, put_fields, retag
+from selfheal.terraform.aws_resources._common import add_tags, is_set
 from selfheal.terraform.aws_resources._regional import RegionalResource, empty_as
 from selfheal.terraform.resource import ResourceError, State, is_unknown
 
@@ -45,17 +45,17 @@ class ApiGatewayV2Api(RegionalResource):
     def validate(self, config: State) -> None:
         super().validate(config)
         proto = config.get("protocol_type")
-        if known(proto) and proto not in ("HTTP", "WEBSOCKET"):
+        if is_set(proto) and proto not in ("HTTP", "WEBSOCKET"):
             raise ResourceError(f'expected protocol_type to be one of ["HTTP" "WEBSOCKET"], got {proto}',
                                 attribute="protocol_type")  # fmt: skip
-        if known(config.get("body")):
+        if is_set(config.get("body")):
             raise ResourceError(
                 "importing an OpenAPI body is not supported by the local cloud", attribute="body"
             )
         blocks = config.get("cors_configuration")
         for block in blocks if isinstance(blocks, list) else []:
             max_age = block.get("max_age") if isinstance(block, dict) else None
-            if known(max_age) and not -1 <= max_age <= 86400:
+            if is_set(max_age) and not -1 <= max_age <= 86400:
                 raise ResourceError(f"expected max_age to be in the range (-1 - 86400), got {max_age}",
                                     attribute="cors_configuration")  # fmt: skip
 
@@ -178,10 +178,10 @@ class ApiGatewayV2Integration(ApiChild):
     def validate(self, config: State) -> None:
         super().validate(config)
         kind = config.get("integration_type")
-        if known(kind) and kind not in ("AWS", "AWS_PROXY", "HTTP", "HTTP_PROXY", "MOCK"):
+        if is_set(kind) and kind not in ("AWS", "AWS_PROXY", "HTTP", "HTTP_PROXY", "MOCK"):
             raise ResourceError(f"invalid integration_type: {kind}", attribute="integration_type")
         pfv = config.get("payload_format_version")
-        if known(pfv) and pfv not in ("1.0", "2.0"):
+        if is_set(pfv) and pfv not in ("1.0", "2.0"):
             raise ResourceError(f'expected payload_format_version to be one of ["1.0" "2.0"], got {pfv}',
                                 attribute="payload_format_version")  # fmt: skip
 
@@ -217,7 +217,7 @@ class ApiGatewayV2Integration(ApiChild):
         args: dict[str, Any] = {}
         for tf_name, aws_name in _INTEGRATION_FIELDS.items():
             new = planned.get(tf_name)
-            if new != prior.get(tf_name) and known(new):
+            if new != prior.get(tf_name) and is_set(new):
                 args[aws_name] = int(new) if tf_name == "timeout_milliseconds" else new
         if args:
             self.client("apigatewayv2").update_integration(

@@ -11,8 +11,8 @@ import re
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._apigatewayv2 import ApiChild, known, put_fields, retag
-from selfheal.terraform.aws_resources._common import add_tags, error_code
+from selfheal.terraform.aws_resources._apigatewayv2 import ApiChild, put_fields, retag
+from selfheal.terraform.aws_resources._common import add_tags, error_code, is_set
 from selfheal.terraform.aws_resources._regional import RegionalResource, empty_as
 from selfheal.terraform.resource import ResourceError, State, Unknown
 
@@ -93,12 +93,12 @@ _LOG_GROUP_ARN = re.compile(r"^arn:aws[a-zA-Z-]*:logs:[a-z0-9-]+:\d{12}:log-grou
 def _validate_access_logs(block: State) -> None:
     """API Gateway's own checks of ``accessLogSettings`` (a BadRequestException on AWS)."""
     arn, text = block.get("destination_arn"), block.get("format")
-    if known(arn) and not _LOG_GROUP_ARN.match(str(arn)):
+    if is_set(arn) and not _LOG_GROUP_ARN.match(str(arn)):
         raise ResourceError(
             f"access_log_settings.destination_arn must be a CloudWatch Logs log group ARN, got {arn}",
             attribute="access_log_settings",
         )
-    if known(text) and "$context.requestId" not in text and "$context.extendedRequestId" not in text:
+    if is_set(text) and "$context.requestId" not in text and "$context.extendedRequestId" not in text:
         raise ResourceError(
             "access_log_settings.format must include at least $context.requestId or "
             "$context.extendedRequestId",
@@ -110,7 +110,7 @@ def _expand_route_settings(block: State) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for tf_name, aws_name in _ROUTE_SETTINGS.items():
         value = block.get(tf_name)
-        if known(value):
+        if is_set(value):
             if tf_name == "throttling_burst_limit":
                 value = int(value)
             elif tf_name == "throttling_rate_limit":
@@ -179,7 +179,7 @@ class ApiGatewayV2Stage(ApiChild):
             "stage_variables": "StageVariables",
         }
         put_fields(args, planned, fields)
-        if known(planned.get("deployment_id")) and not planned.get("auto_deploy"):
+        if is_set(planned.get("deployment_id")) and not planned.get("auto_deploy"):
             args["DeploymentId"] = planned["deployment_id"]
         if planned.get("access_log_settings"):
             s = planned["access_log_settings"][0]

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, TypeGuard
+from typing import Any
 
 from selfheal.terraform.aws_resources import register
 from selfheal.terraform.aws_resources._alarm_actions import actions_input, actions_state, check_action_arns
-from selfheal.terraform.aws_resources._common import add_tags, tagging
+from selfheal.terraform.aws_resources._common import add_tags, is_set, tagging
 from selfheal.terraform.aws_resources._regional import (
     RegionalResource,
     check_one_of,
@@ -35,10 +35,6 @@ _EXTENDED = re.compile(
     r"^((p|(tm)|(wm)|(tc)|(ts))((\d{1,2}(\.\d{1,2})?)|(100))|(IQM)|"
     r"(((TM)|(WM)|(PR)|(TC)|(TS)))\((\d+(\.\d+)?%?)?:(\d+(\.\d+)?%?)?\))$"
 )
-
-
-def _known(value: Any) -> TypeGuard[Any]:
-    return value is not None and not is_unknown(value)
 
 
 def _number(value: Any) -> Any:
@@ -69,25 +65,25 @@ class CloudWatchMetricAlarm(RegionalResource):
         check_one_of(config, "statistic", _STATISTICS)
         check_one_of(config, "treat_missing_data", _MISSING)
         period = config.get("period")
-        if _known(period) and not (period in (10, 20, 30) or (period > 0 and period % 60 == 0)):
+        if is_set(period) and not (period in (10, 20, 30) or (period > 0 and period % 60 == 0)):
             raise ResourceError(
                 f"expected period to be one of [10 20 30] or a multiple of 60, got {period}",
                 attribute="period",
             )
         for name in ("evaluation_periods", "datapoints_to_alarm"):
             value = config.get(name)
-            if _known(value) and value < 1:
+            if is_set(value) and value < 1:
                 raise ResourceError(f"expected {name} to be at least (1), got {value}", attribute=name)
         check_action_arns(config)
         stats = (config.get("statistic"), config.get("extended_statistic"))
         # Exactly one of them, once both are known (validation also runs with unknown values).
         known = not any(is_unknown(s) for s in stats)
-        if _known(config.get("metric_name")) and known and sum(s is not None for s in stats) != 1:
+        if is_set(config.get("metric_name")) and known and sum(s is not None for s in stats) != 1:
             raise ResourceError(
                 "One of `statistic` or `extended_statistic` must be set for a cloudwatch metric alarm"
             )
         extended = config.get("extended_statistic")
-        if _known(extended) and not _EXTENDED.match(extended):
+        if is_set(extended) and not _EXTENDED.match(extended):
             raise ResourceError(
                 "invalid statistic, see: "
                 "https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/Statistics-definitions.html",
@@ -101,7 +97,7 @@ class CloudWatchMetricAlarm(RegionalResource):
         for query in queries if isinstance(queries, list) else []:
             metric = query.get("metric")
             if (
-                _known(query.get("expression"))
+                is_set(query.get("expression"))
                 and query["expression"] != ""
                 and isinstance(metric, list)
                 and metric
@@ -110,7 +106,7 @@ class CloudWatchMetricAlarm(RegionalResource):
                     "No metric_query may have both `expression` and a `metric` specified",
                     attribute="metric_query",
                 )
-        if _known(config.get("threshold")) and _known(config.get("threshold_metric_id")):
+        if is_set(config.get("threshold")) and is_set(config.get("threshold_metric_id")):
             raise ResourceError('"threshold": conflicts with threshold_metric_id', attribute="threshold")
 
     def plan(self, prior: State | None, planned: State, config: State) -> State:
@@ -138,12 +134,12 @@ class CloudWatchMetricAlarm(RegionalResource):
             "evaluate_low_sample_count_percentiles": "EvaluateLowSampleCountPercentile",
         }  # fmt: skip
         for tf_name, aws_name in optional.items():
-            if _known(planned.get(tf_name)) and planned[tf_name] != "":
+            if is_set(planned.get(tf_name)) and planned[tf_name] != "":
                 args[aws_name] = planned[tf_name]
         for tf_name, aws_name in (("period", "Period"), ("datapoints_to_alarm", "DatapointsToAlarm")):
-            if _known(planned.get(tf_name)):
+            if is_set(planned.get(tf_name)):
                 args[aws_name] = int(planned[tf_name])
-        if _known(planned.get("threshold")):
+        if is_set(planned.get("threshold")):
             args["Threshold"] = float(planned["threshold"])
         if planned.get("dimensions"):
             args["Dimensions"] = [{"Name": k, "Value": v} for k, v in sorted(planned["dimensions"].items())]
@@ -267,7 +263,7 @@ class CloudWatchDashboard(RegionalResource):
     def validate(self, config: State) -> None:
         super().validate(config)
         body = config.get("dashboard_body")
-        if _known(body):
+        if is_set(body):
             try:
                 json.loads(body)
             except ValueError as exc:

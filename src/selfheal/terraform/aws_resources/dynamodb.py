@@ -8,10 +8,10 @@ secondary indexes of an existing table is refused too (the local cloud cannot do
 
 from __future__ import annotations
 
-from typing import Any, TypeGuard
+from typing import Any
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import add_tags, tagging
+from selfheal.terraform.aws_resources._common import add_tags, is_set, tagging
 from selfheal.terraform.aws_resources._regional import RegionalResource
 from selfheal.terraform.resource import ResourceError, State, Unknown, is_unknown
 
@@ -19,10 +19,6 @@ __all__ = ["DynamoDbTable"]
 
 _UNSUPPORTED = ("replica", "import_table", "restore_source_name", "restore_source_table_arn",
                 "restore_date_time", "restore_to_latest_time", "global_table_witness")  # fmt: skip
-
-
-def _known(value: Any) -> TypeGuard[Any]:
-    return value is not None and not is_unknown(value)
 
 
 def _projection(index: State) -> dict[str, Any]:
@@ -68,25 +64,25 @@ class DynamoDbTable(RegionalResource):
             if value not in (None, [], False):
                 raise ResourceError(f"{name} is not supported by the local cloud", attribute=name)
         mode = config.get("billing_mode")
-        if _known(mode) and mode not in ("PROVISIONED", "PAY_PER_REQUEST"):
+        if is_set(mode) and mode not in ("PROVISIONED", "PAY_PER_REQUEST"):
             raise ResourceError(f'expected billing_mode to be PROVISIONED or PAY_PER_REQUEST, got {mode}',
                                 attribute="billing_mode")  # fmt: skip
         if mode == "PAY_PER_REQUEST":
             for name in ("read_capacity", "write_capacity"):
-                if _known(config.get(name)) and config[name] != 0:
+                if is_set(config.get(name)) and config[name] != 0:
                     raise ResourceError(f"{name} can not be set when billing_mode is \"PAY_PER_REQUEST\"",
                                         attribute=name)  # fmt: skip
-        elif _known(mode) or mode is None:
+        elif is_set(mode) or mode is None:
             for name in ("read_capacity", "write_capacity"):
                 if config.get(name) is None and not config.get("global_secondary_index"):
                     raise ResourceError(
                         f'"{name}" must be set when billing_mode is "PROVISIONED"', attribute=name
                     )
         attrs = config.get("attribute") or []
-        if _known(config.get("hash_key")) and attrs and not is_unknown(attrs):
+        if is_set(config.get("hash_key")) and attrs and not is_unknown(attrs):
             names = {a.get("name") for a in attrs}
             for key in ("hash_key", "range_key"):
-                if _known(config.get(key)) and config[key] not in names:
+                if is_set(config.get(key)) and config[key] not in names:
                     raise ResourceError(f"all attributes must be indexed. Unused attributes: {key} "
                                         f"{config[key]!r} has no attribute block", attribute=key)  # fmt: skip
         if config.get("hash_key") is None and not is_unknown(config.get("hash_key")):
@@ -126,7 +122,7 @@ class DynamoDbTable(RegionalResource):
                 "ReadCapacityUnits": int(planned.get("read_capacity") or 0),
                 "WriteCapacityUnits": int(planned.get("write_capacity") or 0),
             }
-        if _known(planned.get("table_class")):
+        if is_set(planned.get("table_class")):
             args["TableClass"] = planned["table_class"]
         if planned.get("stream_enabled"):
             args["StreamSpecification"] = {
@@ -136,7 +132,7 @@ class DynamoDbTable(RegionalResource):
         sse = (planned.get("server_side_encryption") or [None])[0]
         if sse and sse.get("enabled"):
             args["SSESpecification"] = {"Enabled": True, "SSEType": "KMS"}
-            if _known(sse.get("kms_key_arn")):
+            if is_set(sse.get("kms_key_arn")):
                 args["SSESpecification"]["KMSMasterKeyId"] = sse["kms_key_arn"]
         if planned.get("local_secondary_index"):
             args["LocalSecondaryIndexes"] = [
@@ -180,7 +176,7 @@ class DynamoDbTable(RegionalResource):
         if pitr is None:
             return
         spec: dict[str, Any] = {"PointInTimeRecoveryEnabled": bool(pitr.get("enabled"))}
-        if pitr.get("enabled") and _known(pitr.get("recovery_period_in_days")):
+        if pitr.get("enabled") and is_set(pitr.get("recovery_period_in_days")):
             spec["RecoveryPeriodInDays"] = int(pitr["recovery_period_in_days"])
         self.client("dynamodb").update_continuous_backups(
             TableName=name, PointInTimeRecoverySpecification=spec
@@ -306,7 +302,7 @@ class DynamoDbTable(RegionalResource):
             ]
         if planned.get("deletion_protection_enabled") != prior.get("deletion_protection_enabled"):
             args["DeletionProtectionEnabled"] = bool(planned.get("deletion_protection_enabled"))
-        if planned.get("table_class") != prior.get("table_class") and _known(planned.get("table_class")):
+        if planned.get("table_class") != prior.get("table_class") and is_set(planned.get("table_class")):
             args["TableClass"] = planned["table_class"]
         if (planned.get("stream_enabled"), planned.get("stream_view_type")) != (
             prior.get("stream_enabled"),
@@ -319,13 +315,13 @@ class DynamoDbTable(RegionalResource):
         old_sse = (prior.get("server_side_encryption") or [{}])[0]
         new_sse = (planned.get("server_side_encryption") or [{}])[0]
         if bool(old_sse.get("enabled")) != bool(new_sse.get("enabled")) or (
-            new_sse.get("enabled") and _known(new_sse.get("kms_key_arn"))
+            new_sse.get("enabled") and is_set(new_sse.get("kms_key_arn"))
             and new_sse.get("kms_key_arn") != old_sse.get("kms_key_arn")
         ):  # fmt: skip
             sse_spec: dict[str, Any] = {"Enabled": bool(new_sse.get("enabled"))}
             if new_sse.get("enabled"):
                 sse_spec["SSEType"] = "KMS"
-                if _known(new_sse.get("kms_key_arn")):
+                if is_set(new_sse.get("kms_key_arn")):
                     sse_spec["KMSMasterKeyId"] = new_sse["kms_key_arn"]
             args["SSESpecification"] = sse_spec
         if args:

@@ -15,6 +15,7 @@ from typing import Any
 
 from selfheal.terraform.aws_resources import register
 from selfheal.terraform.aws_resources._common import (
+    is_set,
     name_prefix_from_name,
     one_block,
     tag_list,
@@ -37,10 +38,6 @@ _UNSUPPORTED_TARGETS = (
     "ecs_target", "batch_target", "redshift_target", "sagemaker_pipeline_target", "appsync_target",
     "kinesis_target", "run_command_targets", "http_target",
 )  # fmt: skip
-
-
-def _known(value: Any) -> bool:
-    return value is not None and not is_unknown(value)
 
 
 def _bus_args(bus: Any) -> dict[str, Any]:
@@ -83,9 +80,9 @@ class CloudWatchEventRule(PrefixNamedResource):
     def plan(self, prior: State | None, planned: State, config: State) -> State:
         planned = super().plan(prior, planned, config)
         state, enabled = config.get("state"), config.get("is_enabled")
-        if _known(state):
+        if is_set(state):
             planned["is_enabled"] = state != "DISABLED"
-        elif _known(enabled):
+        elif is_set(enabled):
             planned["state"] = "ENABLED" if enabled else "DISABLED"
         elif state is None and enabled is None:
             planned["state"], planned["is_enabled"] = "ENABLED", True
@@ -230,7 +227,7 @@ class CloudWatchEventTarget(RegionalResource):
 
     def create(self, planned: State) -> State:
         target_id = planned.get("target_id")
-        if not _known(target_id):
+        if not is_set(target_id):
             target_id = unique_name()
         self._put(planned, str(target_id))
         bus = planned.get("event_bus_name") or "default"

@@ -14,7 +14,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import name_prefix_from_name, one_block, tag_list, tagging
+from selfheal.terraform.aws_resources._common import (
+    is_set,
+    name_prefix_from_name,
+    one_block,
+    tag_list,
+    tagging,
+)
 from selfheal.terraform.aws_resources._event_targets import retry_and_dead_letter
 from selfheal.terraform.aws_resources._regional import (
     PrefixNamedResource,
@@ -34,10 +40,6 @@ _UNSUPPORTED = (
     "sagemaker_pipeline_parameters",
 )
 _DEFAULT_RETRY = {"maximum_event_age_in_seconds": 86400, "maximum_retry_attempts": 185}
-
-
-def _known(value: Any) -> bool:
-    return value is not None and not is_unknown(value)
 
 
 def _parse_date(value: Any, attribute: str) -> datetime | None:
@@ -137,7 +139,7 @@ class SchedulerSchedule(PrefixNamedResource):
             "FlexibleTimeWindow": flexible,
             "Target": self._target(one_block(planned.get("target")) or {}),
         }
-        if _known(planned.get("action_after_completion")):
+        if is_set(planned.get("action_after_completion")):
             args["ActionAfterCompletion"] = planned["action_after_completion"]
         for key, arg in (("description", "Description"), ("kms_key_arn", "KmsKeyArn")):
             if planned.get(key):
