@@ -29,7 +29,7 @@ awscli: $(VENV)-awscli/bin/aws
 ## The test suite: lint, types, unit + functional + e2e tests, Terraform fmt and checkov.
 test: venv awscli lint typecheck
 	bash scripts/tf_checks.sh
-	$(BIN)/python -m pytest -n 2 --dist loadfile -m "not serial" --durations=25
+	$(BIN)/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder -m "not serial" --durations=25
 	$(BIN)/python -m pytest -m serial --durations=5
 
 lint: venv
