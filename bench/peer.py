@@ -12,7 +12,10 @@ CPU per request counts the whole process tree of each, and its two parts apart: 
 process; node) and the handler processes (the awslambdaric environments; serverless-offline's Python
 runners), which run the same handler. boto3 ``Invoke`` latency is measured against the cloud's endpoint
 and against serverless-offline's Lambda port, by one client in its own process (``bench.invoke_client``)
-for both: in this process it would share the cloud's GIL. The npm packages are installed, pinned by
+for both: in this process it would share the cloud's GIL. Last, cold starts and configuration changes: on
+selfheal, UpdateFunctionConfiguration with a new variable (it retires the warm environments, as Lambda does)
+and the first request after it; on serverless-offline, which needs a restart to change a function's
+configuration, fresh starts and the first request after each. The npm packages are installed, pinned by
 ``package-lock.json``, into ``bench/peer_offline/node_modules`` (gitignored) on first use; without Node and
 npm the benchmark is skipped with the reason.
 """
@@ -112,11 +115,24 @@ def _offline_env() -> dict[str, str]:
 
 
 def _answers(url: str) -> bool:
+    """Whether the HTTP server at ``url`` answers at all (a 404 counts: no handler runs for it)."""
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:
-            return bool(response.status == 200)
+        with urllib.request.urlopen(url, timeout=2):
+            return True
+    except urllib.error.HTTPError:
+        return True
     except (OSError, urllib.error.URLError):
         return False
+
+
+def _first_answer_ms(url: str) -> float:
+    """Milliseconds for one GET of ``url`` on a new connection, which must answer 200."""
+    started = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=30) as response:
+        response.read()
+        if response.status != 200:
+            raise RuntimeError(f"{url} answered {response.status}")
+    return (time.perf_counter() - started) * 1000
 
 
 @contextmanager
@@ -151,7 +167,9 @@ def offline_server() -> Iterator[Offline]:
     try:
         url = f"http://127.0.0.1:{http_port}/bench"
         deadline = time.monotonic() + _START_TIMEOUT
-        while not _answers(url):
+        # A route with no function: the server answers 404 without starting a handler, so the first
+        # request to /bench is still a cold start.
+        while not _answers(f"http://127.0.0.1:{http_port}/not-a-route"):
             if process.poll() is not None or time.monotonic() > deadline:
                 tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
                 raise RuntimeError(f"serverless-offline did not start (see {log_path}):\n{tail}")
@@ -244,11 +262,59 @@ def _invoke_latencies(target: dict[str, Any], count: int) -> list[float]:
     return latencies
 
 
+def _selfheal_cold(cloud: Any, url: str, function: str, count: int) -> list[dict[str, float]]:
+    """``count`` configuration changes of ``function`` (a new environment variable each, which retires its
+    environments as Lambda does): the UpdateFunctionConfiguration call, the first request after it (a cold
+    start), and the two together: how long a change takes to be served."""
+    client = cloud.client("lambda")
+    variables = client.get_function_configuration(FunctionName=function)["Environment"]["Variables"]
+    samples = []
+    for generation in range(count):
+        cold_before = cloud.lambdas.cold_starts
+        started = time.perf_counter()
+        client.update_function_configuration(
+            FunctionName=function,
+            Environment={"Variables": {**variables, "BENCH_GENERATION": str(generation)}},
+        )
+        updated = time.perf_counter()
+        first_ms = _first_answer_ms(url)
+        if cloud.lambdas.cold_starts == cold_before:
+            raise RuntimeError("the first request after a configuration change was not a cold start")
+        samples.append(
+            {
+                "update_ms": (updated - started) * 1000,
+                "first_request_ms": first_ms,
+                "change_to_served_ms": (updated - started) * 1000 + first_ms,
+            }
+        )
+    return samples
+
+
+def _offline_cold(count: int) -> list[dict[str, float]]:
+    """``count`` fresh starts of serverless-offline: the first request to /bench (a cold start of its Python
+    runner), and the restart a configuration change needs there (start to first answer)."""
+    samples = []
+    for _ in range(count):
+        started = time.perf_counter()
+        with offline_server() as offline:
+            ready = time.perf_counter()
+            first_ms = _first_answer_ms(offline.url)
+        samples.append(
+            {
+                "start_ms": (ready - started) * 1000,
+                "first_request_ms": first_ms,
+                "change_to_served_ms": (ready - started) * 1000 + first_ms,
+            }
+        )
+    return samples
+
+
 def run(
     duration: float = 5.0,
     connections: tuple[int, ...] = (1, 4, 8),
     repetitions: int = 2,
     invokes: int = 200,
+    cold: int = 5,
 ) -> dict[str, Any]:
     """Run the peer comparison, print the tables and ratios, return the figures (or why it was skipped)."""
     reason = unavailable()
@@ -307,11 +373,15 @@ def run(
                         "p99_ms": latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))],
                     }
                 )
+        results["cold"] = {
+            "selfheal": _selfheal_cold(cloud, targets["selfheal"][0], loop.fragile_function_name, cold),
+        }
         results["pythons"] = {
             "bench": os.path.realpath(sys.executable),
             "selfheal": sorted(_handler_pythons(cloud.lambdas.child_pids())),
             "offline": sorted(_handler_pythons(tree_pids(offline.pid))),
         }
+    results["cold"]["offline"] = _offline_cold(cold)
     where_after = machine()
     results["machine_after"] = where_after
     _report(results, connections, where, where_after)
@@ -415,7 +485,38 @@ def _report(
             ["ratio", _ratio(sh_p50, off_p50), ""],
         ],
     )
+    cold = results["cold"]
+
+    def median_of(target: str, key: str) -> float:
+        return float(statistics.median(sample[key] for sample in cold[target]))
+
+    print_table(
+        f"Cold start and configuration change (medians of {len(cold['selfheal'])}; selfheal: "
+        "UpdateFunctionConfiguration then the first request; serverless-offline: a restart, which a change "
+        "of serverless.yml needs, then the first request)",
+        ["target", "first request ms (cold)", "change applied ms", "change → first response ms"],
+        [
+            [
+                "selfheal",
+                median_of("selfheal", "first_request_ms"),
+                median_of("selfheal", "update_ms"),
+                median_of("selfheal", "change_to_served_ms"),
+            ],
+            [
+                "offline",
+                median_of("offline", "first_request_ms"),
+                median_of("offline", "start_ms"),
+                median_of("offline", "change_to_served_ms"),
+            ],
+        ],
+    )
     print(f"\nhandler Pythons: {json.dumps(results['pythons'])}", flush=True)
 
 
-QUICK: dict[str, object] = {"duration": 2.0, "connections": (1, 4), "repetitions": 1, "invokes": 50}
+QUICK: dict[str, object] = {
+    "duration": 2.0,
+    "connections": (1, 4),
+    "repetitions": 1,
+    "invokes": 50,
+    "cold": 2,
+}
