@@ -27,7 +27,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Order the files by ``_start_rank`` (of their earliest-starting test), keeping their own order within.
 
     ``make test`` passes ``--no-loadscope-reorder``: xdist's default puts files with many tests first, which
-    scheduled the soak's file, two tests long, near the end."""
+    scheduled the soak's file (one test in the parallel run, three minutes long) near the end."""
     rank: dict[Path, int] = {}
     for item in items:
         rank[item.path] = min(rank.get(item.path, 5), _start_rank(item))
