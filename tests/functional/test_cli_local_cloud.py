@@ -453,7 +453,9 @@ def test_logs_follow_prints_new_events_until_interrupted(
     place = Workdir(tmp_path / "w")
     place.ensure()
     shutil.copy2(credentials_file, place.credentials_file)
-    # `--since 1s` must not reach back to an invocation an earlier test of this module just made.
+    # The log group exists once the function has run (as on AWS, following a missing group is an error);
+    # `--since 1s` must not reach back to this invocation or one an earlier test of this module made.
+    _invoke_function(cloud)
     time.sleep(2.5)
     argv = ["logs", "--follow", "--since", "1s", "-o", "json", "--endpoint-url", cloud.endpoint]
     environment = {k: v for k, v in os.environ.items() if k not in ("AWS_ENDPOINT_URL", "AWS_PROFILE")}
@@ -481,9 +483,12 @@ def test_logs_follow_prints_new_events_until_interrupted(
             while sum(r["message"].startswith("START RequestId") for r in seen) < invocations:
                 seen.append(json.loads(printed.get(timeout=30)))
         process.send_signal(signal.SIGINT)
-        _, errors = process.communicate(timeout=30)
-        assert process.returncode == 0, errors
+        # Not communicate(): it would read stdout too, racing the reader thread, and close it under it.
+        process.wait(timeout=30)
         reader.join(timeout=10)
+        assert process.stderr is not None
+        errors = process.stderr.read()
+        assert process.returncode == 0, errors
         while not printed.empty():
             seen.append(json.loads(printed.get()))
         keys = [(r["stream"], r["timestamp_ms"], r["message"]) for r in seen]
@@ -493,3 +498,7 @@ def test_logs_follow_prints_new_events_until_interrupted(
         if process.poll() is None:
             process.kill()
             process.wait(timeout=30)
+        reader.join(timeout=10)
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
