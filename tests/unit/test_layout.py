@@ -3,7 +3,7 @@
 The layers of ``selfheal``, lowest first; a package may import its own layer's modules and lower layers,
 never a higher one (lazy imports inside functions and ``TYPE_CHECKING`` blocks included):
 
-0. ``workdir``, ``clock``, ``progress``: plain values and helpers
+0. ``workdir``, ``clock``, ``progress``, ``loopback``: plain values and helpers
 1. ``cloud``, ``terraform``: the local cloud and the local Terraform providers/driver
 2. ``loop``: talking to a deployed loop (where it is, its state, failure injection, load)
 3. ``report``: incident reports from the loop's state
@@ -32,6 +32,7 @@ LAYERS: dict[str, int] = {
     "selfheal.workdir": 0,
     "selfheal.clock": 0,
     "selfheal.progress": 0,
+    "selfheal.loopback": 0,
     "selfheal.cloud": 1,
     "selfheal.terraform": 1,
     "selfheal.loop": 2,

@@ -21,10 +21,10 @@ import typer
 from selfheal.cli.errors import CliError, print_error, stderr_console
 from selfheal.cli.options import WorkdirOption
 from selfheal.cli.target import announce, resolve_target
+from selfheal.loopback import is_loopback_url
 from selfheal.terraform.user_stack import (
     NEEDS_NO_CLOUD,
     UserStackError,
-    is_loopback,
     run_terraform,
     subcommand,
 )
@@ -65,7 +65,7 @@ def local_cloud(workdir: Path) -> tuple[str, dict[str, str], str]:
     """The local cloud's endpoint, the key it accepts (as environment variables) and its region; CliError
     (one line) when there is none, it is not running, or the endpoint is not on this machine."""
     given = os.environ.get("AWS_ENDPOINT_URL")
-    if given and not is_loopback(given):  # before any key is looked for
+    if given and not is_loopback_url(given):  # before any key is looked for
         raise CliError(
             f"AWS_ENDPOINT_URL={given} is not a local cloud (not a loopback address): `selfheal tf` "
             "applies to the local cloud only — unset AWS_ENDPOINT_URL, or use terraform itself for AWS"

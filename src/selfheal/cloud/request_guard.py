@@ -18,11 +18,12 @@ preflight) and, through DNS rebinding, from pages whose host name resolves to 12
 from __future__ import annotations
 
 import functools
-import ipaddress
 import re
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
+
+from selfheal.loopback import is_loopback_host
 
 from .refusal import Refusal
 
@@ -80,12 +81,7 @@ def host_is_loopback(host: str) -> bool:
 @functools.lru_cache(maxsize=64)
 def _name_is_loopback(name: str) -> bool:
     # Cached: every request asks, and ipaddress's parse costs more than the rest of the Host check.
-    if name == "localhost" or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
+    return name.endswith(".localhost") or is_loopback_host(name)
 
 
 def origin_is_loopback(origin: str) -> bool:

@@ -19,7 +19,6 @@ chunked; past the limit it raises :class:`BodyTooLarge` and, on this server, the
 from __future__ import annotations
 
 import io
-import ipaddress
 import socket
 import threading
 import time
@@ -28,6 +27,8 @@ from typing import TYPE_CHECKING, Any, cast
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wsgi import get_content_length
+
+from selfheal.loopback import is_loopback_host
 
 if TYPE_CHECKING:
     from _typeshed import WriteableBuffer
@@ -116,11 +117,7 @@ def _read_up_to(stream: Any, size: int) -> bytes:
 
 def require_loopback(host: str) -> None:
     """Raise ValueError unless ``host`` is a loopback address (or ``localhost``)."""
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = host == "localhost"
-    if not loopback:
+    if not is_loopback_host(host):
         raise ValueError(
             f"selfheal's servers bind only to a loopback address such as 127.0.0.1, got {host!r}"
         )

@@ -17,7 +17,6 @@ not a Lambda function name is a 400, a function the registry does not protect a 
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import threading
 from dataclasses import replace
@@ -35,6 +34,7 @@ from selfheal.dashboard.controls import ControlError, Controls, RestoreHook
 from selfheal.dashboard.fleet import FUNCTION_NAME, FleetSource
 from selfheal.loop.deployment import AwsTarget, Deployment
 from selfheal.loop.reader import LoopReader
+from selfheal.loopback import is_loopback_host
 
 __all__ = ["DashboardError", "DashboardServer", "start_dashboard", "view_of"]
 
@@ -256,11 +256,7 @@ def start_dashboard(
     time is inferred from the data. ``restore`` is the "terraform apply" hook (default: the Terraform
     driver on ``.selfheal/stack``); ``traffic_url`` defaults to the deployment's ``api_endpoint``.
     """
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
+    if not is_loopback_host(host):
         raise ValueError(f"the dashboard binds to a loopback address only, got {host!r}")
     if not 0 <= port <= 65535:
         raise ValueError(f"port must be from 0 to 65535, got {port!r}")

@@ -15,19 +15,18 @@ one-line error too (:class:`AwsProfileError`), wherever boto3 first notices it.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
 from botocore.exceptions import ProfileNotFound
 
+from selfheal.loopback import is_loopback_url
 from selfheal.workdir import DEFAULT_WORKDIR, Workdir
 
 if TYPE_CHECKING:
@@ -78,14 +77,6 @@ def no_local_credentials_message(endpoint: str, workdir: Path | None = None) -> 
         "start it with `selfheal up` or `selfheal cloud`, or set AWS_SHARED_CREDENTIALS_FILE and "
         "AWS_PROFILE as `selfheal cloud` prints them"
     )
-
-
-def _is_loopback(endpoint: str) -> bool:
-    host = urlsplit(endpoint).hostname or ""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
 
 
 def workdir_operator_key(workdir: Path = DEFAULT_WORKDIR) -> OperatorKey | None:
@@ -216,7 +207,7 @@ class AwsTarget:
             return cls(None, chosen)
         endpoint = endpoint.rstrip("/")
         key = operator_key
-        if key is None and _is_loopback(endpoint):
+        if key is None and is_loopback_url(endpoint):
             key = workdir_operator_key(workdir)
         if key is None and boto3.session.Session().get_credentials() is None:
             raise LocalCredentialsError(no_local_credentials_message(endpoint, workdir))

@@ -9,7 +9,6 @@ anything else by accident. Used by ``selfheal traffic``, the demo and the benchm
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import math
 import threading
 import time
@@ -19,6 +18,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx
+
+from selfheal.loopback import is_loopback_host
 
 __all__ = [
     "LoadGenerator",
@@ -41,11 +42,7 @@ def check_target(url: str, allow_remote: bool = False) -> None:
     if allow_remote:
         return
     host = parts.hostname
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = host.lower() == "localhost"
-    if not loopback:
+    if not is_loopback_host(host):
         raise ValueError(
             f"refusing to send load to {host}: only 127.0.0.1/localhost targets without --allow-remote"
         )

@@ -18,7 +18,6 @@ no ``.tf`` file is changed.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import os
 import re
@@ -29,7 +28,6 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from selfheal.terraform.launch import install_providers
 
@@ -39,7 +37,6 @@ __all__ = [
     "OVERRIDE_TEXT",
     "UserStackError",
     "backend_override",
-    "is_loopback",
     "remote_backend",
     "root_directory",
     "run_terraform",
@@ -90,15 +87,6 @@ def root_directory(args: Sequence[str], cwd: Path | None = None) -> Path:
     here = cwd or Path.cwd()
     chdir = _split(args).chdir
     return (here / chdir) if chdir else here
-
-
-def is_loopback(endpoint: str) -> bool:
-    """Whether ``endpoint``'s host is a loopback address (``127.0.0.1``, ``::1``, ``localhost``)."""
-    host = urlsplit(endpoint).hostname or ""
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return host == "localhost"
 
 
 def _strip_comments(text: str) -> str:
