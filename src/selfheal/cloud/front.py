@@ -28,10 +28,10 @@ import concurrent.futures
 import socket
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, Unpack
 
 from .front_connection import Connection
-from .serving import ConnectionLimits
+from .serving import ConnectionBounds, ConnectionLimits
 
 __all__ = ["AsyncWSGIServer"]
 
@@ -49,13 +49,9 @@ class AsyncWSGIServer(ConnectionLimits):
         host: str,
         port: int,
         app: Any,
-        *,
-        max_connections: int = 64,
-        idle_timeout: float = 15.0,
-        header_timeout: float = 10.0,
-        body_timeout: float = 60.0,
+        **bounds: Unpack[ConnectionBounds],
     ) -> None:
-        ConnectionLimits.__init__(self, host, max_connections, idle_timeout, header_timeout, body_timeout)
+        ConnectionLimits.__init__(self, host, **bounds)
         self.app = app
         self.evicted_connections = 0  # idle kept-alive connections closed to admit a new one
         self._connections: set[Connection] = set()
@@ -67,7 +63,7 @@ class AsyncWSGIServer(ConnectionLimits):
             raise OSError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
         self.server_address: tuple[str, int] = (host, int(self.socket.getsockname()[1]))
         self.server_port = self.server_address[1]
-        self._pool = ThreadPoolExecutor(max_workers=max_connections, thread_name_prefix="front")
+        self._pool = ThreadPoolExecutor(max_workers=self.max_connections, thread_name_prefix="front")
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stop: asyncio.Event | None = None
         self._shutdown_requested = False

@@ -23,7 +23,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack, cast
 
 from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wsgi import get_content_length
@@ -39,6 +39,7 @@ __all__ = [
     "BodyTooLarge",
     "BoundedRequestHandler",
     "BoundedWSGIServer",
+    "ConnectionBounds",
     "ConnectionLimits",
     "abandon_body",
     "read_bounded_body",
@@ -219,12 +220,26 @@ def _bounded(handler: type[WSGIRequestHandler]) -> type[BoundedRequestHandler]:
     return cast(type[BoundedRequestHandler], bounded)
 
 
+class ConnectionBounds(TypedDict, total=False):
+    """The bounds a front takes as keywords; one left out keeps :class:`ConnectionLimits`'s default."""
+
+    max_connections: int
+    idle_timeout: float
+    header_timeout: float
+    body_timeout: float
+
+
 class ConnectionLimits:
     """The bounds both fronts keep (see the module doc), checked once: a loopback host, a connection cap and
     positive client timeouts; ``rejected_connections`` and ``timed_out_connections`` count what they cut."""
 
     def __init__(
-        self, host: str, max_connections: int, idle_timeout: float, header_timeout: float, body_timeout: float
+        self,
+        host: str,
+        max_connections: int = 64,
+        idle_timeout: float = 15.0,
+        header_timeout: float = 10.0,
+        body_timeout: float = 60.0,
     ) -> None:
         require_loopback(host)
         if max_connections < 1:
@@ -262,12 +277,9 @@ class BoundedWSGIServer(ThreadedWSGIServer, ConnectionLimits):
         app: Any,
         *,
         handler: type[WSGIRequestHandler] | None = None,
-        max_connections: int = 64,
-        idle_timeout: float = 15.0,
-        header_timeout: float = 10.0,
-        body_timeout: float = 60.0,
+        **bounds: Unpack[ConnectionBounds],
     ) -> None:
-        ConnectionLimits.__init__(self, host, max_connections, idle_timeout, header_timeout, body_timeout)
+        ConnectionLimits.__init__(self, host, **bounds)
         self._active = 0
         self._count_lock = threading.Lock()
         try:
