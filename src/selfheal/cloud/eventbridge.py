@@ -47,7 +47,7 @@ from .eventbridge_schedule import InvalidSchedule, Schedule, parse_schedule
 from .lambda_functions import backend_in_region
 from .moto_patches import MotoPatches, parameters
 from .protocol import Cloud, CloudComponent
-from .worker_thread import WorkerThread, wait_for_due
+from .worker_thread import WorkerThread, fire_until_stopped
 
 __all__ = ["EventBridge", "TargetDelivery"]
 
@@ -292,14 +292,13 @@ class EventBridge(CloudComponent):
     # -- schedules ---------------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        while not self._worker.stopping.is_set():
-            try:
-                due = self.fire_due()
-            except Exception:
-                log.exception("EventBridge schedules failed")
-                due = math.inf
-            assert self._cloud is not None
-            wait_for_due(self._worker.stopping, self._cloud.clock, due)
+        fire_until_stopped(
+            self._worker,
+            self.fire_due,
+            clock=lambda: self._require_cloud().clock,
+            log=log,
+            what="EventBridge schedules",
+        )
 
     def fire_due(self) -> float:
         """Fire the scheduled rules that are due at cloud time now; return the next due time (or inf)."""

@@ -34,7 +34,7 @@ from .protocol import Cloud, CloudComponent
 from .scheduler_delivery import DEFAULT_INPUT, Invocation, InvocationError, dead_letter, invoke_target
 from .scheduler_expressions import InvalidExpression, ScheduleTimes, parse_expression, zone
 from .scheduler_requests import InvalidRequest, validate_group_name, validate_schedule
-from .worker_thread import WorkerThread, wait_for_due
+from .worker_thread import WorkerThread, fire_until_stopped
 
 __all__ = ["ScheduleDelivery", "Scheduler"]
 
@@ -197,14 +197,14 @@ class Scheduler(CloudComponent):
     # -- firing ------------------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        while not self._worker.stopping.is_set():
-            try:
-                due = self.fire_due()
-            except Exception:
-                log.exception("EventBridge Scheduler failed")
-                due = math.inf
-            wait_for_due(self._wake, self._require_cloud().clock, due)
-            self._wake.clear()
+        fire_until_stopped(
+            self._worker,
+            self.fire_due,
+            clock=lambda: self._require_cloud().clock,
+            log=log,
+            what="EventBridge Scheduler",
+            wake=self._wake,
+        )
 
     def fire_due(self) -> float:
         """Fire the schedules and retries due at cloud time now; return the next due time (or inf)."""

@@ -1,12 +1,13 @@
 """A component's background thread: a daemon running one loop, started once and stopped on request.
 
 The alarm scheduler, EventBridge's schedules and the periodic flushers each run one; the loop watches
-:attr:`WorkerThread.stopping` and ends when it is set. :func:`wait_for_due` is the wait of the loops that
-fire schedules on the cloud clock.
+:attr:`WorkerThread.stopping` and ends when it is set. :func:`fire_until_stopped` is the loop of the
+threads that fire schedules on the cloud clock (EventBridge's rules, EventBridge Scheduler).
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
 import time
@@ -14,7 +15,7 @@ from collections.abc import Callable
 
 from selfheal.clock import Clock
 
-__all__ = ["WorkerThread", "wait_for_due"]
+__all__ = ["WorkerThread", "fire_until_stopped", "wait_for_due"]
 
 _POLL = 0.25  # real seconds a schedule-firing thread sleeps at most
 
@@ -59,3 +60,26 @@ def wait_for_due(event: threading.Event, clock: Clock, due: float) -> None:
     seconds."""
     delay = clock.to_real(due) - time.time() if math.isfinite(due) else _POLL
     event.wait(min(_POLL, max(0.005, delay)))
+
+
+def fire_until_stopped(
+    worker: WorkerThread,
+    fire_due: Callable[[], float],
+    clock: Callable[[], Clock],
+    log: logging.Logger,
+    what: str,
+    wake: threading.Event | None = None,
+) -> None:
+    """Until ``worker`` stops: fire what is due (``fire_due`` returns the next due cloud time, inf for
+    none), then wait for that time or for ``wake``. A round that raises is logged as ``what`` failing and
+    the thread polls on, so one bad schedule never stops the others."""
+    event = wake if wake is not None else worker.stopping
+    while not worker.stopping.is_set():
+        try:
+            due = fire_due()
+        except Exception:
+            log.exception("%s failed", what)
+            due = math.inf
+        wait_for_due(event, clock(), due)
+        if wake is not None:
+            wake.clear()

@@ -1,0 +1,105 @@
+"""The components' background thread and the loop of the schedule-firing threads."""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+
+from selfheal.clock import Clock
+from selfheal.cloud.worker_thread import WorkerThread, fire_until_stopped, wait_for_due
+
+LOG = logging.getLogger("selfheal.tests.worker")
+
+
+def _wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out")
+        time.sleep(0.01)
+
+
+def test_a_worker_starts_once_and_stops_its_loop() -> None:
+    ran = threading.Event()
+    worker: WorkerThread
+
+    def loop() -> None:
+        ran.set()
+        worker.stopping.wait()
+
+    worker = WorkerThread("test-worker", loop)
+    worker.start()
+    assert worker.started and ran.wait(5)
+    with pytest.raises(RuntimeError, match="test-worker thread is already started"):
+        worker.start()
+    worker.stop()
+    assert not worker.started
+    worker.stop()  # stopping a stopped worker does nothing
+
+
+def test_a_failing_round_is_logged_and_the_thread_fires_on(caplog: pytest.LogCaptureFixture) -> None:
+    rounds: list[float] = []
+    clock = Clock(scale=1.0)
+
+    def fire_due() -> float:
+        rounds.append(time.monotonic())
+        if len(rounds) == 1:
+            raise RuntimeError("a bad schedule")
+        return clock.now()  # due now: the loop comes straight back (after the 5 ms floor)
+
+    worker: WorkerThread
+    worker = WorkerThread(
+        "firing",
+        lambda: fire_until_stopped(worker, fire_due, clock=lambda: clock, log=LOG, what="test schedules"),
+    )
+    with caplog.at_level(logging.ERROR, logger=LOG.name):
+        worker.start()
+        _wait_until(lambda: len(rounds) >= 5)
+        worker.stop()
+    failures = [r for r in caplog.records if r.getMessage() == "test schedules failed"]
+    assert len(failures) == 1 and failures[0].exc_info is not None
+    # After the failure it waited the 0.25 s poll (nothing known to be due), then went on promptly.
+    assert rounds[1] - rounds[0] >= 0.2
+    assert rounds[4] - rounds[1] < 1.0
+
+
+def test_the_wake_event_cuts_the_wait_short_and_is_cleared() -> None:
+    clock = Clock(scale=1.0)
+    wake = threading.Event()
+    rounds: list[float] = []
+
+    def fire_due() -> float:
+        rounds.append(time.monotonic())
+        return clock.now() + 3600.0  # the next one is an hour away
+
+    worker: WorkerThread
+    worker = WorkerThread(
+        "waking",
+        lambda: fire_until_stopped(worker, fire_due, clock=lambda: clock, log=LOG, what="woken", wake=wake),
+    )
+    worker.start()
+    try:
+        _wait_until(lambda: len(rounds) == 1)
+        wake.set()
+        _wait_until(lambda: len(rounds) >= 2)
+        _wait_until(lambda: not wake.is_set())
+    finally:
+        worker.stop(wake)
+    assert not worker.started
+
+
+def test_wait_for_due_never_sleeps_past_the_poll_nor_spins() -> None:
+    clock = Clock(scale=1.0)
+    never = threading.Event()
+    started = time.monotonic()
+    wait_for_due(never, clock, math.inf)
+    waited = time.monotonic() - started
+    assert 0.2 <= waited < 1.0
+    started = time.monotonic()
+    wait_for_due(never, clock, clock.now() - 10)  # overdue: the 5 ms floor
+    assert time.monotonic() - started < 0.2
