@@ -49,6 +49,13 @@ def _keepers() -> Attr:
     return Attr("keepers", ["map", "string"], optional=True)  # type: ignore[arg-type]
 
 
+def _check_at_least_one(config: State, name: str) -> None:
+    """Refuse a known number ``config[name]`` below 1 (a length: no bytes or characters to draw)."""
+    value = config.get(name)
+    if isinstance(value, int | float) and value < 1:
+        raise ResourceError(f"{name} must be at least 1", attribute=name)
+
+
 class RandomId(_RandomResource):
     """``random_id``: ``byte_length`` random bytes as base64 (URL and standard), hex and decimal."""
 
@@ -62,9 +69,7 @@ class RandomId(_RandomResource):
     force_new = frozenset(_arguments)
 
     def validate(self, config: State) -> None:
-        length = config.get("byte_length")
-        if isinstance(length, int | float) and length < 1:
-            raise ResourceError("byte_length must be at least 1", attribute="byte_length")
+        _check_at_least_one(config, "byte_length")
 
     def create(self, planned: State) -> State:
         raw = secrets.token_bytes(int(planned["byte_length"]))
@@ -133,9 +138,7 @@ class RandomString(_RandomResource):
     force_new = frozenset(_arguments)
 
     def validate(self, config: State) -> None:
-        length = config.get("length")
-        if isinstance(length, int | float) and length < 1:
-            raise ResourceError("length must be at least 1", attribute="length")
+        _check_at_least_one(config, "length")
 
     def create(self, planned: State) -> State:
         try:

@@ -6,7 +6,7 @@ import itertools
 import json
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, TypeGuard, TypeVar
@@ -28,6 +28,7 @@ __all__ = [
     "name_prefix_from_name",
     "one_block",
     "policy_state",
+    "put_truthy",
     "rfc3339",
     "tag_list",
     "tagging",
@@ -78,6 +79,14 @@ def known(value: Any) -> Any:
 def one_block(blocks: Any) -> dict[str, Any] | None:
     """A copy of the item of a ``max_items = 1`` block, or None."""
     return dict(blocks[0]) if isinstance(blocks, list) and blocks else None
+
+
+def put_truthy(args: dict[str, Any], planned: Mapping[str, Any], names: Mapping[str, str]) -> None:
+    """Copy each planned argument of ``names`` (Terraform name -> API name) into a call's ``args`` under
+    its API name when its value is truthy: null, ``""``, ``false``, 0 and empty collections are left out."""
+    for tf_name, api_name in names.items():
+        if planned.get(tf_name):
+            args[api_name] = planned[tf_name]
 
 
 def error_code(exc: BaseException) -> str:

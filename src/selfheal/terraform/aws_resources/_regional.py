@@ -138,12 +138,19 @@ def parse_two_part_id(import_id: str, what: str) -> tuple[str, str]:
 
 
 def check_range(config: Mapping[str, Any], name: str, low: float, high: float) -> None:
-    """Raise :class:`ResourceError` if the known number ``config[name]`` is outside ``[low, high]``."""
+    """Raise :class:`ResourceError` if the known number ``config[name]`` is outside ``[low, high]``, in the
+    words of the plugin SDK's ``validation.IntBetween``."""
     value = config.get(name)
     if isinstance(value, int | float) and not is_unknown(value) and not low <= value <= high:
         raise ResourceError(
-            f"expected {name} to be in the range ({low:g} - {high:g}), got {value:g}", attribute=name
+            f"expected {name} to be in the range ({_number(low)} - {_number(high)}), got {_number(value)}",
+            attribute=name,
         )
+
+
+def _number(value: float) -> str:
+    """A number as Go's ``%d`` prints a whole one (every digit, no exponent), else in its shortest form."""
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 def check_one_of(config: Mapping[str, Any], name: str, allowed: Sequence[Any]) -> None:

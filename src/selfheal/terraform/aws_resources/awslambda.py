@@ -15,6 +15,7 @@ from selfheal.terraform.aws_resources import register
 from selfheal.terraform.aws_resources._common import error_code, ignoring, tagging
 from selfheal.terraform.aws_resources._lambda_runtimes import check_runtime
 from selfheal.terraform.aws_resources._lambda_states import wait_active
+from selfheal.terraform.aws_resources._regional import check_range
 from selfheal.terraform.aws_resources.awslambda_code import (
     CODE_FIELDS,
     check_code_source,
@@ -22,7 +23,7 @@ from selfheal.terraform.aws_resources.awslambda_code import (
     code_package,
     package_hash,
 )
-from selfheal.terraform.resource import ResourceError, State, Unknown
+from selfheal.terraform.resource import State, Unknown
 
 __all__ = ["LambdaFunction"]
 
@@ -79,12 +80,8 @@ class LambdaFunction(AwsResource):
 
     def validate(self, config: State) -> None:
         check_runtime(config.get("runtime"))
-        for name, low, high in (("memory_size", 128, 10240), ("timeout", 1, 900)):
-            v = config.get(name)
-            if isinstance(v, int | float) and not low <= v <= high:
-                raise ResourceError(
-                    f"expected {name} to be in the range ({low} - {high}), got {v}", attribute=name
-                )
+        check_range(config, "memory_size", 128, 10240)
+        check_range(config, "timeout", 1, 900)
         check_code_source(config)
 
     def plan(self, prior: State | None, planned: State, config: State) -> State:

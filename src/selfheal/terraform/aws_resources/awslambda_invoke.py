@@ -9,10 +9,21 @@ from typing import Any
 
 from selfheal.terraform.aws_provider import AwsResource
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import error_code, ignoring, unique_name
+from selfheal.terraform.aws_resources._common import error_code, ignoring, put_truthy, unique_name
+from selfheal.terraform.aws_resources._regional import check_range
 from selfheal.terraform.resource import ResourceError, State, Unknown
 
 __all__ = ["LambdaEventInvokeConfig", "LambdaPermission"]
+
+#: The optional arguments of ``aws_lambda_permission`` that AddPermission takes when they are given.
+_PERMISSION_ARGS = {
+    "source_arn": "SourceArn",
+    "source_account": "SourceAccount",
+    "event_source_token": "EventSourceToken",
+    "qualifier": "Qualifier",
+    "principal_org_id": "PrincipalOrgID",
+    "function_url_auth_type": "FunctionUrlAuthType",
+}
 
 
 def _one(block: Any) -> dict[str, Any] | None:
@@ -60,16 +71,7 @@ class LambdaPermission(AwsResource):
             "Action": planned["action"],
             "Principal": planned["principal"],
         }
-        for key, name in (
-            ("SourceArn", "source_arn"),
-            ("SourceAccount", "source_account"),
-            ("EventSourceToken", "event_source_token"),
-            ("Qualifier", "qualifier"),
-            ("PrincipalOrgID", "principal_org_id"),
-            ("FunctionUrlAuthType", "function_url_auth_type"),
-        ):
-            if planned.get(name):
-                args[key] = planned[name]
+        put_truthy(args, planned, _PERMISSION_ARGS)
         self.client("lambda").add_permission(**args)
         planned.update(id=sid, statement_id=sid)
         return planned
@@ -139,18 +141,8 @@ class LambdaEventInvokeConfig(AwsResource):
     importable = True
 
     def validate(self, config: State) -> None:
-        retries = config.get("maximum_retry_attempts")
-        if isinstance(retries, int | float) and not 0 <= retries <= 2:
-            raise ResourceError(
-                f"expected maximum_retry_attempts to be in the range (0 - 2), got {retries}",
-                attribute="maximum_retry_attempts",
-            )
-        age = config.get("maximum_event_age_in_seconds")
-        if isinstance(age, int | float) and not 60 <= age <= 21600:
-            raise ResourceError(
-                f"expected maximum_event_age_in_seconds to be in the range (60 - 21600), got {age}",
-                attribute="maximum_event_age_in_seconds",
-            )
+        check_range(config, "maximum_retry_attempts", 0, 2)
+        check_range(config, "maximum_event_age_in_seconds", 60, 21600)
 
     def plan(self, prior: State | None, planned: State, config: State) -> State:
         if config.get("region") is None:

@@ -28,7 +28,12 @@ from typing import Any
 
 from selfheal.terraform.aws_resources import register
 from selfheal.terraform.aws_resources._common import rfc3339, tagging
-from selfheal.terraform.aws_resources._regional import RegionalResource, empty_as, json_equivalent
+from selfheal.terraform.aws_resources._regional import (
+    RegionalResource,
+    check_range,
+    empty_as,
+    json_equivalent,
+)
 from selfheal.terraform.resource import ResourceError, State, Unknown, is_unknown
 
 __all__ = ["LambdaEventSourceMapping"]
@@ -134,17 +139,10 @@ def _check_stream(config: State) -> None:
             "Leave tumbling_window_in_seconds unset or 0.",
             "tumbling_window_in_seconds",
         )
-    for name, low, high in (
-        ("maximum_retry_attempts", -1, 10000),
-        ("maximum_record_age_in_seconds", -1, 604800),
-        ("parallelization_factor", 1, 10),
-        ("maximum_batching_window_in_seconds", 0, 300),
-    ):
-        value = config.get(name)
-        if isinstance(value, int | float) and not low <= value <= high:
-            raise ResourceError(
-                f"expected {name} to be in the range ({low} - {high}), got {value:g}", attribute=name
-            )
+    check_range(config, "maximum_retry_attempts", -1, 10000)
+    check_range(config, "maximum_record_age_in_seconds", -1, 604800)
+    check_range(config, "parallelization_factor", 1, 10)
+    check_range(config, "maximum_batching_window_in_seconds", 0, 300)
     age = config.get("maximum_record_age_in_seconds")
     if isinstance(age, int | float) and -1 < age < 60:
         raise ResourceError(
@@ -197,11 +195,7 @@ class LambdaEventSourceMapping(RegionalResource):
                     f'expected function_response_types to be one of ["ReportBatchItemFailures"], got {value}',
                     attribute="function_response_types",
                 )
-        size = config.get("batch_size")
-        if isinstance(size, int | float) and not 1 <= size <= 10000:
-            raise ResourceError(
-                f"expected batch_size to be in the range (1 - 10000), got {size}", attribute="batch_size"
-            )
+        check_range(config, "batch_size", 1, 10000)
 
     def plan(self, prior: State | None, planned: State, config: State) -> State:
         planned = super().plan(prior, planned, config)

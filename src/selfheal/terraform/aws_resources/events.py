@@ -18,6 +18,7 @@ from selfheal.terraform.aws_resources._common import (
     is_set,
     name_prefix_from_name,
     one_block,
+    put_truthy,
     tag_list,
     tagging,
     unique_name,
@@ -94,14 +95,16 @@ class CloudWatchEventRule(PrefixNamedResource):
     def _put(self, planned: State, name: str) -> dict[str, Any]:
         args: dict[str, Any] = {"Name": name, "State": planned.get("state") or "ENABLED"}
         args.update(_bus_args(planned.get("event_bus_name")))
-        for key, arg in (
-            ("event_pattern", "EventPattern"),
-            ("schedule_expression", "ScheduleExpression"),
-            ("description", "Description"),
-            ("role_arn", "RoleArn"),
-        ):
-            if planned.get(key):
-                args[arg] = planned[key]
+        put_truthy(
+            args,
+            planned,
+            {
+                "event_pattern": "EventPattern",
+                "schedule_expression": "ScheduleExpression",
+                "description": "Description",
+                "role_arn": "RoleArn",
+            },
+        )
         return args
 
     def create(self, planned: State) -> State:
@@ -196,12 +199,7 @@ class CloudWatchEventTarget(RegionalResource):
 
     def _target(self, planned: State, target_id: str) -> dict[str, Any]:
         target: dict[str, Any] = {"Id": target_id, "Arn": planned["arn"]}
-        if planned.get("input"):
-            target["Input"] = planned["input"]
-        if planned.get("input_path"):
-            target["InputPath"] = planned["input_path"]
-        if planned.get("role_arn"):
-            target["RoleArn"] = planned["role_arn"]
+        put_truthy(target, planned, {"input": "Input", "input_path": "InputPath", "role_arn": "RoleArn"})
         transformer = one_block(planned.get("input_transformer"))
         if transformer:
             target["InputTransformer"] = {"InputTemplate": transformer["input_template"]}

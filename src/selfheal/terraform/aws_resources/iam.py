@@ -14,6 +14,7 @@ from selfheal.terraform.aws_resources._common import (
     known,
     name_prefix_from_name,
     policy_state,
+    put_truthy,
     tag_list,
     tagging,
     unique_name,
@@ -84,10 +85,9 @@ class IamRole(_NamedIamResource):
             "MaxSessionDuration": int(planned["max_session_duration"]),
             "Tags": tag_list(self.all_tags(planned)),
         }
-        if planned.get("description"):
-            args["Description"] = planned["description"]
-        if planned.get("permissions_boundary"):
-            args["PermissionsBoundary"] = planned["permissions_boundary"]
+        put_truthy(
+            args, planned, {"description": "Description", "permissions_boundary": "PermissionsBoundary"}
+        )
         iam.create_role(**args)
         planned["id"] = name
         return self.read(planned) or planned
