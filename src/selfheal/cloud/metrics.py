@@ -48,12 +48,12 @@ __all__ = [
     "MAX_DURATION_VALUES",
     "NAMESPACE",
     "VALUES_KEY",
+    "ApiStages",
     "ApiWindow",
     "Dimensions",
     "FunctionTotals",
     "MetricsPublisher",
     "dimension_sets",
-    "put_api_windows",
     "value_counts",
 ]
 
@@ -319,7 +319,7 @@ class MetricsPublisher(PeriodicFlusher):
         self._windows: dict[tuple[str | None, str, float], _Window] = {}
         self._totals: dict[str, _Totals] = {}
         self._concurrency: dict[tuple[str | None, str], int] = {}
-        self._api_windows: dict[tuple[str | None, str, str], ApiWindow] = {}
+        self._apis = ApiStages(clock)
         self.flushes = 0
 
     def _window(self, function_name: str, region: str | None) -> _Window:
@@ -401,20 +401,16 @@ class MetricsPublisher(PeriodicFlusher):
     ) -> None:
         """Count one request an HTTP API stage (of ``region``) answered with ``status``
         (``integration_latency_ms``: how long its integration took, None when none was called)."""
-        key = (region, api_id, stage)
-        with self._lock:
-            window = self._api_windows.get(key)
-            if window is None:
-                window = self._api_windows[key] = ApiWindow(self._clock.now())
-            window.record(status, latency_ms, integration_latency_ms)
+        self._apis.record((region, api_id, stage), status, latency_ms, integration_latency_ms)
 
     def flush(self) -> int:
         """Write the pending aggregates now, one put per function and per API; return how many puts."""
         with self._lock:
             windows, self._windows = self._windows, {}
-            api_windows, self._api_windows = self._api_windows, {}
-        if not windows and not api_windows:
-            return 0
+        puts = self._apis.flush(self._cloudwatch)
+        if not windows:
+            self.flushes += puts
+            return puts
         # moto stores naive UTC datetimes for API-written data; an aware one would not compare with them.
         backend = self._cloudwatch()
         by_function: dict[tuple[str | None, str], list[dict[str, Any]]] = {}
@@ -426,7 +422,7 @@ class MetricsPublisher(PeriodicFlusher):
             by_function.setdefault((region, function_name), []).extend(window.datums(timestamp))
         for (region, _), datums in by_function.items():
             backend_in_region(backend, "cloudwatch", region).put_metric_data(NAMESPACE, datums)
-        puts = len(by_function) + put_api_windows(backend, api_windows)
+        puts += len(by_function)
         self.flushes += puts
         return puts
 
@@ -436,30 +432,46 @@ class MetricsPublisher(PeriodicFlusher):
             return {name: totals.frozen() for name, totals in self._totals.items()}
 
 
-def put_api_windows(
-    backend: Any,
-    windows: dict[tuple[str | None, str, str], ApiWindow],
-    api_dimension: str = "ApiId",
-    errors: tuple[str, str] = ("4xx", "5xx"),
-) -> int:
-    """One put per API (``windows`` keyed by region, API, stage) into its region's CloudWatch: its stages'
-    datums (API + Stage) and their sum (API); return how many puts.
+class ApiStages:
+    """The open windows of API stages, keyed by (region, API, stage): filled under a lock, taken whole by a
+    flush, and written one put per API into its region's CloudWatch: its stages' datums (API + Stage) and
+    their sum (API). ``api_dimension`` and ``errors``: ``ApiId`` and 4xx/5xx for HTTP APIs, ``ApiName`` and
+    4XXError/5XXError for REST APIs."""
 
-    ``api_dimension`` and ``errors``: ``ApiId`` and 4xx/5xx for HTTP APIs, ``ApiName`` and
-    4XXError/5XXError for REST APIs.
-    """
-    by_api: dict[tuple[str | None, str], list[tuple[str, ApiWindow]]] = {}
-    for (region, api, stage), window in windows.items():
-        by_api.setdefault((region, api), []).append((stage, window))
-    for (region, api), stages in by_api.items():
-        datums: list[dict[str, Any]] = []
-        whole = ApiWindow(min(window.started for _, window in stages))
-        for stage, window in stages:
-            whole.add(window)
-            timestamp = datetime.fromtimestamp(window.started, tz=UTC).replace(tzinfo=None)
-            dimensions = [{"Name": api_dimension, "Value": api}, {"Name": "Stage", "Value": stage}]
-            datums += window.datums(dimensions, timestamp, errors)
-        timestamp = datetime.fromtimestamp(whole.started, tz=UTC).replace(tzinfo=None)
-        datums += whole.datums([{"Name": api_dimension, "Value": api}], timestamp, errors)
-        backend_in_region(backend, "cloudwatch", region).put_metric_data(API_NAMESPACE, datums)
-    return len(by_api)
+    def __init__(self, clock: Clock, api_dimension: str = "ApiId", errors: tuple[str, str] = ("4xx", "5xx")):
+        self._clock = clock
+        self._api_dimension = api_dimension
+        self._errors = errors
+        self._lock = threading.Lock()
+        self._windows: dict[tuple[str | None, str, str], ApiWindow] = {}
+
+    def record(
+        self, key: tuple[str | None, str, str], status: int, latency_ms: float, integration_ms: float | None
+    ) -> None:
+        """Count one request the stage ``key`` (region, API, stage) answered with ``status``."""
+        with self._lock:
+            window = self._windows.get(key)
+            if window is None:
+                window = self._windows[key] = ApiWindow(self._clock.now())
+            window.record(status, latency_ms, integration_ms)
+
+    def flush(self, cloudwatch: Callable[[], Any]) -> int:
+        """Write what is pending to ``cloudwatch()`` (not called when nothing is); return how many puts."""
+        with self._lock:
+            windows, self._windows = self._windows, {}
+        by_api: dict[tuple[str | None, str], list[tuple[str, ApiWindow]]] = {}
+        for (region, api, stage), window in windows.items():
+            by_api.setdefault((region, api), []).append((stage, window))
+        backend = cloudwatch() if by_api else None
+        for (region, api), stages in by_api.items():
+            datums: list[dict[str, Any]] = []
+            whole = ApiWindow(min(window.started for _, window in stages))
+            for stage, window in stages:
+                whole.add(window)
+                timestamp = datetime.fromtimestamp(window.started, tz=UTC).replace(tzinfo=None)
+                dimensions = [{"Name": self._api_dimension, "Value": api}, {"Name": "Stage", "Value": stage}]
+                datums += window.datums(dimensions, timestamp, self._errors)
+            timestamp = datetime.fromtimestamp(whole.started, tz=UTC).replace(tzinfo=None)
+            datums += whole.datums([{"Name": self._api_dimension, "Value": api}], timestamp, self._errors)
+            backend_in_region(backend, "cloudwatch", region).put_metric_data(API_NAMESPACE, datums)
+        return len(by_api)

@@ -4,18 +4,17 @@ REST APIs publish per ``ApiName`` and per ``ApiName`` + ``Stage`` (not ``ApiId``
 the metric names ``Count``, ``4XXError``, ``5XXError``, ``Latency`` and ``IntegrationLatency``. Counts are one
 0/1 sample per request, as API Gateway records them: ``Sum`` counts, ``Average`` is the rate. An API's
 metrics go to the CloudWatch of the API's own region; the windows and the put are HTTP APIs' own
-(:class:`.metrics.ApiWindow`, :func:`.metrics.put_api_windows`), with REST's names.
+(:class:`.metrics.ApiStages`), with REST's names.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from ..clock import Clock
 from .flusher import PeriodicFlusher
-from .metrics import ApiWindow, put_api_windows
+from .metrics import ApiStages
 
 __all__ = ["REST_ERROR_METRICS", "RestApiMetrics"]
 
@@ -35,10 +34,8 @@ class RestApiMetrics(PeriodicFlusher):
 
     def __init__(self, clock: Clock, cloudwatch: Callable[[], Any], *, interval: float = 1.0) -> None:
         super().__init__(interval)
-        self._clock = clock
         self._cloudwatch = cloudwatch
-        self._lock = threading.Lock()
-        self._windows: dict[tuple[str | None, str, str], ApiWindow] = {}
+        self._stages = ApiStages(clock, "ApiName", REST_ERROR_METRICS)
 
     def record(
         self,
@@ -52,17 +49,8 @@ class RestApiMetrics(PeriodicFlusher):
     ) -> None:
         """Count one request a stage (of ``region``; None: ``cloudwatch``'s) answered with ``status``
         (``integration_ms``: None when no integration was called)."""
-        key = (region, api_name, stage)
-        with self._lock:
-            window = self._windows.get(key)
-            if window is None:
-                window = self._windows[key] = ApiWindow(self._clock.now())
-            window.record(status, latency_ms, integration_ms)
+        self._stages.record((region, api_name, stage), status, latency_ms, integration_ms)
 
     def flush(self) -> int:
         """Write what is pending, one put per API; return how many puts."""
-        with self._lock:
-            windows, self._windows = self._windows, {}
-        if not windows:
-            return 0
-        return put_api_windows(self._cloudwatch(), windows, "ApiName", REST_ERROR_METRICS)
+        return self._stages.flush(self._cloudwatch)
