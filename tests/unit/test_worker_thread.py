@@ -7,6 +7,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from types import SimpleNamespace
 
 import pytest
 
@@ -45,6 +46,7 @@ def test_a_worker_starts_once_and_stops_its_loop() -> None:
 def test_a_failing_round_is_logged_and_the_thread_fires_on(caplog: pytest.LogCaptureFixture) -> None:
     rounds: list[float] = []
     clock = Clock(scale=1.0)
+    cloud = SimpleNamespace(clock=clock)
 
     def fire_due() -> float:
         rounds.append(time.monotonic())
@@ -55,7 +57,7 @@ def test_a_failing_round_is_logged_and_the_thread_fires_on(caplog: pytest.LogCap
     worker: WorkerThread
     worker = WorkerThread(
         "firing",
-        lambda: fire_until_stopped(worker, fire_due, clock=lambda: clock, log=LOG, what="test schedules"),
+        lambda: fire_until_stopped(worker, fire_due, lambda: cloud, LOG, "test schedules"),
     )
     with caplog.at_level(logging.ERROR, logger=LOG.name):
         worker.start()
@@ -70,6 +72,7 @@ def test_a_failing_round_is_logged_and_the_thread_fires_on(caplog: pytest.LogCap
 
 def test_the_wake_event_cuts_the_wait_short_and_is_cleared() -> None:
     clock = Clock(scale=1.0)
+    cloud = SimpleNamespace(clock=clock)
     wake = threading.Event()
     rounds: list[float] = []
 
@@ -80,7 +83,7 @@ def test_the_wake_event_cuts_the_wait_short_and_is_cleared() -> None:
     worker: WorkerThread
     worker = WorkerThread(
         "waking",
-        lambda: fire_until_stopped(worker, fire_due, clock=lambda: clock, log=LOG, what="woken", wake=wake),
+        lambda: fire_until_stopped(worker, fire_due, lambda: cloud, LOG, "woken", wake),
     )
     worker.start()
     try:

@@ -292,13 +292,7 @@ class EventBridge(CloudComponent):
     # -- schedules ---------------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        fire_until_stopped(
-            self._worker,
-            self.fire_due,
-            clock=lambda: self._require_cloud().clock,
-            log=log,
-            what="EventBridge schedules",
-        )
+        fire_until_stopped(self._worker, self.fire_due, self._require_cloud, log, "EventBridge schedules")
 
     def fire_due(self) -> float:
         """Fire the scheduled rules that are due at cloud time now; return the next due time (or inf)."""

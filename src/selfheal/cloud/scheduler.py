@@ -39,6 +39,7 @@ from .worker_thread import WorkerThread, fire_until_stopped
 __all__ = ["ScheduleDelivery", "Scheduler"]
 
 log = logging.getLogger("selfheal.cloud.scheduler")
+_SERVICE = "EventBridge Scheduler"  # what its log lines call it
 
 _KEPT_DELIVERIES = 10_000  # the latest attempts delivered() lists
 _MAX_BACKOFF = 300.0  # cloud seconds between two retries at most
@@ -197,14 +198,7 @@ class Scheduler(CloudComponent):
     # -- firing ------------------------------------------------------------------------------------------
 
     def _run(self) -> None:
-        fire_until_stopped(
-            self._worker,
-            self.fire_due,
-            clock=lambda: self._require_cloud().clock,
-            log=log,
-            what="EventBridge Scheduler",
-            wake=self._wake,
-        )
+        fire_until_stopped(self._worker, self.fire_due, self._require_cloud, log, _SERVICE, self._wake)
 
     def fire_due(self) -> float:
         """Fire the schedules and retries due at cloud time now; return the next due time (or inf)."""

@@ -12,12 +12,20 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
 
 from selfheal.clock import Clock
 
-__all__ = ["WorkerThread", "fire_until_stopped", "wait_for_due"]
+__all__ = ["Clocked", "WorkerThread", "fire_until_stopped", "wait_for_due"]
 
 _POLL = 0.25  # real seconds a schedule-firing thread sleeps at most
+
+
+class Clocked(Protocol):
+    """Whatever has the cloud clock (the local cloud, to the components it runs)."""
+
+    @property
+    def clock(self) -> Clock: ...
 
 
 class WorkerThread:
@@ -65,14 +73,14 @@ def wait_for_due(event: threading.Event, clock: Clock, due: float) -> None:
 def fire_until_stopped(
     worker: WorkerThread,
     fire_due: Callable[[], float],
-    clock: Callable[[], Clock],
+    cloud: Callable[[], Clocked],
     log: logging.Logger,
     what: str,
     wake: threading.Event | None = None,
 ) -> None:
     """Until ``worker`` stops: fire what is due (``fire_due`` returns the next due cloud time, inf for
-    none), then wait for that time or for ``wake``. A round that raises is logged as ``what`` failing and
-    the thread polls on, so one bad schedule never stops the others."""
+    none), then wait for that time on ``cloud()``'s clock, or for ``wake``. A round that raises is logged
+    as ``what`` failing and the thread polls on, so one bad schedule never stops the others."""
     event = wake if wake is not None else worker.stopping
     while not worker.stopping.is_set():
         try:
@@ -80,6 +88,6 @@ def fire_until_stopped(
         except Exception:
             log.exception("%s failed", what)
             due = math.inf
-        wait_for_due(event, clock(), due)
+        wait_for_due(event, cloud().clock, due)
         if wake is not None:
             wake.clear()
