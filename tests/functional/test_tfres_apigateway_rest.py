@@ -11,11 +11,12 @@ import httpx
 import pytest
 
 from selfheal.cloud import LocalCloud
-from selfheal.terraform.testing import terraform_fixture
+from selfheal.terraform.testing import lambda_role_tf, terraform_fixture
 
 pytestmark = pytest.mark.timeout(600)
 
-MAIN_TF = """
+MAIN_TF = (
+    """
 variable "color" {
   type    = string
   default = "blue"
@@ -31,26 +32,9 @@ variable "timeout" {
   default = 29000
 }
 
-data "archive_file" "code" {
-  type        = "zip"
-  source_dir  = "${path.module}/src"
-  output_path = "${path.module}/build/code.zip"
-}
-
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "fn" {
-  name               = "rest-fn-role"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-}
+"""
+    + lambda_role_tf("rest-fn-role")
+    + """
 
 resource "aws_lambda_function" "fn" {
   function_name    = "rest-fn"
@@ -118,6 +102,7 @@ output "url" {
   value = aws_api_gateway_stage.prod.invoke_url
 }
 """
+)
 
 APP = """
 import json

@@ -12,14 +12,15 @@ import pytest
 
 from selfheal.cloud import LocalCloud
 from selfheal.terraform.driver import Terraform
-from selfheal.terraform.testing import terraform_fixture
+from selfheal.terraform.testing import lambda_role_tf, terraform_fixture
 
 pytestmark = pytest.mark.timeout(300)
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:consumer"
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:"
 
-MAIN_TF = """
+MAIN_TF = (
+    """
 variable "enabled" {
   type    = bool
   default = true
@@ -35,26 +36,9 @@ variable "batch_size" {
   default = 5
 }
 
-data "archive_file" "code" {
-  type        = "zip"
-  source_dir  = "${path.module}/src"
-  output_path = "${path.module}/build/code.zip"
-}
-
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "fn" {
-  name               = "consumer-role"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-}
+"""
+    + lambda_role_tf("consumer-role")
+    + """
 
 resource "aws_lambda_function" "fn" {
   function_name    = "consumer"
@@ -96,6 +80,7 @@ resource "aws_lambda_event_source_mapping" "plain" {
   function_name    = aws_lambda_function.fn.arn
 }
 """
+)
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import pytest
 
 from selfheal.cloud import LocalCloud
 from selfheal.terraform.driver import Terraform
-from selfheal.terraform.testing import terraform_fixture
+from selfheal.terraform.testing import lambda_role_tf, terraform_fixture
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -31,7 +31,8 @@ def handler(event, context):
     return {}
 """
 
-MAIN_TF = """
+MAIN_TF = (
+    """
 variable "enabled" {
   type    = bool
   default = true
@@ -52,22 +53,9 @@ variable "position" {
   default = "TRIM_HORIZON"
 }
 
-data "archive_file" "code" {
-  type        = "zip"
-  source_dir  = "${path.module}/src"
-  output_path = "${path.module}/build/code.zip"
-}
-
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
+"""
+    + lambda_role_tf("stream-consumer-role")
+    + """
 data "aws_iam_policy_document" "send" {
   statement {
     actions   = ["sqs:SendMessage"]
@@ -75,10 +63,6 @@ data "aws_iam_policy_document" "send" {
   }
 }
 
-resource "aws_iam_role" "fn" {
-  name               = "stream-consumer-role"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-}
 
 resource "aws_iam_role_policy" "send" {
   role   = aws_iam_role.fn.id
@@ -168,6 +152,7 @@ resource "aws_lambda_event_source_mapping" "plain" {
   starting_position = "LATEST"
 }
 """
+)
 
 
 @pytest.fixture(scope="module")

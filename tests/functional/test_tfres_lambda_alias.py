@@ -11,13 +11,14 @@ import pytest
 
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.testing import LAMBDA_TRUST_POLICY
-from selfheal.terraform.testing import terraform_fixture
+from selfheal.terraform.testing import lambda_role_tf, terraform_fixture
 
 pytestmark = pytest.mark.timeout(300)
 
 FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:orders"
 
-MAIN_TF = """
+MAIN_TF = (
+    """
 variable "memory_size" {
   type    = number
   default = 128
@@ -38,26 +39,9 @@ variable "tags" {
   default = {}
 }
 
-data "archive_file" "code" {
-  type        = "zip"
-  source_dir  = "${path.module}/src"
-  output_path = "${path.module}/build/code.zip"
-}
-
-data "aws_iam_policy_document" "assume" {
-  statement {
-    actions = ["sts:AssumeRole"]
-    principals {
-      type        = "Service"
-      identifiers = ["lambda.amazonaws.com"]
-    }
-  }
-}
-
-resource "aws_iam_role" "fn" {
-  name               = "orders-role"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-}
+"""
+    + lambda_role_tf("orders-role")
+    + """
 
 resource "aws_lambda_function" "fn" {
   function_name    = "orders"
@@ -88,6 +72,7 @@ resource "aws_lambda_alias" "first" {
   function_version = "1"
 }
 """
+)
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ __all__ = [
     "MOTO_CREDENTIALS",
     "PROVIDER_TF",
     "free_port",
+    "lambda_role_tf",
     "moto_endpoint",
     "reset_moto",
     "terraform_fixture",
@@ -49,6 +50,34 @@ provider "aws" {
   skip_credentials_validation = true
   skip_requesting_account_id  = true
 }
+"""
+
+
+def lambda_role_tf(role_name: str) -> str:
+    """HCL for what a fixture's function needs besides itself: ``data.archive_file.code`` (the ``src``
+    directory beside the configuration, zipped), Lambda's trust policy ``data.aws_iam_policy_document.assume``
+    and ``aws_iam_role.fn``, named ``role_name``, that trusts it."""
+    return f"""
+data "archive_file" "code" {{
+  type        = "zip"
+  source_dir  = "${{path.module}}/src"
+  output_path = "${{path.module}}/build/code.zip"
+}}
+
+data "aws_iam_policy_document" "assume" {{
+  statement {{
+    actions = ["sts:AssumeRole"]
+    principals {{
+      type        = "Service"
+      identifiers = ["lambda.amazonaws.com"]
+    }}
+  }}
+}}
+
+resource "aws_iam_role" "fn" {{
+  name               = "{role_name}"
+  assume_role_policy = data.aws_iam_policy_document.assume.json
+}}
 """
 
 
