@@ -7,7 +7,7 @@ import importlib
 
 __all__ = ["BENCHMARKS", "main"]
 
-BENCHMARKS = ("throughput", "loop", "terraform", "growth", "peer", "fleet")
+BENCHMARKS = ("throughput", "control", "loop", "terraform", "growth", "peer", "fleet")
 
 
 def main(argv: list[str] | None = None) -> int:

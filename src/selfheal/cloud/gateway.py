@@ -46,9 +46,9 @@ CALLER_KEY = "selfheal.caller"
 
 
 def _moto_application() -> WSGIApplication:
-    from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
+    from .moto_dispatch import dispatcher
 
-    app: WSGIApplication = DomainDispatcherApplication(create_backend_app)
+    app: WSGIApplication = dispatcher()
     return app
 
 
