@@ -1,4 +1,5 @@
-"""The dashboard's collector: a thread that reads the loop every ~0.75 s and publishes JSON snapshots.
+"""The dashboard's collector: a thread that reads the loop every ~0.75 s and publishes JSON snapshots
+(every 15 s while no page reads them: :class:`~selfheal.dashboard.timing.Pacing`).
 
 A snapshot is everything the page draws, in cloud time: request and error counts per alarm period, the
 error rate, the alarm threshold and states (from DescribeAlarmHistory, or from the states sampled here
@@ -26,12 +27,13 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from healer.registry import RegistryUnavailable
 from selfheal.dashboard.fleet import FleetSource, belongs, fleet_json
+from selfheal.dashboard.timing import ObservedClock, Pacing
 from selfheal.loop.aws_errors import describe_aws_error
 from selfheal.loop.reader import AlarmInfo, LoopReader, aligned_start
 from selfheal.loop.records import Datapoint, IncidentRecord, StateChange
 from selfheal.report.figures import alarm_segments, error_rate, incident_figures
 
-__all__ = ["Collector", "ObservedClock", "Snapshot", "last_complete_period"]
+__all__ = ["Collector", "Snapshot", "last_complete_period"]
 
 Snapshot = dict[str, Any]
 _READ_ERRORS: tuple[type[BaseException], ...] = (BotoCoreError, ClientError, RuntimeError, ValueError)
@@ -42,35 +44,6 @@ _LEAD_PERIODS = 12
 _LEDGER_LIMIT = 50
 _WATCH_SECONDS = 30.0
 _MAX_VIEWS = 8
-
-
-class ObservedClock:
-    """Cloud time seen from outside the cloud: real time, or ahead of it as far as the data shows.
-
-    A local cloud may run faster than real time and its clock lives in another process; the newest
-    timestamp read from it (metrics, alarm updates, the ledger) is a lower bound of its time. ``model``
-    is the best guess of the cloud's clock when one is known (e.g. from the cloud's recorded time scale).
-    """
-
-    def __init__(
-        self, real_time: Callable[[], float] = time.time, model: Callable[[], float] | None = None
-    ) -> None:
-        self._real_time = real_time
-        self._model = model
-        self._offset = 0.0
-        self._lock = threading.Lock()
-
-    def observe(self, cloud_time: float | None) -> None:
-        """Record that the cloud's clock has reached at least ``cloud_time``."""
-        if cloud_time is None:
-            return
-        with self._lock:
-            self._offset = max(self._offset, cloud_time - self._real_time())
-
-    def __call__(self) -> float:
-        with self._lock:
-            observed = self._real_time() + self._offset
-        return max(observed, self._model()) if self._model is not None else observed
 
 
 def _points(points: list[Datapoint]) -> list[list[float]]:
@@ -120,6 +93,7 @@ class Collector:
         self._snapshot: Snapshot = {"version": 0, "ready": False}
         self._version = 0
         self._stopped = threading.Event()
+        self._pacing = Pacing(interval)
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -133,6 +107,7 @@ class Collector:
     def stop(self) -> None:
         """Stop sampling and wake every waiting reader."""
         self._stopped.set()
+        self._pacing.stop()
         with self._condition:
             self._condition.notify_all()
         if self._thread is not None:
@@ -145,12 +120,14 @@ class Collector:
         return self._stopped.is_set()
 
     def latest(self) -> Snapshot:
-        """The newest snapshot."""
+        """The newest snapshot (a reader: sampling goes back to ``interval`` if it had slowed, see Pacing)."""
+        self._pacing.read()
         with self._condition:
             return self._snapshot
 
     def wait(self, after_version: int, timeout: float) -> Snapshot | None:
-        """A snapshot newer than ``after_version``, or None after ``timeout`` or once stopped."""
+        """A snapshot newer than ``after_version``, or None after ``timeout`` or once stopped (a reader)."""
+        self._pacing.read()
         deadline = time.monotonic() + timeout
         with self._condition:
             while self._version <= after_version and not self._stopped.is_set():
@@ -179,7 +156,7 @@ class Collector:
         return True
 
     def _run(self) -> None:
-        while not self._stopped.wait(self.interval):
+        while self._pacing.next():
             self.sample()
 
     def sample(self) -> Snapshot:
