@@ -12,6 +12,9 @@
   dashboard.json   the background `selfheal dashboard` of `selfheal up`: pid, URL, port, start time
   dashboard.log    its output
 ```
+
+The logs are appended to run after run and kept by ``selfheal down``; one over 4 MiB when a run starts is
+moved to ``<name>.1`` first (:func:`rotate_log`), so each takes 8 MiB at most.
 """
 
 from __future__ import annotations
@@ -29,9 +32,21 @@ from typing import TYPE_CHECKING, Any, TypeVar
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
-__all__ = ["DEFAULT_WORKDIR", "CloudRecord", "DashboardRecord", "Workdir", "aws_regions", "check_region"]
+__all__ = [
+    "DEFAULT_WORKDIR",
+    "MAX_LOG_BYTES",
+    "CloudRecord",
+    "DashboardRecord",
+    "Workdir",
+    "aws_regions",
+    "check_region",
+    "rotate_log",
+]
 
 DEFAULT_WORKDIR = Path(".selfheal")
+
+#: A log over this size when a run starts appending to it is moved aside first (:func:`rotate_log`).
+MAX_LOG_BYTES = 4 * 1024 * 1024
 
 R = TypeVar("R", bound="DataclassInstance")
 
@@ -231,3 +246,15 @@ class Workdir:
         partial = path.with_name(path.name + ".partial")
         partial.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
         os.replace(partial, path)
+
+
+def rotate_log(path: Path, max_bytes: int | None = None) -> None:
+    """Move the log at ``path`` to ``<name>.1`` (replacing an older one) when it is over ``max_bytes``
+    (default :data:`MAX_LOG_BYTES`); nothing when it is smaller or absent. Called before a run appends."""
+    limit = MAX_LOG_BYTES if max_bytes is None else max_bytes
+    try:
+        if path.stat().st_size <= limit:
+            return
+    except FileNotFoundError:
+        return
+    os.replace(path, path.with_name(path.name + ".1"))

@@ -14,7 +14,7 @@ from selfheal.stack.dashboard_process import (
     DashboardProcessError,
     choose_dashboard_port,
 )
-from selfheal.workdir import CloudRecord, DashboardRecord, Workdir
+from selfheal.workdir import CloudRecord, DashboardRecord, Workdir, rotate_log
 
 
 def _record(**changes: object) -> CloudRecord:
@@ -177,3 +177,41 @@ def test_an_explicit_dashboard_port_is_kept_or_refused(monkeypatch: pytest.Monke
         choose_dashboard_port(9001)
     with pytest.raises(ValueError, match="--dashboard-port must be from 0 to 65535"):
         choose_dashboard_port(70000)
+
+
+def test_a_large_log_is_moved_aside_before_a_run_appends(tmp_path: Path) -> None:
+    log = tmp_path / "terraform.log"
+    log.write_bytes(b"old run\n" * 20)
+    rotate_log(log, max_bytes=100)
+    assert not log.exists()
+    assert (tmp_path / "terraform.log.1").read_bytes() == b"old run\n" * 20
+    log.write_bytes(b"newer run\n" * 20)
+    rotate_log(log, max_bytes=100)
+    assert (tmp_path / "terraform.log.1").read_bytes() == b"newer run\n" * 20  # the older one replaced
+
+
+def test_a_small_or_missing_log_is_left_alone(tmp_path: Path) -> None:
+    log = tmp_path / "cloud.log"
+    rotate_log(log, max_bytes=100)
+    assert not log.exists() and not (tmp_path / "cloud.log.1").exists()
+    log.write_bytes(b"x" * 100)
+    rotate_log(log, max_bytes=100)
+    assert log.read_bytes() == b"x" * 100 and not (tmp_path / "cloud.log.1").exists()
+
+
+def test_the_background_processes_and_terraform_rotate_their_logs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from selfheal import workdir as workdir_module
+    from selfheal.stack.cloud_process import spawn_detached
+    from selfheal.stack.control import _TerraformLog
+
+    monkeypatch.setattr(workdir_module, "MAX_LOG_BYTES", 64)
+    cloud_log, terraform_log = tmp_path / "cloud.log", tmp_path / "terraform.log"
+    for path in (cloud_log, terraform_log):
+        path.write_text("line of an earlier run\n" * 10)
+    spawn_detached(["true"], cloud_log, "selfheal cloud --port 0").wait(timeout=10)
+    _TerraformLog(terraform_log).begin("apply", None)
+    for path in (cloud_log, terraform_log):
+        assert path.with_name(path.name + ".1").read_text() == "line of an earlier run\n" * 10
+        assert "earlier run" not in path.read_text()

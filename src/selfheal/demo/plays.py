@@ -30,7 +30,7 @@ from selfheal.demo.timeline import Timeline
 from selfheal.stack.control import StackError, stack_terraform
 from selfheal.terraform.driver import TerraformError
 from selfheal.terraform.stack import write_stack
-from selfheal.workdir import Workdir
+from selfheal.workdir import Workdir, rotate_log
 
 __all__ = [
     "BAD_DEPLOY",
@@ -155,6 +155,7 @@ def apply_stack(
         with workdir.terraform_log.open("a", encoding="utf-8") as file:
             file.write(line + "\n")
 
+    rotate_log(workdir.terraform_log)
     with workdir.terraform_log.open("a", encoding="utf-8") as file:
         file.write(f"\n=== terraform apply, {why} ({time.strftime('%Y-%m-%d %H:%M:%S')})\n")
     tf = stack_terraform(workdir, endpoint, log)

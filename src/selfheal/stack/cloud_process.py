@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-from selfheal.workdir import CloudRecord, Workdir, check_region
+from selfheal.workdir import CloudRecord, Workdir, check_region, rotate_log
 
 __all__ = [
     "CloudProcessError",
@@ -280,8 +280,10 @@ def stop_cloud(record: CloudRecord, grace: float = 10.0) -> str:
 
 
 def spawn_detached(argv: list[str], log_path: Path, banner: str) -> subprocess.Popen[bytes]:
-    """Start ``argv`` in its own session with output appended to ``log_path`` after a dated banner."""
+    """Start ``argv`` in its own session with output appended to ``log_path`` (rotated first when large)
+    after a dated banner."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")
+    rotate_log(log_path)
     with log_path.open("ab") as log:
         log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} {banner}\n".encode())
         log.flush()

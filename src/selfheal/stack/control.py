@@ -45,7 +45,7 @@ from selfheal.stack.dashboard_process import (
 )
 from selfheal.terraform.driver import Result, Terraform, TerraformError, TerraformOutputError
 from selfheal.terraform.stack import read_interface, write_stack
-from selfheal.workdir import CloudRecord, DashboardRecord, Workdir, check_region
+from selfheal.workdir import CloudRecord, DashboardRecord, Workdir, check_region, rotate_log
 
 __all__ = [
     "DownResult",
@@ -154,6 +154,7 @@ class _TerraformLog:
 
     def begin(self, command: str, phase: Phase | None) -> None:
         self.phase, self.total, self.done = phase, None, 0
+        rotate_log(self.path)
         with self.path.open("a", encoding="utf-8") as log:
             log.write(f"\n=== terraform {command} ({time.strftime('%Y-%m-%d %H:%M:%S')})\n")
 
