@@ -12,7 +12,7 @@ from typing import Any
 
 from selfheal.terraform.aws_provider import AwsResource
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import error_code, ignoring, tagging
+from selfheal.terraform.aws_resources._common import error_code, ignoring, is_set, tagging
 from selfheal.terraform.aws_resources._lambda_runtimes import check_runtime
 from selfheal.terraform.aws_resources._lambda_states import wait_active
 from selfheal.terraform.aws_resources._regional import check_range
@@ -33,9 +33,9 @@ def _one(block: Any) -> dict[str, Any] | None:
     return block[0] if isinstance(block, list) and block else None
 
 
-def _known(value: Any, default: Any) -> Any:
-    """``value`` unless it is null or still unknown at apply time."""
-    return default if value is None or value is Unknown else value
+def _set_or(value: Any, default: Any) -> Any:
+    """``value`` when it is set (not null, not still unknown at apply time), else ``default``."""
+    return value if is_set(value) else default
 
 
 #: Arguments whose change is an UpdateFunctionConfiguration (the real provider's needsFunctionConfigUpdate).
@@ -161,7 +161,7 @@ class LambdaFunction(AwsResource):
             Code=package,
             PackageType="Zip",
             Publish=bool(planned.get("publish")),
-            Architectures=_known(planned.get("architectures"), ["x86_64"]),
+            Architectures=_set_or(planned.get("architectures"), ["x86_64"]),
             Tags=self.all_tags(planned),
             **args,
         )
@@ -263,7 +263,7 @@ class LambdaFunction(AwsResource):
         if code_update:
             code: dict[str, Any] = {"FunctionName": name, **package}
             if planned.get("architectures") != prior.get("architectures"):
-                code["Architectures"] = _known(planned.get("architectures"), ["x86_64"])
+                code["Architectures"] = _set_or(planned.get("architectures"), ["x86_64"])
             lam.update_function_code(**code)
             if planned.get("source_code_hash") is Unknown:
                 planned["source_code_hash"] = package_hash(package)
