@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,6 +20,7 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from healer.ledger import recent_incidents
+from polling import eventually
 from selfheal.cli.app import app
 from selfheal.demo.run import DemoSettings, run_demo
 from selfheal.loop.deployment import AwsTarget, load_outputs
@@ -35,18 +36,6 @@ REPO = Path(__file__).resolve().parents[2]
 TIME_SCALE = 20.0
 LOOP_TIMEOUT = 90.0
 T = TypeVar("T")
-
-
-def _eventually(probe: Callable[[], T | None], timeout: float, what: str) -> T:
-    """The first truthy result of ``probe`` within ``timeout`` real seconds, else fail."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.25)
 
 
 @pytest.fixture()
@@ -125,11 +114,11 @@ def test_up_heal_drift_apply_down(workdir: Workdir) -> None:
     sender = threading.Thread(target=generator.run, daemon=True)
     sender.start()
     try:
-        healed = _eventually(
+        healed = eventually(
             lambda: _env_variables(lam, function).get("FAILURE_RATE") == "0", LOOP_TIMEOUT, "FAILURE_RATE=0"
         )
         assert healed
-        incidents = _eventually(
+        incidents = eventually(
             lambda: [
                 i
                 for i in recent_incidents(outputs["ledger_table_name"], client=ddb)

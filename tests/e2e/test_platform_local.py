@@ -30,6 +30,7 @@ import pytest
 
 from healer.incident import Incident
 from healer.ledger import recent_incidents
+from polling import eventually
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.alarm_scheduler import AlarmScheduler
 from selfheal.terraform.driver import Terraform
@@ -42,24 +43,6 @@ TIME_SCALE = 20.0  # a 60 s alarm period is 3 real seconds; the healer's waits s
 STEP_TIMEOUT = 45.0  # real seconds for any one stage (an alarm, an action, a recovery)
 INVOKE_GAP = 0.1  # real seconds between two invocations of the traffic: ~30 per alarm period
 T = TypeVar("T")
-
-
-def _eventually(
-    probe: Callable[[], T | None],
-    what: str,
-    timeout: float = STEP_TIMEOUT,
-    explain: Callable[[], str] | None = None,
-) -> T:
-    """The first truthy result of ``probe`` within ``timeout`` s, else fail, with ``explain()``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            detail = explain() if explain is not None else ""
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}{detail}")
-        time.sleep(0.25)
 
 
 def _snapshot(into: Path) -> Path:
@@ -145,8 +128,8 @@ class Platform:
         return self.eventually(probe, what), responses
 
     def eventually(self, probe: Callable[[], T | None], what: str) -> T:
-        """:func:`_eventually`, explaining a timeout with what the cloud shows."""
-        return _eventually(probe, what, explain=self.situation)
+        """:func:`polling.eventually` within a step's time, explaining a timeout with what the cloud shows."""
+        return eventually(probe, STEP_TIMEOUT, what, explain=self.situation)
 
     def situation(self) -> str:
         """Alarms, their transitions, incidents, the two functions and the healer's last log lines."""

@@ -25,15 +25,15 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from polling import eventually
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.credentials import load_or_create
 
@@ -174,18 +174,6 @@ def assert_subset(expected: Any, actual: Any, what: str) -> None:
             assert_subset(value, actual[key], f"{what}.{key}")
     else:
         assert actual == expected, f"{what}: expected {expected!r}, got {actual!r}"
-
-
-def eventually(probe: Callable[[], Any], timeout: float, what: str) -> Any:
-    """The first truthy result of ``probe`` within ``timeout`` real seconds, else fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.3)
 
 
 def _http(step: dict[str, Any]) -> None:

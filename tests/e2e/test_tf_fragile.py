@@ -15,13 +15,13 @@ import shutil
 import subprocess
 import sys
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
+from polling import eventually
 from selfheal.loop.deployment import AwsTarget
 from selfheal.loop.traffic import LoadGenerator, TrafficPlan
 from selfheal.stack.cloud_process import cloud_alive, free_port, group_members
@@ -39,17 +39,6 @@ T = TypeVar("T")
 _IGNORED = shutil.ignore_patterns(
     "__pycache__", "*.pyc", ".terraform*", "terraform.tfstate*", OVERRIDE_FILE, "*.egg-info", ".build"
 )
-
-
-def _eventually(probe: Callable[[], T | None], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.25)
 
 
 @pytest.fixture()
@@ -140,7 +129,7 @@ def test_seed_terraform_unchanged_heals_drifts_and_reverts(checkout: Path, cloud
     sender = threading.Thread(target=generator.run, daemon=True)
     sender.start()
     try:
-        _eventually(lambda: _failure_rate(lam, function) == "0", LOOP_TIMEOUT, "the healer's FAILURE_RATE=0")
+        eventually(lambda: _failure_rate(lam, function) == "0", LOOP_TIMEOUT, "the healer's FAILURE_RATE=0")
     finally:
         generator.stop()
         sender.join(timeout=20)

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 from typer.testing import CliRunner
 
+from polling import eventually
 from selfheal.cli.app import app
 from selfheal.demo.settings import DemoSettings
 from selfheal.loop.deployment import AwsTarget, load_outputs
@@ -27,17 +27,6 @@ REGION = "eu-north-1"
 TIME_SCALE = 20.0
 LOOP_TIMEOUT = 90.0
 T = TypeVar("T")
-
-
-def _eventually(probe: Callable[[], T | None], timeout: float, what: str) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.25)
 
 
 @pytest.fixture()
@@ -105,7 +94,7 @@ def test_up_in_another_region_heals_and_every_command_follows(workdir: Workdir) 
     sender = threading.Thread(target=generator.run, daemon=True)
     sender.start()
     try:
-        _eventually(lambda: _failure_rate(lam, function) == "0", LOOP_TIMEOUT, "the healer's FAILURE_RATE=0")
+        eventually(lambda: _failure_rate(lam, function) == "0", LOOP_TIMEOUT, "the healer's FAILURE_RATE=0")
     finally:
         generator.stop()
         sender.join(timeout=20)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from polling import eventually
 from selfheal.cloud import LocalCloud
 
 __all__ = [
@@ -106,18 +107,6 @@ def _running(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except (FileNotFoundError, ProcessLookupError):  # gone, or reaped between open and read (ESRCH)
         return False
-
-
-def eventually(probe: Callable[[], T | None], timeout: float, what: str) -> T:
-    """Return the first truthy result of ``probe`` within ``timeout`` real seconds, else raise."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.05)
 
 
 @contextmanager

@@ -12,12 +12,12 @@ import http.client
 import json
 import select
 import socket
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from polling import wait_until
 from selfheal.cloud.serving import BoundedWSGIServer
 from selfheal.dashboard import DashboardServer, start_dashboard
 from selfheal.dashboard.controls import ControlResult
@@ -109,16 +109,6 @@ def closed_soon(sock: socket.socket, within: float = 2.0) -> bool:
     except TimeoutError:
         return False
     return False
-
-
-def wait_until(condition: Callable[[], bool], within: float = 2.0) -> bool:
-    """Poll ``condition`` every 20 ms for up to ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 def post(dashboard: DashboardServer, body: bytes, *, chunked: bool) -> tuple[int, dict[str, Any]]:

@@ -19,9 +19,8 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ import psutil
 import pytest
 from botocore.exceptions import ClientError
 
+from polling import eventually
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.lambda_runtime import (
     API_PREFIX,
@@ -102,16 +102,6 @@ def victim(cloud: LocalCloud) -> str:
     return name
 
 
-def _eventually(probe: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = probe()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"no {what} within {timeout:.0f} s")
-
-
 def _environment(cloud: LocalCloud, function: str) -> ExecutionEnvironment | None:
     """The started environment of ``function`` (white box: the service's invoker keeps them private)."""
     invoker = cloud.lambdas._invoker
@@ -177,9 +167,9 @@ def test_foreign_client_can_neither_take_nor_answer_a_live_invocation(
     nonce = uuid.uuid4().hex
     caller, answers = _invoke_in_thread(cloud, victim, {"nonce": nonce})
     try:
-        env = _eventually(lambda: _environment(cloud, victim), 20, "environment")
+        env = eventually(lambda: _environment(cloud, victim), 20, "environment")
         address = _runtime_api_address(env)
-        [request_id] = _eventually(lambda: _start_request_ids(cloud, victim) - known, 20, "START line")
+        [request_id] = eventually(lambda: _start_request_ids(cloud, victim) - known, 20, "START line")
         refused_before = env.runtime_api.refused_connections
 
         stolen, stealer = _attempt(address, "GET", f"{API_PREFIX}/invocation/next")
@@ -208,7 +198,7 @@ def test_another_local_process_is_refused(cloud: LocalCloud, victim: str) -> Non
     caller, answers = _invoke_in_thread(cloud, victim, {"sleep": 0, "nonce": "warm-up"})
     caller.join(timeout=30)
     assert answers == [(None, {"answer": "from the function", "nonce": "warm-up"})]
-    env = _eventually(lambda: _environment(cloud, victim), 20, "environment")
+    env = eventually(lambda: _environment(cloud, victim), 20, "environment")
     refused_before = env.runtime_api.refused_connections
 
     attacker = subprocess.run(

@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from polling import wait_until
 from selfheal.cloud.front import AsyncWSGIServer
 from selfheal.cloud.serving import BoundedWSGIServer, read_bounded_body
 from selfheal.dashboard import server as dashboard_server
@@ -185,16 +186,6 @@ def read_until_closed(sock: socket.socket) -> bytes:
             break
         answer += piece
     return answer
-
-
-def wait_until(condition: Callable[[], bool], within: float) -> bool:
-    """Poll ``condition`` every 20 ms for up to ``within`` seconds."""
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.02)
-    return condition()
 
 
 @pytest.mark.parametrize("kind", ["bare", "asyncio", "dashboard"])

@@ -11,6 +11,7 @@ import httpx
 import pytest
 
 from healer.ledger import Incident, recent_incidents
+from polling import eventually
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.alarm_scheduler import AlarmScheduler
 from selfheal.cloud.testing import ProvisionedLoop, provision_loop
@@ -20,18 +21,6 @@ STEP_TIMEOUT = 30.0
 
 AwsFactory = Callable[[str], Any]
 T = TypeVar("T")
-
-
-def _eventually(probe: Callable[[], T | None], timeout: float, what: str) -> T:
-    """Return the first truthy result of ``probe`` within ``timeout`` real seconds, else fail."""
-    deadline = time.monotonic() + timeout
-    while True:
-        found = probe()
-        if found:
-            return found
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.1)
 
 
 class Traffic:
@@ -102,7 +91,7 @@ def test_full_loop_heals_and_verifies(
         ]["Variables"]
         return variables if variables.get("FAILURE_RATE") == "0" else None
 
-    after = _eventually(healed_variables, STEP_TIMEOUT, "the healer to set FAILURE_RATE=0")
+    after = eventually(healed_variables, STEP_TIMEOUT, "the healer to set FAILURE_RATE=0")
     assert {k: v for k, v in after.items() if k in before and k != "FAILURE_RATE"} == {
         k: v for k, v in before.items() if k != "FAILURE_RATE"
     }
@@ -123,7 +112,7 @@ def test_full_loop_heals_and_verifies(
         done = [i for i in incidents if i.status == "RECOVERED" and i.time_to_recover is not None]
         return incidents if done else None
 
-    incidents = _eventually(verified, STEP_TIMEOUT, "a RECOVERED incident with a time to recover")
+    incidents = eventually(verified, STEP_TIMEOUT, "a RECOVERED incident with a time to recover")
     acted = [i for i in incidents if i.action is not None]
     assert len(acted) == 1, f"expected one remediation, got {[(i.incident_id, i.status) for i in incidents]}"
     incident = acted[0]
