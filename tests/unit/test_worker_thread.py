@@ -6,23 +6,15 @@ import logging
 import math
 import threading
 import time
-from collections.abc import Callable
 from types import SimpleNamespace
 
 import pytest
 
+from polling import eventually
 from selfheal.clock import Clock
 from selfheal.cloud.worker_thread import WorkerThread, fire_until_stopped, wait_for_due
 
 LOG = logging.getLogger("selfheal.tests.worker")
-
-
-def _wait_until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("timed out")
-        time.sleep(0.01)
 
 
 def test_a_worker_starts_once_and_stops_its_loop() -> None:
@@ -61,7 +53,7 @@ def test_a_failing_round_is_logged_and_the_thread_fires_on(caplog: pytest.LogCap
     )
     with caplog.at_level(logging.ERROR, logger=LOG.name):
         worker.start()
-        _wait_until(lambda: len(rounds) >= 5)
+        eventually(lambda: len(rounds) >= 5, 5, "five rounds")
         worker.stop()
     failures = [r for r in caplog.records if r.getMessage() == "test schedules failed"]
     assert len(failures) == 1 and failures[0].exc_info is not None
@@ -87,10 +79,10 @@ def test_the_wake_event_cuts_the_wait_short_and_is_cleared() -> None:
     )
     worker.start()
     try:
-        _wait_until(lambda: len(rounds) == 1)
+        eventually(lambda: len(rounds) == 1, 5, "the first round")
         wake.set()
-        _wait_until(lambda: len(rounds) >= 2)
-        _wait_until(lambda: not wake.is_set())
+        eventually(lambda: len(rounds) >= 2, 5, "a round woken early")
+        eventually(lambda: not wake.is_set(), 5, "the wake event cleared")
     finally:
         worker.stop(wake)
     assert not worker.started
