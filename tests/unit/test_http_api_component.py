@@ -7,13 +7,12 @@ from typing import Any
 
 import pytest
 from moto.apigatewayv2.models import ApiGatewayV2Backend
+from moto_http_api import FUNCTION_ARN, moto_http_api
 from werkzeug.test import Client
 
 from selfheal.clock import Clock
 from selfheal.cloud.http_api import MAX_BODY_BYTES, HttpApiDataPlane, function_from_integration_uri
 from selfheal.cloud.lambda_service import InvokeResult
-
-FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:echo"
 
 
 class FakeLambdas:
@@ -47,60 +46,11 @@ class FakeCloud:
         return self._backend
 
 
-def _api(backend: ApiGatewayV2Backend) -> str:
-    api = backend.create_api(
-        api_key_selection_expression="",
-        cors_configuration="",
-        description="",
-        disable_schema_validation="",
-        disable_execute_api_endpoint="",
-        name="t",
-        protocol_type="HTTP",
-        route_selection_expression="",
-        tags={},
-        version="",
-    )
-    integration = api.create_integration(
-        connection_type="INTERNET",
-        description="",
-        integration_method="POST",
-        integration_type="AWS_PROXY",
-        integration_uri=FUNCTION_ARN,
-        passthrough_behavior=None,
-        payload_format_version="2.0",
-        integration_subtype=None,
-        request_parameters=None,
-        request_templates=None,
-        response_parameters=None,
-        template_selection_expression=None,
-        timeout_in_millis=None,
-        tls_config=None,
-        connection_id=None,
-        content_handling_strategy=None,
-        credentials_arn=None,
-    )
-    api.create_route(
-        api_key_required=False,
-        authorization_scopes=[],
-        authorization_type=None,
-        authorizer_id=None,
-        model_selection_expression=None,
-        operation_name=None,
-        request_models=None,
-        request_parameters=None,
-        route_key="$default",
-        route_response_selection_expression=None,
-        target=f"integrations/{integration.id}",
-    )
-    api.create_stage({"stageName": "$default"})
-    return str(api.api_id)
-
-
 @pytest.fixture
 def running() -> Any:
     """A started component over a fresh moto backend holding one API; stopped afterwards."""
     backend = ApiGatewayV2Backend("us-east-1", "123456789012")
-    api_id = _api(backend)
+    api_id = moto_http_api(backend)
     cloud = FakeCloud(backend)
     component = HttpApiDataPlane()
     component.start(cloud)  # type: ignore[arg-type]

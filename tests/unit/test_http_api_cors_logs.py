@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from moto.apigatewayv2.models import ApiGatewayV2Backend
 from moto.logs.models import LogsBackend
+from moto_http_api import moto_http_api
 from werkzeug.test import Client
 
 from selfheal.clock import Clock
@@ -17,7 +18,6 @@ from selfheal.cloud.http_api_access_log import compile_format, log_group_from_ar
 from selfheal.cloud.lambda_logs import LogShipper
 from selfheal.cloud.lambda_service import InvokeResult
 
-FUNCTION_ARN = "arn:aws:lambda:us-east-1:123456789012:function:echo"
 LOG_GROUP_ARN = "arn:aws:logs:us-east-1:123456789012:log-group:/api/access"
 ORIGIN = "https://app.example.com"
 
@@ -64,59 +64,6 @@ class FakeCloud:
         return self._backend
 
 
-def _api(backend: ApiGatewayV2Backend, cors: dict[str, Any] | None, version: str, log_format: str) -> str:
-    api = backend.create_api(
-        api_key_selection_expression="",
-        cors_configuration=cors,  # type: ignore[arg-type]
-        description="",
-        disable_schema_validation="",
-        disable_execute_api_endpoint="",
-        name="t",
-        protocol_type="HTTP",
-        route_selection_expression="",
-        tags={},
-        version="",
-    )
-    integration = api.create_integration(
-        connection_type="INTERNET",
-        description="",
-        integration_method="POST",
-        integration_type="AWS_PROXY",
-        integration_uri=FUNCTION_ARN,
-        passthrough_behavior=None,
-        payload_format_version=version,
-        integration_subtype=None,
-        request_parameters=None,
-        request_templates=None,
-        response_parameters=None,
-        template_selection_expression=None,
-        timeout_in_millis=None,
-        tls_config=None,
-        connection_id=None,
-        content_handling_strategy=None,
-        credentials_arn=None,
-    )
-    for key in ("GET /items/{id}", "OPTIONS /items/{id}"):
-        api.create_route(
-            api_key_required=False,
-            authorization_scopes=[],
-            authorization_type=None,
-            authorizer_id=None,
-            model_selection_expression=None,
-            operation_name=None,
-            request_models=None,
-            request_parameters=None,
-            route_key=key,
-            route_response_selection_expression=None,
-            target=f"integrations/{integration.id}",
-        )
-    stage: dict[str, Any] = {"stageName": "prod"}
-    if log_format:
-        stage["accessLogSettings"] = {"destinationArn": LOG_GROUP_ARN, "format": log_format}
-    api.create_stage(stage)
-    return str(api.api_id)
-
-
 def _start(
     started: list[HttpApiDataPlane],
     cors: dict[str, Any] | None = None,
@@ -124,7 +71,11 @@ def _start(
     log_format: str = "",
 ) -> tuple[Client, FakeCloud, str]:
     backend = ApiGatewayV2Backend("us-east-1", "123456789012")
-    api_id = _api(backend, cors, version, log_format)
+    stage: dict[str, Any] = {"stageName": "prod"}
+    if log_format:
+        stage["accessLogSettings"] = {"destinationArn": LOG_GROUP_ARN, "format": log_format}
+    routes = ("GET /items/{id}", "OPTIONS /items/{id}")
+    api_id = moto_http_api(backend, cors=cors, payload_version=version, routes=routes, stage=stage)
     cloud = FakeCloud(backend)
     component = HttpApiDataPlane()
     component.start(cloud)  # type: ignore[arg-type]
