@@ -8,6 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from polling import eventually
+
 # Lambda's async retry backoff is 60 s and 120 s of cloud time: at this scale 0.1 s and 0.2 s.
 CLOUD_TIME_SCALE = 600.0
 
@@ -29,13 +31,7 @@ def handler(event, context):
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+    return eventually(predicate, timeout, "the condition", interval=0.05)
 
 
 def receive(aws: AwsFactory, queue_url: str) -> list[dict[str, Any]]:

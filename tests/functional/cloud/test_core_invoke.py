@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from polling import eventually
 from selfheal.cloud import LocalCloud
 
 AwsFactory = Callable[..., Any]
@@ -53,13 +53,7 @@ def invoke(aws: AwsFactory, name: str, event: dict[str, Any], **kwargs: Any) -> 
 
 
 def wait_for(predicate: Any, timeout: float = 10.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+    return eventually(predicate, timeout, "the condition", interval=0.05)
 
 
 def test_request_response_runs_the_code(aws: AwsFactory, probe: str, cloud: LocalCloud) -> None:

@@ -10,7 +10,6 @@ import json
 import os
 import re
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from polling import eventually
 from selfheal.cloud import LocalCloud
 
 AwsFactory = Callable[..., Any]
@@ -52,13 +52,7 @@ def handler(event, context):
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError("condition not met in time")
+    return eventually(predicate, timeout, "the condition", interval=0.05)
 
 
 def invoke(aws: AwsFactory, name: str, event: dict[str, Any], **kwargs: Any) -> tuple[dict[str, Any], Any]:

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from healer.actions.disable_event_source import DisableEventSource
 from healer.actions.model import Target
 from healer.clock import ScaledClock
+from polling import eventually
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.lambda_event_sources import EventSourceMappings
 from selfheal.cloud.lambda_sqs_poller import failed_items
@@ -46,13 +47,7 @@ def handler(event, context):
 
 
 def _wait(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    return eventually(predicate, timeout, what, interval=0.05)
 
 
 class Queues:

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from polling import eventually
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.lambda_event_sources import EventSourceMappings
 
@@ -48,13 +49,7 @@ def handler(event, context):
 
 
 def _wait(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
+    return eventually(predicate, timeout, what, interval=0.05)
 
 
 class Harness:

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from api_helpers import proxy_http_api
 
+from polling import eventually
 from selfheal.cloud import LocalCloud
 
 CLOUD_TIME_SCALE = 60.0
@@ -77,14 +78,7 @@ def _invoke(client: Regional, region: str, name: str, event: dict[str, Any] | No
 
 
 def _until(check: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.1)
+    return eventually(check, timeout, what)
 
 
 def _log_messages(client: Regional, region: str, name: str) -> list[str]:

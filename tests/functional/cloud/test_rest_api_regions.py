@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from polling import eventually
 from selfheal.cloud import LocalCloud
 
 CLOUD_TIME_SCALE = 60.0
@@ -28,14 +28,7 @@ def handler(event, context):
 
 
 def _until(check: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
+    return eventually(check, timeout, what, interval=0.2)
 
 
 @pytest.fixture(scope="module")
