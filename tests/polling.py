@@ -1,14 +1,14 @@
-"""Waiting in tests: poll until something holds, or fail naming what never came."""
+"""Waiting in tests: poll until something holds, or fail naming what never came; wait for SQS messages."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import pytest
 
-__all__ = ["eventually", "wait_until"]
+__all__ = ["eventually", "receive_messages", "wait_until"]
 
 T = TypeVar("T")
 
@@ -42,3 +42,17 @@ def wait_until(condition: Callable[[], bool], within: float = 2.0, interval: flo
             return False
         time.sleep(interval)
     return True
+
+
+def receive_messages(sqs: Any, url: str, count: int, timeout: float, **receive: Any) -> list[dict[str, Any]]:
+    """Up to ``count`` messages of the queue ``url`` (fewer if they never come within ``timeout`` real
+    seconds), each deleted once received; ``receive``: more ReceiveMessage arguments."""
+    messages: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout
+    while len(messages) < count and time.monotonic() < deadline:
+        answer = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, **receive)
+        for message in answer.get("Messages", []):
+            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
+            messages.append(message)
+        time.sleep(0.05)
+    return messages

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from polling import receive_messages
 from selfheal.cloud import LocalCloud
 from selfheal.terraform.driver import Terraform
 from selfheal.terraform.testing import terraform_fixture
@@ -96,15 +96,7 @@ def _terraform(cloud: LocalCloud, directory: Path, config: str) -> Terraform:
 
 
 def _receive(cloud: LocalCloud, url: str, count: int, timeout: float = 10.0) -> list[Any]:
-    sqs = cloud.client("sqs")
-    bodies: list[Any] = []
-    deadline = time.monotonic() + timeout
-    while len(bodies) < count and time.monotonic() < deadline:
-        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            bodies.append(json.loads(message["Body"]))
-        time.sleep(0.05)
-    return bodies
+    return [json.loads(m["Body"]) for m in receive_messages(cloud.client("sqs"), url, count, timeout)]
 
 
 def _rules(events: Any, bus: str = "default") -> list[str]:

@@ -12,12 +12,12 @@ from __future__ import annotations
 import itertools
 import json
 import random
-import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
+from polling import receive_messages
 from selfheal.cloud import LocalCloud
 
 AwsFactory = Callable[..., Any]
@@ -93,15 +93,7 @@ def run(aws: AwsFactory, **kwargs: Any) -> tuple[str, dict[str, Any]]:
 
 def received(aws: AwsFactory, url: str, count: int) -> list[dict[str, Any]]:
     """``count`` message bodies of ``url`` (fewer if they never come within WAIT)."""
-    sqs = aws("sqs")
-    bodies: list[dict[str, Any]] = []
-    deadline = time.monotonic() + WAIT
-    while len(bodies) < count and time.monotonic() < deadline:
-        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            bodies.append(json.loads(message["Body"]))
-        time.sleep(0.05)
-    return bodies
+    return [json.loads(m["Body"]) for m in receive_messages(aws("sqs"), url, count, WAIT)]
 
 
 def test_weighted_alias_runs_the_version_each_draw_picks(aws: AwsFactory, routed: str, draws: Draws) -> None:

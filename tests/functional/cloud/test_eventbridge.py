@@ -13,6 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from healer.notification import parse_event
+from polling import receive_messages
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.alarm_scheduler import AlarmScheduler
 from selfheal.cloud.eventbridge import EventBridge
@@ -39,15 +40,7 @@ def handler(event, context):
 
 def _receive(aws: AwsFactory, url: str, count: int, timeout: float = WAIT) -> list[Any]:
     """Receive ``count`` JSON bodies within ``timeout`` real seconds (fewer if they never come)."""
-    sqs = aws("sqs")
-    bodies: list[Any] = []
-    deadline = time.monotonic() + timeout
-    while len(bodies) < count and time.monotonic() < deadline:
-        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            bodies.append(json.loads(message["Body"]))
-        time.sleep(0.05)
-    return bodies
+    return [json.loads(m["Body"]) for m in receive_messages(aws("sqs"), url, count, timeout)]
 
 
 @pytest.fixture(scope="module")

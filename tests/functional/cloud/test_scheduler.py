@@ -15,6 +15,7 @@ import pytest
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from polling import receive_messages
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.scheduler import Scheduler
 from selfheal.cloud.scheduler_expressions import At, ScheduleTimes, parse_expression, zone
@@ -71,16 +72,7 @@ def _queue(aws: AwsFactory, name: str) -> tuple[str, str]:
 
 def _receive(aws: AwsFactory, url: str, count: int, timeout: float = WAIT) -> list[dict[str, Any]]:
     """Receive up to ``count`` messages within ``timeout`` real seconds."""
-    sqs = aws("sqs")
-    out: list[dict[str, Any]] = []
-    deadline = time.monotonic() + timeout
-    while len(out) < count and time.monotonic() < deadline:
-        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
-        for message in got.get("Messages", []):
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            out.append(message)
-        time.sleep(0.05)
-    return out
+    return receive_messages(aws("sqs"), url, count, timeout, MessageAttributeNames=["All"])
 
 
 def _unique(prefix: str) -> str:

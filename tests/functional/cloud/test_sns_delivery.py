@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 from typing import Any
 
 import pytest
 
+from polling import receive_messages
 from selfheal.cloud import LocalCloud
 from selfheal.cloud.sns_delivery import SnsDelivery
 
@@ -38,15 +38,7 @@ def _queue(aws: AwsFactory, name: str) -> tuple[str, str]:
 
 def _receive(aws: AwsFactory, url: str, count: int, timeout: float = WAIT) -> list[str]:
     """Receive ``count`` message bodies within ``timeout`` real seconds (fewer if they never come)."""
-    sqs = aws("sqs")
-    bodies: list[str] = []
-    deadline = time.monotonic() + timeout
-    while len(bodies) < count and time.monotonic() < deadline:
-        for message in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", []):
-            sqs.delete_message(QueueUrl=url, ReceiptHandle=message["ReceiptHandle"])
-            bodies.append(message["Body"])
-        time.sleep(0.05)
-    return bodies
+    return [m["Body"] for m in receive_messages(aws("sqs"), url, count, timeout)]
 
 
 @pytest.fixture(scope="module")
