@@ -13,12 +13,20 @@ import threading
 import time
 from collections.abc import Callable
 
-__all__ = ["TIME_ORIGIN_ENV", "TIME_SCALE_ENV", "Clock"]
+__all__ = ["MAX_SCALE", "TIME_ORIGIN_ENV", "TIME_SCALE_ENV", "Clock", "check_scale"]
 
 TIME_SCALE_ENV = "SELFHEAL_TIME_SCALE"
 TIME_ORIGIN_ENV = "SELFHEAL_TIME_ORIGIN"
 
 MAX_SCALE = 3600.0
+
+
+def check_scale(scale: float) -> float:
+    """``scale`` as a float when it is a time scale a cloud can run at (1 to :data:`MAX_SCALE`); else a
+    one-line ValueError."""
+    if not (isinstance(scale, int | float) and math.isfinite(scale) and 1.0 <= scale <= MAX_SCALE):
+        raise ValueError(f"time scale must be a number from 1 to {MAX_SCALE:g}, got {scale!r}")
+    return float(scale)
 
 
 class Clock:
@@ -31,10 +39,8 @@ class Clock:
         *,
         real_time: Callable[[], float] = time.time,
     ) -> None:
-        if not math.isfinite(scale) or scale < 1.0 or scale > MAX_SCALE:
-            raise ValueError(f"time scale must be a number from 1 to {MAX_SCALE:g}, got {scale!r}")
         self._real_time = real_time
-        self.scale = float(scale)
+        self.scale = check_scale(scale)
         self.origin = float(real_time() if origin is None else origin)
 
     def now(self) -> float:

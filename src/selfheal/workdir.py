@@ -20,7 +20,6 @@ moved to ``<name>.1`` first (:func:`rotate_log`), so each takes 8 MiB at most.
 from __future__ import annotations
 
 import json
-import math
 import os
 import shutil
 from collections.abc import Callable, Mapping
@@ -28,6 +27,8 @@ from dataclasses import asdict, dataclass, fields
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
+
+from selfheal.clock import check_scale
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
@@ -93,8 +94,7 @@ class CloudRecord:
         _check_process(self.pid, self.port)
         if not self.endpoint.startswith("http://127.0.0.1:"):
             raise ValueError(f"endpoint must be http://127.0.0.1:<port>, got {self.endpoint!r}")
-        if not (math.isfinite(self.time_scale) and self.time_scale >= 1):
-            raise ValueError(f"time scale must be a number ≥ 1, got {self.time_scale}")
+        check_scale(self.time_scale)
         check_region(self.region)
 
 

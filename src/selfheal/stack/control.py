@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from selfheal.clock import check_scale
 from selfheal.progress import Phase, Reporter, SilentReporter
 from selfheal.stack.cloud_process import (
     CloudProcessError,
@@ -267,6 +268,7 @@ def up(
     """
     reporter = reporter or SilentReporter()
     started = time.monotonic()
+    check_scale(time_scale)  # ValueError: nothing started
     if not apply and variables:
         raise ValueError("--var sets deploy/fragile's variables, and --cloud-only applies nothing")
     module = (module_dir or find_module_dir()) if apply else None
