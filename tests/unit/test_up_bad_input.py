@@ -1,4 +1,4 @@
-"""`selfheal up` with a bad time scale: a one-line error before anything is started or written."""
+"""`selfheal up` with bad input: a one-line error, exit 2, before anything is started or written."""
 
 from __future__ import annotations
 
@@ -28,3 +28,13 @@ def test_the_command_says_so_in_one_line(tmp_path: Path) -> None:
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert lines == ["error: time scale must be a number from 1 to 3600, got 0.0"]
     assert not workdir.exists()
+
+
+def test_up_refuses_the_cloud_port_as_the_dashboard_port(tmp_path: Path) -> None:
+    place = Workdir(tmp_path / ".selfheal")
+    with pytest.raises(ValueError, match="--dashboard-port 4566 is the local cloud's --port"):
+        up(place, port=4566, dashboard=True, dashboard_port=4566, module_dir=tmp_path)
+    assert not place.root.exists()
+    result = CliRunner().invoke(app, ["up", "--dashboard-port", "4566", "--workdir", str(place.root)])
+    assert result.exit_code == 2
+    assert not place.root.exists()

@@ -273,6 +273,8 @@ def up(
         raise ValueError("--var sets deploy/fragile's variables, and --cloud-only applies nothing")
     module = (module_dir or find_module_dir()) if apply else None
     dashboard = dashboard and apply
+    if dashboard and dashboard_port and dashboard_port == port:
+        raise ValueError(f"--dashboard-port {dashboard_port} is the local cloud's --port; choose another")
     chosen_region, variables = stack_region(module, variables or {}, region)  # ValueError: nothing started
     try:
         existing = check_can_start(workdir, port)
@@ -282,8 +284,6 @@ def up(
     # hold the very --dashboard-port asked for, so it goes before that port is checked.
     _stop_recorded_dashboard(workdir, reporter)
     if dashboard and dashboard_port is not None:
-        if dashboard_port and dashboard_port == port:
-            raise StackError(f"--dashboard-port {dashboard_port} is the local cloud's --port; choose another")
         try:
             choose_dashboard_port(dashboard_port)  # checked now, chosen once the cloud holds its port
         except DashboardProcessError as error:
