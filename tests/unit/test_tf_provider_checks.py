@@ -1,4 +1,4 @@
-"""The local providers' shared argument helpers: ``put_truthy`` (optional arguments copied into an API
+"""The local providers' shared argument helpers: ``put_fields`` (optional arguments copied into an API
 call) and ``check_range`` (the plugin SDK's ``IntBetween`` refusal), at the resources that use them."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from selfheal.terraform.aws_provider import AwsProvider
-from selfheal.terraform.aws_resources._common import put_truthy
+from selfheal.terraform.aws_resources._common import put_fields
 from selfheal.terraform.aws_resources._regional import check_range
 from selfheal.terraform.aws_resources.awslambda import LambdaFunction
 from selfheal.terraform.aws_resources.awslambda_invoke import LambdaEventInvokeConfig, LambdaPermission
@@ -53,17 +53,28 @@ def _refusal(validate: Any, config: dict[str, Any]) -> ResourceError:
     return caught.value
 
 
-# ---------------------------------------------------------------- put_truthy
+# ---------------------------------------------------------------- put_fields
 
 
-def test_put_truthy_copies_given_values_under_their_api_names() -> None:
-    """Set values are copied under the API name; null, "", false, 0 and empty collections are left out,
-    and what ``args`` already holds is kept."""
+def test_put_fields_copies_given_values_under_their_api_names() -> None:
+    """Set values are copied under the API name, false, 0 and empty collections included (they may change
+    a value); null, "" and unknown values are left out, and what ``args`` already holds is kept."""
     args: dict[str, Any] = {"Name": "kept", "Description": "kept too"}
     planned = {"a": "x", "b": None, "c": "", "d": False, "e": 0, "f": [], "g": {}, "h": ["y"], "i": 3}
-    names = {k: k.upper() for k in "abcdefghi"} | {"missing": "Missing", "description": "Description"}
-    put_truthy(args, planned, names)
-    assert args == {"Name": "kept", "Description": "kept too", "A": "x", "H": ["y"], "I": 3}
+    planned["u"] = Unknown
+    names = {k: k.upper() for k in "abcdefghiu"} | {"missing": "Missing", "description": "Description"}
+    put_fields(args, planned, names)
+    assert args == {
+        "Name": "kept",
+        "Description": "kept too",
+        "A": "x",
+        "D": False,
+        "E": 0,
+        "F": [],
+        "G": {},
+        "H": ["y"],
+        "I": 3,
+    }
 
 
 def test_lambda_permission_passes_its_given_optional_arguments(monkeypatch: pytest.MonkeyPatch) -> None:

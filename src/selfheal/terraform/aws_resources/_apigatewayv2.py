@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from selfheal.terraform.aws_resources._common import is_set, tagging
+from selfheal.terraform.aws_resources._common import tagging
 from selfheal.terraform.aws_resources._regional import RegionalResource, parse_two_part_id
 from selfheal.terraform.resource import State
 
-__all__ = ["ApiChild", "put_fields", "retag"]
-
-
-def put_fields(args: dict[str, Any], planned: State, mapping: dict[str, str]) -> None:
-    """Copy each known, non-empty planned attribute into ``args`` under its API name."""
-    for tf_name, aws_name in mapping.items():
-        value = planned.get(tf_name)
-        if is_set(value) and value != "":
-            args[aws_name] = value
+__all__ = ["ApiChild", "retag"]
 
 
 class ApiChild(RegionalResource):

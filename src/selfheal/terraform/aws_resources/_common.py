@@ -28,7 +28,7 @@ __all__ = [
     "name_prefix_from_name",
     "one_block",
     "policy_state",
-    "put_truthy",
+    "put_fields",
     "rfc3339",
     "tag_list",
     "tagging",
@@ -81,12 +81,13 @@ def one_block(blocks: Any) -> dict[str, Any] | None:
     return dict(blocks[0]) if isinstance(blocks, list) and blocks else None
 
 
-def put_truthy(args: dict[str, Any], planned: Mapping[str, Any], names: Mapping[str, str]) -> None:
+def put_fields(args: dict[str, Any], planned: Mapping[str, Any], names: Mapping[str, str]) -> None:
     """Copy each planned argument of ``names`` (Terraform name -> API name) into a call's ``args`` under
-    its API name when its value is truthy: null, ``""``, ``false``, 0 and empty collections are left out."""
+    its API name when it is set, known and not ``""`` (``false`` and 0 are sent: they may change a value)."""
     for tf_name, api_name in names.items():
-        if planned.get(tf_name):
-            args[api_name] = planned[tf_name]
+        value = planned.get(tf_name)
+        if is_set(value) and value != "":
+            args[api_name] = value
 
 
 def error_code(exc: BaseException) -> str:

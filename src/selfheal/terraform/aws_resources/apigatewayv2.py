@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._apigatewayv2 import ApiChild, put_fields, retag
-from selfheal.terraform.aws_resources._common import add_tags, is_set
+from selfheal.terraform.aws_resources._apigatewayv2 import ApiChild, retag
+from selfheal.terraform.aws_resources._common import add_tags, is_set, put_fields
 from selfheal.terraform.aws_resources._regional import RegionalResource, empty_as
 from selfheal.terraform.resource import ResourceError, State, is_unknown
 

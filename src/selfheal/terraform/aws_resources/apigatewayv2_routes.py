@@ -11,8 +11,8 @@ import re
 from typing import Any
 
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._apigatewayv2 import ApiChild, put_fields, retag
-from selfheal.terraform.aws_resources._common import add_tags, error_code, is_set
+from selfheal.terraform.aws_resources._apigatewayv2 import ApiChild, retag
+from selfheal.terraform.aws_resources._common import add_tags, error_code, is_set, put_fields
 from selfheal.terraform.aws_resources._regional import RegionalResource, empty_as
 from selfheal.terraform.resource import ResourceError, State, Unknown
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from selfheal.terraform.aws_provider import AwsResource
 from selfheal.terraform.aws_resources import register
-from selfheal.terraform.aws_resources._common import error_code, ignoring, put_truthy, unique_name
+from selfheal.terraform.aws_resources._common import error_code, ignoring, one_block, put_fields, unique_name
 from selfheal.terraform.aws_resources._regional import check_range
 from selfheal.terraform.resource import ResourceError, State, Unknown
 
@@ -24,11 +24,6 @@ _PERMISSION_ARGS = {
     "principal_org_id": "PrincipalOrgID",
     "function_url_auth_type": "FunctionUrlAuthType",
 }
-
-
-def _one(block: Any) -> dict[str, Any] | None:
-    """The item of a ``max_items = 1`` block, or None."""
-    return block[0] if isinstance(block, list) and block else None
 
 
 def _permission_statement(policy: str, sid: str) -> dict[str, Any] | None:
@@ -71,7 +66,7 @@ class LambdaPermission(AwsResource):
             "Action": planned["action"],
             "Principal": planned["principal"],
         }
-        put_truthy(args, planned, _PERMISSION_ARGS)
+        put_fields(args, planned, _PERMISSION_ARGS)
         self.client("lambda").add_permission(**args)
         planned.update(id=sid, statement_id=sid)
         return planned
@@ -120,11 +115,11 @@ class LambdaPermission(AwsResource):
 
 
 def _destinations(planned: State) -> dict[str, Any]:
-    dest = _one(planned.get("destination_config"))
+    dest = one_block(planned.get("destination_config"))
     out: dict[str, Any] = {}
     if dest:
         for key, name in (("OnSuccess", "on_success"), ("OnFailure", "on_failure")):
-            item = _one(dest.get(name))
+            item = one_block(dest.get(name))
             if item:
                 out[key] = {"Destination": item["destination"]}
     return out

@@ -18,7 +18,7 @@ from selfheal.terraform.aws_resources._common import (
     is_set,
     name_prefix_from_name,
     one_block,
-    put_truthy,
+    put_fields,
     tag_list,
     tagging,
     unique_name,
@@ -95,7 +95,7 @@ class CloudWatchEventRule(PrefixNamedResource):
     def _put(self, planned: State, name: str) -> dict[str, Any]:
         args: dict[str, Any] = {"Name": name, "State": planned.get("state") or "ENABLED"}
         args.update(_bus_args(planned.get("event_bus_name")))
-        put_truthy(
+        put_fields(
             args,
             planned,
             {
@@ -199,7 +199,7 @@ class CloudWatchEventTarget(RegionalResource):
 
     def _target(self, planned: State, target_id: str) -> dict[str, Any]:
         target: dict[str, Any] = {"Id": target_id, "Arn": planned["arn"]}
-        put_truthy(target, planned, {"input": "Input", "input_path": "InputPath", "role_arn": "RoleArn"})
+        put_fields(target, planned, {"input": "Input", "input_path": "InputPath", "role_arn": "RoleArn"})
         transformer = one_block(planned.get("input_transformer"))
         if transformer:
             target["InputTransformer"] = {"InputTemplate": transformer["input_template"]}

@@ -14,7 +14,7 @@ from selfheal.terraform.aws_resources._common import (
     known,
     name_prefix_from_name,
     policy_state,
-    put_truthy,
+    put_fields,
     tag_list,
     tagging,
     unique_name,
@@ -85,7 +85,7 @@ class IamRole(_NamedIamResource):
             "MaxSessionDuration": int(planned["max_session_duration"]),
             "Tags": tag_list(self.all_tags(planned)),
         }
-        put_truthy(
+        put_fields(
             args, planned, {"description": "Description", "permissions_boundary": "PermissionsBoundary"}
         )
         iam.create_role(**args)

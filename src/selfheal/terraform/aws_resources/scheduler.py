@@ -18,7 +18,7 @@ from selfheal.terraform.aws_resources._common import (
     is_set,
     name_prefix_from_name,
     one_block,
-    put_truthy,
+    put_fields,
     tag_list,
     tagging,
 )
@@ -142,7 +142,7 @@ class SchedulerSchedule(PrefixNamedResource):
         }
         if is_set(planned.get("action_after_completion")):
             args["ActionAfterCompletion"] = planned["action_after_completion"]
-        put_truthy(args, planned, {"description": "Description", "kms_key_arn": "KmsKeyArn"})
+        put_fields(args, planned, {"description": "Description", "kms_key_arn": "KmsKeyArn"})
         for key, arg in (("start_date", "StartDate"), ("end_date", "EndDate")):
             moment = _parse_date(planned.get(key), key)
             if moment is not None:
