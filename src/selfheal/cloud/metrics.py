@@ -407,22 +407,19 @@ class MetricsPublisher(PeriodicFlusher):
         """Write the pending aggregates now, one put per function and per API; return how many puts."""
         with self._lock:
             windows, self._windows = self._windows, {}
-        puts = self._apis.flush(self._cloudwatch)
-        if not windows:
-            self.flushes += puts
-            return puts
-        # moto stores naive UTC datetimes for API-written data; an aware one would not compare with them.
-        backend = self._cloudwatch()
         by_function: dict[tuple[str | None, str], list[dict[str, Any]]] = {}
         for (region, function_name, _), window in windows.items():
             # Stamped at the start of the bucket the events happened in, as Lambda stamps an invocation's
             # metrics with its own time: stamping at flush time (or at the first event before a late
-            # flush) moved counts across alarm periods (15 then 105 requests at a steady rate).
+            # flush) moved counts across alarm periods (15 then 105 requests at a steady rate). moto
+            # stores naive UTC datetimes for API-written data; an aware one would not compare with them.
             timestamp = datetime.fromtimestamp(window.started, tz=UTC).replace(tzinfo=None)
             by_function.setdefault((region, function_name), []).extend(window.datums(timestamp))
-        for (region, _), datums in by_function.items():
-            backend_in_region(backend, "cloudwatch", region).put_metric_data(NAMESPACE, datums)
-        puts += len(by_function)
+        if by_function:
+            backend = self._cloudwatch()
+            for (region, _), datums in by_function.items():
+                backend_in_region(backend, "cloudwatch", region).put_metric_data(NAMESPACE, datums)
+        puts = len(by_function) + self._apis.flush(self._cloudwatch)
         self.flushes += puts
         return puts
 
